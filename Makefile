@@ -1,0 +1,46 @@
+# wijkbudget — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PO     := wijkbudget/translations/en/LC_MESSAGES/messages.po
+MO     := $(PO:.po=.mo)
+export FLASK_APP := wsgi
+
+.PHONY: run test lint install translations extract-messages db-upgrade clean
+
+run: install translations
+	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask db upgrade
+	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask demo-data --if-empty
+	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: install translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check wijkbudget tests
+	$(BIN)/ruff format --check wijkbudget tests
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+translations: $(MO)
+
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d wijkbudget/translations -D messages
+
+# after changing UI text: collect the Dutch source texts and add them to the English catalogue
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o wijkbudget/translations/messages.pot .
+	$(BIN)/pybabel update -i wijkbudget/translations/messages.pot -d wijkbudget/translations -l en --no-fuzzy-matching
+
+db-upgrade: install
+	$(BIN)/flask db upgrade
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

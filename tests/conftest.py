@@ -1,0 +1,256 @@
+"""Fixtures: the app on SQLite (or PostgreSQL when WIJKBUDGET_TEST_DATABASE_URL is set), a real
+SMTP server on loopback, a client that fills in CSRF tokens like a browser, and factories."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+from wijkbudget import create_app
+from wijkbudget.accounts.models import Role, RoleAssignment, User
+from wijkbudget.accounts.passwords import hash_password
+from wijkbudget.extensions import db, utcnow
+from wijkbudget.neighbourhoods.models import Area, Neighbourhood, PostcodeRange
+
+PASSWORD = "een-lang-wachtwoord-voor-tests"
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def database_url(tmp_root: Path) -> str:
+    return os.environ.get("WIJKBUDGET_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite'}"
+
+
+# --- SMTP on loopback -------------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def last_to(self, address: str) -> Message:
+        found = self.to(address)
+        assert found, f"no mail arrived for {address}"
+        return found[-1]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+
+def mail_body(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
+def link_in(message: Message) -> str:
+    match = re.search(r"https?://[^\s]+", mail_body(message))
+    assert match, "the mail has no link"
+    return match.group(0)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
+    inbox = Inbox()
+    with socket.socket() as probe:  # ask the OS for a free port, then hand it to the server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: tuple[Controller, Inbox]) -> Inbox:
+    return smtp_server[1]
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = database_url(tmp_path_factory.mktemp("db"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app_config(db_url: str, smtp_server: tuple[Controller, Inbox], tmp_path: Path) -> dict[str, Any]:
+    controller, _inbox = smtp_server
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "COOKIE_SECURE": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_HOST": "127.0.0.1",
+        "MAIL_PORT": controller.port,
+        "MAIL_SECURITY": "none",
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "SERVER_NAME": "wijkbudget.test",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], inbox: Inbox) -> Iterator[Any]:
+    inbox.clear()
+    application = create_app(app_config)
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        yield application
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as on a server: it gets its own app context, `g`
+    and database session instead of sharing the test's (where Flask-Login and CSRF cache)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class FormClient:
+    """A test client that posts forms the way a browser does: with the page's CSRF token."""
+
+    def __init__(self, client: Any) -> None:
+        self.raw = client
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.raw.get(url, **kwargs)
+
+    def csrf(self, page: str = "/") -> str:
+        response = self.raw.get(page)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page} ({response.status_code})"
+        return match.group(1)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, page: str | None = None, **kwargs: Any) -> Any:
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf(page or "/"))
+        return self.raw.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD) -> Any:
+        response = self.post("/inloggen", {"email": email, "password": password}, page="/inloggen")
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        return response
+
+    def logout(self) -> Any:
+        return self.post("/uitloggen")
+
+
+@pytest.fixture
+def client(app: Any) -> FormClient:
+    return FormClient(app.test_client())
+
+
+@pytest.fixture
+def make_client(app: Any) -> Any:
+    return lambda: FormClient(app.test_client())
+
+
+# --- factories --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_wijk(app: Any) -> Any:
+    def make(name: str = "West", postcodes: tuple[tuple[int, int], ...] = ((3531, 3533),),
+             areas: tuple[str, ...] = ("Lombok", "Oog in Al")) -> Neighbourhood:
+        wijk = Neighbourhood(name=name, slug=name.lower().replace(" ", "-"), description="")
+        wijk.postcode_ranges = [PostcodeRange(first=a, last=b) for a, b in postcodes]
+        wijk.areas = [Area(name=a, slug=a.lower().replace(" ", "-")) for a in areas]
+        db.session.add(wijk)
+        db.session.commit()
+        return wijk
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Any) -> Any:
+    counter = iter(range(1, 100_000))
+
+    def make(email: str | None = None, *, wijk: Neighbourhood | None = None, verified: bool = True,
+             name: str | None = None, roles: tuple[tuple[Role, Neighbourhood | None], ...] = (),
+             password: str = PASSWORD) -> User:
+        n = next(counter)
+        user = User(
+            email=email or f"bewoner{n}@example.org",
+            display_name=name or f"Bewoner {n}",
+            password_hash=hash_password(password),
+            neighbourhood=wijk,
+            area=wijk.areas[0] if wijk is not None and wijk.areas else None,
+            postcode="3531 AB" if wijk is not None else None,
+            birth_year=1980,
+            email_verified_at=utcnow() if verified else None,
+        )
+        user.role_assignments = [RoleAssignment(role=role, neighbourhood=scope) for role, scope in roles]
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+# --- counting queries -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def count_queries(app: Any) -> Any:
+    @contextmanager
+    def counter() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counter
+
+
+def is_postgres() -> bool:
+    return (os.environ.get("WIJKBUDGET_TEST_DATABASE_URL") or "").startswith("postgresql")
+
+
+__all__ = ["PASSWORD", "FormClient", "Inbox", "is_postgres", "link_in", "mail_body", "text"]

@@ -1,0 +1,83 @@
+"""wijkbudget: participatory budgeting for Dutch neighbourhoods."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config layers, extensions, blueprints, error pages, CLI."""
+    from . import cli, errors, i18n, mail, permissions
+    from .config import load_config
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("WIJKBUDGET_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    load_config(app, config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    mail.init_app(app)
+
+    from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
+    from .neighbourhoods.views import bp as neighbourhoods_bp
+
+    app.register_blueprint(neighbourhoods_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(audit_bp)
+
+    from . import htmx
+
+    htmx.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.jinja_env.globals.update(
+        is_admin=permissions.is_admin,
+        can_read_audit=permissions.can_read_audit,
+        role_name=permissions.role_name,
+        role_label=permissions.role_label,
+    )
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys on and WAL journal for every SQLite connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

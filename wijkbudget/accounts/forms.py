@@ -1,0 +1,145 @@
+"""Account forms. Validation that needs the database (postcode in the wijk) is here too, with
+plain-Dutch messages; the operations check the rules again."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
+
+from ..forms import BaseForm, ChoiceField, EmptyForm, options
+from ..neighbourhoods.models import normalise_postcode, postcode_digits
+from .models import Role
+from .passwords import password_problem
+
+NAME_MAX = 80
+
+
+def _email_field() -> EmailField:
+    return EmailField(
+        _l("E-mailadres"),
+        validators=[
+            DataRequired(_l("Vul je e-mailadres in.")),
+            Length(max=254, message=_l("Dit e-mailadres is te lang.")),
+            Email(message=_l("Dit is geen geldig e-mailadres."), check_deliverability=False),
+        ],
+    )
+
+
+def _name_field() -> StringField:
+    return StringField(
+        _l("Naam die anderen zien"),
+        validators=[
+            DataRequired(_l("Vul een naam in.")),
+            Length(max=NAME_MAX, message=_l("Een naam mag hoogstens %(max)d tekens hebben.")),
+        ],
+        description=_l("Je voornaam is genoeg. Deze naam staat bij wat je schrijft."),
+    )
+
+
+class PasswordRules:
+    """WTForms validator around the password rules."""
+
+    def __call__(self, form: BaseForm, field: PasswordField) -> None:
+        email = form.email.data if hasattr(form, "email") else None
+        name = form.display_name.data if hasattr(form, "display_name") else None
+        problem = password_problem(field.data or "", email=email, name=name)
+        if problem:
+            raise ValidationError(problem)
+
+
+def _new_password_field(label: str | None = None) -> PasswordField:
+    return PasswordField(
+        label or _l("Wachtwoord"),
+        validators=[DataRequired(_l("Kies een wachtwoord.")), PasswordRules()],
+        description=_l("Minstens 10 tekens. Een zin van een paar woorden is makkelijk te onthouden."),
+    )
+
+
+class RegisterForm(BaseForm):
+    email = _email_field()
+    password = _new_password_field()
+    display_name = _name_field()
+    place = ChoiceField(
+        _l("Je wijk en buurt"),
+        validators=[DataRequired(_l("Kies je wijk en buurt."))],
+        invalid_message=_l("Kies je wijk en buurt uit de lijst."),
+        description=_l("Weet je je buurt niet? Kies dan alleen je wijk."),
+    )
+    postcode = StringField(
+        _l("Postcode"),
+        validators=[DataRequired(_l("Vul je postcode in.")), Length(max=7)],
+        description=_l("Bijvoorbeeld 3531 AB. We kijken alleen of je in de wijk woont."),
+    )
+    birth_year = IntegerField(
+        _l("Geboortejaar"),
+        validators=[InputRequired(_l("Vul je geboortejaar in."))],
+        description=_l("Sommige rondes hebben een minimumleeftijd om te stemmen."),
+    )
+    language = ChoiceField(_l("Taal"), choices=options([("nl", "Nederlands"), ("en", "English")]), default="nl")
+
+    def __init__(self, *args: object, places: list[tuple[str, list[tuple[str, str]]]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        # grouped by wijk: "w<id>" is a wijk without a chosen buurt, "a<id>" a buurt
+        self.place.choices = [c for wijk, pairs in places for c in options(pairs, group=wijk)]
+
+    def validate_postcode(self, field: StringField) -> None:
+        if postcode_digits(field.data or "") is None:
+            raise ValidationError(_l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB."))
+        field.data = normalise_postcode(field.data)
+
+    def validate_birth_year(self, field: IntegerField) -> None:
+        this_year = date.today().year
+        if field.data is None or not (this_year - 120 <= field.data <= this_year):
+            raise ValidationError(_l("Vul een geboortejaar in zoals 1980."))
+
+
+class LoginForm(BaseForm):
+    email = _email_field()
+    password = PasswordField(_l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in."))])
+    remember = BooleanField(_l("Ingelogd blijven op dit apparaat"))
+
+
+class ResetRequestForm(BaseForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(BaseForm):
+    password = _new_password_field(_l("Nieuw wachtwoord"))
+
+
+class ProfileForm(BaseForm):
+    display_name = _name_field()
+    area = ChoiceField(_l("Je buurt"), validate_choice=True)
+    language = ChoiceField(_l("Taal"), choices=options([("nl", "Nederlands"), ("en", "English")]))
+
+
+class ChangePasswordForm(BaseForm):
+    current = PasswordField(_l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul je huidige wachtwoord in."))])
+    password = _new_password_field(_l("Nieuw wachtwoord"))
+
+
+class DeleteAccountForm(BaseForm):
+    password = PasswordField(
+        _l("Je wachtwoord, ter bevestiging"), validators=[DataRequired(_l("Vul je wachtwoord in."))]
+    )
+    confirm = BooleanField(
+        _l("Ja, verwijder mijn account. Dit kan niet ongedaan worden."),
+        validators=[DataRequired(_l("Zet een vinkje als je het zeker weet."))],
+    )
+
+
+class GrantRoleForm(EmptyForm):
+    role = ChoiceField(
+        _l("Rol"),
+        choices=options(
+            [
+                (Role.BOARD.value, _l("Bestuurslid van een wijk")),
+                (Role.COUNCILLOR.value, _l("Raadslid (alleen lezen)")),
+                (Role.ADMIN.value, _l("Beheerder")),
+            ]
+        ),
+    )
+    wijk = ChoiceField(_l("Wijk"), description=_l("Voor een raadslid: leeg laten betekent alle wijken."))

@@ -1,0 +1,124 @@
+"""Accounts and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import UTCDateTime, db, utcnow
+from ..neighbourhoods.models import Area, Neighbourhood
+
+
+class Role(enum.StrEnum):
+    """Roles that are granted. Being a resident (bewoner) is not granted: it follows from the
+    verified account's wijk."""
+
+    BOARD = "board"  # bestuur of one wijk
+    COUNCILLOR = "councillor"  # raadslid: reads the assigned wijken (or all), changes nothing
+    ADMIN = "admin"  # manages wijken and roles
+
+
+def new_login_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NULL once the account is deleted: personal data is removed, the row stays for what they wrote
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
+    )
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    postcode: Mapped[str | None] = mapped_column(String(7))
+    birth_year: Mapped[int | None]
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the session identity: changing it (password change, deletion) logs out every
+    # session and "remember me" cookie of this account.
+    login_token: Mapped[str] = mapped_column(String(64), default=new_login_token, unique=True)
+
+    neighbourhood: Mapped[Neighbourhood | None] = relationship()
+    area: Mapped[Area | None] = relationship()
+    role_assignments: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user",
+        foreign_keys="RoleAssignment.user_id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    # Flask-Login
+    def get_id(self) -> str:
+        return self.login_token
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.deleted_at is None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def public_name(self) -> str:
+        """The name shown next to what this person wrote."""
+        from flask_babel import gettext
+
+        if self.is_deleted or not self.display_name:
+            return gettext("oud-bewoner")
+        return self.display_name
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class RoleAssignment(db.Model):
+    """A granted role. Board roles name a wijk; a councillor role without a wijk reads all wijken;
+    the admin role has no wijk."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "neighbourhood_id"),
+        CheckConstraint(
+            "(role = 'board' AND neighbourhood_id IS NOT NULL)"
+            " OR (role = 'admin' AND neighbourhood_id IS NULL)"
+            " OR role = 'councillor'",
+            name="role_scope",
+        ),
+        Index("ix_role_assignment_neighbourhood_role", "neighbourhood_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="CASCADE")
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
+    neighbourhood: Mapped[Neighbourhood | None] = relationship()

@@ -1,0 +1,303 @@
+"""Account use cases: register, verify, sign in, reset and change the password, edit, delete,
+and the granting of roles. Each validates, changes, leaves an audit trace where a board or admin
+acts, and flushes; the request commits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.operations import record
+from ..errors import DomainError
+from ..extensions import db, utcnow
+from ..mail import MailError, send_mail
+from ..neighbourhoods.models import Area, Neighbourhood
+from .models import Role, RoleAssignment, User, new_login_token
+from .passwords import hash_password, needs_rehash, password_problem, verify_password
+
+log = logging.getLogger(__name__)
+
+VERIFY_SALT = "wijkbudget.verify-email"
+RESET_SALT = "wijkbudget.reset-password"
+
+
+class AccountError(DomainError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes whenever the password does, so a reset link dies after use and after any change."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:20]
+
+
+def make_verify_token(user: User) -> str:
+    return _serializer(VERIFY_SALT).dumps({"u": user.id, "e": user.email})
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer(RESET_SALT).dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def _load_token(salt: str, token: str, max_age: int) -> dict[str, Any]:
+    try:
+        data = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise AccountError(_("Deze link is verlopen. Vraag een nieuwe aan.")) from exc
+    except BadSignature as exc:
+        raise AccountError(_("Deze link klopt niet. Vraag een nieuwe aan.")) from exc
+    if not isinstance(data, dict):
+        raise AccountError(_("Deze link klopt niet. Vraag een nieuwe aan."))
+    return data
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+def _mail(user_or_address: User | str, template: str, subject: str, **context: Any) -> None:
+    """Send a mail in the recipient's language. A mail server that is away is logged, not fatal:
+    the person can ask for the mail again."""
+    if isinstance(user_or_address, User):
+        address, language = user_or_address.email, user_or_address.language
+    else:
+        address, language = user_or_address, "nl"
+    if not address:
+        return
+    with force_locale(language):
+        body = render_template(f"accounts/mail/{template}.txt", **context)
+        try:
+            send_mail(address, _(subject), body)
+        except MailError:
+            log.warning("mail %s to account could not be sent", template)
+
+
+def send_verification(user: User) -> None:
+    link = url_for("accounts.verify", token=make_verify_token(user), _external=True)
+    _mail(user, "verify", "Bevestig je e-mailadres voor wijkbudget", user=user, link=link)
+
+
+# --- use cases --------------------------------------------------------------------------------
+
+
+def register(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    neighbourhood: Neighbourhood,
+    area: Area | None,
+    postcode: str,
+    birth_year: int,
+    language: str,
+) -> User | None:
+    """Create an unverified account and mail the verification link.
+
+    For an address that already has an account nothing is created; that address gets a mail
+    saying so. The page answers the same in both cases, so nobody learns who has an account.
+    """
+    email = normalise_email(email)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        link = url_for("accounts.reset_request", _external=True)
+        _mail(existing, "already_registered", "Je hebt al een account bij wijkbudget", link=link)
+        return None
+    problem = password_problem(password, email=email, name=display_name)
+    if problem:
+        raise AccountError(problem)
+    if area is not None and area.neighbourhood_id != neighbourhood.id:
+        raise AccountError(_("Deze buurt hoort niet bij de gekozen wijk."))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        neighbourhood=neighbourhood,
+        area=area,
+        postcode=postcode,
+        birth_year=birth_year,
+        language=language,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # the same address registered a moment ago in another request: nothing else was changed
+        db.session.rollback()
+        return None
+    send_verification(user)
+    return user
+
+
+def verify_email(token: str) -> User:
+    data = _load_token(VERIFY_SALT, token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    user = db.session.get(User, data.get("u"))
+    if user is None or user.is_deleted or user.email != data.get("e"):
+        raise AccountError(_("Deze link klopt niet. Vraag een nieuwe aan."))
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_user_by_email(email)
+    if user is None or user.is_deleted:
+        verify_password(None, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address has an account; otherwise do nothing. Same answer."""
+    user = find_user_by_email(email)
+    if user is None or user.is_deleted:
+        return
+    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    _mail(user, "reset", "Nieuw wachtwoord voor wijkbudget", user=user, link=link)
+
+
+def _set_password(user: User, password: str) -> None:
+    problem = password_problem(password, email=user.email, name=user.display_name)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.login_token = new_login_token()  # every other session and remember-me cookie ends
+
+
+def user_for_reset_token(token: str) -> User:
+    data = _load_token(RESET_SALT, token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    user = db.session.get(User, data.get("u"))
+    if user is None or user.is_deleted or data.get("p") != _password_fingerprint(user):
+        raise AccountError(_("Deze link is al gebruikt of klopt niet meer. Vraag een nieuwe aan."))
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    user = user_for_reset_token(token)
+    _set_password(user, password)
+    # following the link proves the address is theirs
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise AccountError(_("Je huidige wachtwoord klopt niet."))
+    _set_password(user, new)
+
+
+def update_profile(user: User, *, display_name: str, language: str, area: Area | None) -> None:
+    if area is not None and area.neighbourhood_id != user.neighbourhood_id:
+        raise AccountError(_("Deze buurt hoort niet bij jouw wijk."))
+    if language not in current_app.config["LANGUAGES"]:
+        raise AccountError(_("Deze taal kennen we niet."))
+    user.display_name = display_name.strip()
+    user.language = language
+    user.area = area
+
+
+def delete_account(user: User, password: str) -> None:
+    """Remove the personal data; the row stays so what the person wrote stays, as "oud-bewoner"."""
+    if not verify_password(user.password_hash, password):
+        raise AccountError(_("Je wachtwoord klopt niet. Je account is niet verwijderd."))
+    roles = ", ".join(
+        f"{a.role.value}@{a.neighbourhood.slug if a.neighbourhood else '*'}"
+        for a in user.role_assignments
+    )
+    record(
+        "account.delete",
+        actor=user,
+        role="resident",
+        obj=user,
+        neighbourhood=user.neighbourhood_id,
+        before={"roles": roles or None, "verified": user.is_verified},
+        after={"deleted": True},
+    )
+    user.email = None
+    user.password_hash = None
+    user.display_name = None
+    user.postcode = None
+    user.birth_year = None
+    user.area = None
+    user.deleted_at = utcnow()
+    user.login_token = new_login_token()
+    user.role_assignments.clear()
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+def grant_role(
+    actor: User | None, user: User, role: Role, wijk: Neighbourhood | None, *, via: str = "admin"
+) -> RoleAssignment:
+    if user.is_deleted:
+        raise AccountError(_("Dit account is verwijderd."))
+    if role == Role.BOARD and wijk is None:
+        raise AccountError(_("Kies de wijk waarvan deze persoon bestuurslid wordt."))
+    if role == Role.ADMIN:
+        wijk = None
+    for existing in user.role_assignments:
+        if existing.role == role and existing.neighbourhood_id == (wijk.id if wijk else None):
+            raise AccountError(_("Deze persoon heeft deze rol al."))
+    assignment = RoleAssignment(user=user, role=role, neighbourhood=wijk, granted_by_id=actor.id if actor else None)
+    db.session.add(assignment)
+    db.session.flush()
+    record(
+        "role.grant",
+        actor=actor,
+        role=via,
+        obj=assignment,
+        neighbourhood=wijk,
+        after={"user": user.id, "role": role.value, "wijk": wijk.slug if wijk else "alle"},
+    )
+    return assignment
+
+
+def revoke_role(actor: User | None, assignment: RoleAssignment, *, via: str = "admin") -> None:
+    if actor is not None and assignment.user_id == actor.id and assignment.role == Role.ADMIN:
+        raise AccountError(_("Je kunt je eigen beheerdersrol niet intrekken."))
+    wijk = assignment.neighbourhood
+    record(
+        "role.revoke",
+        actor=actor,
+        role=via,
+        obj=assignment,
+        neighbourhood=wijk,
+        before={
+            "user": assignment.user_id,
+            "role": assignment.role.value,
+            "wijk": wijk.slug if wijk else "alle",
+        },
+    )
+    assignment.user.role_assignments.remove(assignment)
+    db.session.flush()
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0

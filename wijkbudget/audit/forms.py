@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional
+
+from ..forms import BaseForm, ChoiceField, options
+from .queries import ACTION_LABELS
+
+
+class AuditFilterForm(BaseForm):
+    """Filters in the query string (GET): no CSRF, nothing changes."""
+
+    class Meta:
+        csrf = False
+
+    wijk = ChoiceField(_l("Wijk"), validators=[Optional()])
+    actor = StringField(
+        _l("Wie"), validators=[Optional(), Length(max=100)], description=_l("Naam, e-mailadres of nummer")
+    )
+    action = ChoiceField(_l("Wat"), validators=[Optional()])
+    date_from = DateField(_l("Vanaf"), validators=[Optional()])
+    date_to = DateField(_l("Tot en met"), validators=[Optional()])
+
+    def __init__(self, *args: object, wijken: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.wijk.choices = options([("", _l("Alle wijken")), *wijken])
+        self.action.choices = options([("", _l("Alles")), *ACTION_LABELS.items()])

@@ -1,0 +1,68 @@
+"""Reading the audit log with filters (wijk, actor, action, dates), narrowed to what the reader
+may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from .models import AuditEvent
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+#: what each action is called on the page
+ACTION_LABELS = {
+    "role.grant": _l("Rol toegekend"),
+    "role.revoke": _l("Rol ingetrokken"),
+    "account.delete": _l("Account verwijderd"),
+    "neighbourhood.create": _l("Wijk aangemaakt"),
+    "neighbourhood.update": _l("Wijk gewijzigd"),
+    "neighbourhood.describe": _l("Uitleg over de wijk gewijzigd"),
+    "area.create": _l("Buurt toegevoegd"),
+}
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    neighbourhood_id: int | None = None
+    actor: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=AMSTERDAM).astimezone(UTC)
+
+
+def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[AuditEvent]]:
+    """Newest first. ``scope`` None: every wijk (and events without one); a set: only those wijken."""
+    query = select(AuditEvent).options(
+        selectinload(AuditEvent.actor), selectinload(AuditEvent.neighbourhood)
+    )
+    if scope is not None:
+        query = query.where(AuditEvent.neighbourhood_id.in_(scope) if scope else false())
+    if filters.neighbourhood_id is not None:
+        query = query.where(AuditEvent.neighbourhood_id == filters.neighbourhood_id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor:
+        if filters.actor.isdigit():
+            query = query.where(AuditEvent.actor_id == int(filters.actor))
+        else:
+            pattern = f"%{filters.actor.lower()}%"
+            actors = select(User.id).where(or_(User.email.like(pattern), User.display_name.ilike(pattern)))
+            query = query.where(AuditEvent.actor_id.in_(actors))
+    if filters.date_from:
+        query = query.where(AuditEvent.created_at >= _local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(
+            AuditEvent.created_at < _local_midnight_utc(filters.date_to + timedelta(days=1))
+        )
+    return query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())

@@ -1,0 +1,134 @@
+"""Configuration in layers: defaults → instance/config.py → WIJKBUDGET_* environment → overrides.
+
+Every key of ``DEFAULTS`` can be set from the environment as ``WIJKBUDGET_<KEY>``; the value is
+converted to the type of the default (``true``/``1``/``ja`` for booleans). ``WIJKBUDGET_DATABASE_URL``
+sets the database. The secret key comes from ``WIJKBUDGET_SECRET_KEY`` or is generated once into
+``instance/secret_key`` — it is never a constant in the code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENV_PREFIX = "WIJKBUDGET_"
+
+DEFAULTS: dict[str, Any] = {
+    # database: a SQLite file in instance/ unless DATABASE_URL says otherwise
+    "DATABASE_URL": "",
+    # cookies: secure by default; `make run` turns this off for plain http on 127.0.0.1
+    "COOKIE_SECURE": True,
+    "PROXY_FIX": False,
+    "LOG_LEVEL": "INFO",
+    # request limits: a huge body gets 413, a huge form field a clear message
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
+    # languages
+    "LANGUAGES": "nl,en",
+    "BABEL_DEFAULT_LOCALE": "nl",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+    # accounts
+    "EMAIL_VERIFY_MAX_AGE": 48 * 3600,
+    "PASSWORD_RESET_MAX_AGE": 2 * 3600,
+    "PASSWORD_MIN_LENGTH": 10,
+    # rate limits (Flask-Limiter syntax); storage is memory:// or a redis:// URL
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_LOGIN": "10 per 15 minutes",
+    "RATELIMIT_REGISTER": "5 per hour",
+    "RATELIMIT_RESET": "5 per hour",
+    # mail: "file" writes .eml files to instance/mail/, "smtp" sends through MAIL_HOST
+    "MAIL_BACKEND": "",
+    "MAIL_HOST": "",
+    "MAIL_PORT": 587,
+    "MAIL_SECURITY": "starttls",  # starttls | ssl | none
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_FROM": "wijkbudget <noreply@wijkbudget.invalid>",
+    "MAIL_DIR": "",
+    # pagination
+    "PAGE_SIZE": 25,
+}
+
+TRUE_WORDS = {"1", "true", "yes", "on", "ja"}
+FALSE_WORDS = {"0", "false", "no", "off", "nee", ""}
+
+
+def _coerce(key: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError(f"{ENV_PREFIX}{key}: expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}{key}: expected a whole number, got {raw!r}") from exc
+    return raw
+
+
+def _secret_key(instance: Path) -> str:
+    from_env = os.environ.get(f"{ENV_PREFIX}SECRET_KEY")
+    if from_env:
+        return from_env
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two workers starting at once cannot write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    instance = Path(app.instance_path)
+    app.config.update(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, default in DEFAULTS.items():
+        raw = os.environ.get(ENV_PREFIX + key)
+        if raw is not None:
+            app.config[key] = _coerce(key, raw, default)
+    if overrides:
+        app.config.update(overrides)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    if not url:
+        instance.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{instance / 'wijkbudget.sqlite'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["DATABASE_URL"] = url
+    if url.startswith("postgresql"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    secure = bool(app.config["COOKIE_SECURE"])
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    if not app.config["MAIL_BACKEND"]:
+        app.config["MAIL_BACKEND"] = "smtp" if app.config["MAIL_HOST"] else "file"
+    if not app.config["MAIL_DIR"]:
+        app.config["MAIL_DIR"] = str(instance / "mail")
+    app.config["LANGUAGES"] = [
+        code.strip() for code in str(app.config["LANGUAGES"]).split(",") if code.strip()
+    ]

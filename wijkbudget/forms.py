@@ -1,0 +1,58 @@
+"""The base of every form: CSRF (Flask-WTF) and a guard against text nobody can have meant."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+# C0 control characters other than tab, newline and carriage return (PostgreSQL refuses NUL)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# a value this much longer than any field allows is not echoed back into the page
+ECHO_LIMIT = 10_000
+
+
+def options(pairs: Any, group: str | None = None) -> list[SelectChoice]:
+    """(value, label) pairs as select options, optionally all in one <optgroup>."""
+    return [SelectChoice(value, label, optgroup=group) for value, label in pairs]
+
+
+class ChoiceField(SelectField):
+    """A select whose "not one of the options" message is plain Dutch (and can be set per field)."""
+
+    def __init__(self, *args: Any, invalid_message: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message or _l("Kies een van de mogelijkheden uit de lijst.")
+
+    def pre_validate(self, form: Any) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError as error:
+            raise ValidationError(str(self.invalid_message)) from error
+
+
+class BaseForm(FlaskForm):
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators=extra_validators)
+        for field in self:
+            data = field.data
+            if not isinstance(data, str):
+                continue
+            if CONTROL_CHARS.search(data):
+                field.errors = [*field.errors, _l("Er staan onleesbare tekens in.")]
+                field.data = CONTROL_CHARS.sub("", data)
+                field.raw_data = [field.data]
+                ok = False
+            if len(data) > ECHO_LIMIT:
+                field.data = ""
+                field.raw_data = [""]
+        return ok
+
+
+class EmptyForm(BaseForm):
+    """A form with only its CSRF token: for buttons that change something."""

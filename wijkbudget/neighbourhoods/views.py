@@ -1,0 +1,147 @@
+"""Public wijk pages, the board's wijk page, and the admin's management of wijken and buurten."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import permissions
+from ..extensions import db
+from ..permissions import admin_required, board_required, public
+from . import operations, queries
+from .forms import AreaForm, DescriptionForm, NeighbourhoodForm
+from .models import Neighbourhood
+
+bp = Blueprint("neighbourhoods", __name__)
+
+
+def _wijk_or_404(slug: str) -> Neighbourhood:
+    return db.first_or_404(select(Neighbourhood).where(Neighbourhood.slug == slug))
+
+
+@bp.get("/")
+@public
+def home() -> str:
+    page = db.paginate(queries.neighbourhoods_listing(), max_per_page=100, error_out=False)
+    return render_template("neighbourhoods/home.html", page=page)
+
+
+@bp.get("/wijk/<slug>")
+@public
+def show(slug: str) -> str:
+    wijk = _wijk_or_404(slug)
+    return render_template(
+        "neighbourhoods/show.html",
+        wijk=wijk,
+        board=queries.board_members(wijk),
+        is_board=permissions.is_board(current_user, wijk),
+    )
+
+
+# --- the board of one wijk --------------------------------------------------------------------
+
+
+@bp.get("/wijk/<slug>/bestuur")
+@board_required
+def board(wijk: Neighbourhood) -> str:
+    return _render_board(wijk, DescriptionForm(description=wijk.description))
+
+
+def _render_board(wijk: Neighbourhood, form: DescriptionForm, status: int = 200) -> Any:
+    residents = db.paginate(queries.residents_of(wijk), max_per_page=100, error_out=False)
+    accounts, verified = queries.resident_counts(wijk)
+    return (
+        render_template(
+            "neighbourhoods/board.html",
+            wijk=wijk,
+            form=form,
+            residents=residents,
+            accounts=accounts,
+            verified=verified,
+            board=queries.board_members(wijk),
+        ),
+        status,
+    )
+
+
+@bp.post("/wijk/<slug>/bestuur/beschrijving")
+@board_required
+def describe(wijk: Neighbourhood) -> Any:
+    form = DescriptionForm()
+    if not form.validate_on_submit():
+        return _render_board(wijk, form, 422)
+    operations.update_description(current_user, wijk, form.description.data or "")
+    db.session.commit()
+    flash(_("De uitleg over de wijk is opgeslagen."), "success")
+    return redirect(url_for(".board", slug=wijk.slug), 303)
+
+
+# --- admin: wijken and buurten ----------------------------------------------------------------
+
+
+@bp.get("/beheer/wijken")
+@admin_required
+def admin_list() -> str:
+    page = db.paginate(queries.neighbourhoods_listing(), max_per_page=100, error_out=False)
+    return render_template("neighbourhoods/admin_list.html", page=page)
+
+
+@bp.route("/beheer/wijken/nieuw", methods=["GET", "POST"])
+@admin_required
+def admin_create() -> Any:
+    form = NeighbourhoodForm()
+    if form.validate_on_submit():
+        try:
+            wijk = operations.create_neighbourhood(
+                current_user, name=form.name.data, postcodes=form.postcodes.data, cbs_code=form.cbs_code.data
+            )
+        except operations.NeighbourhoodError as error:
+            form.postcodes.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name), "success")
+            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("neighbourhoods/admin_form.html", form=form, wijk=None), status
+
+
+@bp.route("/beheer/wijken/<slug>", methods=["GET", "POST"])
+@admin_required
+def admin_edit(slug: str) -> Any:
+    wijk = _wijk_or_404(slug)
+    form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text)
+    if form.validate_on_submit():
+        try:
+            operations.update_neighbourhood(
+                current_user, wijk, name=form.name.data, postcodes=form.postcodes.data, cbs_code=form.cbs_code.data
+            )
+        except operations.NeighbourhoodError as error:
+            form.postcodes.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("De wijk is opgeslagen."), "success")
+            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=AreaForm()), status
+
+
+@bp.post("/beheer/wijken/<slug>/buurten")
+@admin_required
+def admin_add_area(slug: str) -> Any:
+    wijk = _wijk_or_404(slug)
+    area_form = AreaForm()
+    if area_form.validate_on_submit():
+        try:
+            area = operations.add_area(current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data)
+        except operations.NeighbourhoodError as error:
+            area_form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Buurt %(name)s is toegevoegd.", name=area.name), "success")
+            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
+    form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text, formdata=None)
+    return render_template("neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form), 422

@@ -1,0 +1,173 @@
+"""The one place that answers "may this user do this here?".
+
+Roles: a *resident* (bewoner) of a wijk is a verified, active account whose wijk it is; a *board*
+member (bestuur) has power in the wijken they were granted and nowhere else; a *councillor*
+(raadslid) reads the wijken assigned (or all, when granted without a wijk) and changes nothing; an
+*admin* manages wijken and roles. Admin is not a super-board: an admin who must act as a board
+member grants themselves that role, and that grant is in the audit log.
+
+Views use the decorators below; each marks the view with the role it needs
+(``view.required_role``), which the role-matrix test reads to walk every protected route.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from .accounts.models import Role, RoleAssignment, User
+from .extensions import db, login_manager
+from .neighbourhoods.models import Neighbourhood
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: Any) -> bool:
+    return _active(user) and any(a.role == Role.ADMIN for a in user.role_assignments)
+
+
+def is_board(user: Any, wijk: Neighbourhood) -> bool:
+    return _active(user) and any(
+        a.role == Role.BOARD and a.neighbourhood_id == wijk.id for a in user.role_assignments
+    )
+
+
+def board_wijk_ids(user: Any) -> set[int]:
+    if not _active(user):
+        return set()
+    return {a.neighbourhood_id for a in user.role_assignments if a.role == Role.BOARD and a.neighbourhood_id}
+
+
+def is_councillor(user: Any, wijk: Neighbourhood | None = None) -> bool:
+    """A councillor at all (wijk None), or one who may read this wijk."""
+    if not _active(user):
+        return False
+    for a in user.role_assignments:
+        if a.role == Role.COUNCILLOR and (wijk is None or a.neighbourhood_id in (None, wijk.id)):
+            return True
+    return False
+
+
+def is_resident(user: Any, wijk: Neighbourhood) -> bool:
+    return _active(user) and user.is_verified and user.neighbourhood_id == wijk.id
+
+
+def audit_scope(user: Any) -> set[int] | None:
+    """Which wijken' audit events this user may read: None means all of them; an empty set, none."""
+    if is_admin(user):
+        return None
+    scope: set[int] = set()
+    for a in user.role_assignments if _active(user) else ():
+        if a.role == Role.COUNCILLOR:
+            if a.neighbourhood_id is None:
+                return None
+            scope.add(a.neighbourhood_id)
+    return scope
+
+
+def can_read_audit(user: Any) -> bool:
+    return is_admin(user) or is_councillor(user)
+
+
+def acting_role(user: User, wijk: Neighbourhood | None = None) -> str:
+    """The role in which ``user`` acts, for the audit log."""
+    if wijk is not None and is_board(user, wijk):
+        return "board"
+    if is_admin(user):
+        return "admin"
+    return "resident"
+
+
+# --- decorators -------------------------------------------------------------------------------
+
+
+def _mark(view: Callable[..., Any], role: str, wijk_scoped: bool) -> None:
+    view.required_role = role  # type: ignore[attr-defined]
+    view.wijk_scoped = wijk_scoped  # type: ignore[attr-defined]
+
+
+def _load_wijk(slug: str) -> Neighbourhood:
+    wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug))
+    if wijk is None:
+        abort(404)
+    return wijk
+
+
+def _guard(role: str, check: Callable[..., bool], *, wijk_scoped: bool = False) -> Callable[[F], F]:
+    """A decorator: sign-in required (else the login page), then ``check`` (else 403).
+
+    A wijk-scoped guard loads the wijk named by the route's ``slug`` (404 if there is none), checks
+    the user against that wijk and hands the view ``wijk`` instead of ``slug``.
+    """
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not _active(current_user):
+                return login_manager.unauthorized()
+            if wijk_scoped:
+                kwargs["wijk"] = _load_wijk(kwargs.pop("slug"))
+                allowed = check(current_user, kwargs["wijk"])
+            else:
+                allowed = check(current_user)
+            if not allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        _mark(wrapped, role, wijk_scoped)
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+#: any signed-in, active account
+login_required = _guard("user", _active)
+#: a board member of the wijk named by the route's ``slug``; the view receives ``wijk``
+board_required = _guard("board", is_board, wijk_scoped=True)
+#: an admin
+admin_required = _guard("admin", is_admin)
+#: admins and councillors (what they see is narrowed by ``audit_scope``)
+audit_reader_required = _guard("audit", can_read_audit)
+
+
+def public(view: F) -> F:
+    """Open to everyone, signed in or not (marked so the role matrix knows it was meant)."""
+    _mark(view, "public", False)
+    return view
+
+
+# --- names of roles, for pages and the audit log ------------------------------------------------
+
+ROLE_NAMES = {
+    "resident": _l("bewoner"),
+    "board": _l("bestuur"),
+    "councillor": _l("raadslid"),
+    "admin": _l("beheerder"),
+    "cli": _l("beheer (opdrachtregel)"),
+    "system": _l("systeem"),
+}
+
+
+def role_name(key: str) -> str:
+    return str(ROLE_NAMES.get(str(key), key))
+
+
+def role_label(assignment: RoleAssignment) -> str:
+    """"bestuur West", "raadslid (alle wijken)", "beheerder"."""
+    name = role_name(assignment.role.value)
+    if assignment.neighbourhood is not None:
+        return f"{name} {assignment.neighbourhood.name}"
+    if assignment.role == Role.COUNCILLOR:
+        return f"{name} ({_('alle wijken')})"
+    return name
