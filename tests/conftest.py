@@ -106,7 +106,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def app_config(db_url: str, smtp_server: tuple[Controller, Inbox], tmp_path: Path) -> dict[str, Any]:
+def app_config(
+    db_url: str, smtp_server: tuple[Controller, Inbox], tmp_path: Path
+) -> dict[str, Any]:
     controller, _inbox = smtp_server
     return {
         "TESTING": True,
@@ -161,7 +163,14 @@ class FormClient:
         assert match, f"no CSRF token on {page} ({response.status_code})"
         return match.group(1)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, page: str | None = None, **kwargs: Any) -> Any:
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf(page or "/"))
         return self.raw.post(url, data=data, **kwargs)
@@ -190,8 +199,11 @@ def make_client(app: Any) -> Any:
 
 @pytest.fixture
 def make_wijk(app: Any) -> Any:
-    def make(name: str = "West", postcodes: tuple[tuple[int, int], ...] = ((3531, 3533),),
-             areas: tuple[str, ...] = ("Lombok", "Oog in Al")) -> Neighbourhood:
+    def make(
+        name: str = "West",
+        postcodes: tuple[tuple[int, int], ...] = ((3531, 3533),),
+        areas: tuple[str, ...] = ("Lombok", "Oog in Al"),
+    ) -> Neighbourhood:
         wijk = Neighbourhood(name=name, slug=name.lower().replace(" ", "-"), description="")
         wijk.postcode_ranges = [PostcodeRange(first=a, last=b) for a, b in postcodes]
         wijk.areas = [Area(name=a, slug=a.lower().replace(" ", "-")) for a in areas]
@@ -206,9 +218,15 @@ def make_wijk(app: Any) -> Any:
 def make_user(app: Any) -> Any:
     counter = iter(range(1, 100_000))
 
-    def make(email: str | None = None, *, wijk: Neighbourhood | None = None, verified: bool = True,
-             name: str | None = None, roles: tuple[tuple[Role, Neighbourhood | None], ...] = (),
-             password: str = PASSWORD) -> User:
+    def make(
+        email: str | None = None,
+        *,
+        wijk: Neighbourhood | None = None,
+        verified: bool = True,
+        name: str | None = None,
+        roles: tuple[tuple[Role, Neighbourhood | None], ...] = (),
+        password: str = PASSWORD,
+    ) -> User:
         n = next(counter)
         user = User(
             email=email or f"bewoner{n}@example.org",
@@ -220,7 +238,9 @@ def make_user(app: Any) -> Any:
             birth_year=1980,
             email_verified_at=utcnow() if verified else None,
         )
-        user.role_assignments = [RoleAssignment(role=role, neighbourhood=scope) for role, scope in roles]
+        user.role_assignments = [
+            RoleAssignment(role=role, neighbourhood=scope) for role, scope in roles
+        ]
         db.session.add(user)
         db.session.commit()
         return user

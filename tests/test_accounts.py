@@ -38,7 +38,9 @@ def west(make_wijk):
 
 def test_register_verify_login_logout(client, west, inbox):
     lombok = west.areas[0]
-    response = client.post("/registreren", register_data(place=f"a{lombok.id}"), page="/registreren")
+    response = client.post(
+        "/registreren", register_data(place=f"a{lombok.id}"), page="/registreren"
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/registreren/verstuurd")
 
@@ -67,7 +69,9 @@ def test_register_verify_login_logout(client, west, inbox):
     assert response.status_code == 302 and "/inloggen" in response.headers["Location"]
 
 
-def test_verification_link_is_refused_when_tampered_or_expired(client, app, west, make_user, monkeypatch):
+def test_verification_link_is_refused_when_tampered_or_expired(
+    client, app, west, make_user, monkeypatch
+):
     user = make_user("jan@example.org", wijk=west, verified=False)
     from wijkbudget.accounts.operations import make_verify_token
 
@@ -84,21 +88,31 @@ def test_verification_link_is_refused_when_tampered_or_expired(client, app, west
 def test_register_same_answer_for_known_address(client, west, make_user, inbox):
     existing = make_user("jan@example.org", wijk=west)
     place = f"a{west.areas[0].id}"
-    known = client.post("/registreren", register_data(email="jan@example.org", place=place), page="/registreren")
-    unknown = client.post("/registreren", register_data(email="nieuw@example.org", place=place), page="/registreren")
+    known = client.post(
+        "/registreren", register_data(email="jan@example.org", place=place), page="/registreren"
+    )
+    unknown = client.post(
+        "/registreren", register_data(email="nieuw@example.org", place=place), page="/registreren"
+    )
     assert known.status_code == unknown.status_code == 303
     assert known.headers["Location"] == unknown.headers["Location"]
     # the existing account is untouched; its owner is told by mail, not on the page
     db.session.expire_all()
     assert db.session.get(User, existing.id).display_name == existing.display_name
-    assert db.session.scalars(select(User).where(User.email == "jan@example.org")).all() == [existing]
+    assert db.session.scalars(select(User).where(User.email == "jan@example.org")).all() == [
+        existing
+    ]
     assert "al een account" in mail_body(inbox.last_to("jan@example.org"))
 
 
 def test_reset_same_answer_for_known_and_unknown(client, west, make_user, inbox):
     make_user("jan@example.org", wijk=west)
-    known = client.post("/wachtwoord-vergeten", {"email": "jan@example.org"}, page="/wachtwoord-vergeten")
-    unknown = client.post("/wachtwoord-vergeten", {"email": "niemand@example.org"}, page="/wachtwoord-vergeten")
+    known = client.post(
+        "/wachtwoord-vergeten", {"email": "jan@example.org"}, page="/wachtwoord-vergeten"
+    )
+    unknown = client.post(
+        "/wachtwoord-vergeten", {"email": "niemand@example.org"}, page="/wachtwoord-vergeten"
+    )
     assert known.status_code == unknown.status_code == 200
 
     def page_text(response, address):
@@ -109,7 +123,9 @@ def test_reset_same_answer_for_known_and_unknown(client, west, make_user, inbox)
     assert inbox.to("niemand@example.org") == []
 
 
-def test_reset_link_works_once_and_dies_after_any_password_change(client, west, make_user, inbox, make_client):
+def test_reset_link_works_once_and_dies_after_any_password_change(
+    client, west, make_user, inbox, make_client
+):
     make_user("jan@example.org", wijk=west)
     client.post("/wachtwoord-vergeten", {"email": "jan@example.org"}, page="/wachtwoord-vergeten")
     first = path_of(link_in(inbox.last_to("jan@example.org")))
@@ -131,7 +147,6 @@ def test_reset_link_works_once_and_dies_after_any_password_change(client, west, 
     # a link asked for before a password change on the account page dies too
     other.post("/wachtwoord-vergeten", {"email": "jan@example.org"}, page="/wachtwoord-vergeten")
     third = path_of(link_in(inbox.last_to("jan@example.org")))
-    other.login  # still signed in
     response = other.post(
         "/account/wachtwoord",
         {"pw-current": "nieuw-en-heel-geheim-1", "pw-password": "derde-wachtwoord-van-jan"},
@@ -147,7 +162,9 @@ def test_password_change_ends_other_sessions(make_client, west, make_user):
     laptop.login("jan@example.org")
     phone.login("jan@example.org")
     response = laptop.post(
-        "/account/wachtwoord", {"pw-current": PASSWORD, "pw-password": "een-heel-nieuw-wachtwoord"}, page="/account"
+        "/account/wachtwoord",
+        {"pw-current": PASSWORD, "pw-password": "een-heel-nieuw-wachtwoord"},
+        page="/account",
     )
     assert response.status_code == 303
     assert laptop.get("/account").status_code == 200
@@ -158,10 +175,14 @@ def test_wrong_password_ten_times_gives_429(client, west, make_user):
     make_user("jan@example.org", wijk=west)
     token = client.csrf("/inloggen")
     for _ in range(10):
-        response = client.post("/inloggen", {"email": "jan@example.org", "password": "fout", "csrf_token": token})
+        response = client.post(
+            "/inloggen", {"email": "jan@example.org", "password": "fout", "csrf_token": token}
+        )
         assert response.status_code == 422
         assert "klopt niet" in response.get_data(as_text=True)
-    response = client.post("/inloggen", {"email": "jan@example.org", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/inloggen", {"email": "jan@example.org", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 429
     assert "te vaak" in response.get_data(as_text=True)
 
@@ -215,7 +236,9 @@ def test_bad_registration_input_is_explained(client, west, overrides, message):
 
 def test_postcode_in_another_wijk_names_that_wijk(client, west, make_wijk):
     make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
-    response = client.post("/registreren", register_data(place=f"w{west.id}", postcode="3582 CD"), page="/registreren")
+    response = client.post(
+        "/registreren", register_data(place=f"w{west.id}", postcode="3582 CD"), page="/registreren"
+    )
     assert response.status_code == 422
     assert "Deze postcode hoort bij wijk Oost" in response.get_data(as_text=True)
 
@@ -233,7 +256,9 @@ def test_missing_fields_and_invalid_utf8_never_crash(client, west):
     )
     assert response.status_code in (303, 422)
     response = client.raw.post(
-        "/inloggen", data=b"email=\xff\xfe&password=\xff", content_type="application/x-www-form-urlencoded"
+        "/inloggen",
+        data=b"email=\xff\xfe&password=\xff",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 400
 
@@ -244,7 +269,11 @@ def test_profile_changes_name_language_and_buurt(client, west, make_user):
     oog_in_al = west.areas[1]
     response = client.post(
         "/account/gegevens",
-        {"profile-display_name": "Jan B.", "profile-language": "en", "profile-area": str(oog_in_al.id)},
+        {
+            "profile-display_name": "Jan B.",
+            "profile-language": "en",
+            "profile-area": str(oog_in_al.id),
+        },
         page="/account",
     )
     assert response.status_code == 303
@@ -260,7 +289,11 @@ def test_profile_refuses_a_buurt_of_another_wijk(client, west, make_wijk, make_u
     client.login("jan@example.org")
     response = client.post(
         "/account/gegevens",
-        {"profile-display_name": "Jan", "profile-language": "nl", "profile-area": str(oost.areas[0].id)},
+        {
+            "profile-display_name": "Jan",
+            "profile-language": "nl",
+            "profile-area": str(oost.areas[0].id),
+        },
         page="/account",
     )
     assert response.status_code == 422
@@ -271,9 +304,13 @@ def test_profile_refuses_a_buurt_of_another_wijk(client, west, make_wijk, make_u
 def test_delete_account_removes_personal_data_and_is_audited(client, west, make_user):
     user = make_user("jan@example.org", wijk=west, name="Jan", roles=((Role.BOARD, west),))
     client.login("jan@example.org")
-    wrong = client.post("/account/verwijderen", {"del-password": "fout", "del-confirm": "y"}, page="/account")
+    wrong = client.post(
+        "/account/verwijderen", {"del-password": "fout", "del-confirm": "y"}, page="/account"
+    )
     assert wrong.status_code == 422
-    response = client.post("/account/verwijderen", {"del-password": PASSWORD, "del-confirm": "y"}, page="/account")
+    response = client.post(
+        "/account/verwijderen", {"del-password": PASSWORD, "del-confirm": "y"}, page="/account"
+    )
     assert response.status_code == 303
     db.session.expire_all()
     user = db.session.get(User, user.id)
@@ -285,13 +322,20 @@ def test_delete_account_removes_personal_data_and_is_audited(client, west, make_
     assert event is not None and event.object_id == user.id and "board@west" in event.before
     # the session is gone and the address can be used again
     assert client.get("/account").status_code == 302
-    assert client.post("/inloggen", {"email": "jan@example.org", "password": PASSWORD}, page="/inloggen").status_code == 422
+    assert (
+        client.post(
+            "/inloggen", {"email": "jan@example.org", "password": PASSWORD}, page="/inloggen"
+        ).status_code
+        == 422
+    )
 
 
 def test_next_parameter_only_leads_to_this_site(client, west, make_user):
     make_user("jan@example.org", wijk=west)
     response = client.post(
-        "/inloggen?next=https://evil.example/", {"email": "jan@example.org", "password": PASSWORD}, page="/inloggen"
+        "/inloggen?next=https://evil.example/",
+        {"email": "jan@example.org", "password": PASSWORD},
+        page="/inloggen",
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/"

@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     @app.get("/healthz")
+    @permissions.public
     def healthz() -> tuple[str, int, dict[str, str]]:
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 

@@ -13,14 +13,16 @@ from .extensions import db, utcnow
 from .neighbourhoods import operations as neighbourhoods
 from .neighbourhoods.models import Neighbourhood
 
-DEMO_PASSWORD = "lente-in-de-wijk-2026"
+DEMO_PASSWORD = "lente-in-de-wijk-2026"  # noqa: S105 (demo accounts only, printed on purpose)
 
 DEMO_WIJKEN = [
     {
         "name": "West",
         "cbs_code": "WK034403",
         "postcodes": "3531-3533",
-        "description": "Lombok, Oog in Al en Welgelegen: de wijk tussen het Kanaleneiland en de binnenstad.",
+        "description": (
+            "Lombok, Oog in Al en Welgelegen: de wijk tussen het Kanaleneiland en de binnenstad."
+        ),
         "areas": ["Lombok", "Oog in Al", "Welgelegen", "Nieuw Engeland"],
     },
     {
@@ -57,16 +59,27 @@ def _user(email: str) -> User | None:
 
 
 def _make_user(
-    email: str, name: str, password: str, wijk: Neighbourhood | None = None,
-    area_name: str | None = None, postcode: str | None = None, birth_year: int | None = None,
+    email: str,
+    name: str,
+    password: str,
+    wijk: Neighbourhood | None = None,
+    area_name: str | None = None,
+    postcode: str | None = None,
+    birth_year: int | None = None,
 ) -> User:
     user = _user(email)
     if user is not None:
         return user
     area = next((a for a in wijk.areas if a.name == area_name), None) if wijk else None
     user = User(
-        email=email, display_name=name, password_hash=hash_password(password), neighbourhood=wijk,
-        area=area, postcode=postcode, birth_year=birth_year, email_verified_at=utcnow(),
+        email=email,
+        display_name=name,
+        password_hash=hash_password(password),
+        neighbourhood=wijk,
+        area=area,
+        postcode=postcode,
+        birth_year=birth_year,
+        email_verified_at=utcnow(),
     )
     db.session.add(user)
     db.session.flush()
@@ -86,7 +99,10 @@ def seed_demo_data() -> list[tuple[str, str]]:
         wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.name == spec["name"]))
         if wijk is None:
             wijk = neighbourhoods.create_neighbourhood(
-                None, name=spec["name"], postcodes=spec["postcodes"], cbs_code=spec["cbs_code"],
+                None,
+                name=spec["name"],
+                postcodes=spec["postcodes"],
+                cbs_code=spec["cbs_code"],
                 description=spec["description"],
             )
             for area_name in spec["areas"]:
@@ -149,7 +165,9 @@ def init_app(app: Flask) -> None:
     @app.cli.command("grant-role")
     @click.argument("email")
     @click.argument("role", type=click.Choice([r.value for r in Role]))
-    @click.option("--wijk", "slug", help="The wijk's slug (required for board; optional for councillor).")
+    @click.option(
+        "--wijk", "slug", help="The wijk's slug (required for board; optional for councillor)."
+    )
     def grant_role(email: str, role: str, slug: str | None) -> None:
         """Grant ROLE (board, councillor, admin) to the account with EMAIL."""
         user = _role_target(email)
@@ -169,7 +187,9 @@ def init_app(app: Flask) -> None:
         user = _role_target(email)
         wijk = _wijk(slug)
         for assignment in list(user.role_assignments):
-            if assignment.role == Role(role) and assignment.neighbourhood_id == (wijk.id if wijk else None):
+            if assignment.role == Role(role) and assignment.neighbourhood_id == (
+                wijk.id if wijk else None
+            ):
                 accounts.revoke_role(None, assignment, via="cli")
                 db.session.commit()
                 click.echo(f"{user.email}: {role} ingetrokken.")
@@ -184,6 +204,6 @@ def init_app(app: Flask) -> None:
             click.echo("De database heeft al wijken: geen demogegevens toegevoegd.")
             return
         logins = seed_demo_data()
-        click.echo("Demo-accounts (wachtwoord voor allemaal: %s):" % DEMO_PASSWORD)
+        click.echo(f"Demo-accounts (wachtwoord voor allemaal: {DEMO_PASSWORD}):")
         for email, what in logins:
             click.echo(f"  {email:<28} {what}")

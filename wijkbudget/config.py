@@ -1,9 +1,10 @@
 """Configuration in layers: defaults → instance/config.py → WIJKBUDGET_* environment → overrides.
 
 Every key of ``DEFAULTS`` can be set from the environment as ``WIJKBUDGET_<KEY>``; the value is
-converted to the type of the default (``true``/``1``/``ja`` for booleans). ``WIJKBUDGET_DATABASE_URL``
-sets the database. The secret key comes from ``WIJKBUDGET_SECRET_KEY`` or is generated once into
-``instance/secret_key`` — it is never a constant in the code.
+converted to the type of the default (``true``/``1``/``ja`` for booleans).
+``WIJKBUDGET_DATABASE_URL`` sets the database. The secret key comes from
+``WIJKBUDGET_SECRET_KEY`` or is generated once into ``instance/secret_key``; it is never a
+constant in the code.
 """
 
 from __future__ import annotations

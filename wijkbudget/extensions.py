@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -61,3 +62,16 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def paginate(query: Any) -> Any:
+    """One page of ``query`` (``?page=``), PAGE_SIZE rows; a page past the end is empty, not 404."""
+    from flask import current_app
+
+    return db.paginate(
+        query,
+        per_page=current_app.config["PAGE_SIZE"],
+        max_per_page=100,
+        error_out=False,
+        count=True,
+    )

@@ -9,11 +9,13 @@ from flask import Flask, Response, render_template, request
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
 
 
-def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context: Any) -> Any:
-    return render_template(fragment if is_htmx() else page, **context), status
+def render_page_or_fragment(template: str, fragment: str, status: int = 200, **context: Any) -> Any:
+    return render_template(fragment if is_htmx() else template, **context), status
 
 
 def init_app(app: Flask) -> None:

@@ -46,7 +46,11 @@ def is_board(user: Any, wijk: Neighbourhood) -> bool:
 def board_wijk_ids(user: Any) -> set[int]:
     if not _active(user):
         return set()
-    return {a.neighbourhood_id for a in user.role_assignments if a.role == Role.BOARD and a.neighbourhood_id}
+    return {
+        a.neighbourhood_id
+        for a in user.role_assignments
+        if a.role == Role.BOARD and a.neighbourhood_id
+    }
 
 
 def is_councillor(user: Any, wijk: Neighbourhood | None = None) -> bool:
@@ -164,7 +168,7 @@ def role_name(key: str) -> str:
 
 
 def role_label(assignment: RoleAssignment) -> str:
-    """"bestuur West", "raadslid (alle wijken)", "beheerder"."""
+    """ "bestuur West", "raadslid (alle wijken)", "beheerder"."""
     name = role_name(assignment.role.value)
     if assignment.neighbourhood is not None:
         return f"{name} {assignment.neighbourhood.name}"

@@ -7,7 +7,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    ValidationError,
+)
 
 from ..forms import BaseForm, ChoiceField, EmptyForm, options
 from ..neighbourhoods.models import normalise_postcode, postcode_digits
@@ -54,7 +60,9 @@ def _new_password_field(label: str | None = None) -> PasswordField:
     return PasswordField(
         label or _l("Wachtwoord"),
         validators=[DataRequired(_l("Kies een wachtwoord.")), PasswordRules()],
-        description=_l("Minstens 10 tekens. Een zin van een paar woorden is makkelijk te onthouden."),
+        description=_l(
+            "Minstens 10 tekens. Een zin van een paar woorden is makkelijk te onthouden."
+        ),
     )
 
 
@@ -70,7 +78,12 @@ class RegisterForm(BaseForm):
     )
     postcode = StringField(
         _l("Postcode"),
-        validators=[DataRequired(_l("Vul je postcode in.")), Length(max=7)],
+        validators=[
+            DataRequired(_l("Vul je postcode in.")),
+            Length(
+                max=7, message=_l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
+            ),
+        ],
         description=_l("Bijvoorbeeld 3531 AB. We kijken alleen of je in de wijk woont."),
     )
     birth_year = IntegerField(
@@ -78,16 +91,22 @@ class RegisterForm(BaseForm):
         validators=[InputRequired(_l("Vul je geboortejaar in."))],
         description=_l("Sommige rondes hebben een minimumleeftijd om te stemmen."),
     )
-    language = ChoiceField(_l("Taal"), choices=options([("nl", "Nederlands"), ("en", "English")]), default="nl")
+    language = ChoiceField(
+        _l("Taal"), choices=options([("nl", "Nederlands"), ("en", "English")]), default="nl"
+    )
 
-    def __init__(self, *args: object, places: list[tuple[str, list[tuple[str, str]]]], **kwargs: object):
+    def __init__(
+        self, *args: object, places: list[tuple[str, list[tuple[str, str]]]], **kwargs: object
+    ):
         super().__init__(*args, **kwargs)
         # grouped by wijk: "w<id>" is a wijk without a chosen buurt, "a<id>" a buurt
         self.place.choices = [c for wijk, pairs in places for c in options(pairs, group=wijk)]
 
     def validate_postcode(self, field: StringField) -> None:
         if postcode_digits(field.data or "") is None:
-            raise ValidationError(_l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB."))
+            raise ValidationError(
+                _l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
+            )
         field.data = normalise_postcode(field.data)
 
     def validate_birth_year(self, field: IntegerField) -> None:
@@ -98,7 +117,9 @@ class RegisterForm(BaseForm):
 
 class LoginForm(BaseForm):
     email = _email_field()
-    password = PasswordField(_l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in."))])
+    password = PasswordField(
+        _l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in."))]
+    )
     remember = BooleanField(_l("Ingelogd blijven op dit apparaat"))
 
 
@@ -117,7 +138,9 @@ class ProfileForm(BaseForm):
 
 
 class ChangePasswordForm(BaseForm):
-    current = PasswordField(_l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul je huidige wachtwoord in."))])
+    current = PasswordField(
+        _l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul je huidige wachtwoord in."))]
+    )
     password = _new_password_field(_l("Nieuw wachtwoord"))
 
 
@@ -142,4 +165,6 @@ class GrantRoleForm(EmptyForm):
             ]
         ),
     )
-    wijk = ChoiceField(_l("Wijk"), description=_l("Voor een raadslid: leeg laten betekent alle wijken."))
+    wijk = ChoiceField(
+        _l("Wijk"), description=_l("Voor een raadslid: leeg laten betekent alle wijken.")
+    )

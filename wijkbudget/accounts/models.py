@@ -30,7 +30,9 @@ def new_login_token() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year"),
+        CheckConstraint(
+            "birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

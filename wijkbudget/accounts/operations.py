@@ -265,7 +265,9 @@ def grant_role(
     for existing in user.role_assignments:
         if existing.role == role and existing.neighbourhood_id == (wijk.id if wijk else None):
             raise AccountError(_("Deze persoon heeft deze rol al."))
-    assignment = RoleAssignment(user=user, role=role, neighbourhood=wijk, granted_by_id=actor.id if actor else None)
+    assignment = RoleAssignment(
+        user=user, role=role, neighbourhood=wijk, granted_by_id=actor.id if actor else None
+    )
     db.session.add(assignment)
     db.session.flush()
     record(

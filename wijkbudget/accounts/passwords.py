@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from importlib.resources import files
 
@@ -40,20 +41,24 @@ def _dummy_hash() -> str:
 
 
 def _burn(password: str) -> None:
-    try:
+    with contextlib.suppress(VerificationError):
         _hasher.verify(_dummy_hash(), password)
-    except VerificationError:
-        pass
 
 
 @functools.cache
 def common_passwords() -> frozenset[str]:
     dutch = files("wijkbudget.accounts").joinpath("common_passwords_nl.txt").read_text("utf-8")
-    extra = {line.strip().lower() for line in dutch.splitlines() if line.strip() and not line.startswith("#")}
+    extra = {
+        line.strip().lower()
+        for line in dutch.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     return frozenset(FREQUENCY_LISTS["passwords"]) | extra
 
 
-def password_problem(password: str, *, email: str | None = None, name: str | None = None) -> str | None:
+def password_problem(
+    password: str, *, email: str | None = None, name: str | None = None
+) -> str | None:
     """A plain-Dutch reason why this password will not do, or None when it is fine."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:

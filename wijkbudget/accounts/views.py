@@ -6,14 +6,23 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..extensions import db, limiter, login_manager
+from ..extensions import db, limiter, login_manager, paginate
 from ..forms import options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
@@ -96,7 +105,11 @@ def register() -> Any:
             form.place.errors.append(_("Kies je wijk en buurt."))
         elif not wijk.covers(form.postcode.data):
             other = queries.neighbourhood_for_postcode(form.postcode.data)
-            message = _("Postcode %(pc)s hoort niet bij wijk %(wijk)s.", pc=form.postcode.data, wijk=wijk.name)
+            message = _(
+                "Postcode %(pc)s hoort niet bij wijk %(wijk)s.",
+                pc=form.postcode.data,
+                wijk=wijk.name,
+            )
             if other is not None:
                 message += " " + _("Deze postcode hoort bij wijk %(wijk)s.", wijk=other.name)
             form.postcode.errors.append(message)
@@ -163,7 +176,9 @@ def _failed(response: Any) -> bool:
 @bp.route("/inloggen", methods=["GET", "POST"])
 @public
 @limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=_email_key)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=_email_key
+)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("neighbourhoods.home"), 303)
@@ -178,7 +193,9 @@ def login() -> Any:
             login_user(user, remember=form.remember.data)
             session["lang"] = user.language
             flash(_("Je bent ingelogd."), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("neighbourhoods.home"), 303)
+            return redirect(
+                _safe_next(request.args.get("next")) or url_for("neighbourhoods.home"), 303
+            )
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -241,17 +258,24 @@ def _profile_form(formdata: Any = None) -> ProfileForm:
     form = ProfileForm(
         prefix="profile",
         formdata=formdata,
-        data={"display_name": user.display_name, "language": user.language, "area": str(user.area_id or "")},
+        data={
+            "display_name": user.display_name,
+            "language": user.language,
+            "area": str(user.area_id or ""),
+        },
     )
     areas = user.neighbourhood.areas if user.neighbourhood else []
-    form.area.choices = options([("", _("Weet ik niet / andere buurt"))] + [(str(a.id), a.name) for a in areas])
+    form.area.choices = options(
+        [("", _("Weet ik niet / andere buurt"))] + [(str(a.id), a.name) for a in areas]
+    )
     return form
 
 
 def _render_account(status: int = 200, **forms: FlaskForm) -> Any:
     context = {
         "profile_form": forms.get("profile_form") or _profile_form(),
-        "password_form": forms.get("password_form") or ChangePasswordForm(prefix="pw", formdata=None),
+        "password_form": forms.get("password_form")
+        or ChangePasswordForm(prefix="pw", formdata=None),
         "delete_form": forms.get("delete_form") or DeleteAccountForm(prefix="del", formdata=None),
         "resend_form": EmptyForm(),
     }
@@ -272,7 +296,10 @@ def update_profile() -> Any:
         area = db.session.get(Area, int(form.area.data)) if form.area.data else None
         try:
             operations.update_profile(
-                current_user, display_name=form.display_name.data, language=form.language.data, area=area
+                current_user,
+                display_name=form.display_name.data,
+                language=form.language.data,
+                area=area,
             )
         except operations.AccountError as error:
             form.area.errors.append(error.message)
@@ -296,7 +323,9 @@ def change_password() -> Any:
         else:
             db.session.commit()
             login_user(current_user._get_current_object(), remember=False)  # the new login token
-            flash(_("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success")
+            flash(
+                _("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success"
+            )
             return redirect(url_for(".account"), 303)
     return _render_account(422, password_form=form)
 
@@ -314,7 +343,10 @@ def delete_account() -> Any:
             db.session.commit()
             logout_user()
             session.clear()
-            flash(_("Je account is verwijderd. Wat je schreef blijft staan als 'oud-bewoner'."), "info")
+            flash(
+                _("Je account is verwijderd. Wat je schreef blijft staan als 'oud-bewoner'."),
+                "info",
+            )
             return redirect(url_for("neighbourhoods.home"), 303)
     return _render_account(422, delete_form=form)
 
@@ -351,12 +383,14 @@ def _grant_form(formdata: Any = None) -> GrantRoleForm:
 @admin_required
 def admin_users() -> str:
     search = request.args.get("q", "").strip()[:100]
-    page = db.paginate(queries.users_listing(search), max_per_page=100, error_out=False)
+    page = paginate(queries.users_listing(search))
     return render_template("accounts/admin_users.html", page=page, search=search)
 
 
 def _render_admin_user(user: User, form: GrantRoleForm, status: int = 200) -> Any:
-    return render_template("accounts/admin_user.html", user=user, form=form, revoke_form=EmptyForm()), status
+    return render_template(
+        "accounts/admin_user.html", user=user, form=form, revoke_form=EmptyForm()
+    ), status
 
 
 @bp.get("/beheer/accounts/<int:user_id>")

@@ -16,7 +16,9 @@ class AuditFilterForm(BaseForm):
 
     wijk = ChoiceField(_l("Wijk"), validators=[Optional()])
     actor = StringField(
-        _l("Wie"), validators=[Optional(), Length(max=100)], description=_l("Naam, e-mailadres of nummer")
+        _l("Wie"),
+        validators=[Optional(), Length(max=100, message=_l("Hoogstens %(max)d tekens."))],
+        description=_l("Naam, e-mailadres of nummer"),
     )
     action = ChoiceField(_l("Wat"), validators=[Optional()])
     date_from = DateField(_l("Vanaf"), validators=[Optional()])

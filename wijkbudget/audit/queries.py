@@ -42,7 +42,7 @@ def _local_midnight_utc(day: date) -> datetime:
 
 
 def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[AuditEvent]]:
-    """Newest first. ``scope`` None: every wijk (and events without one); a set: only those wijken."""
+    """Newest first. ``scope`` None: every wijk (and events without one); a set: those wijken."""
     query = select(AuditEvent).options(
         selectinload(AuditEvent.actor), selectinload(AuditEvent.neighbourhood)
     )
@@ -57,7 +57,9 @@ def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[A
             query = query.where(AuditEvent.actor_id == int(filters.actor))
         else:
             pattern = f"%{filters.actor.lower()}%"
-            actors = select(User.id).where(or_(User.email.like(pattern), User.display_name.ilike(pattern)))
+            actors = select(User.id).where(
+                or_(User.email.like(pattern), User.display_name.ilike(pattern))
+            )
             query = query.where(AuditEvent.actor_id.in_(actors))
     if filters.date_from:
         query = query.where(AuditEvent.created_at >= _local_midnight_utc(filters.date_from))

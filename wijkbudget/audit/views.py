@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import permissions
-from ..extensions import db
+from ..extensions import db, paginate
 from ..htmx import render_page_or_fragment
 from ..neighbourhoods.models import Neighbourhood
 from ..permissions import audit_reader_required
@@ -37,7 +37,7 @@ def log() -> Any:
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,
     )
-    page = db.paginate(audit_events(filters, scope), max_per_page=100, error_out=False)
+    page = paginate(audit_events(filters, scope))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_page_or_fragment(
         "audit/log.html",

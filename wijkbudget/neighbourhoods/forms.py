@@ -10,12 +10,20 @@ from ..forms import BaseForm
 class NeighbourhoodForm(BaseForm):
     name = StringField(
         _l("Naam van de wijk"),
-        validators=[DataRequired(_l("Vul een naam in.")), Length(max=120, message=_l("Hoogstens %(max)d tekens."))],
+        validators=[
+            DataRequired(_l("Vul een naam in.")),
+            Length(max=120, message=_l("Hoogstens %(max)d tekens.")),
+        ],
     )
     postcodes = StringField(
         _l("Postcodegebieden"),
-        validators=[DataRequired(_l("Vul minstens één postcodegebied in.")), Length(max=2000)],
-        description=_l("De vier cijfers van de postcodes in deze wijk. Bijvoorbeeld: 3531-3533, 3541"),
+        validators=[
+            DataRequired(_l("Vul minstens één postcodegebied in.")),
+            Length(max=2000, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+        description=_l(
+            "De vier cijfers van de postcodes in deze wijk. Bijvoorbeeld: 3531-3533, 3541"
+        ),
     )
     cbs_code = StringField(
         _l("CBS-wijkcode (niet verplicht)"),
@@ -27,7 +35,10 @@ class NeighbourhoodForm(BaseForm):
 class AreaForm(BaseForm):
     name = StringField(
         _l("Naam van de buurt"),
-        validators=[DataRequired(_l("Vul een naam in.")), Length(max=120, message=_l("Hoogstens %(max)d tekens."))],
+        validators=[
+            DataRequired(_l("Vul een naam in.")),
+            Length(max=120, message=_l("Hoogstens %(max)d tekens.")),
+        ],
     )
     cbs_code = StringField(
         _l("CBS-buurtcode (niet verplicht)"),

@@ -26,7 +26,7 @@ def postcode_digits(postcode: str) -> int | None:
 
 
 def normalise_postcode(postcode: str) -> str:
-    """"3512ab" → "3512 AB"; a 4-digit area stays 4 digits."""
+    """ "3512ab" → "3512 AB"; a 4-digit area stays 4 digits."""
     match = POSTCODE_RE.match(postcode or "")
     if not match:
         return postcode.strip()

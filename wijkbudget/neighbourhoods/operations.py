@@ -23,7 +23,7 @@ class NeighbourhoodError(DomainError):
 
 
 def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
-    """"3531-3533, 3541" → [(3531, 3533), (3541, 3541)], with a Dutch message for what is wrong."""
+    """ "3531-3533, 3541" → [(3531, 3533), (3541, 3541)], with a Dutch message for what is wrong."""
     ranges: list[tuple[int, int]] = []
     for part in re.split(r"[,;\s]+", re.sub(r"\s*-\s*", "-", text or "")):
         if not part:
@@ -31,7 +31,11 @@ def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
         match = RANGE_RE.match(part)
         if not match:
             raise NeighbourhoodError(
-                _("'%(part)s' is geen postcodegebied. Schrijf vier cijfers, of een reeks zoals 3531-3535.", part=part)
+                _(
+                    "'%(part)s' is geen postcodegebied. "
+                    "Schrijf vier cijfers, of een reeks zoals 3531-3535.",
+                    part=part,
+                )
             )
         first = int(match.group(1))
         last = int(match.group(2) or first)
@@ -62,7 +66,12 @@ def _snapshot(wijk: Neighbourhood) -> dict[str, str | None]:
 
 
 def create_neighbourhood(
-    actor: User | None, *, name: str, postcodes: str, cbs_code: str | None = None, description: str = ""
+    actor: User | None,
+    *,
+    name: str,
+    postcodes: str,
+    cbs_code: str | None = None,
+    description: str = "",
 ) -> Neighbourhood:
     ranges = parse_postcode_ranges(postcodes)
     wijk = Neighbourhood(
@@ -74,7 +83,14 @@ def create_neighbourhood(
     _set_ranges(wijk, ranges)
     db.session.add(wijk)
     db.session.flush()
-    record("neighbourhood.create", actor=actor, role="admin", obj=wijk, neighbourhood=wijk, after=_snapshot(wijk))
+    record(
+        "neighbourhood.create",
+        actor=actor,
+        role="admin",
+        obj=wijk,
+        neighbourhood=wijk,
+        after=_snapshot(wijk),
+    )
     return wijk
 
 
@@ -88,12 +104,19 @@ def update_neighbourhood(
     _set_ranges(wijk, ranges)
     db.session.flush()
     record(
-        "neighbourhood.update", actor=actor, role="admin", obj=wijk, neighbourhood=wijk,
-        before=before, after=_snapshot(wijk),
+        "neighbourhood.update",
+        actor=actor,
+        role="admin",
+        obj=wijk,
+        neighbourhood=wijk,
+        before=before,
+        after=_snapshot(wijk),
     )
 
 
-def add_area(actor: User | None, wijk: Neighbourhood, *, name: str, cbs_code: str | None = None) -> Area:
+def add_area(
+    actor: User | None, wijk: Neighbourhood, *, name: str, cbs_code: str | None = None
+) -> Area:
     name = name.strip()
     if any(a.name.lower() == name.lower() for a in wijk.areas):
         raise NeighbourhoodError(_("Deze wijk heeft al een buurt met die naam."))
@@ -105,7 +128,14 @@ def add_area(actor: User | None, wijk: Neighbourhood, *, name: str, cbs_code: st
     )
     db.session.add(area)
     db.session.flush()
-    record("area.create", actor=actor, role="admin", obj=area, neighbourhood=wijk, after={"naam": area.name})
+    record(
+        "area.create",
+        actor=actor,
+        role="admin",
+        obj=area,
+        neighbourhood=wijk,
+        after={"naam": area.name},
+    )
     return area
 
 
@@ -114,6 +144,11 @@ def update_description(actor: User, wijk: Neighbourhood, text: str) -> None:
     before = {"tekens": len(wijk.description)}
     wijk.description = text.strip()
     record(
-        "neighbourhood.describe", actor=actor, role="board", obj=wijk, neighbourhood=wijk,
-        before=before, after={"tekens": len(wijk.description)},
+        "neighbourhood.describe",
+        actor=actor,
+        role="board",
+        obj=wijk,
+        neighbourhood=wijk,
+        before=before,
+        after={"tekens": len(wijk.description)},
     )

@@ -11,14 +11,20 @@ from .models import Neighbourhood
 
 
 def neighbourhoods_listing() -> Select[tuple[Neighbourhood]]:
-    return select(Neighbourhood).options(selectinload(Neighbourhood.areas)).order_by(Neighbourhood.name)
+    return (
+        select(Neighbourhood)
+        .options(selectinload(Neighbourhood.areas), selectinload(Neighbourhood.postcode_ranges))
+        .order_by(Neighbourhood.name)
+    )
 
 
 def all_neighbourhoods_with_areas() -> list[Neighbourhood]:
     return list(db.session.scalars(neighbourhoods_listing()))
 
 
-def registration_places(wijken: list[Neighbourhood], other_label: str) -> list[tuple[str, list[tuple[str, str]]]]:
+def registration_places(
+    wijken: list[Neighbourhood], other_label: str
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """Choices for "your wijk and buurt", grouped by wijk: each buurt, then "other buurt"."""
     return [
         (wijk.name, [(f"a{a.id}", a.name) for a in wijk.areas] + [(f"w{wijk.id}", other_label)])

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import permissions
-from ..extensions import db
+from ..extensions import db, paginate
 from ..permissions import admin_required, board_required, public
 from . import operations, queries
 from .forms import AreaForm, DescriptionForm, NeighbourhoodForm
@@ -26,7 +26,7 @@ def _wijk_or_404(slug: str) -> Neighbourhood:
 @bp.get("/")
 @public
 def home() -> str:
-    page = db.paginate(queries.neighbourhoods_listing(), max_per_page=100, error_out=False)
+    page = paginate(queries.neighbourhoods_listing())
     return render_template("neighbourhoods/home.html", page=page)
 
 
@@ -52,7 +52,7 @@ def board(wijk: Neighbourhood) -> str:
 
 
 def _render_board(wijk: Neighbourhood, form: DescriptionForm, status: int = 200) -> Any:
-    residents = db.paginate(queries.residents_of(wijk), max_per_page=100, error_out=False)
+    residents = paginate(queries.residents_of(wijk))
     accounts, verified = queries.resident_counts(wijk)
     return (
         render_template(
@@ -86,7 +86,7 @@ def describe(wijk: Neighbourhood) -> Any:
 @bp.get("/beheer/wijken")
 @admin_required
 def admin_list() -> str:
-    page = db.paginate(queries.neighbourhoods_listing(), max_per_page=100, error_out=False)
+    page = paginate(queries.neighbourhoods_listing())
     return render_template("neighbourhoods/admin_list.html", page=page)
 
 
@@ -97,13 +97,18 @@ def admin_create() -> Any:
     if form.validate_on_submit():
         try:
             wijk = operations.create_neighbourhood(
-                current_user, name=form.name.data, postcodes=form.postcodes.data, cbs_code=form.cbs_code.data
+                current_user,
+                name=form.name.data,
+                postcodes=form.postcodes.data,
+                cbs_code=form.cbs_code.data,
             )
         except operations.NeighbourhoodError as error:
             form.postcodes.errors.append(error.message)
         else:
             db.session.commit()
-            flash(_("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name), "success")
+            flash(
+                _("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name), "success"
+            )
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("neighbourhoods/admin_form.html", form=form, wijk=None), status
@@ -117,7 +122,11 @@ def admin_edit(slug: str) -> Any:
     if form.validate_on_submit():
         try:
             operations.update_neighbourhood(
-                current_user, wijk, name=form.name.data, postcodes=form.postcodes.data, cbs_code=form.cbs_code.data
+                current_user,
+                wijk,
+                name=form.name.data,
+                postcodes=form.postcodes.data,
+                cbs_code=form.cbs_code.data,
             )
         except operations.NeighbourhoodError as error:
             form.postcodes.errors.append(error.message)
@@ -126,7 +135,9 @@ def admin_edit(slug: str) -> Any:
             flash(_("De wijk is opgeslagen."), "success")
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
     status = 422 if form.is_submitted() else 200
-    return render_template("neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=AreaForm()), status
+    return render_template(
+        "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=AreaForm()
+    ), status
 
 
 @bp.post("/beheer/wijken/<slug>/buurten")
@@ -136,7 +147,9 @@ def admin_add_area(slug: str) -> Any:
     area_form = AreaForm()
     if area_form.validate_on_submit():
         try:
-            area = operations.add_area(current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data)
+            area = operations.add_area(
+                current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data
+            )
         except operations.NeighbourhoodError as error:
             area_form.name.errors.append(error.message)
         else:
@@ -144,4 +157,6 @@ def admin_add_area(slug: str) -> Any:
             flash(_("Buurt %(name)s is toegevoegd.", name=area.name), "success")
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
     form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text, formdata=None)
-    return render_template("neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form), 422
+    return render_template(
+        "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form
+    ), 422

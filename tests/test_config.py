@@ -1,0 +1,85 @@
+"""Configuration layers, the generated secret key, SQLite settings, and the security defaults."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from wijkbudget import create_app
+from wijkbudget.extensions import db
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "instance"
+    monkeypatch.setenv("WIJKBUDGET_INSTANCE_PATH", str(path))
+    for key in list(os.environ):
+        if key.startswith("WIJKBUDGET_") and key != "WIJKBUDGET_INSTANCE_PATH":
+            monkeypatch.delenv(key)
+    return path
+
+
+def test_defaults_are_safe(instance):
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["WTF_CSRF_ENABLED"] is not False
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'wijkbudget.sqlite'}"
+    assert app.config["MAIL_BACKEND"] == "file" and app.config["MAIL_DIR"] == str(instance / "mail")
+
+
+def test_secret_key_is_generated_once_into_instance(instance):
+    first = create_app().config["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    assert key_file.read_text().strip() == first and len(first) >= 64
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert create_app().config["SECRET_KEY"] == first
+
+
+def test_layers_defaults_instance_file_environment_overrides(instance, monkeypatch):
+    instance.mkdir(parents=True)
+    (instance / "config.py").write_text(
+        'PAGE_SIZE = 7\nLOG_LEVEL = "WARNING"\nMAIL_FROM = "bestand"\n'
+    )
+    monkeypatch.setenv("WIJKBUDGET_PAGE_SIZE", "9")
+    monkeypatch.setenv("WIJKBUDGET_COOKIE_SECURE", "nee")
+    monkeypatch.setenv("WIJKBUDGET_SECRET_KEY", "uit-de-omgeving")
+    monkeypatch.setenv(
+        "WIJKBUDGET_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/elders"
+    )
+    app = create_app({"MAIL_FROM": "test"})
+    assert app.config["LOG_LEVEL"] == "WARNING"  # instance file
+    assert app.config["PAGE_SIZE"] == 9  # environment beats the file
+    assert app.config["MAIL_FROM"] == "test"  # overrides beat everything
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["SECRET_KEY"] == "uit-de-omgeving" and not (instance / "secret_key").exists()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_bad_environment_value_is_named(instance, monkeypatch):
+    monkeypatch.setenv("WIJKBUDGET_PAGE_SIZE", "veel")
+    with pytest.raises(ValueError, match="WIJKBUDGET_PAGE_SIZE"):
+        create_app()
+
+
+def test_sqlite_has_foreign_keys_and_wal(instance):
+    app = create_app()
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        db.engine.dispose()
+
+
+def test_wsgi_exposes_app(instance):
+    import importlib
+
+    import wsgi
+
+    importlib.reload(wsgi)
+    assert wsgi.app.name == "wijkbudget"

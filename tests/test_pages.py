@@ -1,0 +1,115 @@
+"""The pages as a visitor meets them: Dutch error pages with the right status, the language
+switch, the skip link, htmx vendored, and no 500 for oversized or malformed requests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from wijkbudget.permissions import public
+
+
+def test_home_lists_wijken_with_skip_link_and_local_htmx(client, make_wijk):
+    make_wijk("West", areas=("Lombok",))
+    make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    response = client.get("/")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and '<html lang="nl">' in body
+    assert "West" in body and "Oost" in body and "Lombok" in body and "Oudwijk" in body
+    assert (
+        '<a class="skip-link" href="#inhoud">Naar de inhoud</a>' in body and 'id="inhoud"' in body
+    )
+    assert '<body hx-boost="true">' in body
+    sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', body)
+    assert sources and all(src.startswith("/static/") for src in sources)  # nothing from a CDN
+    assert "/static/js/htmx.min.js" in sources
+    for static in ("/static/js/htmx.min.js", "/static/css/wijkbudget.css"):
+        with client.get(static) as response:
+            assert response.status_code == 200 and len(response.get_data()) > 1000
+
+
+def test_404_in_plain_dutch(client):
+    response = client.get("/bestaat/niet")
+    assert response.status_code == 404
+    assert "Deze pagina bestaat niet" in response.get_data(as_text=True)
+
+
+def test_405_in_plain_dutch(client):
+    response = client.get("/uitloggen")
+    assert response.status_code == 405 and "Dat kan zo niet" in response.get_data(as_text=True)
+
+
+def test_413_for_a_huge_body(client):
+    token = client.csrf("/inloggen")
+    response = client.raw.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": "a@example.org", "password": "x" * (17 * 1024 * 1024)},
+    )
+    assert response.status_code == 413
+    assert "te groot" in response.get_data(as_text=True)
+
+
+def test_500_page_in_dutch_and_the_transaction_rolled_back(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @public
+    def broken() -> str:
+        raise RuntimeError("kapot")
+
+    app.add_url_rule("/kapot", "broken", broken)
+    response = client.get("/kapot")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Foutcode: 500" in body and "kapot" not in body.split("<main")[1]
+
+
+def test_429_on_register_in_dutch(client, make_wijk):
+    make_wijk("West")
+    for _ in range(5):
+        assert client.post("/registreren", {"email": "x"}, page="/registreren").status_code == 422
+    response = client.post("/registreren", {"email": "x"}, page="/registreren")
+    assert response.status_code == 429
+    assert "Te veel pogingen" in response.get_data(as_text=True) or "te vaak" in response.get_data(
+        as_text=True
+    )
+
+
+def test_language_switch_to_english_and_back(client):
+    response = client.post("/taal", {"lang": "en", "next": "/inloggen"}, page="/")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/inloggen")
+    body = client.get("/inloggen").get_data(as_text=True)
+    assert '<html lang="en">' in body and "Log in" in body and "Skip to content" in body
+    assert client.get("/bestaat-niet").get_data(as_text=True).count("does not exist") >= 1
+    client.post("/taal", {"lang": "nl", "next": "/"}, page="/")
+    assert '<html lang="nl">' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
+def test_language_switch_never_leaves_the_site(client, target):
+    response = client.post("/taal", {"lang": "en", "next": target}, page="/")
+    assert response.status_code == 303
+    assert response.headers["Location"] in ("/", "http://wijkbudget.test/")
+
+
+def test_security_headers_and_cookie_flags(app, make_wijk, make_user, make_client):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    west = make_wijk("West")
+    user = make_user("a@example.org", wijk=west)
+    client = make_client()
+    response = client.post(
+        "/inloggen",
+        {"email": user.email, "password": "een-lang-wachtwoord-voor-tests"},
+        page="/inloggen",
+    )
+    cookie = next(
+        v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session=")
+    )
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "ok"
