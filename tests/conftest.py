@@ -26,6 +26,9 @@ from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.accounts.passwords import hash_password
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.neighbourhoods.models import Area, Neighbourhood, PostcodeRange
+from wijkbudget.proposals.models import CostLine, Proposal
+from wijkbudget.proposals.models import State as ProposalState
+from wijkbudget.rounds.models import Category, Criterion, Phase, Round
 
 PASSWORD = "een-lang-wachtwoord-voor-tests"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -244,6 +247,81 @@ def make_user(app: Any) -> Any:
         db.session.add(user)
         db.session.commit()
         return user
+
+    return make
+
+
+@pytest.fixture
+def make_round(app: Any) -> Any:
+    def make(
+        wijk: Neighbourhood,
+        phase: Phase = Phase.SUBMISSION,
+        *,
+        title: str = "Wijkbudget 2027",
+        budget: int = 5_000_000,
+        min_cost: int = 10_000,
+        max_cost: int = 1_500_000,
+        support_enabled: bool = True,
+        support_threshold: int = 0,
+        min_age: int | None = None,
+        categories: tuple[str, ...] = ("Groen", "Jeugd", "Ontmoeting"),
+        criteria: tuple[str, ...] = ("Goed voor de wijk", "Binnen een jaar klaar"),
+    ) -> Round:
+        rnd = Round(
+            neighbourhood=wijk,
+            title=title,
+            introduction="Doe mee!",
+            budget_cents=budget,
+            min_cost_cents=min_cost,
+            max_cost_cents=max_cost,
+            phase=phase,
+            support_enabled=support_enabled,
+            support_threshold=support_threshold,
+            min_age=min_age,
+        )
+        rnd.categories = [Category(name=c, position=i) for i, c in enumerate(categories)]
+        rnd.criteria = [Criterion(text=c, position=i) for i, c in enumerate(criteria)]
+        db.session.add(rnd)
+        db.session.commit()
+        return rnd
+
+    return make
+
+
+@pytest.fixture
+def make_proposal(app: Any) -> Any:
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        rnd: Round,
+        submitter: User,
+        state: ProposalState = ProposalState.SUBMITTED,
+        *,
+        title: str | None = None,
+        cost: int = 250_000,
+        commit: bool = True,
+        summary: str = "Meer groen in de straat.",
+        area: Area | None = None,
+    ) -> Proposal:
+        n = next(counter)
+        proposal = Proposal(
+            round=rnd,
+            neighbourhood_id=rnd.neighbourhood_id,
+            submitter=submitter,
+            title=title or f"Voorstel {n}",
+            summary=summary,
+            description="Uitleg",
+            category=rnd.categories[0] if rnd.categories else None,
+            area=area,
+            state=state,
+            cost_cents=cost,
+            submitted_at=utcnow() if state != ProposalState.CONCEPT else None,
+        )
+        proposal.cost_lines = [CostLine(position=0, description="Alles", amount_cents=cost)]
+        db.session.add(proposal)
+        if commit:
+            db.session.commit()
+        return proposal
 
     return make
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import cli, errors, i18n, mail, permissions
+    from . import cli, errors, i18n, mail, money, permissions, text
     from .config import load_config
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -42,16 +42,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     mail.init_app(app)
+    money.init_app(app)
+    text.init_app(app)
 
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .neighbourhoods.views import bp as neighbourhoods_bp
+    from .proposals.views import bp as proposals_bp
+    from .rounds.views import bp as rounds_bp
 
     app.register_blueprint(neighbourhoods_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(proposals_bp)
 
     from . import htmx
+    from .proposals.models import State, state_label
+    from .rounds.models import Phase, phase_label
 
     htmx.init_app(app)
     errors.init_app(app)
@@ -61,6 +69,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         can_read_audit=permissions.can_read_audit,
         role_name=permissions.role_name,
         role_label=permissions.role_label,
+        is_board=permissions.is_board,
+        phase_label=phase_label,
+        state_label=state_label,
+        Phase=Phase,
+        State=State,
     )
 
     @app.get("/healthz")

@@ -75,3 +75,13 @@ def paginate(query: Any) -> Any:
         error_out=False,
         count=True,
     )
+
+
+def enum_column(enum_type: Any) -> Any:
+    """A string enum stored by value as VARCHAR (no native enum: migrations stay simple on both
+    back ends; adding a member needs no ALTER TYPE)."""
+    from sqlalchemy import Enum
+
+    return Enum(
+        enum_type, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e]
+    )

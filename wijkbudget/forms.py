@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import FieldList, FormField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -36,13 +36,20 @@ class ChoiceField(SelectField):
             raise ValidationError(str(self.invalid_message)) from error
 
 
+def _text_fields(fields: Any) -> Any:
+    """Every field with text in a form, also inside FieldList and FormField."""
+    for field in fields:
+        if isinstance(field, FieldList | FormField):
+            yield from _text_fields(field)
+        elif isinstance(field.data, str):
+            yield field
+
+
 class BaseForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators=extra_validators)
-        for field in self:
+        for field in _text_fields(self):
             data = field.data
-            if not isinstance(data, str):
-                continue
             if CONTROL_CHARS.search(data):
                 field.errors = [*field.errors, _l("Er staan onleesbare tekens in.")]
                 field.data = CONTROL_CHARS.sub("", data)

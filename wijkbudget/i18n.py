@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from . import ROOT
 from .extensions import babel
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def local_to_utc(value: datetime | None) -> datetime | None:
+    """A wall-clock time typed in the Netherlands (naive) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=AMSTERDAM)
+    return value.astimezone(UTC)
+
+
+def utc_to_local(value: datetime | None) -> datetime | None:
+    """For form fields: the Dutch wall-clock time (naive) of a stored UTC datetime."""
+    if value is None:
+        return None
+    return value.astimezone(AMSTERDAM).replace(tzinfo=None)
 
 
 def select_locale() -> str:

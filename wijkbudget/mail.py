@@ -9,6 +9,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -66,6 +67,30 @@ def send_mail(to: str, subject: str, body: str) -> None:
         _send_smtp(message)
     else:
         _write_file(message)
+
+
+def send_template(recipient: Any, template: str, subject: Any, **context: Any) -> None:
+    """Send the mail ``template`` (a .txt Jinja template) in the recipient's language.
+
+    ``recipient`` is a User (its address and language) or an address (Dutch). ``subject`` is a
+    lazy_gettext string. A mail server that is away is logged, not fatal: nothing the person did
+    is lost, and the page they see says what happened.
+    """
+    from flask import render_template
+    from flask_babel import force_locale
+
+    if isinstance(recipient, str):
+        address, language = recipient, "nl"
+    else:
+        address, language = recipient.email, recipient.language
+    if not address:
+        return
+    with force_locale(language):
+        body = render_template(template, **context)
+        try:
+            send_mail(address, str(subject), body)
+        except MailError:
+            log.warning("mail %s could not be sent", template)
 
 
 def init_app(app: Flask) -> None:

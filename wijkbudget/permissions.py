@@ -33,6 +33,11 @@ def _active(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
+def is_active(user: Any) -> bool:
+    """Signed in with an account that is not deleted."""
+    return _active(user)
+
+
 def is_admin(user: Any) -> bool:
     return _active(user) and any(a.role == Role.ADMIN for a in user.role_assignments)
 

@@ -8,9 +8,9 @@ import hashlib
 import logging
 from typing import Any
 
-from flask import current_app, render_template, url_for
-from flask_babel import force_locale
+from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db, utcnow
-from ..mail import MailError, send_mail
+from ..mail import send_template
 from ..neighbourhoods.models import Area, Neighbourhood
 from .models import Role, RoleAssignment, User, new_login_token
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -76,26 +76,13 @@ def _load_token(salt: str, token: str, max_age: int) -> dict[str, Any]:
 # --- mail -------------------------------------------------------------------------------------
 
 
-def _mail(user_or_address: User | str, template: str, subject: str, **context: Any) -> None:
-    """Send a mail in the recipient's language. A mail server that is away is logged, not fatal:
-    the person can ask for the mail again."""
-    if isinstance(user_or_address, User):
-        address, language = user_or_address.email, user_or_address.language
-    else:
-        address, language = user_or_address, "nl"
-    if not address:
-        return
-    with force_locale(language):
-        body = render_template(f"accounts/mail/{template}.txt", **context)
-        try:
-            send_mail(address, _(subject), body)
-        except MailError:
-            log.warning("mail %s to account could not be sent", template)
+def _mail(user_or_address: User | str, template: str, subject: Any, **context: Any) -> None:
+    send_template(user_or_address, f"accounts/mail/{template}.txt", subject, **context)
 
 
 def send_verification(user: User) -> None:
     link = url_for("accounts.verify", token=make_verify_token(user), _external=True)
-    _mail(user, "verify", "Bevestig je e-mailadres voor wijkbudget", user=user, link=link)
+    _mail(user, "verify", _l("Bevestig je e-mailadres voor wijkbudget"), user=user, link=link)
 
 
 # --- use cases --------------------------------------------------------------------------------
@@ -121,7 +108,9 @@ def register(
     existing = find_user_by_email(email)
     if existing is not None:
         link = url_for("accounts.reset_request", _external=True)
-        _mail(existing, "already_registered", "Je hebt al een account bij wijkbudget", link=link)
+        _mail(
+            existing, "already_registered", _l("Je hebt al een account bij wijkbudget"), link=link
+        )
         return None
     problem = password_problem(password, email=email, name=display_name)
     if problem:
@@ -177,7 +166,7 @@ def request_password_reset(email: str) -> None:
     if user is None or user.is_deleted:
         return
     link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
-    _mail(user, "reset", "Nieuw wachtwoord voor wijkbudget", user=user, link=link)
+    _mail(user, "reset", _l("Nieuw wachtwoord voor wijkbudget"), user=user, link=link)
 
 
 def _set_password(user: User, password: str) -> None:

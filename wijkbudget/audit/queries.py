@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..i18n import AMSTERDAM
 from .models import AuditEvent
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 #: what each action is called on the page
 ACTION_LABELS = {
@@ -25,6 +23,15 @@ ACTION_LABELS = {
     "neighbourhood.update": _l("Wijk gewijzigd"),
     "neighbourhood.describe": _l("Uitleg over de wijk gewijzigd"),
     "area.create": _l("Buurt toegevoegd"),
+    "round.create": _l("Ronde aangemaakt"),
+    "round.update": _l("Ronde gewijzigd"),
+    "round.phase": _l("Fase van ronde veranderd"),
+    "proposal.admit": _l("Voorstel toegelaten"),
+    "proposal.reject": _l("Voorstel afgewezen"),
+    "proposal.request_changes": _l("Aanpassing gevraagd"),
+    "proposal.estimate": _l("Kosten geschat door bestuur"),
+    "proposal.duplicate": _l("Voorstel als dubbel gemarkeerd"),
+    "proposal.support_threshold": _l("Te weinig steun"),
 }
 
 

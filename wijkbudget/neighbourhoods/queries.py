@@ -60,3 +60,7 @@ def resident_counts(wijk: Neighbourhood) -> tuple[int, int]:
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+def wijk_or_404(slug: str) -> Neighbourhood:
+    return db.first_or_404(select(Neighbourhood).where(Neighbourhood.slug == slug))

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import permissions
 from ..extensions import db, paginate
 from ..permissions import admin_required, board_required, public
+from ..rounds import queries as rounds_queries
 from . import operations, queries
 from .forms import AreaForm, DescriptionForm, NeighbourhoodForm
 from .models import Neighbourhood
@@ -19,8 +19,7 @@ from .models import Neighbourhood
 bp = Blueprint("neighbourhoods", __name__)
 
 
-def _wijk_or_404(slug: str) -> Neighbourhood:
-    return db.first_or_404(select(Neighbourhood).where(Neighbourhood.slug == slug))
+_wijk_or_404 = queries.wijk_or_404
 
 
 @bp.get("/")
@@ -34,11 +33,16 @@ def home() -> str:
 @public
 def show(slug: str) -> str:
     wijk = _wijk_or_404(slug)
+    is_board = permissions.is_board(current_user, wijk)
+    rounds = list(
+        db.session.scalars(rounds_queries.rounds_of(wijk, include_concepts=is_board).limit(5))
+    )
     return render_template(
         "neighbourhoods/show.html",
         wijk=wijk,
         board=queries.board_members(wijk),
-        is_board=permissions.is_board(current_user, wijk),
+        is_board=is_board,
+        rounds=rounds,
     )
 
 

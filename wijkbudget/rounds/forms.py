@@ -1,0 +1,185 @@
+"""The board's round form: rules, eligibility, ballot settings and phase dates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..forms import BaseForm, ChoiceField, options
+from ..money import MoneyError, parse_euros
+from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Phase
+
+MAX = _l("Hoogstens %(max)d tekens.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class EuroField(StringField):
+    """An amount in euros as people type it ("1.250,50"); ``cents`` holds the parsed value."""
+
+    cents: int | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.cents = None
+        text = (self.data or "").strip()
+        if not text:
+            if self.flags.required:
+                raise ValidationError(_l("Vul een bedrag in, bijvoorbeeld 1.250,00."))
+            return
+        try:
+            self.cents = parse_euros(text)
+        except MoneyError as error:
+            raise ValidationError(error.message) from error
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _date_field(label: Any) -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label,
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+    )
+
+
+class RoundForm(BaseForm):
+    title = StringField(
+        _l("Naam van de ronde"),
+        validators=[DataRequired(_l("Geef de ronde een naam.")), Length(max=120, message=MAX)],
+        description=_l("Bijvoorbeeld: Wijkbudget West 2027"),
+    )
+    introduction = TextAreaField(
+        _l("Uitleg voor bewoners"),
+        validators=[Length(max=5000, message=MAX)],
+        description=_l("Waar gaat het geld naartoe, wie mag meedoen, hoe gaat het in zijn werk?"),
+    )
+    budget = EuroField(
+        _l("Budget van de ronde (euro)"), validators=[DataRequired(_l("Vul het budget in."))]
+    )
+    min_cost = EuroField(_l("Minimumbedrag per voorstel (euro)"), validators=[Optional()])
+    max_cost = EuroField(
+        _l("Maximumbedrag per voorstel (euro)"),
+        validators=[DataRequired(_l("Vul het maximumbedrag per voorstel in."))],
+    )
+    categories = TextAreaField(
+        _l("Categorieën"),
+        validators=[Length(max=2000, message=MAX)],
+        description=_l("Eén per regel, bijvoorbeeld: groen, ontmoeting, jeugd, zorg, veiligheid."),
+    )
+    criteria = TextAreaField(
+        _l("Regels voor de toetsing"),
+        validators=[Length(max=5000, message=MAX)],
+        description=_l(
+            "Eén per regel. Indieners zien ze; het bestuur noemt ze als het een voorstel afwijst."
+        ),
+    )
+    areas = MultiCheckboxField(
+        _l("Buurten die meedoen"),
+        coerce=int,
+        description=_l("Niets aangevinkt: de hele wijk doet mee."),
+    )
+    min_age = IntegerField(
+        _l("Minimumleeftijd (niet verplicht)"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=120, message=_l("Vul een leeftijd in tussen 0 en 120.")),
+        ],
+    )
+    workers_eligible = BooleanField(_l("Ook mensen die in de wijk werken mogen meedoen"))
+    support_enabled = BooleanField(_l("Met een fase om voorstellen te steunen"), default=True)
+    support_threshold = IntegerField(
+        _l("Minimaal aantal steunbetuigingen (0: geen drempel)"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Vul 0 of meer in."))],
+    )
+    ballot_type = ChoiceField(
+        _l("Soort stembiljet"),
+        choices=options(
+            [
+                (BallotType.APPROVAL.value, _l("Aanvinken: kies de voorstellen die je steunt")),
+                (
+                    BallotType.KNAPSACK.value,
+                    _l("Binnen budget: kies voorstellen die samen in het budget passen"),
+                ),
+                (BallotType.CUMULATIVE.value, _l("Punten verdelen over voorstellen")),
+            ]
+        ),
+    )
+    ballot_max_choices = IntegerField(
+        _l("Hoeveel voorstellen mag iemand hoogstens aanvinken? (leeg: geen grens)"),
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+    )
+    ballot_points = IntegerField(
+        _l("Hoeveel punten mag iemand verdelen?"),
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+    )
+    aggregation = ChoiceField(
+        _l("Hoe de uitslag wordt berekend"),
+        choices=options(
+            [
+                (Aggregation.GREEDY.value, _l("Meeste stemmen eerst, tot het budget op is")),
+                (
+                    Aggregation.EQUAL_SHARES.value,
+                    _l(
+                        "Evenredig (Method of Equal Shares): "
+                        "elke stemmer een gelijk deel van het budget"
+                    ),
+                ),
+            ]
+        ),
+    )
+    submission_opens = _date_field(_l("Indienen begint op"))
+    review_opens = _date_field(_l("Toetsing begint op"))
+    support_opens = _date_field(_l("Steunen begint op"))
+    voting_opens = _date_field(_l("Stemmen begint op"))
+    result_opens = _date_field(_l("Stemmen sluit en de uitslag komt op"))
+    execution_opens = _date_field(_l("Uitvoering begint op"))
+    closes_at = _date_field(_l("De ronde sluit op"))
+
+    def category_list(self) -> list[str]:
+        return _lines(self.categories.data)
+
+    def criteria_list(self) -> list[str]:
+        return _lines(self.criteria.data)
+
+    def validate_categories(self, field: TextAreaField) -> None:
+        names = _lines(field.data)
+        if not names:
+            raise ValidationError(_l("Geef minstens één categorie, bijvoorbeeld: groen."))
+        if any(len(n) > 60 for n in names):
+            raise ValidationError(_l("Een categorie heeft hoogstens 60 tekens."))
+
+    def validate_criteria(self, field: TextAreaField) -> None:
+        if any(len(n) > 300 for n in _lines(field.data)):
+            raise ValidationError(_l("Een regel heeft hoogstens 300 tekens."))
+
+    def date_values(self) -> dict[Phase, Any]:
+        return {phase: getattr(self, name).data for phase, name in PHASE_DATE_FIELDS.items()}
+
+
+class PhaseForm(BaseForm):
+    reason = TextAreaField(
+        _l("Waarom?"),
+        validators=[
+            DataRequired(_l("Schrijf waarom de fase nu verandert.")),
+            Length(max=1000, message=MAX),
+        ],
+        description=_l("Dit is openbaar en komt in de tijdlijn van de ronde."),
+    )
+    target = ChoiceField(_l("Terug naar fase"), validators=[Optional()])

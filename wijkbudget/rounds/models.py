@@ -1,0 +1,314 @@
+"""Budget rounds (begrotingsrondes): their rules, their phases, and the history of phase changes.
+
+A round goes through the phases of ``PHASES`` in order. While it is a concept only its board sees
+it; once published, it follows the dates the board set (checked whenever the round is loaded) or
+the board moves it by hand with a reason. Going back is possible until voting starts; from then
+on the rules are locked: budget, ballot settings, the proposals on the ballot and their costs.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..errors import DomainError
+from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..neighbourhoods.models import Area, Neighbourhood
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+
+
+class RoundError(DomainError):
+    pass
+
+
+class Phase(enum.StrEnum):
+    CONCEPT = "concept"
+    SUBMISSION = "submission"  # indienen
+    REVIEW = "review"  # toetsing
+    SUPPORT = "support"  # steunen (optional)
+    VOTING = "voting"  # stemmen
+    RESULT = "result"  # uitslag
+    EXECUTION = "execution"  # uitvoering
+    CLOSED = "closed"  # afgesloten
+
+
+PHASES: list[Phase] = list(Phase)
+
+#: the column holding the date on which each phase starts
+PHASE_DATE_FIELDS: dict[Phase, str] = {
+    Phase.SUBMISSION: "submission_opens",
+    Phase.REVIEW: "review_opens",
+    Phase.SUPPORT: "support_opens",
+    Phase.VOTING: "voting_opens",
+    Phase.RESULT: "result_opens",
+    Phase.EXECUTION: "execution_opens",
+    Phase.CLOSED: "closes_at",
+}
+
+
+class BallotType(enum.StrEnum):
+    APPROVAL = "approval"  # tick up to k proposals
+    KNAPSACK = "knapsack"  # tick proposals whose costs fit in the budget
+    CUMULATIVE = "cumulative"  # spread a number of points
+
+
+class Aggregation(enum.StrEnum):
+    GREEDY = "greedy"
+    EQUAL_SHARES = "equal_shares"
+
+
+round_area = Table(
+    "round_area",
+    db.metadata,
+    Column("round_id", ForeignKey("budget_round.id", ondelete="CASCADE"), primary_key=True),
+    Column("area_id", ForeignKey("area.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Round(db.Model):
+    __tablename__ = "budget_round"
+    __table_args__ = (
+        CheckConstraint("budget_cents >= 0", name="budget"),
+        CheckConstraint(
+            "min_cost_cents >= 0 AND max_cost_cents >= min_cost_cents", name="cost_bounds"
+        ),
+        CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 120", name="min_age"),
+        CheckConstraint("support_threshold >= 0", name="support_threshold"),
+        Index("ix_budget_round_neighbourhood_phase", "neighbourhood_id", "phase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(120))
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    budget_cents: Mapped[int]
+    min_cost_cents: Mapped[int] = mapped_column(default=0)
+    max_cost_cents: Mapped[int]
+    # eligibility
+    min_age: Mapped[int | None]
+    workers_eligible: Mapped[bool] = mapped_column(default=False)
+    # supports
+    support_enabled: Mapped[bool] = mapped_column(default=True)
+    support_threshold: Mapped[int] = mapped_column(default=0)
+    # ballot settings (used by voting and results; stored now so they lock with the rest)
+    ballot_type: Mapped[BallotType] = mapped_column(
+        enum_column(BallotType), default=BallotType.APPROVAL
+    )
+    ballot_max_choices: Mapped[int | None]  # approval: k (None: no limit)
+    ballot_points: Mapped[int | None]  # cumulative: points per voter
+    aggregation: Mapped[Aggregation] = mapped_column(
+        enum_column(Aggregation), default=Aggregation.GREEDY
+    )
+    # phase and the dates on which phases start (UTC)
+    phase: Mapped[Phase] = mapped_column(enum_column(Phase), default=Phase.CONCEPT)
+    submission_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    support_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voting_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_opens: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    neighbourhood: Mapped[Neighbourhood] = relationship()
+    areas: Mapped[list[Area]] = relationship(secondary=round_area, order_by=Area.name)
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="round", order_by="Category.position", cascade="all, delete-orphan"
+    )
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="round", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+    phase_changes: Mapped[list[PhaseChange]] = relationship(
+        back_populates="round", order_by="PhaseChange.id", cascade="all, delete-orphan"
+    )
+
+    # --- phases --------------------------------------------------------------------------------
+
+    def phases(self) -> list[Phase]:
+        """The phases this round goes through (without steunen when supports are off)."""
+        return [p for p in PHASES if p != Phase.SUPPORT or self.support_enabled]
+
+    def starts(self, phase: Phase) -> datetime | None:
+        field = PHASE_DATE_FIELDS.get(phase)
+        return getattr(self, field) if field else None
+
+    def set_start(self, phase: Phase, when: datetime | None) -> None:
+        setattr(self, PHASE_DATE_FIELDS[phase], when)
+
+    def next_phase(self) -> Phase | None:
+        order = self.phases()
+        index = order.index(self.phase) if self.phase in order else PHASES.index(self.phase)
+        return order[index + 1] if index + 1 < len(order) else None
+
+    def is_before(self, phase: Phase) -> bool:
+        return PHASES.index(self.phase) < PHASES.index(phase)
+
+    def has_reached(self, phase: Phase) -> bool:
+        return PHASES.index(self.phase) >= PHASES.index(phase)
+
+    @property
+    def is_published(self) -> bool:
+        return self.phase != Phase.CONCEPT
+
+    @property
+    def rules_locked(self) -> bool:
+        """From the moment voting opens, the rules of the vote cannot change."""
+        return self.has_reached(Phase.VOTING)
+
+    def due_phase(self, now: datetime) -> Phase | None:
+        """The next phase if its start date has passed (a concept never moves by date)."""
+        if not self.is_published:
+            return None
+        following = self.next_phase()
+        if following is None:
+            return None
+        start = self.starts(following)
+        return following if start is not None and start <= now else None
+
+    def back_targets(self) -> list[Phase]:
+        """Where the board may send the round back to: an earlier phase, only before voting."""
+        if self.rules_locked or not self.is_published:
+            return []
+        here = PHASES.index(self.phase)
+        return [p for p in self.phases() if p != Phase.CONCEPT and PHASES.index(p) < here]
+
+    def check_dates(self) -> None:
+        """The phase dates that are set must follow each other in order."""
+        previous: tuple[Phase, datetime] | None = None
+        for phase in self.phases():
+            start = self.starts(phase)
+            if start is None:
+                continue
+            if previous is not None and start < previous[1]:
+                from flask_babel import gettext as _
+
+                raise RoundError(
+                    _(
+                        "De datum van '%(later)s' ligt vóór die van '%(earlier)s'. "
+                        "Zet de fasen in volgorde.",
+                        later=phase_label(phase),
+                        earlier=phase_label(previous[0]),
+                    )
+                )
+            previous = (phase, start)
+
+    # --- who may do what ------------------------------------------------------------------------
+
+    def can_view(self, user: User | None) -> bool:
+        from .. import permissions
+
+        return self.is_published or permissions.is_board(user, self.neighbourhood)
+
+    def can_manage(self, user: User | None) -> bool:
+        from .. import permissions
+
+        return permissions.is_board(user, self.neighbourhood)
+
+    def proposal_refusal(self, user: User | None) -> str | None:
+        """Why ``user`` cannot put in a new proposal now, in plain Dutch; None when they can."""
+        from flask_babel import gettext as _
+
+        from .. import permissions
+
+        if self.phase != Phase.SUBMISSION:
+            return _("Voorstellen indienen kan alleen in de fase 'Indienen'.")
+        if not permissions.is_resident(user, self.neighbourhood):
+            return _(
+                "Alleen bewoners van wijk %(wijk)s met een bevestigd account kunnen een "
+                "voorstel indienen.",
+                wijk=self.neighbourhood.name,
+            )
+        if not self.is_old_enough(user):  # type: ignore[arg-type]
+            return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=self.min_age)
+        return None
+
+    def is_old_enough(self, user: User) -> bool:
+        """Age rule: the age a person reaches in the year voting opens (or this year)."""
+        if self.min_age is None:
+            return True
+        if user.birth_year is None:
+            return False
+        year = (self.voting_opens or utcnow()).year
+        return year - user.birth_year >= self.min_age
+
+    def area_in_scope(self, area: Area | None) -> bool:
+        if not self.areas:
+            return True
+        return area is not None and any(a.id == area.id for a in self.areas)
+
+    def __repr__(self) -> str:
+        return f"<Round {self.id} {self.phase}>"
+
+
+class Category(db.Model):
+    __tablename__ = "round_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(default=0)
+
+    round: Mapped[Round] = relationship(back_populates="categories")
+
+
+class Criterion(db.Model):
+    """A review criterion, shown to submitters and named when the board rejects a proposal."""
+
+    __tablename__ = "round_criterion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(default=0)
+
+    round: Mapped[Round] = relationship(back_populates="criteria")
+
+
+class PhaseChange(db.Model):
+    """The public timeline: each move of a round, by date (no actor) or by the board (reason)."""
+
+    __tablename__ = "round_phase_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    from_phase: Mapped[Phase] = mapped_column(enum_column(Phase))
+    to_phase: Mapped[Phase] = mapped_column(enum_column(Phase))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    round: Mapped[Round] = relationship(back_populates="phase_changes")
+    actor: Mapped[User | None] = relationship()
+
+
+def phase_label(phase: Phase | str) -> str:
+    from flask_babel import gettext as _
+
+    labels = {
+        Phase.CONCEPT: _("Concept"),
+        Phase.SUBMISSION: _("Indienen"),
+        Phase.REVIEW: _("Toetsing"),
+        Phase.SUPPORT: _("Steunen"),
+        Phase.VOTING: _("Stemmen"),
+        Phase.RESULT: _("Uitslag"),
+        Phase.EXECUTION: _("Uitvoering"),
+        Phase.CLOSED: _("Afgesloten"),
+    }
+    return labels[Phase(phase)]

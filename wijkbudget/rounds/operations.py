@@ -1,0 +1,282 @@
+"""Round use cases: the board creates and edits a round and moves it through its phases; the
+dates move it too (checked when the round is loaded). Every change is audit-logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..accounts.models import User
+from ..audit.operations import record
+from ..extensions import db, utcnow
+from ..neighbourhoods.models import Area, Neighbourhood
+from .models import (
+    PHASES,
+    Aggregation,
+    BallotType,
+    Category,
+    Criterion,
+    Phase,
+    PhaseChange,
+    Round,
+    RoundError,
+    phase_label,
+)
+
+
+@dataclass
+class RoundData:
+    title: str
+    introduction: str
+    budget_cents: int
+    min_cost_cents: int
+    max_cost_cents: int
+    categories: list[str]
+    criteria: list[str]
+    area_ids: list[int] = field(default_factory=list)
+    min_age: int | None = None
+    workers_eligible: bool = False
+    support_enabled: bool = True
+    support_threshold: int = 0
+    ballot_type: BallotType = BallotType.APPROVAL
+    ballot_max_choices: int | None = None
+    ballot_points: int | None = None
+    aggregation: Aggregation = Aggregation.GREEDY
+    dates: dict[Phase, datetime | None] = field(default_factory=dict)
+
+
+#: what cannot change once voting has opened
+LOCKED_FIELDS = (
+    "budget_cents",
+    "min_cost_cents",
+    "max_cost_cents",
+    "ballot_type",
+    "ballot_max_choices",
+    "ballot_points",
+    "aggregation",
+    "min_age",
+    "workers_eligible",
+    "support_enabled",
+    "support_threshold",
+)
+
+
+def _check(data: RoundData) -> None:
+    if data.budget_cents <= 0:
+        raise RoundError(_("Het budget moet meer dan € 0 zijn."))
+    if data.min_cost_cents > data.max_cost_cents:
+        raise RoundError(_("Het minimumbedrag per voorstel is hoger dan het maximumbedrag."))
+    if data.max_cost_cents > data.budget_cents:
+        raise RoundError(_("Het maximumbedrag per voorstel is hoger dan het hele budget."))
+    if not data.categories:
+        raise RoundError(_("Geef minstens één categorie, bijvoorbeeld: groen."))
+    if len({c.lower() for c in data.categories}) != len(data.categories):
+        raise RoundError(_("Een categorie staat twee keer in de lijst."))
+    if data.ballot_type == BallotType.CUMULATIVE and not data.ballot_points:
+        raise RoundError(_("Vul in hoeveel punten iedereen mag verdelen."))
+    if data.ballot_type != BallotType.APPROVAL:
+        data.ballot_max_choices = None
+    if data.ballot_type != BallotType.CUMULATIVE:
+        data.ballot_points = None
+
+
+def _areas(wijk: Neighbourhood, ids: list[int]) -> list[Area]:
+    areas = [a for a in wijk.areas if a.id in set(ids)]
+    if len(areas) != len(set(ids)):
+        raise RoundError(_("Kies alleen buurten van deze wijk."))
+    return areas
+
+
+def _snapshot(rnd: Round) -> dict[str, object]:
+    return {
+        "titel": rnd.title,
+        "budget": rnd.budget_cents,
+        "min": rnd.min_cost_cents,
+        "max": rnd.max_cost_cents,
+        "stembiljet": rnd.ballot_type.value,
+        "k": rnd.ballot_max_choices,
+        "punten": rnd.ballot_points,
+        "regel": rnd.aggregation.value,
+        "steunen": rnd.support_enabled,
+        "drempel": rnd.support_threshold,
+        "leeftijd": rnd.min_age,
+    }
+
+
+def _apply(rnd: Round, data: RoundData, wijk: Neighbourhood) -> None:
+    rnd.title = data.title.strip()
+    rnd.introduction = data.introduction.strip()
+    for name in LOCKED_FIELDS:
+        setattr(rnd, name, getattr(data, name))
+    rnd.areas = _areas(wijk, data.area_ids)
+    # categories keep their ids (proposals point at them); renamed by position
+    existing = {c.name.lower(): c for c in rnd.categories}
+    rnd.categories = [existing.get(name.lower()) or Category(name=name) for name in data.categories]
+    for position, category in enumerate(rnd.categories):
+        category.position = position
+        category.name = data.categories[position]
+    rnd.criteria = [Criterion(text=t, position=i) for i, t in enumerate(data.criteria)]
+
+
+def create_round(actor: User, wijk: Neighbourhood, data: RoundData) -> Round:
+    _check(data)
+    rnd = Round(neighbourhood=wijk, created_by_id=actor.id, phase=Phase.CONCEPT)
+    _apply(rnd, data, wijk)
+    for phase, when in data.dates.items():
+        rnd.set_start(phase, when)
+    rnd.check_dates()
+    db.session.add(rnd)
+    db.session.flush()
+    record(
+        "round.create", actor=actor, role="board", obj=rnd, neighbourhood=wijk, after=_snapshot(rnd)
+    )
+    return rnd
+
+
+def update_round(actor: User, rnd: Round, data: RoundData) -> None:
+    _check(data)
+    before = _snapshot(rnd)
+    if rnd.rules_locked:
+        changed = [n for n in LOCKED_FIELDS if getattr(rnd, n) != getattr(data, n)]
+        same_areas = {a.id for a in rnd.areas} == set(data.area_ids)
+        same_categories = [c.name for c in rnd.categories] == data.categories
+        if changed or not same_areas or not same_categories:
+            raise RoundError(
+                _(
+                    "Het stemmen is begonnen. Het budget, de regels van het stembiljet, de "
+                    "buurten en de categorieën liggen nu vast."
+                )
+            )
+    for phase, when in data.dates.items():
+        if rnd.has_reached(phase) and rnd.is_published:
+            continue  # a phase that has started keeps the date it started on
+        rnd.set_start(phase, when)
+    _apply(rnd, data, rnd.neighbourhood)
+    rnd.check_dates()
+    db.session.flush()
+    record(
+        "round.update",
+        actor=actor,
+        role="board",
+        obj=rnd,
+        neighbourhood=rnd.neighbourhood,
+        before=before,
+        after=_snapshot(rnd),
+    )
+
+
+# --- phases -----------------------------------------------------------------------------------
+
+
+def transition_problem(rnd: Round, target: Phase) -> str | None:
+    """Why the round cannot move forward to ``target`` now (None: it can)."""
+    from ..proposals.models import Proposal, State
+
+    counts = dict(
+        db.session.execute(
+            select(Proposal.state, func.count(Proposal.id))
+            .where(Proposal.round_id == rnd.id)
+            .group_by(Proposal.state)
+        ).all()
+    )
+    past_review = PHASES.index(target) > PHASES.index(Phase.REVIEW)
+    if past_review and counts.get(State.SUBMITTED, 0):
+        return _(
+            "Er wachten nog %(n)d voorstellen op toetsing. Neem eerst over elk voorstel een "
+            "besluit.",
+            n=counts[State.SUBMITTED],
+        )
+    if target == Phase.VOTING and not counts.get(State.ADMITTED, 0):
+        return _("Er staat nog geen enkel toegelaten voorstel op het stembiljet.")
+    return None
+
+
+def _move(rnd: Round, target: Phase, actor: User | None, reason: str, when: datetime) -> None:
+    from ..proposals import operations as proposals
+
+    source = rnd.phase
+    if source == Phase.SUPPORT and PHASES.index(target) > PHASES.index(Phase.SUPPORT):
+        proposals.apply_support_threshold(rnd)
+    rnd.phase = target
+    if target != Phase.CONCEPT and PHASES.index(target) > PHASES.index(source):
+        rnd.set_start(target, when if actor is not None else (rnd.starts(target) or when))
+    rnd.phase_changes.append(
+        PhaseChange(
+            from_phase=source,
+            to_phase=target,
+            actor_id=actor.id if actor else None,
+            reason=reason,
+            created_at=when,
+        )
+    )
+    record(
+        "round.phase",
+        actor=actor,
+        role="board" if actor is not None else "system",
+        obj=rnd,
+        neighbourhood=rnd.neighbourhood_id,
+        before={"fase": source.value},
+        after={"fase": target.value, "reden": reason or None},
+    )
+
+
+def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
+    """Move the round along the dates that have passed. Returns whether anything changed (the
+    caller commits). Stops where a move is not possible yet (e.g. proposals still unreviewed)."""
+    now = now or utcnow()
+    changed = False
+    while (target := rnd.due_phase(now)) is not None:
+        if transition_problem(rnd, target) is not None:
+            break
+        _move(rnd, target, None, "", now)
+        changed = True
+    return changed
+
+
+def publish(actor: User, rnd: Round) -> None:
+    """Concept → indienen: the round becomes public and open for proposals."""
+    if rnd.is_published:
+        raise RoundError(_("Deze ronde is al gepubliceerd."))
+    if not rnd.introduction:
+        raise RoundError(_("Schrijf eerst een uitleg voor bewoners."))
+    _move(rnd, Phase.SUBMISSION, actor, "", utcnow())
+    sync_phase(rnd)
+
+
+def advance(actor: User, rnd: Round, reason: str) -> Phase:
+    """The board moves the round to its next phase now, with a reason."""
+    if not rnd.is_published:
+        raise RoundError(_("Publiceer de ronde eerst."))
+    target = rnd.next_phase()
+    if target is None:
+        raise RoundError(_("Deze ronde is afgesloten."))
+    if not reason.strip():
+        raise RoundError(_("Schrijf waarom de fase nu verandert."))
+    problem = transition_problem(rnd, target)
+    if problem:
+        raise RoundError(problem)
+    _move(rnd, target, actor, reason.strip(), utcnow())
+    return target
+
+
+def go_back(actor: User, rnd: Round, target: Phase, reason: str) -> None:
+    """Back to an earlier phase, only before voting. Later phases lose their dates (they had
+    passed), so the round waits for the board to set new ones."""
+    if target not in rnd.back_targets():
+        raise RoundError(
+            _(
+                "Terug naar '%(phase)s' kan niet: terug kan alleen vóór het stemmen.",
+                phase=phase_label(target),
+            )
+        )
+    if not reason.strip():
+        raise RoundError(_("Schrijf waarom de ronde teruggaat."))
+    now = utcnow()
+    for phase in rnd.phases():
+        start = rnd.starts(phase)
+        if PHASES.index(phase) > PHASES.index(target) and start is not None and start <= now:
+            rnd.set_start(phase, None)
+    _move(rnd, target, actor, reason.strip(), now)

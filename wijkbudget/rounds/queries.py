@@ -1,0 +1,44 @@
+"""Read queries for rounds, shared by pages (and later the API)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..neighbourhoods.models import Neighbourhood
+from .models import PHASES, Phase, Round
+
+
+def rounds_of(wijk: Neighbourhood, *, include_concepts: bool) -> Select[tuple[Round]]:
+    """Current rounds first (by phase), then the newest."""
+    order = case({p.value: i for i, p in enumerate(PHASES)}, value=Round.phase)
+    closed_last = case((Round.phase == Phase.CLOSED, 1), else_=0)
+    query = select(Round).where(Round.neighbourhood_id == wijk.id)
+    if not include_concepts:
+        query = query.where(Round.phase != Phase.CONCEPT)
+    return query.order_by(closed_last, order, Round.created_at.desc(), Round.id.desc())
+
+
+def round_in(wijk: Neighbourhood, round_id: int) -> Round | None:
+    return db.session.scalar(
+        select(Round)
+        .options(
+            selectinload(Round.categories),
+            selectinload(Round.criteria),
+            selectinload(Round.areas),
+            selectinload(Round.phase_changes),
+        )
+        .where(Round.id == round_id, Round.neighbourhood_id == wijk.id)
+    )
+
+
+def state_counts(rnd: Round) -> dict[str, int]:
+    from ..proposals.models import Proposal
+
+    rows = db.session.execute(
+        select(Proposal.state, func.count(Proposal.id))
+        .where(Proposal.round_id == rnd.id)
+        .group_by(Proposal.state)
+    ).all()
+    return {str(state): int(n) for state, n in rows}

@@ -1,0 +1,244 @@
+"""Round pages: the public overview and round page; the board's round form and phase buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import permissions
+from ..extensions import db, paginate
+from ..forms import options
+from ..i18n import local_to_utc, utc_to_local
+from ..money import format_euros_input
+from ..neighbourhoods.models import Neighbourhood
+from ..neighbourhoods.queries import wijk_or_404
+from ..permissions import board_required, public
+from . import operations, queries
+from .forms import PhaseForm, RoundForm
+from .models import (
+    PHASE_DATE_FIELDS,
+    Aggregation,
+    BallotType,
+    Phase,
+    Round,
+    RoundError,
+    phase_label,
+)
+
+bp = Blueprint("rounds", __name__)
+
+
+def load_round(wijk: Neighbourhood, round_id: int) -> Round:
+    """The round of this wijk (404 otherwise, also for a concept the user may not see), moved
+    along its dates first."""
+    rnd = queries.round_in(wijk, round_id)
+    if rnd is None or not rnd.can_view(current_user):
+        abort(404)
+    if operations.sync_phase(rnd):
+        db.session.commit()
+    return rnd
+
+
+@bp.get("/wijk/<slug>/rondes")
+@public
+def index(slug: str) -> str:
+    wijk = wijk_or_404(slug)
+    is_board = permissions.is_board(current_user, wijk)
+    page = paginate(queries.rounds_of(wijk, include_concepts=is_board))
+    changed = False
+    for rnd in page.items:
+        changed = operations.sync_phase(rnd) or changed
+    if changed:
+        db.session.commit()
+    return render_template("rounds/index.html", wijk=wijk, page=page, is_board=is_board)
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>")
+@public
+def show(slug: str, round_id: int) -> str:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    return render_template(
+        "rounds/show.html",
+        wijk=wijk,
+        rnd=rnd,
+        counts=queries.state_counts(rnd),
+        is_board=rnd.can_manage(current_user),
+        refusal=rnd.proposal_refusal(current_user),
+        phase_form=_phase_form(rnd),
+    )
+
+
+# --- the board --------------------------------------------------------------------------------
+
+
+def _round_form(wijk: Neighbourhood, rnd: Round | None = None, formdata: Any = None) -> RoundForm:
+    if rnd is None:
+        form = RoundForm(formdata=formdata)
+        if formdata is None:
+            form.categories.data = "\n".join(
+                [_("Groen"), _("Ontmoeting"), _("Jeugd"), _("Zorg"), _("Veiligheid")]
+            )
+            form.criteria.data = "\n".join(
+                [
+                    _("Het voorstel is goed voor de wijk of de buurt."),
+                    _("Het kan binnen een jaar worden uitgevoerd."),
+                    _("Het past binnen de wet en de regels van de gemeente."),
+                    _("Er zijn geen vaste kosten voor later."),
+                ]
+            )
+    else:
+        form = RoundForm(formdata=formdata)
+        if formdata is None:
+            for name in (
+                "title",
+                "introduction",
+                "min_age",
+                "workers_eligible",
+                "support_enabled",
+                "support_threshold",
+                "ballot_max_choices",
+                "ballot_points",
+            ):
+                getattr(form, name).data = getattr(rnd, name)
+            form.budget.data = format_euros_input(rnd.budget_cents)
+            form.min_cost.data = format_euros_input(rnd.min_cost_cents)
+            form.max_cost.data = format_euros_input(rnd.max_cost_cents)
+            form.categories.data = "\n".join(c.name for c in rnd.categories)
+            form.criteria.data = "\n".join(c.text for c in rnd.criteria)
+            form.areas.data = [a.id for a in rnd.areas]
+            form.ballot_type.data = rnd.ballot_type.value
+            form.aggregation.data = rnd.aggregation.value
+            for name in PHASE_DATE_FIELDS.values():
+                getattr(form, name).data = utc_to_local(getattr(rnd, name))
+    form.areas.choices = options([(a.id, a.name) for a in wijk.areas])
+    return form
+
+
+def _data(form: RoundForm) -> operations.RoundData:
+    return operations.RoundData(
+        title=form.title.data or "",
+        introduction=form.introduction.data or "",
+        budget_cents=form.budget.cents or 0,
+        min_cost_cents=form.min_cost.cents or 0,
+        max_cost_cents=form.max_cost.cents or 0,
+        categories=form.category_list(),
+        criteria=form.criteria_list(),
+        area_ids=list(form.areas.data or []),
+        min_age=form.min_age.data,
+        workers_eligible=bool(form.workers_eligible.data),
+        support_enabled=bool(form.support_enabled.data),
+        support_threshold=form.support_threshold.data or 0,
+        ballot_type=BallotType(form.ballot_type.data),
+        ballot_max_choices=form.ballot_max_choices.data,
+        ballot_points=form.ballot_points.data,
+        aggregation=Aggregation(form.aggregation.data),
+        dates={phase: local_to_utc(value) for phase, value in form.date_values().items()},
+    )
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/nieuw", methods=["GET", "POST"])
+@board_required
+def create(wijk: Neighbourhood) -> Any:
+    form = _round_form(wijk, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        try:
+            rnd = operations.create_round(current_user, wijk, _data(form))
+        except RoundError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(
+                _("De ronde is aangemaakt als concept. Alleen het bestuur ziet hem nu."), "success"
+            )
+            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("rounds/form.html", wijk=wijk, form=form, rnd=None), status
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/bewerken", methods=["GET", "POST"])
+@board_required
+def edit(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    form = _round_form(wijk, rnd, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        try:
+            operations.update_round(current_user, rnd, _data(form))
+        except RoundError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            rnd = load_round(wijk, round_id)
+        else:
+            db.session.commit()
+            flash(_("De ronde is opgeslagen."), "success")
+            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("rounds/form.html", wijk=wijk, form=form, rnd=rnd), status
+
+
+def _phase_form(rnd: Round, formdata: Any = None) -> PhaseForm:
+    form = PhaseForm(formdata=formdata)
+    form.target.choices = options([(p.value, phase_label(p)) for p in rnd.back_targets()])
+    return form
+
+
+def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
+    rnd = load_round(wijk, round_id)
+    form = _phase_form(rnd, formdata=request.form)
+    try:
+        if action == "publish":
+            operations.publish(current_user, rnd)
+            message = _("De ronde is gepubliceerd.")
+        else:
+            if not form.validate_on_submit():
+                raise RoundError(" ".join(str(e) for errs in form.errors.values() for e in errs))
+            if action == "advance":
+                operations.advance(current_user, rnd, form.reason.data or "")
+            else:
+                if not form.target.data:
+                    raise RoundError(_("Kies de fase waar de ronde naartoe gaat."))
+                operations.go_back(
+                    current_user, rnd, Phase(form.target.data), form.reason.data or ""
+                )
+            message = _("De ronde is nu in de fase '%(phase)s'.", phase=phase_label(rnd.phase))
+    except RoundError as error:
+        db.session.rollback()
+        rnd = load_round(wijk, round_id)
+        return (
+            render_template(
+                "rounds/show.html",
+                wijk=wijk,
+                rnd=rnd,
+                counts=queries.state_counts(rnd),
+                is_board=True,
+                refusal=rnd.proposal_refusal(current_user),
+                phase_form=form,
+                phase_error=error.message,
+            ),
+            422,
+        )
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/publiceren")
+@board_required
+def publish(wijk: Neighbourhood, round_id: int) -> Any:
+    return _phase_action(wijk, round_id, "publish")
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/volgende-fase")
+@board_required
+def advance(wijk: Neighbourhood, round_id: int) -> Any:
+    return _phase_action(wijk, round_id, "advance")
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/terug")
+@board_required
+def go_back(wijk: Neighbourhood, round_id: int) -> Any:
+    return _phase_action(wijk, round_id, "back")
