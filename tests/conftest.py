@@ -125,6 +125,7 @@ def app_config(
         "MAIL_PORT": controller.port,
         "MAIL_SECURITY": "none",
         "MAIL_DIR": str(tmp_path / "mail"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
         "SERVER_NAME": "wijkbudget.test",
     }
 

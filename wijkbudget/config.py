@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": "",
     "MAIL_FROM": "wijkbudget <noreply@wijkbudget.invalid>",
     "MAIL_DIR": "",
+    # uploaded photos (instance/uploads when empty)
+    "UPLOAD_DIR": "",
+    "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
     # pagination
     "PAGE_SIZE": 25,
 }
@@ -128,6 +131,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     )
     if not app.config["MAIL_BACKEND"]:
         app.config["MAIL_BACKEND"] = "smtp" if app.config["MAIL_HOST"] else "file"
+    if not app.config["UPLOAD_DIR"]:
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config["MAIL_DIR"]:
         app.config["MAIL_DIR"] = str(instance / "mail")
     app.config["LANGUAGES"] = [

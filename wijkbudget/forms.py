@@ -7,9 +7,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, SelectField
+from wtforms import FieldList, FormField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # C0 control characters other than tab, newline and carriage return (PostgreSQL refuses NUL)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -34,6 +35,19 @@ class ChoiceField(SelectField):
             super().pre_validate(form)
         except ValidationError as error:
             raise ValidationError(str(self.invalid_message)) from error
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several options as checkboxes, with a Dutch message for a value that is not offered."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError as error:
+            raise ValidationError(str(_l("Kies een van de mogelijkheden uit de lijst."))) from error
 
 
 def _text_fields(fields: Any) -> Any:

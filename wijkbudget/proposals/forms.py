@@ -6,12 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import Form, SelectMultipleField, StringField, TextAreaField
+from wtforms import Form, StringField, TextAreaField
 from wtforms.fields import EmailField, FieldList, FormField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import BaseForm, ChoiceField
+from ..forms import BaseForm, ChoiceField, MultiCheckboxField
 from ..money import MoneyError, parse_euros
 
 MAX = _l("Hoogstens %(max)d tekens.")
@@ -54,7 +53,9 @@ class ProposalForm(BaseForm):
         validators=[Length(max=200, message=MAX)],
         description=_l("Bijvoorbeeld: het grasveld bij de Kanaalstraat."),
     )
-    cost_lines = FieldList(FormField(CostLineForm), min_entries=COST_ROWS, max_entries=20)
+    cost_lines = FieldList(
+        FormField(CostLineForm), label=_l("Kosten"), min_entries=COST_ROWS, max_entries=20
+    )
 
     def validate_cost_lines(self, field: FieldList) -> None:
         self.parsed_costs: list[tuple[str, int]] = []
@@ -81,7 +82,9 @@ class ProposalForm(BaseForm):
         if problems:
             raise ValidationError(" ".join(dict.fromkeys(problems)))
         if not self.parsed_costs:
-            raise ValidationError(_l("Vul minstens één kostenpost in: wat kost het, en waaraan?"))
+            raise ValidationError(
+                str(_l("Vul minstens één kostenpost in: wat kost het, en waaraan?"))
+            )
 
     def costs(self) -> list[tuple[str, int]]:
         return getattr(self, "parsed_costs", [])
@@ -116,11 +119,6 @@ class WithdrawForm(BaseForm):
         _l("Waarom trek je het voorstel in? (niet verplicht)"),
         validators=[Length(max=1000, message=MAX)],
     )
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class DecisionForm(BaseForm):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import Flask
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -46,7 +47,13 @@ def _read(stream: BinaryIO | Any, max_bytes: int) -> bytes:
     reader = getattr(stream, "stream", stream)
     data = reader.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ImageError(_("De foto is groter dan 5 MB. Maak hem kleiner en probeer het opnieuw."))
+        size = format_decimal(round(max_bytes / (1024 * 1024), 1))
+        raise ImageError(
+            _(
+                "De foto is groter dan %(size)s MB. Maak hem kleiner en probeer het opnieuw.",
+                size=size,
+            )
+        )
     if not data:
         raise ImageError(_("Het bestand is leeg."))
     return data

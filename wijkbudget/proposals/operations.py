@@ -279,7 +279,7 @@ def add_image(user: User, proposal: Proposal, upload: Any, alt: str) -> Proposal
     proposal.check(Action.EDIT, user)
     if len(proposal.images) >= MAX_IMAGES:
         raise ProposalError(_("Een voorstel heeft hoogstens %(n)d foto's.", n=MAX_IMAGES))
-    processed = image_files.process_upload(upload)
+    processed = image_files.process_upload(upload, max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
     directory = image_files.upload_dir(current_app)
     name = image_files.store(processed, directory)
     image = ProposalImage(

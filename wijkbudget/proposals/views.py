@@ -286,7 +286,9 @@ def edit(proposal_id: int) -> Any:
         if form.validate():
             try:
                 operations.update_proposal(current_user, proposal, _data(form))
-                if request.form.get("action") == "submit":
+                if request.form.get("action") == "submit" and proposal.allows(
+                    Action.SUBMIT, current_user
+                ):
                     operations.submit(current_user, proposal)
             except DomainError as error:
                 db.session.rollback()

@@ -9,23 +9,16 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     IntegerField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import BaseForm, ChoiceField, options
+from ..forms import BaseForm, ChoiceField, MultiCheckboxField, options
 from ..money import MoneyError, parse_euros
 from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Phase
 
 MAX = _l("Hoogstens %(max)d tekens.")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class EuroField(StringField):

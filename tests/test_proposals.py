@@ -1,0 +1,764 @@
+"""Bewonersbod proposals: writing and submitting, bad input, photos, IDOR, co-submitters, the
+board's public review, supports and the public list."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, insert, select
+
+from tests.conftest import link_in, mail_body
+from wijkbudget.accounts.models import Role
+from wijkbudget.audit.models import AuditEvent
+from wijkbudget.extensions import db, utcnow
+from wijkbudget.proposals import operations
+from wijkbudget.proposals.models import (
+    Action,
+    CostLine,
+    Proposal,
+    ProposalImage,
+    State,
+    Support,
+)
+from wijkbudget.rounds import operations as rounds
+from wijkbudget.rounds.models import Phase, Round
+
+
+@pytest.fixture
+def west(make_wijk):
+    return make_wijk("West", areas=("Lombok", "Oog in Al"))
+
+
+@pytest.fixture
+def fatima(west, make_user):
+    return make_user("fatima@example.org", wijk=west, name="Fatima")
+
+
+@pytest.fixture
+def board(west, make_user):
+    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def rnd(west, make_round):
+    return make_round(west, Phase.SUBMISSION)
+
+
+def signed_in(make_client, user):
+    client = make_client()
+    client.login(user.email)
+    return client
+
+
+def proposal_form(rnd: Round, **overrides: object) -> dict[str, object]:
+    data = {
+        "title": "Bloembakken in de Kanaalstraat",
+        "summary": "Zes bloembakken met vaste planten, onderhouden door de buren.",
+        "description": "Wij zorgen voor **water** en onderhoud.",
+        "category": str(rnd.categories[0].id),
+        "area": "",
+        "location": "Kanaalstraat 10-40",
+        "cost_lines-0-item": "Zes bakken",
+        "cost_lines-0-amount": "1.200,00",
+        "cost_lines-1-item": "Planten en aarde",
+        "cost_lines-1-amount": "450",
+        "action": "submit",
+    }
+    data.update(overrides)
+    return data
+
+
+def only_proposal() -> Proposal | None:
+    return db.session.scalar(select(Proposal))
+
+
+# --- writing and submitting ------
+
+
+def test_resident_submits_a_proposal(west, rnd, fatima, make_client, client):
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    assert "Kostenpost 1: waaraan" in me.get(page).get_data(as_text=True)
+    response = me.post(page, proposal_form(rnd), page=page)
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    proposal = only_proposal()
+    assert proposal.state == State.SUBMITTED and proposal.submitter_id == fatima.id
+    assert proposal.cost_cents == 165_000
+    assert [(line.description, line.amount_cents) for line in proposal.cost_lines] == [
+        ("Zes bakken", 120_000),
+        ("Planten en aarde", 45_000),
+    ]
+    body = client.get(f"/voorstellen/{proposal.id}").get_data(as_text=True)
+    assert "Bloembakken in de Kanaalstraat" in body and "1.650,00" in body
+    assert "<strong>water</strong>" in body and "Ingediend" in body
+
+
+def test_concept_is_private_until_submitted(west, rnd, fatima, make_user, make_client, client):
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    assert me.post(page, proposal_form(rnd, action="concept"), page=page).status_code == 303
+    proposal = only_proposal()
+    assert proposal.state == State.CONCEPT
+    assert client.get(f"/voorstellen/{proposal.id}").status_code == 404
+    other = signed_in(make_client, make_user("b@example.org", wijk=west))
+    assert other.get(f"/voorstellen/{proposal.id}").status_code == 404
+    assert "Bloembakken" not in client.get(
+        f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen"
+    ).get_data(as_text=True)
+    response = me.post(
+        f"/voorstellen/{proposal.id}/indienen", {}, page=f"/voorstellen/{proposal.id}"
+    )
+    assert response.status_code == 303
+    assert client.get(f"/voorstellen/{proposal.id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cost_lines-0-amount": "20.000"}, "mag een voorstel tussen"),
+        ({"cost_lines-0-amount": "10", "cost_lines-1-amount": "5"}, "mag een voorstel tussen"),
+        ({"cost_lines-1-amount": ""}, "omschrijving én een bedrag"),
+        ({"cost_lines-0-item": ""}, "omschrijving én een bedrag"),
+        (
+            {
+                "cost_lines-0-item": "",
+                "cost_lines-0-amount": "",
+                "cost_lines-1-item": "",
+                "cost_lines-1-amount": "",
+            },
+            "minstens één kostenpost",
+        ),
+        ({"cost_lines-0-amount": "veel"}, "geen bedrag"),
+        ({"cost_lines-0-amount": "0"}, "meer dan € 0"),
+        ({"title": "x" * 10_000}, "Hoogstens 120 tekens"),
+        ({"title": ""}, "Geef je voorstel een titel"),
+        ({"summary": "y" * 301}, "Hoogstens 300 tekens"),
+        ({"category": "99999"}, "Kies een van de mogelijkheden"),
+        ({"area": "99999"}, "Kies een van de mogelijkheden"),
+        ({"location": "plek\x00"}, "onleesbare tekens"),
+    ],
+)
+def test_bad_proposal_input_is_explained_and_kept(
+    west, rnd, fatima, make_client, overrides, message
+):
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    response = me.post(page, proposal_form(rnd, **overrides), page=page)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert message in body
+    if "summary" not in overrides:
+        assert "Zes bloembakken met vaste planten" in body  # what was typed stays in the form
+    assert only_proposal() is None
+
+
+def test_submitting_outside_indienen_is_refused(west, rnd, fatima, make_client):
+    rnd.phase = Phase.REVIEW
+    db.session.commit()
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    response = me.post(page, proposal_form(rnd), page=page)
+    assert response.status_code == 403
+    assert "alleen in de fase" in response.get_data(as_text=True)
+    assert only_proposal() is None
+
+
+def test_only_residents_of_the_wijk_may_propose(west, rnd, make_wijk, make_user, make_client):
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    outsider = make_user("oost@example.org", wijk=oost)
+    unverified = make_user("nieuw@example.org", wijk=west, verified=False)
+    for user in (outsider, unverified):
+        client = signed_in(make_client, user)
+        page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+        response = client.post(page, proposal_form(rnd), page=page)
+        assert response.status_code == 403 and "Alleen bewoners van wijk West" in response.get_data(
+            as_text=True
+        )
+    assert only_proposal() is None
+
+
+# --- IDOR and mass assignment --------------------------------------------------------------------
+
+
+def test_another_resident_cannot_edit_or_withdraw(
+    west, rnd, fatima, make_user, make_client, make_proposal
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED, title="Van Fatima")
+    bob = signed_in(make_client, make_user("bob@example.org", wijk=west))
+    url = f"/voorstellen/{proposal.id}"
+    assert bob.get(f"{url}/bewerken").status_code == 403
+    assert (
+        bob.post(f"{url}/bewerken", proposal_form(rnd, title="Gekaapt"), page=url).status_code
+        == 403
+    )
+    assert bob.post(f"{url}/intrekken", {"reason": "weg"}, page=url).status_code == 403
+    assert (
+        bob.post(f"{url}/mede-indieners", {"email": "bob@example.org"}, page=url).status_code == 403
+    )
+    assert bob.post(f"{url}/indienen", {}, page=url).status_code == 403
+    db.session.expire_all()
+    proposal = db.session.get(Proposal, proposal.id)
+    assert (
+        proposal.title == "Van Fatima"
+        and proposal.state == State.SUBMITTED
+        and proposal.coauthors == []
+    )
+    # a board member of the wijk has no author rights either
+    # (and an id that does not exist is simply not found)
+    assert bob.get("/voorstellen/999999/bewerken").status_code == 404
+
+
+def test_extra_form_fields_are_ignored(west, rnd, fatima, make_user, make_client):
+    other = make_user("other@example.org", wijk=west)
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    response = me.post(
+        page,
+        proposal_form(
+            rnd,
+            state="admitted",
+            submitter_id=str(other.id),
+            cost="1",
+            cost_cents="1",
+            support_count="999",
+            board_cost_cents="1",
+        ),
+        page=page,
+    )
+    assert response.status_code == 303
+    proposal = only_proposal()
+    assert proposal.state == State.SUBMITTED and proposal.submitter_id == fatima.id
+    assert (
+        proposal.cost_cents == 165_000
+        and proposal.support_count == 0
+        and proposal.board_cost_cents is None
+    )
+
+
+def test_edit_until_review_starts_then_only_when_asked(
+    west, rnd, fatima, make_client, make_proposal
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    url = f"/voorstellen/{proposal.id}/bewerken"
+    assert me.post(url, proposal_form(rnd, title="Beter"), page=url).status_code == 303
+    rnd.phase = Phase.REVIEW
+    db.session.commit()
+    response = me.post(url, proposal_form(rnd, title="Nog beter"), page=url)
+    assert response.status_code == 409 and "De toetsing is begonnen" in response.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).title == "Beter"
+
+
+def test_withdrawn_stays_visible(west, rnd, fatima, make_client, make_proposal, client):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED, title="Speeltuin")
+    me = signed_in(make_client, fatima)
+    url = f"/voorstellen/{proposal.id}"
+    assert me.post(f"{url}/intrekken", {"reason": "We doen het zelf"}, page=url).status_code == 303
+    body = client.get(url).get_data(as_text=True)
+    assert "Ingetrokken" in body and "We doen het zelf" in body
+    listing = client.get(f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen").get_data(as_text=True)
+    assert "Speeltuin" in listing
+
+
+# --- the rules table ------
+
+ROLES = ("submitter", "coauthor", "resident", "board", "board_author", "anonymous")
+ALLOWED = {
+    # (action, state, phase): the roles that may
+    (Action.EDIT, State.CONCEPT, Phase.SUBMISSION): {"submitter", "coauthor", "board_author"},
+    (Action.EDIT, State.SUBMITTED, Phase.SUBMISSION): {"submitter", "coauthor", "board_author"},
+    (Action.EDIT, State.SUBMITTED, Phase.REVIEW): set(),
+    (Action.EDIT, State.CHANGES_REQUESTED, Phase.REVIEW): {"submitter", "coauthor", "board_author"},
+    (Action.EDIT, State.ADMITTED, Phase.REVIEW): set(),
+    (Action.EDIT, State.CHANGES_REQUESTED, Phase.VOTING): set(),
+    (Action.SUBMIT, State.CONCEPT, Phase.SUBMISSION): {"submitter", "coauthor", "board_author"},
+    (Action.SUBMIT, State.CONCEPT, Phase.REVIEW): set(),
+    (Action.SUBMIT, State.CHANGES_REQUESTED, Phase.REVIEW): {
+        "submitter",
+        "coauthor",
+        "board_author",
+    },
+    (Action.SUBMIT, State.SUBMITTED, Phase.SUBMISSION): set(),
+    (Action.WITHDRAW, State.SUBMITTED, Phase.REVIEW): {"submitter", "coauthor", "board_author"},
+    (Action.WITHDRAW, State.ADMITTED, Phase.SUPPORT): {"submitter", "coauthor", "board_author"},
+    (Action.WITHDRAW, State.ADMITTED, Phase.VOTING): set(),
+    (Action.WITHDRAW, State.REJECTED, Phase.REVIEW): set(),
+    (Action.ADMIT, State.SUBMITTED, Phase.REVIEW): {"board"},
+    (Action.ADMIT, State.SUBMITTED, Phase.VOTING): set(),
+    (Action.ADMIT, State.CONCEPT, Phase.REVIEW): set(),
+    (Action.ADMIT, State.WITHDRAWN, Phase.REVIEW): set(),
+    (Action.REJECT, State.SUBMITTED, Phase.REVIEW): {"board"},
+    (Action.REJECT, State.ADMITTED, Phase.SUPPORT): {"board"},
+    (Action.REJECT, State.ADMITTED, Phase.VOTING): set(),
+    (Action.REQUEST_CHANGES, State.SUBMITTED, Phase.REVIEW): {"board"},
+    (Action.REQUEST_CHANGES, State.REJECTED, Phase.REVIEW): set(),
+    (Action.ESTIMATE, State.ADMITTED, Phase.SUPPORT): {"board"},
+    (Action.ESTIMATE, State.ADMITTED, Phase.VOTING): set(),
+    (Action.MARK_DUPLICATE, State.SUBMITTED, Phase.REVIEW): {"board"},
+    (Action.SUPPORT, State.ADMITTED, Phase.SUPPORT): {
+        "submitter",
+        "coauthor",
+        "resident",
+        "board",
+        "board_author",
+    },
+    (Action.SUPPORT, State.ADMITTED, Phase.REVIEW): set(),
+    (Action.SUPPORT, State.SUBMITTED, Phase.SUPPORT): set(),
+    (Action.INVITE, State.SUBMITTED, Phase.REVIEW): {"submitter", "coauthor", "board_author"},
+    (Action.INVITE, State.ADMITTED, Phase.SUPPORT): set(),
+}
+
+
+@pytest.fixture
+def cast(west, make_user, rnd, make_proposal):
+    submitter = make_user("s@example.org", wijk=west)
+    coauthor = make_user("c@example.org", wijk=west)
+    board_author = make_user("ba@example.org", wijk=west, roles=((Role.BOARD, west),))
+    users = {
+        "submitter": submitter,
+        "coauthor": coauthor,
+        "resident": make_user("r@example.org", wijk=west),
+        "board": make_user("b@example.org", wijk=west, roles=((Role.BOARD, west),)),
+        "board_author": board_author,
+        "anonymous": None,
+    }
+    proposal = make_proposal(rnd, submitter, State.SUBMITTED)
+    for user in (coauthor, board_author):
+        proposal.coauthors.append(
+            operations.CoAuthor(email=user.email, user_id=user.id, accepted_at=utcnow())
+        )
+    db.session.commit()
+    return proposal, users
+
+
+@pytest.mark.parametrize(("action", "state", "phase"), list(ALLOWED))
+def test_rules_table(cast, action, state, phase):
+    proposal, users = cast
+    proposal.state = state
+    proposal.round.phase = phase
+    allowed = {who for who in ROLES if proposal.allows(action, users[who])}
+    assert allowed == ALLOWED[(action, state, phase)]
+    for who in ROLES:
+        if who not in allowed:
+            reason = proposal.refusal(action, users[who])
+            assert reason and reason[0].isupper()  # a sentence in Dutch, never an empty refusal
+
+
+# --- photos ------
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (300, 200), (30, 120, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "GeheimMerk"
+    exif[0x8825] = {1: "N", 2: (52.0, 5.0, 0.0), 3: "E", 4: (5.0, 7.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def huge_png_header() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+        + chunk(b"IEND", b"")
+    )
+
+
+def upload(client, proposal, data: bytes, name: str):
+    url = f"/voorstellen/{proposal.id}"
+    return client.post(
+        f"{url}/fotos",
+        {"photo": (io.BytesIO(data), name), "alt": "De straat nu"},
+        page=url,
+        content_type="multipart/form-data",
+    )
+
+
+def test_photo_is_reencoded_without_gps_and_served(
+    app, rnd, fatima, make_client, make_proposal, client
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    response = upload(me, proposal, jpeg_with_gps(), "IMG_0001.jpg")
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    image = db.session.scalar(select(ProposalImage))
+    stored = Path(app.config["UPLOAD_DIR"]) / image.filename
+    data = stored.read_bytes()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}\.jpg", image.filename)
+    assert b"Exif" not in data and b"GeheimMerk" not in data
+    served = client.get(f"/voorstellen/{proposal.id}/fotos/{image.id}")
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    served.close()
+    assert 'alt="De straat nu"' in client.get(f"/voorstellen/{proposal.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"#!/bin/sh\nrm -rf ~\n", "foto.jpg", "geen foto in JPEG-, PNG- of WebP-formaat"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "foto.png", "geen foto"),
+        (huge_png_header(), "groot.png", "te veel pixels"),
+        (b"\xff" * 200_001, "zwaar.jpg", "groter dan 0,2 MB"),
+    ],
+)
+def test_bad_uploads_are_refused(app, rnd, fatima, make_client, make_proposal, data, name, message):
+    # the limit is 5 MB; a smaller one here keeps the test client's upload in memory
+    app.config["UPLOAD_MAX_BYTES"] = 200_000
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    response = upload(me, proposal, data, name)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ProposalImage.id))) == 0
+    uploads = Path(app.config["UPLOAD_DIR"])
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_at_most_three_photos(rnd, fatima, make_client, make_proposal):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    for _ in range(3):
+        assert upload(me, proposal, jpeg_with_gps(), "a.jpg").status_code == 303
+    response = upload(me, proposal, jpeg_with_gps(), "a.jpg")
+    assert response.status_code == 422 and "hoogstens 3 foto" in response.get_data(as_text=True)
+
+
+# --- co-submitters ------
+
+
+def test_invited_resident_becomes_coauthor(
+    west, rnd, fatima, make_user, make_client, make_proposal, inbox
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    jan = make_user("jan@example.org", wijk=west)
+    me = signed_in(make_client, fatima)
+    url = f"/voorstellen/{proposal.id}"
+    assert (
+        me.post(f"{url}/mede-indieners", {"email": "Jan@Example.org"}, page=url).status_code == 303
+    )
+    link = re.sub(r"^https?://[^/]+", "", link_in(inbox.last_to("jan@example.org")))
+
+    stranger = signed_in(make_client, make_user("kees@example.org", wijk=west))
+    response = stranger.post(link, {}, page=link)
+    assert response.status_code == 403 and "jan@example.org" in response.get_data(as_text=True)
+
+    other = signed_in(make_client, jan)
+    assert other.get(f"{url}/bewerken").status_code == 403
+    assert other.post(link, {}, page=link).status_code == 303
+    assert other.get(f"{url}/bewerken").status_code == 200
+    assert other.get(link.replace("/uitnodiging/", "/uitnodiging/x")).status_code == 404
+
+
+# --- the board's review ------
+
+
+def test_board_decisions_are_public_logged_and_mailed(
+    west, rnd, fatima, board, make_client, make_proposal, client, inbox
+):
+    rnd.phase = Phase.REVIEW
+    first = make_proposal(rnd, fatima, State.SUBMITTED, title="Eerste")
+    second = make_proposal(rnd, fatima, State.SUBMITTED, title="Tweede")
+    third = make_proposal(rnd, fatima, State.SUBMITTED, title="Derde")
+    db.session.commit()
+    henk = signed_in(make_client, board)
+    base = f"/wijk/{west.slug}/bestuur/voorstellen"
+    queue = henk.get(f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/toetsing").get_data(as_text=True)
+    assert "Eerste" in queue and "Derde" in queue
+
+    assert (
+        henk.post(f"{base}/{first.id}/toelaten", {"message": "Mooi plan"}, page="/").status_code
+        == 303
+    )
+    criterion = rnd.criteria[0]
+    response = henk.post(
+        f"{base}/{second.id}/afwijzen",
+        {"criteria": str(criterion.id), "message": "Te duur onderhoud"},
+        page="/",
+    )
+    assert response.status_code == 303
+    response = henk.post(f"{base}/{third.id}/aanpassing", {"message": ""}, page="/")
+    assert response.status_code == 422 and "Schrijf wat er anders moet" in response.get_data(
+        as_text=True
+    )
+    assert (
+        henk.post(
+            f"{base}/{third.id}/aanpassing", {"message": "Voeg een tekening toe"}, page="/"
+        ).status_code
+        == 303
+    )
+    response = henk.post(f"{base}/{first.id}/kosten", {"amount": "2.000", "note": ""}, page="/")
+    assert response.status_code == 422 and "Leg uit waarom" in response.get_data(as_text=True)
+    assert (
+        henk.post(
+            f"{base}/{first.id}/kosten", {"amount": "2.000", "note": "Offerte hovenier"}, page="/"
+        ).status_code
+        == 303
+    )
+    assert (
+        henk.post(
+            f"{base}/{third.id}/dubbel", {"original": f"#{first.id}", "note": ""}, page="/"
+        ).status_code
+        == 303
+    )
+
+    db.session.expire_all()
+    states = {p.title: p.state for p in db.session.scalars(select(Proposal))}
+    assert states == {
+        "Eerste": State.ADMITTED,
+        "Tweede": State.REJECTED,
+        "Derde": State.CHANGES_REQUESTED,
+    }
+    body = client.get(f"/voorstellen/{second.id}").get_data(as_text=True)
+    assert (
+        "Afgewezen" in body
+        and "Te duur onderhoud" in body
+        and f"Voldoet niet aan: {criterion.text}" in body
+    )
+    body = client.get(f"/voorstellen/{first.id}").get_data(as_text=True)
+    assert (
+        "2.000,00" in body and "Offerte hovenier" in body and "Derde" in body
+    )  # duplicate linked back
+    assert db.session.get(Proposal, first.id).effective_cost_cents == 200_000
+
+    actions = sorted(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("proposal.%")))
+    )
+    assert actions == [
+        "proposal.admit",
+        "proposal.duplicate",
+        "proposal.estimate",
+        "proposal.reject",
+        "proposal.request_changes",
+    ]
+    mails = inbox.to("fatima@example.org")
+    assert len(mails) == 5 and "Te duur onderhoud" in "".join(mail_body(m) for m in mails)
+
+
+def test_board_member_cannot_review_own_proposal(west, rnd, board, make_client, make_proposal):
+    rnd.phase = Phase.REVIEW
+    own = make_proposal(rnd, board, State.SUBMITTED)
+    db.session.commit()
+    henk = signed_in(make_client, board)
+    response = henk.post(f"/wijk/{west.slug}/bestuur/voorstellen/{own.id}/toelaten", {}, page="/")
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Proposal, own.id).state == State.SUBMITTED
+
+
+def test_board_of_another_wijk_cannot_decide(
+    west, rnd, fatima, make_wijk, make_user, make_client, make_proposal
+):
+    rnd.phase = Phase.REVIEW
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    other_board = signed_in(
+        make_client, make_user("b.oost@example.org", wijk=oost, roles=((Role.BOARD, oost),))
+    )
+    assert (
+        other_board.post(
+            f"/wijk/{west.slug}/bestuur/voorstellen/{proposal.id}/toelaten", {}, page="/"
+        ).status_code
+        == 403
+    )
+    # through its own wijk's address the proposal is not found
+    assert (
+        other_board.post(
+            f"/wijk/{oost.slug}/bestuur/voorstellen/{proposal.id}/toelaten", {}, page="/"
+        ).status_code
+        == 404
+    )
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).state == State.SUBMITTED
+
+
+def test_costs_lock_when_voting_opens(west, rnd, fatima, board, make_proposal):
+    proposal = make_proposal(rnd, fatima, State.ADMITTED)
+    rnd.phase = Phase.VOTING
+    db.session.commit()
+    with pytest.raises(operations.ProposalError):
+        operations.set_estimate(board, proposal, 100_000, "Goedkoper")
+    with pytest.raises(operations.ProposalError):
+        operations.reject(board, proposal, [], "Toch niet")
+    assert proposal.board_cost_cents is None and proposal.state == State.ADMITTED
+
+
+# --- supports ------
+
+
+def test_support_once_take_back_and_threshold(
+    west, rnd, fatima, board, make_user, make_client, make_proposal
+):
+    rnd.phase = Phase.SUPPORT
+    rnd.support_threshold = 2
+    popular = make_proposal(rnd, fatima, State.ADMITTED, title="Populair")
+    lonely = make_proposal(rnd, fatima, State.ADMITTED, title="Alleen")
+    db.session.commit()
+    voters = [signed_in(make_client, make_user(f"v{i}@example.org", wijk=west)) for i in range(3)]
+    for client in voters:
+        assert client.post(f"/voorstellen/{popular.id}/steun", {}, page="/").status_code == 303
+    # twice is taking it back
+    assert voters[0].post(f"/voorstellen/{popular.id}/steun", {}, page="/").status_code == 303
+    assert voters[1].post(f"/voorstellen/{lonely.id}/steun", {}, page="/").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Proposal, popular.id).support_count == 2
+    assert db.session.scalar(select(func.count(Support.id))) == 3
+    # htmx gets only the button back
+    fragment = voters[2].post(
+        f"/voorstellen/{lonely.id}/steun", {}, page="/", headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert "2 keer gesteund" in fragment.get_data(as_text=True)
+    voters[2].post(f"/voorstellen/{lonely.id}/steun", {}, page="/")  # and back to 1
+
+    rnd = db.session.get(Round, rnd.id)
+    rounds.advance(board, rnd, "Steunperiode voorbij")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Proposal, popular.id).state == State.ADMITTED
+    lonely = db.session.get(Proposal, lonely.id)
+    assert lonely.state == State.INSUFFICIENT_SUPPORT
+    assert "1 keer gesteund; nodig waren er 2" in lonely.events[-1].message
+
+
+def test_outsider_cannot_support(
+    west, rnd, fatima, make_wijk, make_user, make_client, make_proposal
+):
+    rnd.phase = Phase.SUPPORT
+    proposal = make_proposal(rnd, fatima, State.ADMITTED)
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    outsider = signed_in(make_client, make_user("o@example.org", wijk=oost))
+    assert outsider.post(f"/voorstellen/{proposal.id}/steun", {}, page="/").status_code == 403
+    assert db.session.scalar(select(func.count(Support.id))) == 0
+
+
+# --- the public list ------
+
+
+def test_list_filters_search_sort_and_htmx(west, rnd, fatima, make_proposal, client):
+    lombok, oog = west.areas
+    make_proposal(
+        rnd, fatima, State.ADMITTED, title="Bankjes", cost=50_000, area=lombok, summary="Rust"
+    )
+    make_proposal(
+        rnd,
+        fatima,
+        State.SUBMITTED,
+        title="Moestuin",
+        cost=900_000,
+        area=oog,
+        summary="Groente 100%",
+    )
+    make_proposal(rnd, fatima, State.CONCEPT, title="Geheim concept", cost=70_000)
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen"
+
+    def titles(query: str = "", **headers: str) -> list[str]:
+        body = client.get(f"{url}?{query}", headers=headers).get_data(as_text=True)
+        return re.findall(r'<h2><a href="/voorstellen/\d+">([^<]+)</a></h2>', body)
+
+    assert sorted(titles()) == ["Bankjes", "Moestuin"]
+    assert titles("sort=cost_asc") == ["Bankjes", "Moestuin"]
+    assert titles("sort=cost_desc") == ["Moestuin", "Bankjes"]
+    assert titles("state=admitted") == ["Bankjes"]
+    assert titles(f"area={oog.id}") == ["Moestuin"]
+    assert titles("q=moes") == ["Moestuin"]
+    assert titles("q=100%") == ["Moestuin"]  # % is a character, not a wildcard
+    assert titles("q=%") == ["Moestuin"]
+    assert titles("q=_") == []
+    assert titles("state=concept") == sorted(titles(), key=titles().index)  # concepts never listed
+    first, again = titles(), titles()
+    assert first == again  # random order, but stable for one visitor
+    fragment = client.get(f"{url}?sort=cost_asc", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert (
+        "<html" not in body
+        and 'id="voorstellen"' in body
+        and "HX-Request" in fragment.headers["Vary"]
+    )
+    response = client.get(f"{url}?category=abc&sort=wild")
+    assert response.status_code == 422  # explained, not a crash
+
+
+def test_list_query_count_is_flat(west, rnd, fatima, client, count_queries):
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen"
+
+    def add(n: int) -> None:
+        rows = [
+            {
+                "round_id": rnd.id,
+                "neighbourhood_id": west.id,
+                "submitter_id": fatima.id,
+                "title": f"Voorstel {i}",
+                "summary": "Samenvatting",
+                "description": "",
+                "category_id": rnd.categories[i % 3].id,
+                "area_id": west.areas[i % 2].id,
+                "location": "",
+                "state": "admitted",
+                "cost_cents": 10_000 + i,
+                "support_count": i % 7,
+                "board_cost_note": "",
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+                "submitted_at": utcnow(),
+            }
+            for i in range(n)
+        ]
+        db.session.execute(insert(Proposal), rows)
+        db.session.commit()
+
+    add(10)
+    client.get(url)
+    with count_queries() as few:
+        assert client.get(url).status_code == 200
+    add(990)
+    with count_queries() as many:
+        body = client.get(url).get_data(as_text=True)
+    assert "1000 voorstellen" in body
+    assert len(many) == len(few)
+    category_id = rnd.categories[0].id
+    with count_queries() as filtered:
+        client.get(f"{url}?sort=support&q=Voorstel&category={category_id}&page=3")
+    assert len(filtered) == len(few)
+    assert db.session.scalar(select(func.count(CostLine.id))) == 0
+
+
+def test_markdown_is_rendered_inert(west, rnd, fatima, make_proposal, client):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    proposal.description = (
+        "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n"
+        "[klik](javascript:alert(3)) en [site](https://example.org) **vet**"
+    )
+    db.session.commit()
+    body = client.get(f"/voorstellen/{proposal.id}").get_data(as_text=True)
+    section = body.split('id="uitleg"')[1].split("</section>")[0]
+    # the text may mention them; no tag, attribute or link does
+    assert "<script" not in section and "<img" not in section
+    assert not re.search(r"<[^>]*\bon\w+=", section)
+    assert 'href="javascript' not in section.lower()
+    assert "&lt;script&gt;" in section
+    assert '<a href="https://example.org" rel="nofollow noopener ugc">site</a>' in section
+    assert "<strong>vet</strong>" in section
+
+
+def test_my_proposals(west, rnd, fatima, make_proposal, make_client):
+    make_proposal(rnd, fatima, State.CONCEPT, title="Mijn concept")
+    body = signed_in(make_client, fatima).get("/mijn-voorstellen").get_data(as_text=True)
+    assert "Mijn concept" in body and "Concept" in body

@@ -1,0 +1,267 @@
+"""Budget rounds: the board creates one, publishes it, and it moves through its phases by date or
+by hand; going back only before voting; from voting on the rules are locked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from wijkbudget.accounts.models import Role
+from wijkbudget.audit.models import AuditEvent
+from wijkbudget.extensions import db, utcnow
+from wijkbudget.proposals.models import State
+from wijkbudget.rounds import operations
+from wijkbudget.rounds.models import BallotType, Phase, Round, RoundError
+
+
+@pytest.fixture
+def west(make_wijk):
+    return make_wijk("West", areas=("Lombok", "Oog in Al"))
+
+
+@pytest.fixture
+def board(west, make_user):
+    return make_user("bestuur@example.org", wijk=west, roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def board_client(board, make_client):
+    client = make_client()
+    client.login(board.email)
+    return client
+
+
+def round_form(**overrides: object) -> dict[str, object]:
+    data = {
+        "title": "Wijkbudget West 2027",
+        "introduction": "Wat wil jij doen voor de wijk?",
+        "budget": "50.000",
+        "min_cost": "500",
+        "max_cost": "15.000,00",
+        "categories": "Groen\nJeugd\nOntmoeting",
+        "criteria": "Goed voor de wijk\nBinnen een jaar klaar",
+        "support_enabled": "y",
+        "support_threshold": "3",
+        "ballot_type": "approval",
+        "ballot_max_choices": "5",
+        "ballot_points": "",
+        "aggregation": "equal_shares",
+        "submission_opens": "2027-01-10T09:00",
+        "review_opens": "2027-02-10T09:00",
+        "voting_opens": "2027-03-10T09:00",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_board_creates_a_concept_round(west, board_client, client):
+    page = f"/wijk/{west.slug}/bestuur/rondes/nieuw"
+    form_page = board_client.get(page).get_data(as_text=True)
+    assert "Groen" in form_page  # suggested categories
+    response = board_client.post(page, round_form(areas=str(west.areas[0].id)), page=page)
+    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
+    rnd = db.session.scalar(select(Round))
+    assert (rnd.budget_cents, rnd.min_cost_cents, rnd.max_cost_cents) == (
+        5_000_000,
+        50_000,
+        1_500_000,
+    )
+    assert [c.name for c in rnd.categories] == ["Groen", "Jeugd", "Ontmoeting"]
+    assert [a.name for a in rnd.areas] == ["Lombok"]
+    assert rnd.phase == Phase.CONCEPT and rnd.aggregation.value == "equal_shares"
+    # stored in UTC: 09:00 in Amsterdam in winter is 08:00 UTC
+    assert rnd.submission_opens == datetime(2027, 1, 10, 8, 0, tzinfo=UTC)
+    assert db.session.scalar(select(AuditEvent.action)) == "round.create"
+
+    # a concept is the board's: residents and visitors get a 404
+    assert client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").status_code == 404
+    assert board_client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").status_code == 200
+    assert "Wijkbudget West 2027" not in client.get(f"/wijk/{west.slug}/rondes").get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message", "status"),
+    [
+        ({"budget": "veel"}, "geen bedrag", 422),
+        ({"budget": "-5"}, "niet negatief", 422),
+        ({"min_cost": "20.000"}, "minimumbedrag per voorstel is hoger", 422),
+        ({"max_cost": "60.000"}, "hoger dan het hele budget", 422),
+        ({"categories": ""}, "minstens één categorie", 422),
+        ({"categories": "Groen\ngroen"}, "twee keer", 422),
+        ({"title": "x" * 10_000}, "Hoogstens 120 tekens", 422),
+        ({"ballot_type": "cumulative", "ballot_points": ""}, "hoeveel punten", 422),
+        ({"ballot_type": "loterij"}, "Kies een van de mogelijkheden", 422),
+        ({"review_opens": "2026-12-01T09:00"}, "ligt vóór", 422),
+        ({"submission_opens": "morgen"}, "", 422),
+        ({"areas": "999999"}, "Kies een van de mogelijkheden", 422),
+    ],
+)
+def test_bad_round_input_is_explained_and_kept(west, board_client, overrides, message, status):
+    page = f"/wijk/{west.slug}/bestuur/rondes/nieuw"
+    response = board_client.post(page, round_form(**overrides), page=page)
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert message in body
+    assert 'value="Wijkbudget West 2027"' in body or "title" in overrides  # what was typed stays
+    assert db.session.scalar(select(Round)) is None
+
+
+def test_publish_then_dates_move_the_round(
+    west, board, board_client, client, make_round, make_user, make_proposal
+):
+    rnd = make_round(west, Phase.CONCEPT)
+    now = utcnow()
+    rnd.submission_opens = now - timedelta(days=3)
+    rnd.review_opens = now - timedelta(days=1)
+    rnd.support_opens = now + timedelta(days=5)
+    db.session.commit()
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    response = board_client.post(
+        f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/publiceren", {}, page=page
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    # published, then the passed review date moved it on at once
+    assert db.session.get(Round, rnd.id).phase == Phase.REVIEW
+    changes = db.session.get(Round, rnd.id).phase_changes
+    assert [(c.from_phase, c.to_phase, c.actor_id) for c in changes] == [
+        (Phase.CONCEPT, Phase.SUBMISSION, board.id),
+        (Phase.SUBMISSION, Phase.REVIEW, None),
+    ]
+    body = client.get(page).get_data(as_text=True)
+    assert "Toetsing" in body and 'aria-current="step"' in body and "op de geplande datum" in body
+
+
+def test_dates_do_not_skip_unreviewed_proposals(west, make_round, make_user, make_proposal, client):
+    rnd = make_round(west, Phase.REVIEW)
+    rnd.support_opens = utcnow() - timedelta(hours=1)
+    resident = make_user("a@example.org", wijk=west)
+    proposal = make_proposal(rnd, resident, State.SUBMITTED)
+    db.session.commit()
+    client.get(f"/wijk/{west.slug}/rondes/{rnd.id}")
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.REVIEW  # waits for the board
+    proposal = db.session.get(type(proposal), proposal.id)
+    proposal.state = State.ADMITTED
+    db.session.commit()
+    client.get(f"/wijk/{west.slug}/rondes/{rnd.id}")
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.SUPPORT
+
+
+def test_board_advances_with_a_reason_and_it_is_logged(
+    west, board, board_client, make_round, make_user, make_proposal
+):
+    rnd = make_round(west, Phase.SUBMISSION)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/volgende-fase"
+    response = board_client.post(url, {"reason": ""}, page=page)
+    assert response.status_code == 422 and "Schrijf waarom" in response.get_data(as_text=True)
+    response = board_client.post(url, {"reason": "Genoeg voorstellen binnen"}, page=page)
+    assert response.status_code == 303
+    db.session.expire_all()
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd.phase == Phase.REVIEW and rnd.review_opens is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.phase"))
+    assert event.actor_id == board.id and "Genoeg voorstellen binnen" in event.after
+    # no admitted proposal yet: no voting... (first through steunen, which needs nothing)
+    assert board_client.post(url, {"reason": "door"}, page=page).status_code == 303
+    response = board_client.post(url, {"reason": "stemmen"}, page=page)
+    assert response.status_code == 422 and "geen enkel toegelaten voorstel" in response.get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("phase", "target", "allowed"),
+    [
+        (Phase.REVIEW, Phase.SUBMISSION, True),
+        (Phase.SUPPORT, Phase.SUBMISSION, True),
+        (Phase.SUPPORT, Phase.REVIEW, True),
+        (Phase.VOTING, Phase.SUPPORT, False),
+        (Phase.RESULT, Phase.REVIEW, False),
+        (Phase.SUBMISSION, Phase.CONCEPT, False),
+    ],
+)
+def test_going_back_only_before_voting(west, board, make_round, phase, target, allowed):
+    rnd = make_round(west, phase)
+    rnd.submission_opens = utcnow() - timedelta(days=10)
+    rnd.review_opens = utcnow() - timedelta(days=5)
+    db.session.commit()
+    if allowed:
+        operations.go_back(board, rnd, target, "Te weinig voorstellen")
+        assert rnd.phase == target
+        # dates after the target that had passed are cleared: the round waits for new ones
+        if target == Phase.SUBMISSION:
+            assert rnd.starts(Phase.REVIEW) is None
+        assert operations.sync_phase(rnd) is False
+    else:
+        with pytest.raises(RoundError):
+            operations.go_back(board, rnd, target, "Te weinig voorstellen")
+        assert rnd.phase == phase
+
+
+def test_rules_lock_when_voting_opens(west, board_client, make_round):
+    rnd = make_round(west, Phase.VOTING)
+    rnd.ballot_type = BallotType.APPROVAL
+    db.session.commit()
+    page = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/bewerken"
+    form = round_form(
+        title="Nieuwe titel",
+        budget="50.000",
+        min_cost="100",
+        max_cost="15.000",
+        categories="Groen\nJeugd\nOntmoeting",
+        aggregation="greedy",
+        ballot_max_choices="",
+        support_threshold="0",
+        submission_opens="",
+        review_opens="",
+        voting_opens="",
+    )
+    # the same rules with a new title: allowed
+    assert board_client.post(page, form, page=page).status_code == 303
+    for change in (
+        {"budget": "60.000"},
+        {"ballot_type": "knapsack"},
+        {"aggregation": "equal_shares"},
+        {"max_cost": "14.000"},
+        {"ballot_max_choices": "3"},
+    ):
+        response = board_client.post(page, {**form, **change}, page=page)
+        assert response.status_code == 422, change
+        assert "Het stemmen is begonnen" in response.get_data(as_text=True)
+    db.session.expire_all()
+    rnd = db.session.get(Round, rnd.id)
+    assert (rnd.budget_cents, rnd.ballot_type, rnd.aggregation.value) == (
+        5_000_000,
+        BallotType.APPROVAL,
+        "greedy",
+    )
+    assert rnd.title == "Nieuwe titel"
+
+
+def test_round_pages_for_everyone(west, make_round, client, count_queries):
+    rnd = make_round(west, Phase.SUBMISSION, title="Groen West")
+    assert "Groen West" in client.get(f"/wijk/{west.slug}").get_data(as_text=True)
+    assert "Groen West" in client.get(f"/wijk/{west.slug}/rondes").get_data(as_text=True)
+    body = client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").get_data(as_text=True)
+    assert "50.000,00" in body and "Indienen" in body and "Log in om een voorstel te doen" in body
+    # a round of another wijk is not found under this wijk
+    other = client.get(f"/wijk/bestaat-niet/rondes/{rnd.id}")
+    assert other.status_code == 404
+
+
+def test_age_rule(west, make_round, make_user):
+    rnd = make_round(west, Phase.SUBMISSION, min_age=16)
+    rnd.voting_opens = datetime(2027, 3, 1, tzinfo=UTC)
+    young = make_user("jong@example.org", wijk=west)
+    young.birth_year = 2012
+    old_enough = make_user("oud@example.org", wijk=west)
+    old_enough.birth_year = 2011
+    assert "minstens 16 jaar" in rnd.proposal_refusal(young)
+    assert rnd.proposal_refusal(old_enough) is None
