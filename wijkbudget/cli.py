@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from sqlalchemy import select
@@ -92,6 +94,102 @@ def _ensure_role(user: User, role: Role, wijk: Neighbourhood | None) -> None:
         accounts.grant_role(None, user, role, wijk, via="cli")
 
 
+DEMO_PROPOSALS = [
+    # (submitter, title, summary, category, buurt, cost lines)
+    (
+        "fatima@example.org",
+        "Bloembakken in de Kanaalstraat",
+        "Zes grote bakken met vaste planten voor de winkels; de buren geven water.",
+        "Groen",
+        "Lombok",
+        [("Zes bakken van hout", 120_000), ("Planten en aarde", 45_000)],
+    ),
+    (
+        "jan@example.org",
+        "Bankjes bij het Muntplein",
+        "Drie bankjes in de schaduw, zodat ouderen onderweg kunnen uitrusten.",
+        "Ontmoeting",
+        "Oog in Al",
+        [("Drie bankjes", 270_000), ("Plaatsen door de gemeente", 60_000)],
+    ),
+    (
+        "sanne@example.org",
+        "Buurtkast met gereedschap",
+        "Een kast waar je een boor, ladder of steekwagen kunt lenen.",
+        "Ontmoeting",
+        "Welgelegen",
+        [("Kast met slot", 80_000), ("Gereedschap", 95_000)],
+    ),
+    (
+        "mohamed@example.org",
+        "Voetbalkooi opknappen",
+        "Nieuwe netten en een likje verf voor de kooi aan de Vleutenseweg.",
+        "Jeugd",
+        "Lombok",
+        [("Netten", 150_000), ("Verf en kwasten", 40_000), ("Hulp van een schilder", 110_000)],
+    ),
+]
+
+
+def _demo_round(wijk: Neighbourhood, board: User) -> None:
+    """A round of wijk West open for proposals, with a few bewonersbiedingen already in."""
+    from .proposals import operations as proposals
+    from .rounds import operations as rounds
+    from .rounds.models import Round
+
+    title = "Wijkbudget West 2027"
+    if db.session.scalar(select(Round.id).where(Round.title == title)) is not None:
+        return
+    now = utcnow()
+    rnd = rounds.create_round(
+        board,
+        wijk,
+        rounds.RoundData(
+            title=title,
+            introduction=(
+                "Dit jaar verdelen we € 50.000 over plannen van bewoners. Heb je een idee voor "
+                "je straat of buurt? Doe een voorstel. Daarna kiezen we samen."
+            ),
+            budget_cents=5_000_000,
+            min_cost_cents=50_000,
+            max_cost_cents=1_500_000,
+            categories=["Groen", "Ontmoeting", "Jeugd", "Zorg", "Veiligheid"],
+            criteria=[
+                "Het voorstel is goed voor de wijk of de buurt.",
+                "Het kan binnen een jaar worden uitgevoerd.",
+                "Er zijn geen vaste kosten voor later.",
+            ],
+            aggregation=rounds.Aggregation.EQUAL_SHARES,
+            ballot_max_choices=5,
+            support_threshold=3,
+            dates={
+                rounds.Phase.SUBMISSION: now - timedelta(days=7),
+                rounds.Phase.REVIEW: now + timedelta(days=21),
+                rounds.Phase.SUPPORT: now + timedelta(days=35),
+                rounds.Phase.VOTING: now + timedelta(days=49),
+                rounds.Phase.RESULT: now + timedelta(days=63),
+            },
+        ),
+    )
+    rounds.publish(board, rnd)
+    categories = {c.name: c.id for c in rnd.categories}
+    areas = {a.name: a.id for a in wijk.areas}
+    for email, name, summary, category, area, lines in DEMO_PROPOSALS:
+        proposals.create_proposal(
+            _user(email),  # type: ignore[arg-type]
+            rnd,
+            proposals.ProposalData(
+                title=name,
+                summary=summary,
+                description=summary,
+                category_id=categories[category],
+                area_id=areas[area],
+                cost_lines=lines,
+            ),
+            submit=True,
+        )
+
+
 def seed_demo_data() -> list[tuple[str, str]]:
     """Create the demo wijken and accounts where they are missing. Returns (login, what) pairs."""
     wijken: dict[str, Neighbourhood] = {}
@@ -118,6 +216,7 @@ def seed_demo_data() -> list[tuple[str, str]]:
     _ensure_role(councillor, Role.COUNCILLOR, None)
     admin = _make_user(DEMO_ADMIN, "Beheerder", DEMO_PASSWORD)
     _ensure_role(admin, Role.ADMIN, None)
+    _demo_round(wijken["West"], board)
     db.session.commit()
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
