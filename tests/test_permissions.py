@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from wijkbudget.accounts.models import Role
+from wijkbudget.dialogue.models import Comment
+from wijkbudget.dialogue.operations import thread_for_proposal
+from wijkbudget.extensions import db
 from wijkbudget.permissions import audit_scope, is_board, is_councillor, is_resident
 
 KNOWN_ROLES = {"public", "user", "board", "admin", "audit"}
@@ -42,12 +45,16 @@ def objects(people, make_round, make_proposal):
     a, _b, users = people
     rnd = make_round(a)
     proposal = make_proposal(rnd, users["resident"])
-    return rnd, proposal
+    thread = thread_for_proposal(proposal)
+    comment = Comment(thread=thread, author_id=users["resident"].id, body="Hallo")
+    db.session.add(comment)
+    db.session.commit()
+    return rnd, proposal, thread, comment
 
 
 def route_values(a, users, objects) -> dict[str, Any]:
     """A value for every URL variable a protected route may have; a new one must be added here."""
-    rnd, proposal = objects
+    rnd, proposal, thread, comment = objects
     return {
         "slug": a.slug,
         "user_id": users["resident"].id,
@@ -56,6 +63,8 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "proposal_id": proposal.id,
         "image_id": 1,
         "token": "niet-geldig",
+        "thread_id": thread.id,
+        "comment_id": comment.id,
     }
 
 

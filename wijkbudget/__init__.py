@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
+    from .dialogue.views import bp as dialogue_bp
     from .neighbourhoods.views import bp as neighbourhoods_bp
     from .proposals.views import bp as proposals_bp
     from .rounds.views import bp as rounds_bp
@@ -56,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(proposals_bp)
+    app.register_blueprint(dialogue_bp)
 
     from . import htmx
     from .proposals.models import State, state_label

@@ -295,6 +295,16 @@ def init_app(app: Flask) -> None:
                 return
         raise click.ClickException("Dit account heeft die rol niet.")
 
+    @app.cli.command("send-digests")
+    def send_digests() -> None:
+        """Mail everyone their new comments (at most one mail per person per hour)."""
+        from .dialogue.operations import send_digests as run
+
+        base = app.config.get("BASE_URL") or "http://127.0.0.1:5000"
+        with app.test_request_context(base_url=base):
+            sent = run()
+        click.echo(f"{sent} mail(s) verstuurd.")
+
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no wijk yet.")
     def demo_data(if_empty: bool) -> None:

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     # uploaded photos (instance/uploads when empty)
     "UPLOAD_DIR": "",
     "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
+    # the public address, for links in mail sent from the command line (send-digests)
+    "BASE_URL": "",
     # pagination
     "PAGE_SIZE": 25,
 }

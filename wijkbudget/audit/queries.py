@@ -32,6 +32,14 @@ ACTION_LABELS = {
     "proposal.estimate": _l("Kosten geschat door bestuur"),
     "proposal.duplicate": _l("Voorstel als dubbel gemarkeerd"),
     "proposal.support_threshold": _l("Te weinig steun"),
+    "topic.open": _l("Onderwerp geopend"),
+    "topic.approve": _l("Onderwerp goedgekeurd"),
+    "comment.auto_hide": _l("Reactie verborgen na meldingen"),
+    "comment.hide": _l("Reactie verborgen"),
+    "comment.restore": _l("Reactie teruggezet"),
+    "comment.dismiss_reports": _l("Meldingen afgewezen"),
+    "user.block": _l("Bewoner tijdelijk geblokkeerd"),
+    "meeting.create": _l("Bijeenkomst vastgelegd"),
 }
 
 

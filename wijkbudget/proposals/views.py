@@ -21,7 +21,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
+from ..dialogue import queries as dialogue_queries
+from ..dialogue.models import Thread
 from ..errors import DomainError
 from ..extensions import db, paginate
 from ..forms import options
@@ -175,6 +178,8 @@ def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
         "estimate_form": estimate_form,
         "duplicate_form": forms.get("duplicate_form") or DuplicateForm(formdata=None),
         "action_error": forms.get("action_error"),
+        "thread": db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id)),
+        "meetings": dialogue_queries.meetings_about(proposal.id),
     }
     return render_template("proposals/show.html", **context), status
 

@@ -69,10 +69,20 @@ def show(slug: str, round_id: int) -> str:
         is_board=rnd.can_manage(current_user),
         refusal=rnd.proposal_refusal(current_user),
         phase_form=_phase_form(rnd),
+        **_dialogue(rnd),
     )
 
 
 # --- the board --------------------------------------------------------------------------------
+
+
+def _dialogue(rnd: Round) -> dict[str, Any]:
+    from ..dialogue import queries as dialogue_queries
+
+    return {
+        "topics": dialogue_queries.topics_of(rnd, include_proposed=rnd.can_manage(current_user)),
+        "meetings": dialogue_queries.meetings_of(rnd),
+    }
 
 
 def _round_form(wijk: Neighbourhood, rnd: Round | None = None, formdata: Any = None) -> RoundForm:
@@ -218,6 +228,7 @@ def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
                 refusal=rnd.proposal_refusal(current_user),
                 phase_form=form,
                 phase_error=error.message,
+                **_dialogue(rnd),
             ),
             422,
         )

@@ -1,0 +1,434 @@
+"""Wijkdialoog pages: a thread with its comments, posting and replying (htmx inline, or a plain
+POST that redirects to the new comment), reports, the board's moderation queue, blocks, topics,
+meetings, and mail settings with one-click unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import permissions
+from ..errors import DomainError
+from ..extensions import csrf, db, paginate
+from ..forms import options
+from ..htmx import is_htmx
+from ..i18n import local_to_utc
+from ..neighbourhoods.models import Neighbourhood
+from ..neighbourhoods.queries import wijk_or_404
+from ..permissions import board_required, login_required, public
+from ..proposals import queries as proposal_queries
+from ..rounds.views import load_round
+from . import operations, queries
+from .forms import (
+    BlockForm,
+    CommentForm,
+    EditForm,
+    HideForm,
+    MailSettingsForm,
+    MeetingForm,
+    ReportForm,
+    TopicForm,
+)
+from .models import Comment, Thread, ThreadStatus
+
+bp = Blueprint("dialogue", __name__)
+
+
+def _thread(thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None or not thread.can_view(current_user):
+        abort(404)
+    return thread
+
+
+def _comment(comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not comment.thread.can_view(current_user):
+        abort(404)
+    return comment
+
+
+def _order() -> str:
+    order = request.args.get("volgorde", "turns")
+    return order if order in queries.ORDERS else "turns"
+
+
+def _render_thread(
+    thread: Thread,
+    status: int = 200,
+    form: CommentForm | None = None,
+    error: str | None = None,
+    fragment: bool = False,
+) -> Any:
+    order = _order()
+    page = paginate(queries.top_level(thread, order))
+    replies = queries.replies_by_parent(list(page.items))
+    wijk = thread.round.neighbourhood
+    context = {
+        "thread": thread,
+        "wijk": wijk,
+        "rnd": thread.round,
+        "page": page,
+        "replies": replies,
+        "order": order,
+        "form": form or CommentForm(formdata=None),
+        "error": error,
+        "refusal": thread.post_refusal(current_user),
+        "is_board": permissions.is_board(current_user, wijk),
+        "following": queries.follows(
+            current_user.id if current_user.is_authenticated else None, thread
+        ),
+        "report_form": ReportForm(formdata=None),
+    }
+    template = "dialogue/_thread.html" if fragment else "dialogue/thread.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/voorstellen/<int:proposal_id>/gesprek")
+@public
+def proposal_thread(proposal_id: int) -> Any:
+    proposal = proposal_queries.load_proposal(proposal_id)
+    if proposal is None or not proposal.can_view(current_user):
+        abort(404)
+    thread = operations.thread_for_proposal(proposal)
+    db.session.commit()
+    return redirect(url_for(".thread", thread_id=thread.id), 303)
+
+
+@bp.get("/gesprekken/<int:thread_id>")
+@public
+def thread(thread_id: int) -> Any:
+    return _render_thread(_thread(thread_id), fragment=is_htmx())
+
+
+@bp.post("/gesprekken/<int:thread_id>/reacties")
+@login_required
+def post(thread_id: int) -> Any:
+    thread = _thread(thread_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _render_thread(thread, 422, form=form, fragment=is_htmx())
+    parent = None
+    if (form.parent_id.data or "").isdigit():
+        parent = db.session.get(Comment, int(form.parent_id.data))
+        if parent is None or parent.thread_id != thread.id:
+            abort(404)
+    try:
+        comment = operations.post_comment(
+            current_user,
+            thread,
+            form.body.data or "",
+            parent=parent,
+            as_board=bool(form.as_board.data),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return _render_thread(
+            _thread(thread_id), error.status, form=form, error=error.message, fragment=is_htmx()
+        )
+    db.session.commit()
+    if is_htmx():
+        return _render_thread(thread, fragment=True)
+    return redirect(
+        url_for(".thread", thread_id=thread.id, volgorde=_order()) + f"#reactie-{comment.id}", 303
+    )
+
+
+@bp.route("/reacties/<int:comment_id>/bewerken", methods=["GET", "POST"])
+@login_required
+def edit(comment_id: int) -> Any:
+    comment = _comment(comment_id)
+    if comment.author_id != current_user.id:
+        abort(403)
+    form = EditForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.body.data = comment.body
+    error = None
+    if request.method == "POST" and form.validate():
+        try:
+            operations.edit_comment(current_user, comment, form.body.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            return redirect(
+                url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303
+            )
+    elif request.method == "GET" and not comment.can_edit(current_user):
+        error = _("Je kunt een reactie alleen in de eerste 15 minuten aanpassen.")
+    status = 200 if request.method == "GET" else 422
+    return render_template("dialogue/edit.html", comment=comment, form=form, error=error), status
+
+
+@bp.post("/reacties/<int:comment_id>/verwijderen")
+@login_required
+def delete(comment_id: int) -> Any:
+    comment = _comment(comment_id)
+    if comment.author_id != current_user.id:
+        abort(403)
+    try:
+        operations.delete_comment(current_user, comment)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_thread(comment.thread, 409, error=error.message)
+    db.session.commit()
+    flash(_("Je reactie is verwijderd."), "success")
+    return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
+
+
+@bp.post("/reacties/<int:comment_id>/melden")
+@login_required
+def report(comment_id: int) -> Any:
+    comment = _comment(comment_id)
+    form = ReportForm()
+    try:
+        if not form.validate_on_submit():
+            raise operations.DialogueError(" ".join(str(e) for e in form.reason.errors))
+        operations.report_comment(current_user, comment, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        return _render_thread(
+            comment.thread, 409 if "al gemeld" in error.message else 422, error=error.message
+        )
+    db.session.commit()
+    flash(_("Bedankt. Het bestuur kijkt naar je melding."), "success")
+    return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
+
+
+@bp.post("/gesprekken/<int:thread_id>/volgen")
+@login_required
+def follow(thread_id: int) -> Any:
+    thread = _thread(thread_id)
+    now = operations.toggle_follow(current_user, thread)
+    db.session.commit()
+    flash(
+        _("Je krijgt een mail bij nieuwe reacties.")
+        if now
+        else _("Je volgt dit gesprek niet meer."),
+        "success",
+    )
+    return redirect(url_for(".thread", thread_id=thread.id), 303)
+
+
+# --- topics -------------------------------------------------------------------------------------
+
+
+@bp.route("/wijk/<slug>/rondes/<int:round_id>/onderwerpen/nieuw", methods=["GET", "POST"])
+@login_required
+def new_topic(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    form = TopicForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            thread = operations.propose_topic(
+                current_user, rnd, form.title.data or "", form.body.data or ""
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            if thread.status == ThreadStatus.OPEN:
+                flash(_("Het onderwerp staat open voor gesprek."), "success")
+            else:
+                flash(_("Bedankt. Het bestuur kijkt of het onderwerp erbij kan."), "success")
+            return redirect(url_for(".thread", thread_id=thread.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=error
+    ), status
+
+
+@bp.post("/wijk/<slug>/bestuur/onderwerpen/<int:thread_id>/goedkeuren")
+@board_required
+def approve_topic(wijk: Neighbourhood, thread_id: int) -> Any:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None or thread.neighbourhood_id != wijk.id:
+        abort(404)
+    try:
+        operations.approve_topic(current_user, thread)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".thread", thread_id=thread.id), 303)
+    db.session.commit()
+    flash(_("Het onderwerp staat open voor gesprek."), "success")
+    return redirect(url_for(".thread", thread_id=thread.id), 303)
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+
+@bp.get("/wijk/<slug>/bestuur/moderatie")
+@board_required
+def moderation(wijk: Neighbourhood) -> str:
+    return render_template(
+        "dialogue/moderation.html",
+        wijk=wijk,
+        reported=paginate(queries.moderation_queue(wijk)),
+        hidden=list(db.session.scalars(queries.hidden_comments(wijk).limit(50))),
+        hide_form=HideForm(formdata=None),
+        block_form=BlockForm(formdata=None),
+    )
+
+
+def _moderated(wijk: Neighbourhood, comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.thread.neighbourhood_id != wijk.id:
+        abort(404)
+    return comment
+
+
+def _moderate(wijk: Neighbourhood, run: Any, done: str) -> Any:
+    try:
+        run()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".moderation", slug=wijk.slug), 303)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".moderation", slug=wijk.slug), 303)
+
+
+@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/verbergen")
+@board_required
+def hide(wijk: Neighbourhood, comment_id: int) -> Any:
+    comment = _moderated(wijk, comment_id)
+    form = HideForm()
+    form.validate()
+    return _moderate(
+        wijk,
+        lambda: operations.hide_comment(current_user, comment, form.reason.data or ""),
+        _("De reactie is verborgen. De reden staat erbij."),
+    )
+
+
+@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/herstellen")
+@board_required
+def restore(wijk: Neighbourhood, comment_id: int) -> Any:
+    comment = _moderated(wijk, comment_id)
+    return _moderate(
+        wijk,
+        lambda: operations.restore_comment(current_user, comment),
+        _("De reactie is weer zichtbaar."),
+    )
+
+
+@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/meldingen-afwijzen")
+@board_required
+def dismiss(wijk: Neighbourhood, comment_id: int) -> Any:
+    comment = _moderated(wijk, comment_id)
+    return _moderate(
+        wijk,
+        lambda: operations.dismiss_reports(current_user, comment),
+        _("De meldingen zijn afgehandeld."),
+    )
+
+
+@bp.post("/wijk/<slug>/bestuur/blokkeren")
+@board_required
+def block(wijk: Neighbourhood) -> Any:
+    from ..accounts.models import User
+
+    form = BlockForm()
+    form.validate()
+    user = (
+        db.session.get(User, int(form.user_id.data))
+        if (form.user_id.data or "").isdigit()
+        else None
+    )
+    if user is None:
+        abort(404)
+    return _moderate(
+        wijk,
+        lambda: operations.block_user(
+            current_user, wijk, user, form.days.data or 0, form.reason.data or ""
+        ),
+        _("%(name)s kan tijdelijk niet reageren in deze wijk.", name=user.public_name),
+    )
+
+
+# --- meetings -----------------------------------------------------------------------------------
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/bijeenkomsten/nieuw", methods=["GET", "POST"])
+@board_required
+def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    form = MeetingForm()
+    form.proposals.choices = options(
+        [
+            (p.id, f"#{p.id} {p.title}")
+            for p in db.session.scalars(
+                proposal_queries.proposal_list(
+                    rnd, proposal_queries.ListFilter(sort="newest")
+                ).limit(200)
+            )
+        ]
+    )
+    error = None
+    if form.validate_on_submit():
+        try:
+            operations.record_meeting(
+                current_user,
+                rnd,
+                held_at=local_to_utc(form.held_at.data),
+                place=form.place.data or "",
+                attendees=form.attendees.data or 0,
+                summary=form.summary.data or "",
+                proposal_ids=list(form.proposals.data or []),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("De bijeenkomst staat in de tijdlijn van de ronde."), "success")
+            return redirect(url_for("rounds.show", slug=wijk.slug, round_id=rnd.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "dialogue/meeting_form.html", wijk=wijk, rnd=rnd, form=form, error=error
+    ), status
+
+
+# --- mail ----------------------------------------------------------------------------------------
+
+
+@bp.route("/account/meldingen", methods=["GET", "POST"])
+@login_required
+def mail_settings() -> Any:
+    settings = operations.mail_settings(current_user)
+    form = MailSettingsForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.comment_mail.data = settings.comment_mail
+    elif form.validate():
+        settings.comment_mail = bool(form.comment_mail.data)
+        db.session.commit()
+        flash(_("Je voorkeuren zijn opgeslagen."), "success")
+        return redirect(url_for(".mail_settings"), 303)
+    return render_template("dialogue/mail_settings.html", form=form)
+
+
+@bp.route("/afmelden/<token>", methods=["GET", "POST"])
+@public
+@csrf.exempt  # the signed token is the proof; mail clients post here without a page (RFC 8058)
+def unsubscribe(token: str) -> Any:
+    """One click in the mail (POST from mail clients that support it, or the button here)."""
+    if request.method == "GET":
+        return render_template("dialogue/unsubscribe.html", token=token, done=False)
+    try:
+        operations.unsubscribe(token)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template(
+            "dialogue/unsubscribe.html", token=token, done=False, error=error.message
+        ), 404
+    db.session.commit()
+    return render_template("dialogue/unsubscribe.html", token=token, done=True)
