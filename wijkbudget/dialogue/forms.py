@@ -107,6 +107,7 @@ class MeetingForm(BaseForm):
 class MailSettingsForm(BaseForm):
     comment_mail = BooleanField(
         _l(
-            "Stuur me een mail (hoogstens één per uur) als er nieuwe reacties zijn bij mijn voorstellen en gesprekken die ik volg"
+            "Stuur me een mail (hoogstens één per uur) als er nieuwe reacties zijn bij mijn "
+            "voorstellen en gesprekken die ik volg"
         )
     )

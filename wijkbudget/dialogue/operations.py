@@ -138,10 +138,14 @@ def _check_body(body: str) -> str:
 
 
 def _check_pace(user: User, thread: Thread, now: datetime) -> None:
-    last = db.session.scalar(
-        select(func.max(Comment.created_at)).where(Comment.author_id == user.id)
+    recent = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.author_id == user.id,
+            Comment.created_at > now - COMMENT_INTERVAL,
+            Comment.created_at <= now,
+        )
     )
-    if last is not None and now - last < COMMENT_INTERVAL:
+    if recent:
         raise RateLimited(
             _("Rustig aan: je kunt één reactie per 30 seconden plaatsen. Probeer het zo nog eens.")
         )
@@ -150,12 +154,14 @@ def _check_pace(user: User, thread: Thread, now: datetime) -> None:
             Comment.author_id == user.id,
             Comment.thread_id == thread.id,
             Comment.created_at > now - timedelta(days=1),
+            Comment.created_at <= now,
         )
     )
     if today >= COMMENTS_PER_THREAD_PER_DAY:
         raise RateLimited(
             _(
-                "Je hebt vandaag al %(n)d keer gereageerd in dit gesprek. Geef anderen ook de beurt; morgen kan het weer.",
+                "Je hebt vandaag al %(n)d keer gereageerd in dit gesprek. Geef anderen ook de "
+                "beurt; morgen kan het weer.",
                 n=COMMENTS_PER_THREAD_PER_DAY,
             )
         )

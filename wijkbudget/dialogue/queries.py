@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from ..accounts.models import User
 from ..extensions import db
 from ..neighbourhoods.models import Neighbourhood
 from ..rounds.models import Round
@@ -17,11 +18,7 @@ ORDERS = ("turns", "oldest", "newest")
 
 
 def top_level(thread: Thread, order: str) -> Select[tuple[Comment]]:
-    query = (
-        select(Comment)
-        .options(selectinload(Comment.author))
-        .where(Comment.thread_id == thread.id, Comment.parent_id.is_(None))
-    )
+    query = select(Comment).where(Comment.thread_id == thread.id, Comment.parent_id.is_(None))
     if order == "oldest":
         return query.order_by(Comment.created_at, Comment.id)
     if order == "newest":
@@ -30,20 +27,26 @@ def top_level(thread: Thread, order: str) -> Select[tuple[Comment]]:
     return query.order_by(Comment.author_turn, Comment.created_at, Comment.id)
 
 
-def replies_by_parent(roots: list[Comment]) -> dict[int, list[Comment]]:
-    """All replies under these top-level comments, in one query, grouped by parent, oldest first."""
+def replies_by_parent(roots: list[Comment]) -> tuple[dict[int, list[Comment]], list[User]]:
+    """All replies under these top-level comments, in one query, grouped by parent, oldest first;
+    and every author on the page, in one query (the caller keeps the list alive, so that
+    ``comment.author`` is found in the session's identity map instead of queried one by one)."""
     if not roots:
-        return {}
-    rows = db.session.scalars(
-        select(Comment)
-        .options(selectinload(Comment.author))
-        .where(Comment.root_id.in_([c.id for c in roots]))
-        .order_by(Comment.created_at, Comment.id)
+        return {}, []
+    rows = list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.root_id.in_([c.id for c in roots]))
+            .order_by(Comment.created_at, Comment.id)
+        )
     )
+    # every author on the page in one query; comment.author then comes from the identity map
+    author_ids = {c.author_id for c in roots} | {c.author_id for c in rows}
+    authors = list(db.session.scalars(select(User).where(User.id.in_(author_ids))))
     grouped: dict[int, list[Comment]] = defaultdict(list)
     for reply in rows:
         grouped[reply.parent_id or 0].append(reply)
-    return grouped
+    return grouped, authors
 
 
 def topics_of(rnd: Round, *, include_proposed: bool) -> list[Thread]:

@@ -65,7 +65,7 @@ def _render_thread(
 ) -> Any:
     order = _order()
     page = paginate(queries.top_level(thread, order))
-    replies = queries.replies_by_parent(list(page.items))
+    replies, authors = queries.replies_by_parent(list(page.items))
     wijk = thread.round.neighbourhood
     context = {
         "thread": thread,
@@ -73,6 +73,7 @@ def _render_thread(
         "rnd": thread.round,
         "page": page,
         "replies": replies,
+        "authors": authors,
         "order": order,
         "form": form or CommentForm(formdata=None),
         "error": error,

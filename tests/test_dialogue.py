@@ -1,0 +1,509 @@
+"""The wijkdialoog: everyone gets a turn, replies, edits and deletions, limits, reports and open
+moderation, blocks, topics, meetings and the mail digest."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from tests.conftest import mail_body
+from wijkbudget.accounts.models import Role
+from wijkbudget.audit.models import AuditEvent
+from wijkbudget.dialogue import operations
+from wijkbudget.dialogue.models import Comment, DialogueError, RateLimited, Thread, ThreadStatus
+from wijkbudget.extensions import db, utcnow
+from wijkbudget.proposals.models import State
+from wijkbudget.rounds.models import Phase
+
+LONG_AGO = timedelta(minutes=5)
+
+
+@pytest.fixture
+def west(make_wijk):
+    return make_wijk("West", areas=("Lombok", "Oog in Al"))
+
+
+@pytest.fixture
+def people(west, make_user):
+    return {
+        name: make_user(f"{name.lower()}@example.org", wijk=west, name=name)
+        for name in ("Anna", "Bram", "Chris", "Dilan")
+    }
+
+
+@pytest.fixture
+def board(west, make_user):
+    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def proposal(west, people, make_round, make_proposal):
+    rnd = make_round(west, Phase.REVIEW)
+    return make_proposal(rnd, people["Anna"], State.SUBMITTED, title="Bankjes")
+
+
+@pytest.fixture
+def thread(proposal):
+    thread = operations.thread_for_proposal(proposal)
+    db.session.commit()
+    return thread
+
+
+def signed_in(make_client, user):
+    client = make_client()
+    client.login(user.email)
+    return client
+
+
+def say(thread, user, text, minutes_ago, parent=None):
+    comment = operations.post_comment(
+        user, thread, text, parent=parent, now=utcnow() - timedelta(minutes=minutes_ago)
+    )
+    db.session.commit()
+    return comment
+
+
+def shown_order(client, thread, order="turns"):
+    body = client.get(f"/gesprekken/{thread.id}?volgorde={order}").get_data(as_text=True)
+    return re.findall(r'<div class="prose"><p>([^<]+)</p>', body)
+
+
+# (author, minutes ago, text) → expected order "iedereen aan het woord"
+TURN_TABLE = [
+    ("Anna", 60, "A1"),
+    ("Anna", 55, "A2"),
+    ("Anna", 50, "A3"),
+    ("Bram", 45, "B1"),
+    ("Anna", 40, "A4"),
+    ("Chris", 35, "C1"),
+    ("Bram", 30, "B2"),
+    ("Dilan", 5, "D1"),
+]
+
+
+def test_everyone_gets_a_turn(thread, people, client):
+    for author, minutes, text in TURN_TABLE:
+        say(thread, people[author], text, minutes)
+    # first words of everyone (by time), then everyone's second, ...
+    assert shown_order(client, thread) == ["A1", "B1", "C1", "D1", "A2", "B2", "A3", "A4"]
+    assert shown_order(client, thread, "oldest") == [t for _a, _m, t in TURN_TABLE]
+    assert shown_order(client, thread, "newest") == [t for _a, _m, t in reversed(TURN_TABLE)]
+    body = client.get(f"/gesprekken/{thread.id}").get_data(as_text=True)
+    assert "8 reacties" in body and "4 deelnemers" in body
+
+
+def test_replies_nest_three_deep_and_survive_a_deleted_parent(thread, people, make_client, client):
+    top = say(thread, people["Anna"], "Begin", 50)
+    r1 = say(thread, people["Bram"], "Antwoord 1", 40, parent=top)
+    r2 = say(thread, people["Chris"], "Antwoord 2", 30, parent=r1)
+    r3 = say(thread, people["Dilan"], "Antwoord 3", 20, parent=r2)
+    r4 = say(thread, people["Bram"], "Antwoord 4", 10, parent=r3)
+    assert (r1.depth, r2.depth, r3.depth, r4.depth) == (1, 2, 3, 3)
+    assert r4.parent_id == r2.id  # a deeper reply joins the deepest level
+    assert {r.root_id for r in (r1, r2, r3, r4)} == {top.id}
+
+    anna = signed_in(make_client, people["Anna"])
+    assert (
+        anna.post(
+            f"/reacties/{top.id}/verwijderen", {}, page=f"/gesprekken/{thread.id}"
+        ).status_code
+        == 303
+    )
+    body = client.get(f"/gesprekken/{thread.id}").get_data(as_text=True)
+    assert "verwijderd door schrijver" in body and "Begin" not in body
+    assert "Antwoord 1" in body and "Antwoord 4" in body
+
+
+def test_post_inline_with_htmx_and_without_javascript(thread, people, board, make_client):
+    bram = signed_in(make_client, people["Bram"])
+    url = f"/gesprekken/{thread.id}"
+    response = bram.post(f"{url}/reacties", {"body": "Goed plan!"}, page=url)
+    assert response.status_code == 303
+    comment = db.session.scalar(select(Comment))
+    assert response.headers["Location"].endswith(f"#reactie-{comment.id}")
+
+    henk = signed_in(make_client, board)
+    fragment = henk.post(
+        f"{url}/reacties",
+        {"body": "Wij kijken ernaar", "as_board": "y", "parent_id": str(comment.id)},
+        page=url,
+        headers={"HX-Request": "true"},
+    )
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in body and 'id="gesprek"' in body
+    assert "reactie van het bestuur" in body and "board-response" in body
+    # a resident cannot make their comment look like the board's
+    db.session.expire_all()
+    bram_again = say(thread, people["Chris"], "Ik ook", 0)
+    assert bram_again.is_board_response is False
+
+
+def test_edit_within_15_minutes_only(thread, people, make_client):
+    fresh = say(thread, people["Bram"], "Eerst", 1)
+    old = say(thread, people["Bram"], "Oud", 20)
+    bram = signed_in(make_client, people["Bram"])
+    response = bram.post(
+        f"/reacties/{fresh.id}/bewerken",
+        {"body": "Verbeterd"},
+        page=f"/reacties/{fresh.id}/bewerken",
+    )
+    assert response.status_code == 303
+    response = bram.post(
+        f"/reacties/{old.id}/bewerken", {"body": "Te laat"}, page=f"/reacties/{fresh.id}/bewerken"
+    )
+    assert response.status_code == 422 and "eerste 15 minuten" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (
+        db.session.get(Comment, fresh.id).body == "Verbeterd"
+        and db.session.get(Comment, fresh.id).edited_at
+    )
+    assert db.session.get(Comment, old.id).body == "Oud"
+    chris = signed_in(make_client, people["Chris"])
+    assert (
+        chris.post(f"/reacties/{fresh.id}/bewerken", {"body": "Gekaapt"}, page="/").status_code
+        == 403
+    )
+    assert chris.post(f"/reacties/{fresh.id}/verwijderen", {}, page="/").status_code == 403
+    body = chris.get(f"/gesprekken/{thread.id}").get_data(as_text=True)
+    assert "Verbeterd" in body and "bewerkt" in body
+
+
+def test_rate_limits_answer_429(thread, people, make_client):
+    bram = signed_in(make_client, people["Bram"])
+    url = f"/gesprekken/{thread.id}"
+    assert bram.post(f"{url}/reacties", {"body": "Een"}, page=url).status_code == 303
+    response = bram.post(f"{url}/reacties", {"body": "Twee"}, page=url)
+    assert response.status_code == 429 and "één reactie per 30 seconden" in response.get_data(
+        as_text=True
+    )
+    assert "Twee" in response.get_data(as_text=True)  # what was typed stays
+    # 20 per thread per day
+    for i in range(20):
+        operations.post_comment(
+            people["Chris"], thread, f"n{i}", now=utcnow() - timedelta(hours=5, minutes=i)
+        )
+    db.session.commit()
+    with pytest.raises(RateLimited):
+        operations.post_comment(
+            people["Chris"], thread, "nog een", now=utcnow() - timedelta(hours=1)
+        )
+    # another thread is another conversation
+    other = Thread(
+        neighbourhood_id=thread.neighbourhood_id,
+        round_id=thread.round_id,
+        kind="topic",
+        status=ThreadStatus.OPEN,
+        title="Ander onderwerp",
+    )
+    db.session.add(other)
+    db.session.commit()
+    operations.post_comment(people["Chris"], other, "hier wel", now=utcnow() - timedelta(hours=1))
+
+
+def test_who_may_post(thread, west, make_user, make_wijk, make_client):
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    outsider = signed_in(make_client, make_user("o@example.org", wijk=oost))
+    councillor = signed_in(
+        make_client, make_user("raad@example.org", roles=((Role.COUNCILLOR, None),))
+    )
+    unverified = signed_in(make_client, make_user("n@example.org", wijk=west, verified=False))
+    url = f"/gesprekken/{thread.id}"
+    for client in (outsider, councillor, unverified):
+        response = client.post(f"{url}/reacties", {"body": "Mag ik?"}, page=url)
+        assert response.status_code == 422 and "Alleen bewoners van wijk West" in response.get_data(
+            as_text=True
+        )
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+    assert councillor.get(url).status_code == 200  # reading is for everyone
+
+
+def test_thread_closes_after_voting(thread, people, client):
+    say(thread, people["Bram"], "Voor de uitslag", 10)
+    thread.round.phase = Phase.RESULT
+    db.session.commit()
+    with pytest.raises(DialogueError):
+        operations.post_comment(people["Chris"], thread, "Te laat")
+    body = client.get(f"/gesprekken/{thread.id}").get_data(as_text=True)
+    assert "Voor de uitslag" in body and "gesloten" in body
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[klik](javascript:alert(1))",
+        "[klik](JaVaScRiPt:alert(1))",
+        "[data](data:text/html;base64,PHNjcmlwdD4=)",
+        "<a href='javascript:alert(1)'>x</a>",
+        "<b onmouseover=alert(1)>vet<",
+        '"><svg onload=alert(1)>',
+    ],
+)
+def test_xss_in_comments_names_and_topics_is_inert(
+    thread, people, west, make_round, client, payload
+):
+    people["Bram"].display_name = payload[:80]
+    db.session.commit()
+    say(thread, people["Bram"], payload, 10)
+    topic = operations.propose_topic(people["Chris"], thread.round, payload[:160], payload)
+    topic.status = ThreadStatus.OPEN
+    db.session.commit()
+    for url in (
+        f"/gesprekken/{thread.id}",
+        f"/gesprekken/{topic.id}",
+        f"/wijk/west/rondes/{thread.round_id}",
+    ):
+        body = client.get(url).get_data(as_text=True)
+        main = body.split('id="inhoud"')[1]
+        assert "<script>alert" not in main and "<img" not in main and "<svg" not in main
+        assert not re.search(r"<[a-z]+[^>]*\son\w+\s*=", main, re.I)
+        assert not re.search(r'<[^>]*href\s*=\s*["\']?\s*(javascript|data):', main, re.I)
+
+
+# --- moderation ------
+
+
+def test_three_reports_hide_pending_review_and_reporting_twice_is_refused(
+    thread, people, board, make_user, west, make_client, client
+):
+    bad = say(thread, people["Bram"], "Jij bent een sukkel", 10)
+    url = f"/gesprekken/{thread.id}"
+    reporters = [signed_in(make_client, people[n]) for n in ("Anna", "Chris")]
+    assert (
+        reporters[0]
+        .post(f"/reacties/{bad.id}/melden", {"reason": "Persoonlijke aanval"}, page=url)
+        .status_code
+        == 303
+    )
+    again = reporters[0].post(f"/reacties/{bad.id}/melden", {"reason": "Nog eens"}, page=url)
+    assert again.status_code == 409 and "al gemeld" in again.get_data(as_text=True)
+    assert (
+        reporters[1].post(f"/reacties/{bad.id}/melden", {"reason": "Naar"}, page=url).status_code
+        == 303
+    )
+    assert "Jij bent een sukkel" in client.get(url).get_data(
+        as_text=True
+    )  # two reports: still shown
+    third = signed_in(make_client, people["Dilan"])
+    assert (
+        third.post(f"/reacties/{bad.id}/melden", {"reason": "Onaardig"}, page=url).status_code
+        == 303
+    )
+
+    public = client.get(url).get_data(as_text=True)
+    assert "Jij bent een sukkel" not in public and "verborgen door moderatie" in public
+    henk = signed_in(make_client, board)
+    assert "Jij bent een sukkel" in henk.get(url).get_data(as_text=True)  # moderators still read it
+    queue = henk.get(f"/wijk/{west.slug}/bestuur/moderatie").get_data(as_text=True)
+    assert "3 meldingen" in queue
+    assert (
+        "anna@example.org" not in queue and "Persoonlijke aanval" not in public
+    )  # reporters unseen
+
+    # the board decides in the open
+    response = henk.post(
+        f"/wijk/{west.slug}/bestuur/reacties/{bad.id}/verbergen",
+        {"reason": "persoonlijke aanval"},
+        page=f"/wijk/{west.slug}/bestuur/moderatie",
+    )
+    assert response.status_code == 303
+    public = client.get(url).get_data(as_text=True)
+    assert "verborgen door moderatie: persoonlijke aanval" in public and "sukkel" not in public
+    actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-2:] == ["comment.auto_hide", "comment.hide"]
+
+    assert (
+        henk.post(
+            f"/wijk/{west.slug}/bestuur/reacties/{bad.id}/herstellen", {}, page="/"
+        ).status_code
+        == 303
+    )
+    assert "Jij bent een sukkel" in client.get(url).get_data(as_text=True)
+
+
+def test_moderation_is_for_the_board_of_the_wijk(thread, people, make_wijk, make_user, make_client):
+    bad = say(thread, people["Bram"], "Tekst", 10)
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    other_board = signed_in(
+        make_client, make_user("b.oost@example.org", wijk=oost, roles=((Role.BOARD, oost),))
+    )
+    response = other_board.post(
+        f"/wijk/west/bestuur/reacties/{bad.id}/verbergen", {"reason": "weg"}, page="/"
+    )
+    assert response.status_code == 403
+    response = other_board.post(
+        f"/wijk/{oost.slug}/bestuur/reacties/{bad.id}/verbergen", {"reason": "weg"}, page="/"
+    )
+    assert response.status_code == 404
+    resident = signed_in(make_client, people["Chris"])
+    assert resident.get("/wijk/west/bestuur/moderatie").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Comment, bad.id).hidden_at is None
+
+
+def test_blocked_user_cannot_post_and_is_told_why(thread, people, board, west, make_client, inbox):
+    henk = signed_in(make_client, board)
+    response = henk.post(
+        f"/wijk/{west.slug}/bestuur/blokkeren",
+        {"user_id": str(people["Bram"].id), "days": "7", "reason": "Herhaaldelijk schelden"},
+        page=f"/wijk/{west.slug}/bestuur/moderatie",
+    )
+    assert response.status_code == 303
+    assert "Herhaaldelijk schelden" in mail_body(inbox.last_to("bram@example.org"))
+    bram = signed_in(make_client, people["Bram"])
+    url = f"/gesprekken/{thread.id}"
+    response = bram.post(f"{url}/reacties", {"body": "Hallo?"}, page=url)
+    assert response.status_code == 422 and "Herhaaldelijk schelden" in response.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "user.block"))
+
+
+# --- topics and meetings ------
+
+
+def test_resident_suggests_a_topic_board_approves(thread, people, board, west, make_client, client):
+    rnd = thread.round
+    anna = signed_in(make_client, people["Anna"])
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/onderwerpen/nieuw"
+    response = anna.post(page, {"title": "Wat heeft topprioriteit?", "body": ""}, page=page)
+    assert response.status_code == 303
+    topic = db.session.scalar(select(Thread).where(Thread.kind == "topic"))
+    assert topic.status == ThreadStatus.PROPOSED
+    assert client.get(f"/gesprekken/{topic.id}").status_code == 404  # not public yet
+    assert "Wat heeft topprioriteit?" not in client.get(
+        f"/wijk/{west.slug}/rondes/{rnd.id}"
+    ).get_data(as_text=True)
+    henk = signed_in(make_client, board)
+    assert (
+        henk.post(
+            f"/wijk/{west.slug}/bestuur/onderwerpen/{topic.id}/goedkeuren", {}, page="/"
+        ).status_code
+        == 303
+    )
+    assert client.get(f"/gesprekken/{topic.id}").status_code == 200
+    assert "Wat heeft topprioriteit?" in client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").get_data(
+        as_text=True
+    )
+
+
+def test_meeting_shows_on_round_and_proposal(thread, proposal, board, west, make_client, client):
+    henk = signed_in(make_client, board)
+    page = f"/wijk/{west.slug}/bestuur/rondes/{proposal.round_id}/bijeenkomsten/nieuw"
+    response = henk.post(
+        page,
+        {
+            "held_at": "2026-10-01T19:30",
+            "place": "Buurthuis De Boei",
+            "attendees": "23",
+            "summary": "Veel steun voor **bankjes**.",
+            "proposals": str(proposal.id),
+        },
+        page=page,
+    )
+    assert response.status_code == 303
+    for url in (f"/wijk/{west.slug}/rondes/{proposal.round_id}", f"/voorstellen/{proposal.id}"):
+        body = client.get(url).get_data(as_text=True)
+        assert (
+            "Buurthuis De Boei" in body
+            and "23 aanwezigen" in body
+            and "<strong>bankjes</strong>" in body
+        )
+    assert "meeting.create" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+# --- scale ------
+
+
+def test_thread_page_query_count_is_flat(thread, people, client, count_queries):
+    authors = list(people.values())
+
+    def add(n: int, start: int) -> None:
+        rows = []
+        for i in range(start, start + n):
+            rows.append(
+                {
+                    "thread_id": thread.id,
+                    "author_id": authors[i % 4].id,
+                    "body": f"reactie {i}",
+                    "depth": 0,
+                    "author_turn": i // 4 + 1,
+                    "created_at": utcnow() - timedelta(minutes=i),
+                    "is_board_response": False,
+                    "hidden_reason": "",
+                    "report_count": 0,
+                }
+            )
+        db.session.execute(insert(Comment), rows)
+        db.session.commit()
+        roots = list(
+            db.session.scalars(select(Comment.id).where(Comment.thread_id == thread.id).limit(5))
+        )
+        replies = [
+            {
+                "thread_id": thread.id,
+                "author_id": authors[(j + 1) % 4].id,
+                "body": f"antwoord {j}",
+                "parent_id": root,
+                "root_id": root,
+                "depth": 1,
+                "author_turn": 99,
+                "created_at": utcnow(),
+                "is_board_response": False,
+                "hidden_reason": "",
+                "report_count": 0,
+            }
+            for j, root in enumerate(roots)
+        ]
+        db.session.execute(insert(Comment), replies)
+        db.session.commit()
+
+    url = f"/gesprekken/{thread.id}"
+    add(5, 0)
+    client.get(url)
+    with count_queries() as few:
+        assert client.get(url).status_code == 200
+    add(495, 5)
+    with count_queries() as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
+
+
+# --- mail ------
+
+
+def test_digest_batches_and_unsubscribe_stops_mail(app, thread, people, make_client, inbox, client):
+    chris = signed_in(make_client, people["Chris"])
+    chris.post(f"/gesprekken/{thread.id}/volgen", {}, page=f"/gesprekken/{thread.id}")
+    say(thread, people["Bram"], "Eerste reactie", 50)
+    say(thread, people["Dilan"], "Tweede reactie", 40)
+    with app.test_request_context():
+        assert operations.send_digests() == 2  # Anna (author) and Chris (follower): one mail each
+    anna_mail = inbox.to("anna@example.org")
+    assert len(anna_mail) == 1
+    text = mail_body(anna_mail[0])
+    assert "Eerste reactie" in text and "Tweede reactie" in text
+    assert not inbox.to("bram@example.org")  # nobody hears about their own comment
+
+    # within the hour: collected, not sent; after it: sent
+    say(thread, people["Bram"], "Derde reactie", 0)
+    with app.test_request_context():
+        assert operations.send_digests() == 0
+        assert operations.send_digests(now=utcnow() + timedelta(hours=1, minutes=1)) == 2
+
+    link = re.search(
+        r"https?://\S+/afmelden/\S+", mail_body(inbox.to("anna@example.org")[-1])
+    ).group(0)
+    path = re.sub(r"^https?://[^/]+", "", link)
+    assert "Ja, stuur me geen mail meer" in client.get(path).get_data(as_text=True)
+    assert client.raw.post(path).status_code == 200  # one click, no login, no form token needed
+    say(thread, people["Dilan"], "Vierde reactie", 0)
+    with app.test_request_context():
+        operations.send_digests(now=utcnow() + timedelta(hours=3))
+    assert len(inbox.to("anna@example.org")) == 2
+    assert client.raw.post("/afmelden/vervalst").status_code == 404
