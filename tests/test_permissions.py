@@ -65,6 +65,7 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "token": "niet-geldig",
         "thread_id": thread.id,
         "comment_id": comment.id,
+        "batch_id": 1,
     }
 
 

@@ -51,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .neighbourhoods.views import bp as neighbourhoods_bp
     from .proposals.views import bp as proposals_bp
     from .rounds.views import bp as rounds_bp
+    from .voting.views import bp as voting_bp
+    from .voting.views import voting_banner
 
     app.register_blueprint(neighbourhoods_bp)
     app.register_blueprint(accounts_bp)
@@ -58,6 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(rounds_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(dialogue_bp)
+    app.register_blueprint(voting_bp)
+    app.context_processor(voting_banner)
 
     from . import htmx
     from .proposals.models import State, state_label

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from ..forms import BaseForm, ChoiceField, MultiCheckboxField, options
 from ..money import MoneyError, parse_euros
-from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Phase
+from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Eligibility, Phase
 
 MAX = _l("Hoogstens %(max)d tekens.")
 
@@ -117,6 +117,38 @@ class RoundForm(BaseForm):
     ballot_max_choices = IntegerField(
         _l("Hoeveel voorstellen mag iemand hoogstens aanvinken? (leeg: geen grens)"),
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+    )
+    ballot_min_choices = IntegerField(
+        _l("Hoeveel voorstellen moet iemand minstens aanvinken? (leeg: geen minimum)"),
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+    )
+    ballot_min_percent = IntegerField(
+        _l(
+            "Binnen budget: welk deel van het budget moet iemand minstens kiezen? "
+            "(procent, leeg: geen)"
+        ),
+        validators=[Optional(), NumberRange(min=1, max=100, message=_l("Vul 1 tot 100 in."))],
+    )
+    ballot_max_points_each = IntegerField(
+        _l(
+            "Punten: hoeveel punten mag iemand hoogstens aan één voorstel geven? (leeg: geen grens)"
+        ),
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+    )
+    eligibility = ChoiceField(
+        _l("Hoe wordt er gestemd?"),
+        choices=options(
+            [
+                (
+                    Eligibility.ACCOUNTS.value,
+                    _l("Met een account: bevestigde bewoners van de wijk"),
+                ),
+                (
+                    Eligibility.CODES.value,
+                    _l("Met stemcodes uit een brief (ook wie een account heeft, vult de code in)"),
+                ),
+            ]
+        ),
     )
     ballot_points = IntegerField(
         _l("Hoeveel punten mag iemand verdelen?"),

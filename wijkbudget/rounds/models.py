@@ -58,6 +58,11 @@ class BallotType(enum.StrEnum):
     CUMULATIVE = "cumulative"  # spread a number of points
 
 
+class Eligibility(enum.StrEnum):
+    ACCOUNTS = "accounts"  # verified resident accounts of the wijk (meeting the age rule)
+    CODES = "codes"  # everyone votes with a code from a letter
+
+
 class Aggregation(enum.StrEnum):
     GREEDY = "greedy"
     EQUAL_SHARES = "equal_shares"
@@ -104,6 +109,12 @@ class Round(db.Model):
     )
     ballot_max_choices: Mapped[int | None]  # approval: k (None: no limit)
     ballot_points: Mapped[int | None]  # cumulative: points per voter
+    ballot_min_choices: Mapped[int | None]  # approval: at least this many (None: no minimum)
+    ballot_min_percent: Mapped[int | None]  # knapsack: spend at least this % of the budget
+    ballot_max_points_each: Mapped[int | None]  # cumulative: at most this many on one proposal
+    eligibility: Mapped[Eligibility] = mapped_column(
+        enum_column(Eligibility), default=Eligibility.ACCOUNTS, server_default="accounts"
+    )
     aggregation: Mapped[Aggregation] = mapped_column(
         enum_column(Aggregation), default=Aggregation.GREEDY
     )

@@ -19,6 +19,7 @@ from .models import (
     BallotType,
     Category,
     Criterion,
+    Eligibility,
     Phase,
     PhaseChange,
     Round,
@@ -44,6 +45,10 @@ class RoundData:
     ballot_type: BallotType = BallotType.APPROVAL
     ballot_max_choices: int | None = None
     ballot_points: int | None = None
+    ballot_min_choices: int | None = None
+    ballot_min_percent: int | None = None
+    ballot_max_points_each: int | None = None
+    eligibility: Eligibility = Eligibility.ACCOUNTS
     aggregation: Aggregation = Aggregation.GREEDY
     dates: dict[Phase, datetime | None] = field(default_factory=dict)
 
@@ -56,6 +61,10 @@ LOCKED_FIELDS = (
     "ballot_type",
     "ballot_max_choices",
     "ballot_points",
+    "ballot_min_choices",
+    "ballot_min_percent",
+    "ballot_max_points_each",
+    "eligibility",
     "aggregation",
     "min_age",
     "workers_eligible",
@@ -77,10 +86,28 @@ def _check(data: RoundData) -> None:
         raise RoundError(_("Een categorie staat twee keer in de lijst."))
     if data.ballot_type == BallotType.CUMULATIVE and not data.ballot_points:
         raise RoundError(_("Vul in hoeveel punten iedereen mag verdelen."))
+    if (
+        data.ballot_type == BallotType.APPROVAL
+        and data.ballot_min_choices
+        and data.ballot_max_choices
+        and data.ballot_min_choices > data.ballot_max_choices
+    ):
+        raise RoundError(_("Het minimum aantal keuzes is hoger dan het maximum."))
+    if (
+        data.ballot_type == BallotType.CUMULATIVE
+        and data.ballot_max_points_each
+        and data.ballot_points
+        and data.ballot_max_points_each > data.ballot_points
+    ):
+        raise RoundError(_("Het maximum per voorstel is hoger dan het totaal aantal punten."))
     if data.ballot_type != BallotType.APPROVAL:
         data.ballot_max_choices = None
+        data.ballot_min_choices = None
+    if data.ballot_type != BallotType.KNAPSACK:
+        data.ballot_min_percent = None
     if data.ballot_type != BallotType.CUMULATIVE:
         data.ballot_points = None
+        data.ballot_max_points_each = None
 
 
 def _areas(wijk: Neighbourhood, ids: list[int]) -> list[Area]:
@@ -100,6 +127,7 @@ def _snapshot(rnd: Round) -> dict[str, object]:
         "k": rnd.ballot_max_choices,
         "punten": rnd.ballot_points,
         "regel": rnd.aggregation.value,
+        "stemmers": rnd.eligibility.value,
         "steunen": rnd.support_enabled,
         "drempel": rnd.support_threshold,
         "leeftijd": rnd.min_age,

@@ -22,6 +22,7 @@ from .models import (
     PHASE_DATE_FIELDS,
     Aggregation,
     BallotType,
+    Eligibility,
     Phase,
     Round,
     RoundError,
@@ -78,10 +79,12 @@ def show(slug: str, round_id: int) -> str:
 
 def _dialogue(rnd: Round) -> dict[str, Any]:
     from ..dialogue import queries as dialogue_queries
+    from ..voting import operations as voting
 
     return {
         "topics": dialogue_queries.topics_of(rnd, include_proposed=rnd.can_manage(current_user)),
         "meetings": dialogue_queries.meetings_of(rnd),
+        "turnout": voting.turnout(rnd) if rnd.has_reached(Phase.VOTING) else None,
     }
 
 
@@ -112,6 +115,9 @@ def _round_form(wijk: Neighbourhood, rnd: Round | None = None, formdata: Any = N
                 "support_threshold",
                 "ballot_max_choices",
                 "ballot_points",
+                "ballot_min_choices",
+                "ballot_min_percent",
+                "ballot_max_points_each",
             ):
                 getattr(form, name).data = getattr(rnd, name)
             form.budget.data = format_euros_input(rnd.budget_cents)
@@ -122,6 +128,7 @@ def _round_form(wijk: Neighbourhood, rnd: Round | None = None, formdata: Any = N
             form.areas.data = [a.id for a in rnd.areas]
             form.ballot_type.data = rnd.ballot_type.value
             form.aggregation.data = rnd.aggregation.value
+            form.eligibility.data = rnd.eligibility.value
             for name in PHASE_DATE_FIELDS.values():
                 getattr(form, name).data = utc_to_local(getattr(rnd, name))
     form.areas.choices = options([(a.id, a.name) for a in wijk.areas])
@@ -145,6 +152,10 @@ def _data(form: RoundForm) -> operations.RoundData:
         ballot_type=BallotType(form.ballot_type.data),
         ballot_max_choices=form.ballot_max_choices.data,
         ballot_points=form.ballot_points.data,
+        ballot_min_choices=form.ballot_min_choices.data,
+        ballot_min_percent=form.ballot_min_percent.data,
+        ballot_max_points_each=form.ballot_max_points_each.data,
+        eligibility=Eligibility(form.eligibility.data or "accounts"),
         aggregation=Aggregation(form.aggregation.data),
         dates={phase: local_to_utc(value) for phase, value in form.date_values().items()},
     )

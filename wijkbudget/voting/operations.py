@@ -1,0 +1,589 @@
+"""Voting use cases: check a ballot against the round's rules, cast it (one per person, by the
+database), receipts, printed codes, paper batches with a second board member's confirmation,
+and turnout. Board actions are audit-logged; no log line links a ballot to a voter."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import permissions
+from ..accounts.models import User
+from ..audit.operations import record
+from ..extensions import db, utcnow
+from ..money import format_cents
+from ..neighbourhoods.models import Area
+from ..proposals.models import Proposal, State
+from ..rounds.models import BallotType, Eligibility, Phase, Round
+from .models import (
+    AlreadyVoted,
+    Ballot,
+    BallotChoice,
+    Channel,
+    CodeBatch,
+    PaperBatch,
+    Participation,
+    VotingCode,
+    VotingError,
+)
+
+#: no look-alikes: without 0/O, 1/I/L
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+RECEIPT_LENGTH = 10
+MAX_BATCH = 20_000
+
+
+# --- codes and receipts -------------------------------------------------------------------------
+
+
+def normalise_code(text: str) -> str:
+    """What people type: lower case, spaces, dashes, an O for a 0 → the canonical code."""
+    cleaned = (text or "").upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"0": "O", "1": "I", "L": "I"}))
+
+
+def group(code: str, size: int = 4) -> str:
+    return "-".join(code[i : i + size] for i in range(0, len(code), size))
+
+
+def _code_hash(code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"voting-code:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def _derive_code(seed: str, index: int) -> str:
+    digest = hmac.new(bytes.fromhex(seed), str(index).encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _i in range(CODE_LENGTH):
+        number, rest = divmod(number, len(ALPHABET))
+        chars.append(ALPHABET[rest])
+    return "".join(chars)
+
+
+def receipt_hash(receipt: str) -> str:
+    return hashlib.sha256(normalise_code(receipt).encode()).hexdigest()
+
+
+def new_receipt() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+# --- the rules of a ballot ----------------------------------------------------------------------
+
+
+def ballot_proposals(rnd: Round) -> list[Proposal]:
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+            .order_by(Proposal.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a selection adds up to, for the live bar and the review screen."""
+
+    chosen: int
+    cost_cents: int
+    points: int
+    budget_cents: int
+
+    @property
+    def left_cents(self) -> int:
+        return self.budget_cents - self.cost_cents
+
+
+def tally(rnd: Round, selection: dict[int, int], proposals: list[Proposal]) -> Tally:
+    by_id = {p.id: p for p in proposals}
+    cost = sum(by_id[i].effective_cost_cents for i in selection if i in by_id)
+    return Tally(len(selection), cost, sum(selection.values()), rnd.budget_cents)
+
+
+def problems(rnd: Round, selection: dict[int, int], proposals: list[Proposal]) -> list[str]:
+    """Everything wrong with this selection, in plain Dutch (empty: the ballot is valid)."""
+    found: list[str] = []
+    if rnd.phase != Phase.VOTING:
+        found.append(_("Het stemmen is niet open. Stemmen kan alleen in de fase 'Stemmen'."))
+    by_id = {p.id: p for p in proposals}
+    for proposal_id in selection:
+        if proposal_id not in by_id:
+            found.append(_("Voorstel #%(id)d staat niet op het stembiljet.", id=proposal_id))
+    if any(points < 1 for points in selection.values()):
+        found.append(_("Geef elk gekozen voorstel minstens 1 punt."))
+    if not selection:
+        found.append(_("Kies minstens één voorstel."))
+        return found
+    total = tally(rnd, selection, proposals)
+    if rnd.ballot_type == BallotType.APPROVAL:
+        if rnd.ballot_max_choices and total.chosen > rnd.ballot_max_choices:
+            found.append(
+                _(
+                    "Je hebt %(n)d voorstellen gekozen; het mogen er hoogstens %(k)d zijn.",
+                    n=total.chosen,
+                    k=rnd.ballot_max_choices,
+                )
+            )
+        if rnd.ballot_min_choices and total.chosen < rnd.ballot_min_choices:
+            found.append(
+                _(
+                    "Kies minstens %(k)d voorstellen; je hebt er %(n)d gekozen.",
+                    n=total.chosen,
+                    k=rnd.ballot_min_choices,
+                )
+            )
+    elif rnd.ballot_type == BallotType.KNAPSACK:
+        if total.cost_cents > rnd.budget_cents:
+            found.append(
+                _(
+                    "Je keuze kost %(cost)s: dat is %(over)s te veel.",
+                    cost=format_cents(total.cost_cents),
+                    over=format_cents(total.cost_cents - rnd.budget_cents),
+                )
+            )
+        if (
+            rnd.ballot_min_percent
+            and total.cost_cents * 100 < rnd.budget_cents * rnd.ballot_min_percent
+        ):
+            found.append(
+                _(
+                    "Kies voor minstens %(p)d%% van het budget; je zit op %(cost)s.",
+                    p=rnd.ballot_min_percent,
+                    cost=format_cents(total.cost_cents),
+                )
+            )
+    elif rnd.ballot_type == BallotType.CUMULATIVE:
+        if total.points != rnd.ballot_points:
+            found.append(
+                _(
+                    "Verdeel precies %(n)d punten; je hebt er nu %(given)d verdeeld.",
+                    n=rnd.ballot_points or 0,
+                    given=total.points,
+                )
+            )
+        cap = rnd.ballot_max_points_each
+        if cap and any(points > cap for points in selection.values()):
+            found.append(_("Geef één voorstel hoogstens %(m)d punten.", m=cap))
+    if rnd.ballot_type != BallotType.CUMULATIVE and any(p != 1 for p in selection.values()):
+        found.append(_("Bij dit stembiljet kies je een voorstel, zonder punten."))
+    return found
+
+
+# --- who may vote ---------------------------------------------------------------------------------
+
+
+def account_refusal(rnd: Round, user: User | None) -> str | None:
+    """In accounts mode: why this account cannot vote in this round (None: it can)."""
+    if user is None or not user.is_authenticated:
+        return _("Log in om te stemmen.")
+    if not permissions.is_resident(user, rnd.neighbourhood):
+        return _(
+            "Alleen bevestigde bewoners van wijk %(wijk)s kunnen stemmen.",
+            wijk=rnd.neighbourhood.name,
+        )
+    if not rnd.is_old_enough(user):
+        return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=rnd.min_age)
+    return None
+
+
+def find_code(rnd: Round | None, text: str) -> VotingCode | None:
+    """A usable code (not used, not revoked). Wrong, used and revoked codes all give None, so
+    the answer to the person is the same for each."""
+    code = db.session.scalar(
+        select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(text)))
+    )
+    if code is None or code.revoked_at is not None or code.batch.revoked_at is not None:
+        return None
+    if rnd is not None and code.round_id != rnd.id:
+        return None
+    return code
+
+
+# --- casting ------------------------------------------------------------------------------------
+
+
+def cast(
+    rnd: Round,
+    selection: dict[int, int],
+    *,
+    user: User | None = None,
+    code: VotingCode | None = None,
+    channel: Channel,
+    paper_batch: PaperBatch | None = None,
+) -> str | None:
+    """Check and store one ballot and the fact that this person voted, in one transaction.
+
+    Returns the receipt code (online only). The unique constraints on participation make a second
+    ballot by the same account or code fail, whichever channel and however concurrent."""
+    proposals = ballot_proposals(rnd)
+    found = problems(rnd, selection, proposals)
+    if found:
+        raise VotingError(" ".join(found))
+    if code is None and user is None:
+        raise VotingError(_("Log in of vul je stemcode in om te stemmen."))
+    if rnd.eligibility == Eligibility.CODES and code is None:
+        raise VotingError(_("In deze ronde stem je met de code uit je brief."))
+    if rnd.eligibility == Eligibility.ACCOUNTS and code is None:
+        refusal = account_refusal(rnd, user)
+        if refusal:
+            raise VotingError(refusal)
+    if code is not None and (code.round_id != rnd.id or code.revoked_at or code.batch.revoked_at):
+        raise VotingError(_("Deze stemcode is niet (meer) geldig."))
+    area_id = (
+        code.batch.area_id if code is not None else (user.area_id if user is not None else None)
+    )
+    participation = Participation(
+        round_id=rnd.id,
+        user_id=user.id if user is not None else None,
+        code_id=code.id if code is not None else None,
+        channel=channel,
+        area_id=area_id,
+        paper_batch_id=paper_batch.id if paper_batch is not None else None,
+    )
+    receipt = new_receipt() if paper_batch is None else None
+    ballot = Ballot(
+        round_id=rnd.id,
+        receipt_hash=receipt_hash(receipt) if receipt else None,
+        counted=paper_batch is None,
+        paper_batch_id=paper_batch.id if paper_batch is not None else None,
+        choices=[
+            BallotChoice(proposal_id=pid, points=points)
+            for pid, points in sorted(selection.items())
+        ],
+    )
+    already = _("U heeft al gestemd in deze ronde. Er telt één stem per persoon.")
+    try:
+        db.session.add(participation)
+        db.session.flush()
+    except IntegrityError as error:
+        # the whole transaction is undone: nothing of this ballot stays
+        db.session.rollback()
+        raise AlreadyVoted(already) from error
+    if code is not None:
+        # the guard against a code used twice, also when two requests race
+        updated = db.session.execute(
+            update(VotingCode)
+            .where(VotingCode.id == code.id, VotingCode.used.is_(False))
+            .values(used=True)
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount != 1:
+            db.session.rollback()
+            raise AlreadyVoted(already)
+    db.session.add(ballot)
+    db.session.flush()
+    return receipt
+
+
+def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = None) -> bool:
+    query = select(Participation.id).where(Participation.round_id == rnd.id)
+    if user is not None:
+        query = query.where(Participation.user_id == user.id)
+    elif code is not None:
+        query = query.where(Participation.code_id == code.id)
+    else:
+        return False
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def check_receipt(text: str) -> Ballot | None:
+    if not text.strip():
+        return None
+    return db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_hash(text)))
+
+
+def receipt_fingerprints(rnd: Round) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Ballot.receipt_hash)
+            .where(
+                Ballot.round_id == rnd.id,
+                Ballot.counted.is_(True),
+                Ballot.receipt_hash.is_not(None),
+            )
+            .order_by(Ballot.receipt_hash)
+        )
+    )
+
+
+def counted_ballots(rnd: Round) -> int:
+    return db.session.scalar(
+        select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
+    )
+
+
+# --- printed codes ------------------------------------------------------------------------------
+
+
+def _board(board: User, rnd: Round) -> None:
+    if not permissions.is_board(board, rnd.neighbourhood):
+        raise VotingError(_("Alleen het bestuur van de wijk kan dit doen."))
+
+
+def generate_codes(
+    board: User, rnd: Round, count: int, *, area: Area | None = None, label: str = ""
+) -> CodeBatch:
+    _board(board, rnd)
+    if rnd.has_reached(Phase.RESULT):
+        raise VotingError(_("Het stemmen is voorbij: er kunnen geen codes meer bij."))
+    if not 1 <= count <= MAX_BATCH:
+        raise VotingError(_("Maak tussen 1 en %(max)d codes tegelijk.", max=MAX_BATCH))
+    if area is not None and area.neighbourhood_id != rnd.neighbourhood_id:
+        raise VotingError(_("Kies een buurt van deze wijk."))
+    batch = CodeBatch(
+        round_id=rnd.id,
+        area_id=area.id if area else None,
+        size=count,
+        label=label.strip() or _("Stemcodes"),
+        seed=secrets.token_hex(32),
+        created_by_id=board.id,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    rows = [
+        {
+            "batch_id": batch.id,
+            "round_id": rnd.id,
+            "code_hash": _code_hash(_derive_code(batch.seed, i)),
+            "used": False,
+        }
+        for i in range(count)
+    ]
+    db.session.execute(VotingCode.__table__.insert(), rows)
+    record(
+        "codes.generate",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"aantal": count, "buurt": area.name if area else None},
+    )
+    return batch
+
+
+def batch_codes(batch: CodeBatch) -> list[str]:
+    """The codes of a batch, grouped for reading, while the letters have not been printed."""
+    if batch.seed is None:
+        raise VotingError(_("Deze codes zijn al geprint en kunnen niet opnieuw getoond worden."))
+    return [group(_derive_code(batch.seed, i)) for i in range(batch.size)]
+
+
+def mark_printed(board: User, batch: CodeBatch, rnd: Round) -> None:
+    _board(board, rnd)
+    batch.seed = None
+    record("codes.printed", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
+
+
+def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> None:
+    _board(board, rnd)
+    batch.revoked_at = utcnow()
+    batch.seed = None
+    record(
+        "codes.revoke_batch", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood
+    )
+
+
+def revoke_code(board: User, rnd: Round, text: str) -> None:
+    _board(board, rnd)
+    code = db.session.scalar(
+        select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(text)))
+    )
+    if code is None or code.round_id != rnd.id:
+        raise VotingError(_("Deze code hoort niet bij deze ronde."))
+    code.revoked_at = utcnow()
+    record("codes.revoke", actor=board, role="board", obj=code, neighbourhood=rnd.neighbourhood)
+
+
+def issue_walk_in_code(board: User, rnd: Round) -> str:
+    """One code on the spot, for someone at the table without a letter or account."""
+    batch = generate_codes(board, rnd, 1, label=_("Ter plekke uitgegeven"))
+    code = batch_codes(batch)[0]
+    batch.seed = None
+    record("codes.walk_in", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
+    return code
+
+
+def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
+    used = dict(
+        db.session.execute(
+            select(VotingCode.batch_id, func.count(VotingCode.id))
+            .where(VotingCode.round_id == rnd.id, VotingCode.used.is_(True))
+            .group_by(VotingCode.batch_id)
+        ).all()
+    )
+    batches = db.session.scalars(
+        select(CodeBatch).where(CodeBatch.round_id == rnd.id).order_by(CodeBatch.id)
+    )
+    return [(b, int(used.get(b.id, 0))) for b in batches]
+
+
+# --- paper ballots --------------------------------------------------------------------------------
+
+
+def open_paper_batch(board: User, rnd: Round, label: str, declared: int) -> PaperBatch:
+    _board(board, rnd)
+    if rnd.phase != Phase.VOTING:
+        raise VotingError(_("Papieren stemmen invoeren kan alleen tijdens het stemmen."))
+    if declared < 1:
+        raise VotingError(_("Vul in hoeveel stembiljetten er op de telstaat staan."))
+    batch = PaperBatch(
+        round_id=rnd.id,
+        label=label.strip() or _("Papieren stemmen"),
+        declared_count=declared,
+        created_by_id=board.id,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    record(
+        "paper.open",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"label": batch.label, "aantal": declared},
+    )
+    return batch
+
+
+def enter_sheet(
+    board: User, rnd: Round, batch: PaperBatch, identifier: str, selection: dict[int, int]
+) -> None:
+    """One paper ballot: the voter's code (or, with accounts, their e-mail) and the choices."""
+    _board(board, rnd)
+    if not batch.is_open:
+        raise VotingError(_("Deze stapel is al afgesloten."))
+    identifier = identifier.strip()
+    user = code = None
+    if "@" in identifier:
+        if rnd.eligibility != Eligibility.ACCOUNTS:
+            raise VotingError(_("In deze ronde staat op elk stembiljet een stemcode."))
+        user = db.session.scalar(select(User).where(User.email == identifier.lower()))
+        refusal = (
+            account_refusal(rnd, user)
+            if user is not None
+            else _("Geen account met dit e-mailadres.")
+        )
+        if refusal:
+            raise VotingError(refusal)
+    else:
+        code = db.session.scalar(
+            select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(identifier)))
+        )
+        if code is None or code.round_id != rnd.id or code.revoked_at or code.batch.revoked_at:
+            raise VotingError(_("Deze stemcode is niet geldig."))
+    try:
+        cast(rnd, selection, user=user, code=code, channel=Channel.PAPER, paper_batch=batch)
+    except AlreadyVoted:
+        # the sheet was undone; the conflict itself is kept for the board (the caller commits)
+        record(
+            "paper.conflict",
+            actor=board,
+            role="board",
+            obj=batch,
+            neighbourhood=rnd.neighbourhood_id,
+            after={"stembiljet": "al gestemd"},
+        )
+        raise
+
+
+def sheets_entered(batch: PaperBatch) -> int:
+    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.paper_batch_id == batch.id))
+
+
+def confirm_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
+    """The second pair of eyes: only another board member, and only when the count matches."""
+    _board(board, rnd)
+    if not batch.is_open:
+        raise VotingError(_("Deze stapel is al afgesloten."))
+    if batch.created_by_id == board.id:
+        raise VotingError(_("Een ander bestuurslid moet de stapel bevestigen (vier ogen)."))
+    entered = sheets_entered(batch)
+    if entered != batch.declared_count:
+        raise VotingError(
+            _(
+                "Er zijn %(entered)d stembiljetten ingevoerd, maar op de telstaat staan er "
+                "%(declared)d.",
+                entered=entered,
+                declared=batch.declared_count,
+            )
+        )
+    db.session.execute(
+        update(Ballot)
+        .where(Ballot.paper_batch_id == batch.id)
+        .values(counted=True)
+        .execution_options(synchronize_session=False)
+    )
+    batch.confirmed_by_id = board.id
+    batch.confirmed_at = utcnow()
+    record(
+        "paper.confirm",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"aantal": entered},
+    )
+
+
+def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
+    _board(board, rnd)
+    if not batch.is_open:
+        raise VotingError(_("Deze stapel is al afgesloten."))
+    codes = select(Participation.code_id).where(Participation.paper_batch_id == batch.id)
+    db.session.execute(
+        update(VotingCode)
+        .where(VotingCode.id.in_(codes))
+        .values(used=False)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(Ballot).where(Ballot.paper_batch_id == batch.id))
+    db.session.execute(delete(Participation).where(Participation.paper_batch_id == batch.id))
+    batch.discarded_at = utcnow()
+    record("paper.discard", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
+
+
+# --- turnout ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turnout:
+    total: int
+    by_channel: dict[str, int]
+    by_area: list[tuple[str, int]]
+
+
+def turnout(rnd: Round) -> Turnout:
+    confirmed = select(PaperBatch.id).where(PaperBatch.confirmed_at.is_not(None))
+    counts = (Participation.paper_batch_id.is_(None)) | (
+        Participation.paper_batch_id.in_(confirmed)
+    )
+    by_channel = {
+        str(channel): int(n)
+        for channel, n in db.session.execute(
+            select(Participation.channel, func.count(Participation.id))
+            .where(Participation.round_id == rnd.id, counts)
+            .group_by(Participation.channel)
+        ).all()
+    }
+    areas = db.session.execute(
+        select(Area.name, func.count(Participation.id))
+        .join(Area, Area.id == Participation.area_id, isouter=True)
+        .where(Participation.round_id == rnd.id, counts)
+        .group_by(Area.name)
+        .order_by(Area.name)
+    ).all()
+    return Turnout(
+        sum(by_channel.values()),
+        by_channel,
+        [(name or _("onbekende buurt"), int(n)) for name, n in areas],
+    )

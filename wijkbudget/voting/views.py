@@ -1,0 +1,571 @@
+"""Voting pages: the ballot (choose → review → cast → receipt), code entry, the receipt check,
+and the board's codes, letters and paper batches. Every step works without JavaScript; htmx
+only updates the budget bar while ticking."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..audit.operations import record
+from ..errors import DomainError
+from ..extensions import db, limiter
+from ..htmx import is_htmx
+from ..neighbourhoods.models import Neighbourhood
+from ..neighbourhoods.queries import wijk_or_404
+from ..permissions import board_required, public
+from ..rounds.models import Eligibility, Phase, Round
+from ..rounds.views import load_round
+from . import operations
+from .models import AlreadyVoted, Channel, CodeBatch, PaperBatch, VotingCode, VotingError
+
+bp = Blueprint("voting", __name__)
+
+
+# --- the voter's draft, kept in the session until it is cast --------------------------------------
+
+
+def _drafts() -> dict[str, Any]:
+    return dict(session.get("ballots", {}))
+
+
+def draft(rnd: Round) -> dict[int, int]:
+    raw = _drafts().get(str(rnd.id), {})
+    return {int(k): int(v) for k, v in raw.items()}
+
+
+def _save_draft(rnd: Round, selection: dict[int, int]) -> None:
+    drafts = _drafts()
+    drafts[str(rnd.id)] = {str(k): v for k, v in selection.items()}
+    session["ballots"] = drafts
+
+
+def _clear_draft(rnd: Round) -> None:
+    drafts = _drafts()
+    drafts.pop(str(rnd.id), None)
+    session["ballots"] = drafts
+
+
+def _selection_from_form(rnd: Round) -> dict[int, int]:
+    selection: dict[int, int] = {}
+    if rnd.ballot_type == "cumulative":
+        for key, value in request.form.items():
+            if key.startswith("pts-") and key[4:].isdigit():
+                text = value.strip()
+                if not text:
+                    continue
+                if not text.isdigit() or len(text) > 4:
+                    raise VotingError(_("Vul bij punten een heel getal in, bijvoorbeeld 2."))
+                if int(text) > 0:
+                    selection[int(key[4:])] = int(text)
+        return selection
+    for value in request.form.getlist("p"):
+        if value.isdigit():
+            selection[int(value)] = 1
+    return selection
+
+
+def _code_for(rnd: Round) -> VotingCode | None:
+    code_id = dict(session.get("vote_codes", {})).get(str(rnd.id))
+    code = db.session.get(VotingCode, code_id) if code_id else None
+    if code is None or code.round_id != rnd.id or code.used or code.revoked_at:
+        return None
+    return code
+
+
+def _voter(rnd: Round) -> tuple[Any, VotingCode | None, str | None]:
+    """(user, code, refusal) for this visitor in this round."""
+    user = current_user if current_user.is_authenticated else None
+    code = _code_for(rnd)
+    if rnd.eligibility == Eligibility.CODES:
+        return user, code, None if code else "code"
+    refusal = operations.account_refusal(rnd, user)
+    return user, None, refusal
+
+
+def _ordered(rnd: Round, proposals: list[Any]) -> list[Any]:
+    """A random order per voter (against position bias), the same on every visit."""
+    seed = session.setdefault("ballot_seed", secrets.randbelow(2**31))
+    items = list(proposals)
+    random.Random(seed * 7919 + rnd.id).shuffle(items)  # noqa: S311 (an order, not a secret)
+    return items
+
+
+def _render_ballot(
+    wijk: Neighbourhood,
+    rnd: Round,
+    selection: dict[int, int],
+    status: int = 200,
+    errors: list[str] | None = None,
+) -> Any:
+    proposals = operations.ballot_proposals(rnd)
+    return render_template(
+        "voting/ballot.html",
+        wijk=wijk,
+        rnd=rnd,
+        proposals=_ordered(rnd, proposals),
+        selection=selection,
+        tally=operations.tally(rnd, selection, proposals),
+        errors=errors or [],
+    ), status
+
+
+def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
+    """Where a visitor who cannot vote (yet) goes; None when they can."""
+    if rnd.phase != Phase.VOTING:
+        return render_template("voting/closed.html", wijk=wijk, rnd=rnd), 409
+    user, code, refusal = _voter(rnd)
+    if refusal == "code":
+        return redirect(url_for(".enter_code", ronde=rnd.id), 303)
+    if refusal and user is None:
+        return redirect(url_for("accounts.login", next=request.path), 303)
+    if refusal:
+        return render_template("voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal), 403
+    if operations.has_voted(rnd, user=user if code is None else None, code=code):
+        return render_template(
+            "voting/refused.html",
+            wijk=wijk,
+            rnd=rnd,
+            refusal=_("U heeft al gestemd in deze ronde. Er telt één stem per persoon."),
+        ), 409
+    return None
+
+
+@bp.route("/wijk/<slug>/rondes/<int:round_id>/stemmen", methods=["GET", "POST"])
+@public
+def ballot(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    selection = draft(rnd)
+    if request.method == "POST":
+        try:
+            selection = _selection_from_form(rnd)
+        except VotingError as error:
+            return _render_ballot(wijk, rnd, selection, 422, [error.message])
+        _save_draft(rnd, selection)
+    gate = _gate(wijk, rnd)
+    if gate is not None:
+        return gate
+    if request.method == "POST":
+        errors = operations.problems(rnd, selection, operations.ballot_proposals(rnd))
+        if request.form.get("action") == "review":
+            if errors:
+                return _render_ballot(wijk, rnd, selection, 422, errors)
+            return redirect(url_for(".review", slug=wijk.slug, round_id=rnd.id), 303)
+        # "bereken": the same page with the totals, and what is still wrong
+        return _render_ballot(wijk, rnd, selection, 200, errors if selection else [])
+    return _render_ballot(wijk, rnd, selection)
+
+
+@bp.post("/wijk/<slug>/rondes/<int:round_id>/stemmen/bereken")
+@public
+def calculate(slug: str, round_id: int) -> Any:
+    """htmx: the budget bar for what is ticked now (the selection is kept as a draft)."""
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    try:
+        selection = _selection_from_form(rnd)
+    except VotingError:
+        selection = draft(rnd)
+    _save_draft(rnd, selection)
+    proposals = operations.ballot_proposals(rnd)
+    return render_template(
+        "voting/_bar.html",
+        rnd=rnd,
+        tally=operations.tally(rnd, selection, proposals),
+        errors=operations.problems(rnd, selection, proposals) if selection else [],
+    )
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/stemmen/controleren")
+@public
+def review(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    gate = _gate(wijk, rnd)
+    if gate is not None:
+        return gate
+    selection = draft(rnd)
+    proposals = operations.ballot_proposals(rnd)
+    chosen = [p for p in proposals if p.id in selection]
+    return render_template(
+        "voting/review.html",
+        wijk=wijk,
+        rnd=rnd,
+        chosen=chosen,
+        selection=selection,
+        tally=operations.tally(rnd, selection, proposals),
+        errors=operations.problems(rnd, selection, proposals),
+    )
+
+
+@bp.post("/wijk/<slug>/rondes/<int:round_id>/stemmen/versturen")
+@public
+def cast(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    gate = _gate(wijk, rnd)
+    if gate is not None:
+        return gate
+    user, code, _refusal = _voter(rnd)
+    selection = draft(rnd)
+    channel = Channel.CODE if code is not None else Channel.ONLINE
+    try:
+        receipt = operations.cast(rnd, selection, user=user, code=code, channel=channel)
+    except DomainError as error:
+        db.session.rollback()
+        rnd = load_round(wijk, round_id)
+        return _render_ballot(wijk, rnd, selection, error.status, [error.message])
+    db.session.commit()
+    _clear_draft(rnd)
+    codes = dict(session.get("vote_codes", {}))
+    codes.pop(str(rnd.id), None)
+    session["vote_codes"] = codes
+    session["receipt"] = {"round": rnd.id, "code": operations.group(receipt or "", 5)}
+    return redirect(url_for(".receipt", slug=wijk.slug, round_id=rnd.id), 303)
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/stemmen/bewijs")
+@public
+def receipt(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    shown = session.pop("receipt", None)
+    if not shown or shown.get("round") != rnd.id:
+        return render_template("voting/receipt.html", wijk=wijk, rnd=rnd, receipt=None)
+    return render_template("voting/receipt.html", wijk=wijk, rnd=rnd, receipt=shown["code"])
+
+
+def _many_wrong_codes() -> None:
+    """Many wrong codes from everywhere at once: everyone slows down, and the log says so."""
+    record(
+        "codes.many_failures",
+        actor=None,
+        role="system",
+        after={"limiet": current_app.config["RATELIMIT_CODES_GLOBAL"]},
+    )
+    db.session.commit()
+
+
+def _code_fails(response: Any) -> bool:
+    return response.status_code != 303
+
+
+@bp.route("/stem", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_CODES"], methods=["POST"], deduct_when=_code_fails
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_CODES_GLOBAL"],
+    methods=["POST"],
+    deduct_when=_code_fails,
+    key_func=lambda: "all-voting-codes",
+    on_breach=lambda limit: _many_wrong_codes(),
+)
+def enter_code() -> Any:
+    """Vote without an account: the code from the letter."""
+    error = None
+    if request.method == "POST":
+        code = operations.find_code(None, request.form.get("code", ""))
+        if code is not None:
+            rnd = db.session.get(Round, code.round_id)
+            codes = dict(session.get("vote_codes", {}))
+            codes[str(rnd.id)] = code.id
+            session["vote_codes"] = codes
+            return redirect(url_for(".ballot", slug=rnd.neighbourhood.slug, round_id=rnd.id), 303)
+        # the same answer for a wrong, a used and a revoked code
+        error = _(
+            "Deze code werkt niet. Kijk of je hem goed hebt overgenomen, "
+            "of vraag het bestuur om hulp."
+        )
+    return render_template("voting/code.html", error=error), (422 if error else 200)
+
+
+@bp.route("/controleer", methods=["GET", "POST"])
+@public
+@limiter.limit("30 per hour", methods=["POST"])
+def check() -> Any:
+    """Controleer je stem: the receipt shows whether the ballot counts and what is on it."""
+    ballot = None
+    asked = request.method == "POST"
+    if asked:
+        ballot = operations.check_receipt(request.form.get("receipt", ""))
+    proposals = {}
+    if ballot is not None:
+        from ..proposals.models import Proposal
+
+        ids = [c.proposal_id for c in ballot.choices]
+        proposals = {p.id: p for p in db.session.query(Proposal).filter(Proposal.id.in_(ids))}
+    return render_template("voting/check.html", asked=asked, ballot=ballot, proposals=proposals), (
+        404 if asked and ballot is None else 200
+    )
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/bewijzen")
+@public
+def fingerprints(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd = load_round(wijk, round_id)
+    if not rnd.has_reached(Phase.RESULT):
+        abort(404)
+    hashes = operations.receipt_fingerprints(rnd)
+    return render_template(
+        "voting/fingerprints.html",
+        wijk=wijk,
+        rnd=rnd,
+        hashes=hashes,
+        counted=operations.counted_ballots(rnd),
+    )
+
+
+# --- the board: codes ---------------------------------------------------------------------------
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes", methods=["GET", "POST"])
+@board_required
+def codes(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    error = None
+    walk_in = None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            if action == "generate":
+                count_text = request.form.get("count", "").strip()
+                if not count_text.isdigit():
+                    raise VotingError(_("Vul een aantal in, bijvoorbeeld 500."))
+                area_text = request.form.get("area", "")
+                area = next((a for a in wijk.areas if str(a.id) == area_text), None)
+                batch = operations.generate_codes(
+                    current_user,
+                    rnd,
+                    int(count_text),
+                    area=area,
+                    label=request.form.get("label", "")[:120],
+                )
+                db.session.commit()
+                flash(
+                    _(
+                        "%(n)d codes gemaakt. Print nu de brieven of download de lijst: "
+                        "daarna zijn de codes niet meer te zien.",
+                        n=batch.size,
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
+            if action == "revoke_code":
+                operations.revoke_code(current_user, rnd, request.form.get("code", ""))
+                db.session.commit()
+                flash(_("De code is ingetrokken."), "success")
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
+            if action == "walk_in":
+                walk_in = operations.issue_walk_in_code(current_user, rnd)
+                db.session.commit()
+            else:
+                batch = db.session.get(CodeBatch, int(request.form.get("batch", "0") or 0))
+                if batch is None or batch.round_id != rnd.id:
+                    abort(404)
+                if action == "printed":
+                    operations.mark_printed(current_user, batch, rnd)
+                elif action == "revoke_batch":
+                    operations.revoke_batch(current_user, batch, rnd)
+                else:
+                    abort(400)
+                db.session.commit()
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
+        except VotingError as exc:
+            db.session.rollback()
+            error = exc.message
+            rnd = load_round(wijk, round_id)
+    status = 422 if error else 200
+    return render_template(
+        "voting/codes.html",
+        wijk=wijk,
+        rnd=rnd,
+        usage=operations.code_usage(rnd),
+        error=error,
+        walk_in=walk_in,
+        turnout=operations.turnout(rnd),
+    ), status
+
+
+def _batch(rnd: Round, batch_id: int) -> CodeBatch:
+    batch = db.session.get(CodeBatch, batch_id)
+    if batch is None or batch.round_id != rnd.id:
+        abort(404)
+    return batch
+
+
+@bp.get("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>/brieven")
+@board_required
+def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    batch = _batch(rnd, batch_id)
+    try:
+        codes = operations.batch_codes(batch)
+    except VotingError as error:
+        return render_template(
+            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=error.message
+        ), 410
+    record("codes.shown", actor=current_user, role="board", obj=batch, neighbourhood=wijk)
+    db.session.commit()
+    vote_url = url_for(".enter_code", _external=True)
+    return render_template(
+        "voting/letters.html", wijk=wijk, rnd=rnd, codes=codes, vote_url=vote_url
+    )
+
+
+@bp.get("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>.csv")
+@board_required
+def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    batch = _batch(rnd, batch_id)
+    try:
+        codes = operations.batch_codes(batch)
+    except VotingError as error:
+        return render_template(
+            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=error.message
+        ), 410
+    record("codes.shown", actor=current_user, role="board", obj=batch, neighbourhood=wijk)
+    db.session.commit()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["stemcode"])
+    writer.writerows([c] for c in codes)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="stemcodes-{batch.id}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --- the board: paper ballots --------------------------------------------------------------------
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/papier", methods=["GET", "POST"])
+@board_required
+def paper(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    error = None
+    if request.method == "POST":
+        count = request.form.get("declared", "").strip()
+        try:
+            if not count.isdigit():
+                raise VotingError(_("Vul in hoeveel stembiljetten er op de telstaat staan."))
+            batch = operations.open_paper_batch(
+                current_user, rnd, request.form.get("label", "")[:120], int(count)
+            )
+        except VotingError as exc:
+            db.session.rollback()
+            error = exc.message
+            rnd = load_round(wijk, round_id)
+        else:
+            db.session.commit()
+            return redirect(
+                url_for(".paper_batch", slug=wijk.slug, round_id=rnd.id, batch_id=batch.id), 303
+            )
+    batches = list(
+        db.session.query(PaperBatch).filter(PaperBatch.round_id == rnd.id).order_by(PaperBatch.id)
+    )
+    return render_template("voting/paper.html", wijk=wijk, rnd=rnd, batches=batches, error=error), (
+        422 if error else 200
+    )
+
+
+@bp.route(
+    "/wijk/<slug>/bestuur/rondes/<int:round_id>/papier/<int:batch_id>", methods=["GET", "POST"]
+)
+@board_required
+def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    batch = db.session.get(PaperBatch, batch_id)
+    if batch is None or batch.round_id != rnd.id:
+        abort(404)
+    error = None
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "sheet")
+        try:
+            if action == "confirm":
+                operations.confirm_paper_batch(current_user, rnd, batch)
+                message = _("De stapel is bevestigd en telt mee.")
+            elif action == "discard":
+                operations.discard_paper_batch(current_user, rnd, batch)
+                message = _("De stapel is weggegooid; niets ervan telt.")
+            else:
+                operations.enter_sheet(
+                    current_user,
+                    rnd,
+                    batch,
+                    request.form.get("identifier", ""),
+                    _selection_from_form(rnd),
+                )
+                message = _("Het stembiljet is ingevoerd.")
+        except AlreadyVoted as exc:
+            db.session.commit()  # keeps the conflict in the audit log; the sheet itself was undone
+            error, status = exc.message, 409
+        except VotingError as exc:
+            db.session.rollback()
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(
+                url_for(".paper_batch", slug=wijk.slug, round_id=rnd.id, batch_id=batch.id), 303
+            )
+        rnd = load_round(wijk, round_id)
+        batch = db.session.get(PaperBatch, batch_id)
+    from ..audit.models import AuditEvent
+
+    conflicts = (
+        db.session.query(AuditEvent)
+        .filter(
+            AuditEvent.action == "paper.conflict",
+            AuditEvent.object_id == batch.id,
+            AuditEvent.object_type == "paper_batch",
+        )
+        .count()
+    )
+    return render_template(
+        "voting/paper_batch.html",
+        wijk=wijk,
+        rnd=rnd,
+        batch=batch,
+        error=error,
+        entered=operations.sheets_entered(batch),
+        conflicts=conflicts,
+        proposals=operations.ballot_proposals(rnd),
+    ), status
+
+
+def voting_banner() -> dict[str, Any]:
+    """For every page: the rounds where this visitor chose but did not cast yet."""
+    pending = [int(k) for k, v in dict(session.get("ballots", {})).items() if v]
+    if not pending or is_htmx() or request.endpoint in {"voting.receipt", "static"}:
+        return {"pending_ballots": []}
+    rounds = (
+        db.session.query(Round).filter(Round.id.in_(pending), Round.phase == Phase.VOTING).all()
+    )
+    return {"pending_ballots": rounds}
