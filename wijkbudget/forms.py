@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, SelectField, SelectMultipleField
+from wtforms import FieldList, FormField, IntegerField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,6 +35,20 @@ class ChoiceField(SelectField):
             super().pre_validate(form)
         except ValidationError as error:
             raise ValidationError(str(self.invalid_message)) from error
+
+
+class WholeNumberField(IntegerField):
+    """A whole number; text that is not one gets a plain Dutch message (not WTForms' own)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        text = str(valuelist[0]).strip().replace(".", "")
+        if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+            self.data = None
+            raise ValueError(_l("Vul een heel getal in, zonder letters of komma, bijvoorbeeld 12."))
+        self.data = int(text)
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask import Flask, has_app_context
@@ -12,15 +13,17 @@ from flask_babel import gettext as _
 from .errors import DomainError
 
 MAX_CENTS = 100_000_000 * 100  # 100 million euros
+_MAX_WHOLE_DIGITS = len(str(MAX_CENTS // 100))
 
 _AMOUNT = re.compile(
     r"""^
     (?P<int>\d{1,3}(?:\.\d{3})+|\d+)      # 1250 or 1.250 or 1.250.000
     (?:,(?P<dec>\d{1,2}))?                # ,5 or ,50
     $""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # ASCII: \d would also match Arabic-Indic and other digits
 )
-_DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<dec>\d{2})$")  # 1250.50 (typed the English way)
+# 1250.50, typed the English way: one dot with exactly two digits after it is a decimal point
+_DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<dec>\d{2})$", re.ASCII)
 
 
 class MoneyError(DomainError):
@@ -29,21 +32,24 @@ class MoneyError(DomainError):
 
 def parse_euros(text: str) -> int:
     """ "1.250,50", "€ 1250", "12,5", "1250.50" → cents. Refuses what is not a plain amount."""
-    cleaned = (text or "").strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
+    # any whitespace, including the (narrow) no-break spaces that copying "€ 1.250" brings along
+    cleaned = re.sub(r"\s+", "", (text or "").replace("€", ""))
     if cleaned.endswith(",-"):
         cleaned = cleaned[:-2]
     if not cleaned:
         raise MoneyError(_("Vul een bedrag in, bijvoorbeeld 1.250,00."))
-    if cleaned.startswith("-"):
+    if cleaned.startswith(("-", "\u2212")):
         raise MoneyError(_("Een bedrag kan niet negatief zijn."))
     match = _DOT_DECIMAL.match(cleaned) or _AMOUNT.match(cleaned)
     if not match:
-        if re.fullmatch(r"[\d.]*,\d{3,}", cleaned):
+        if re.fullmatch(r"[0-9.]*,[0-9]{3,}", cleaned):
             raise MoneyError(_("Een bedrag heeft hoogstens twee cijfers achter de komma."))
         raise MoneyError(_("Dit is geen bedrag. Schrijf het zo: 1.250,00."))
-    whole = int(match.group("int").replace(".", ""))
+    whole = match.group("int").replace(".", "").lstrip("0") or "0"
+    if len(whole) > _MAX_WHOLE_DIGITS:  # before int(): a 5,000-digit string would not even parse
+        raise MoneyError(_("Dit bedrag is te groot."))
     decimals = (match.group("dec") or "").ljust(2, "0")
-    cents = whole * 100 + int(decimals or 0)
+    cents = int(whole) * 100 + int(decimals)
     if cents > MAX_CENTS:
         raise MoneyError(_("Dit bedrag is te groot."))
     return cents
@@ -59,14 +65,16 @@ def format_cents(cents: int | None, locale: str | None = None) -> str:
     """1250_50 → "€ 1.250,50" (in Dutch)."""
     if cents is None:
         return ""
-    return format_currency(cents / 100, "EUR", locale=locale or _locale())
+    return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=locale or _locale())
 
 
 def format_euros_input(cents: int | None) -> str:
     """For prefilling an amount field: 125050 → "1250,50"."""
     if cents is None:
         return ""
-    return f"{cents // 100},{cents % 100:02d}"
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole},{rest:02d}"
 
 
 def init_app(app: Flask) -> None:

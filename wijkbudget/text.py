@@ -3,9 +3,12 @@ raw HTML, script, event handler or javascript: link survives."""
 
 from __future__ import annotations
 
+import html
+
 import nh3
 from flask import Flask
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -23,26 +26,26 @@ ALLOWED_TAGS = {
     "h3",
     "h4",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href"}}
+# "*" replaces nh3's generic attributes (lang, title on every tag): only href on a survives
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"*": set(), "a": {"href"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 
-def _demote_headings(tokens: list) -> None:  # type: ignore[type-arg]
+def _demote_headings(tokens: list[Token]) -> None:
     """# becomes h3 and deeper becomes h4: the page has its own h1 and h2."""
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
-            level = int(token.tag[1])
-            token.tag = "h3" if level == 1 else "h4"
+            token.tag = "h3" if token.tag == "h1" else "h4"
 
 
 def render_markdown(source: str | None) -> Markup:
     tokens = _md.parse(source or "")
     _demote_headings(tokens)
-    html = _md.renderer.render(tokens, _md.options, {})
+    rendered = _md.renderer.render(tokens, _md.options, {})
     clean = nh3.clean(
-        html,
+        rendered,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
@@ -52,12 +55,14 @@ def render_markdown(source: str | None) -> Markup:
 
 
 def plain_excerpt(source: str | None, length: int = 200) -> str:
-    text = nh3.clean(str(render_markdown(source)), tags=set()).strip()
+    """The text without any markup, cut on a word boundary. Plain text, not HTML: let Jinja
+    escape it as usual (entities such as &amp; are decoded here, so nothing gets escaped twice)."""
+    text = html.unescape(nh3.clean(str(render_markdown(source)), tags=set()))
     text = " ".join(text.split())
     if len(text) <= length:
         return text
-    cut = text[:length].rsplit(" ", 1)[0]
-    return cut + "…"
+    cut = text[: length + 1].rsplit(" ", 1)[0] if " " in text[:length] else text[:length]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 def init_app(app: Flask) -> None:

@@ -40,6 +40,17 @@ ACTION_LABELS = {
     "comment.dismiss_reports": _l("Meldingen afgewezen"),
     "user.block": _l("Bewoner tijdelijk geblokkeerd"),
     "meeting.create": _l("Bijeenkomst vastgelegd"),
+    "codes.generate": _l("Stemcodes gemaakt"),
+    "codes.shown": _l("Stemcodes bekeken of gedownload"),
+    "codes.printed": _l("Stemcodes als gedrukt gemarkeerd"),
+    "codes.revoke": _l("Stemcode ingetrokken"),
+    "codes.revoke_batch": _l("Reeks stemcodes ingetrokken"),
+    "codes.walk_in": _l("Stemcode ter plekke uitgegeven"),
+    "codes.many_failures": _l("Veel foute stemcodes"),
+    "paper.open": _l("Stapel papieren stembiljetten geopend"),
+    "paper.conflict": _l("Papieren stembiljet geweigerd: al gestemd"),
+    "paper.confirm": _l("Stapel papieren stembiljetten bevestigd"),
+    "paper.discard": _l("Stapel papieren stembiljetten weggegooid"),
 }
 
 

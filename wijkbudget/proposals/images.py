@@ -109,6 +109,6 @@ def store(processed: ProcessedImage, directory: Path) -> str:
 
 
 def delete(directory: Path, name: str) -> None:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):  # fullmatch: "$" alone would let a trailing newline in
         raise ValueError(f"not a stored image name: {name!r}")
     (directory / name).unlink(missing_ok=True)

@@ -8,13 +8,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    IntegerField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import BaseForm, ChoiceField, MultiCheckboxField, options
+from ..forms import BaseForm, ChoiceField, MultiCheckboxField, WholeNumberField, options
 from ..money import MoneyError, parse_euros
 from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Eligibility, Phase
 
@@ -87,7 +86,7 @@ class RoundForm(BaseForm):
         coerce=int,
         description=_l("Niets aangevinkt: de hele wijk doet mee."),
     )
-    min_age = IntegerField(
+    min_age = WholeNumberField(
         _l("Minimumleeftijd (niet verplicht)"),
         validators=[
             Optional(),
@@ -96,7 +95,7 @@ class RoundForm(BaseForm):
     )
     workers_eligible = BooleanField(_l("Ook mensen die in de wijk werken mogen meedoen"))
     support_enabled = BooleanField(_l("Met een fase om voorstellen te steunen"), default=True)
-    support_threshold = IntegerField(
+    support_threshold = WholeNumberField(
         _l("Minimaal aantal steunbetuigingen (0: geen drempel)"),
         default=0,
         validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Vul 0 of meer in."))],
@@ -114,22 +113,22 @@ class RoundForm(BaseForm):
             ]
         ),
     )
-    ballot_max_choices = IntegerField(
+    ballot_max_choices = WholeNumberField(
         _l("Hoeveel voorstellen mag iemand hoogstens aanvinken? (leeg: geen grens)"),
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
     )
-    ballot_min_choices = IntegerField(
+    ballot_min_choices = WholeNumberField(
         _l("Hoeveel voorstellen moet iemand minstens aanvinken? (leeg: geen minimum)"),
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
     )
-    ballot_min_percent = IntegerField(
+    ballot_min_percent = WholeNumberField(
         _l(
             "Binnen budget: welk deel van het budget moet iemand minstens kiezen? "
             "(procent, leeg: geen)"
         ),
         validators=[Optional(), NumberRange(min=1, max=100, message=_l("Vul 1 tot 100 in."))],
     )
-    ballot_max_points_each = IntegerField(
+    ballot_max_points_each = WholeNumberField(
         _l(
             "Punten: hoeveel punten mag iemand hoogstens aan één voorstel geven? (leeg: geen grens)"
         ),
@@ -150,7 +149,7 @@ class RoundForm(BaseForm):
             ]
         ),
     )
-    ballot_points = IntegerField(
+    ballot_points = WholeNumberField(
         _l("Hoeveel punten mag iemand verdelen?"),
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
     )

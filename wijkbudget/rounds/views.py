@@ -79,7 +79,7 @@ def show(slug: str, round_id: int) -> str:
 
 def _dialogue(rnd: Round) -> dict[str, Any]:
     from ..dialogue import queries as dialogue_queries
-    from ..voting import operations as voting
+    from ..voting import queries as voting
 
     return {
         "topics": dialogue_queries.topics_of(rnd, include_proposed=rnd.can_manage(current_user)),

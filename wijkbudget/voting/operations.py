@@ -4,14 +4,11 @@ and turnout. Board actions are audit-logged; no log line links a ballot to a vot
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import permissions
@@ -20,8 +17,16 @@ from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..money import format_cents
 from ..neighbourhoods.models import Area
-from ..proposals.models import Proposal, State
+from ..proposals.models import Proposal
 from ..rounds.models import BallotType, Eligibility, Phase, Round
+from .codes import (
+    code_hash,
+    derive_code,
+    group,
+    new_receipt,
+    normalise_code,
+    receipt_hash,
+)
 from .models import (
     AlreadyVoted,
     Ballot,
@@ -33,61 +38,12 @@ from .models import (
     VotingCode,
     VotingError,
 )
+from .queries import ballot_proposals, sheets_entered
 
-#: no look-alikes: without 0/O, 1/I/L
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 12
-RECEIPT_LENGTH = 10
 MAX_BATCH = 20_000
 
 
-# --- codes and receipts -------------------------------------------------------------------------
-
-
-def normalise_code(text: str) -> str:
-    """What people type: lower case, spaces, dashes, an O for a 0 → the canonical code."""
-    cleaned = (text or "").upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"0": "O", "1": "I", "L": "I"}))
-
-
-def group(code: str, size: int = 4) -> str:
-    return "-".join(code[i : i + size] for i in range(0, len(code), size))
-
-
-def _code_hash(code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, b"voting-code:" + code.encode(), hashlib.sha256).hexdigest()
-
-
-def _derive_code(seed: str, index: int) -> str:
-    digest = hmac.new(bytes.fromhex(seed), str(index).encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest, "big")
-    chars = []
-    for _i in range(CODE_LENGTH):
-        number, rest = divmod(number, len(ALPHABET))
-        chars.append(ALPHABET[rest])
-    return "".join(chars)
-
-
-def receipt_hash(receipt: str) -> str:
-    return hashlib.sha256(normalise_code(receipt).encode()).hexdigest()
-
-
-def new_receipt() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_LENGTH))
-
-
 # --- the rules of a ballot ----------------------------------------------------------------------
-
-
-def ballot_proposals(rnd: Round) -> list[Proposal]:
-    return list(
-        db.session.scalars(
-            select(Proposal)
-            .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
-            .order_by(Proposal.id)
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -200,9 +156,9 @@ def find_code(rnd: Round | None, text: str) -> VotingCode | None:
     """A usable code (not used, not revoked). Wrong, used and revoked codes all give None, so
     the answer to the person is the same for each."""
     code = db.session.scalar(
-        select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(text)))
+        select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(text)))
     )
-    if code is None or code.revoked_at is not None or code.batch.revoked_at is not None:
+    if code is None or code.used or code.revoked_at or code.batch.revoked_at:
         return None
     if rnd is not None and code.round_id != rnd.id:
         return None
@@ -285,43 +241,6 @@ def cast(
     return receipt
 
 
-def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = None) -> bool:
-    query = select(Participation.id).where(Participation.round_id == rnd.id)
-    if user is not None:
-        query = query.where(Participation.user_id == user.id)
-    elif code is not None:
-        query = query.where(Participation.code_id == code.id)
-    else:
-        return False
-    return db.session.scalar(query.limit(1)) is not None
-
-
-def check_receipt(text: str) -> Ballot | None:
-    if not text.strip():
-        return None
-    return db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_hash(text)))
-
-
-def receipt_fingerprints(rnd: Round) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Ballot.receipt_hash)
-            .where(
-                Ballot.round_id == rnd.id,
-                Ballot.counted.is_(True),
-                Ballot.receipt_hash.is_not(None),
-            )
-            .order_by(Ballot.receipt_hash)
-        )
-    )
-
-
-def counted_ballots(rnd: Round) -> int:
-    return db.session.scalar(
-        select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
-    )
-
-
 # --- printed codes ------------------------------------------------------------------------------
 
 
@@ -354,7 +273,7 @@ def generate_codes(
         {
             "batch_id": batch.id,
             "round_id": rnd.id,
-            "code_hash": _code_hash(_derive_code(batch.seed, i)),
+            "code_hash": code_hash(derive_code(batch.seed, i)),
             "used": False,
         }
         for i in range(count)
@@ -375,7 +294,7 @@ def batch_codes(batch: CodeBatch) -> list[str]:
     """The codes of a batch, grouped for reading, while the letters have not been printed."""
     if batch.seed is None:
         raise VotingError(_("Deze codes zijn al geprint en kunnen niet opnieuw getoond worden."))
-    return [group(_derive_code(batch.seed, i)) for i in range(batch.size)]
+    return [group(derive_code(batch.seed, i)) for i in range(batch.size)]
 
 
 def mark_printed(board: User, batch: CodeBatch, rnd: Round) -> None:
@@ -396,7 +315,7 @@ def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> None:
 def revoke_code(board: User, rnd: Round, text: str) -> None:
     _board(board, rnd)
     code = db.session.scalar(
-        select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(text)))
+        select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(text)))
     )
     if code is None or code.round_id != rnd.id:
         raise VotingError(_("Deze code hoort niet bij deze ronde."))
@@ -411,20 +330,6 @@ def issue_walk_in_code(board: User, rnd: Round) -> str:
     batch.seed = None
     record("codes.walk_in", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
     return code
-
-
-def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
-    used = dict(
-        db.session.execute(
-            select(VotingCode.batch_id, func.count(VotingCode.id))
-            .where(VotingCode.round_id == rnd.id, VotingCode.used.is_(True))
-            .group_by(VotingCode.batch_id)
-        ).all()
-    )
-    batches = db.session.scalars(
-        select(CodeBatch).where(CodeBatch.round_id == rnd.id).order_by(CodeBatch.id)
-    )
-    return [(b, int(used.get(b.id, 0))) for b in batches]
 
 
 # --- paper ballots --------------------------------------------------------------------------------
@@ -477,7 +382,7 @@ def enter_sheet(
             raise VotingError(refusal)
     else:
         code = db.session.scalar(
-            select(VotingCode).where(VotingCode.code_hash == _code_hash(normalise_code(identifier)))
+            select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(identifier)))
         )
         if code is None or code.round_id != rnd.id or code.revoked_at or code.batch.revoked_at:
             raise VotingError(_("Deze stemcode is niet geldig."))
@@ -494,10 +399,6 @@ def enter_sheet(
             after={"stembiljet": "al gestemd"},
         )
         raise
-
-
-def sheets_entered(batch: PaperBatch) -> int:
-    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.paper_batch_id == batch.id))
 
 
 def confirm_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
@@ -550,40 +451,3 @@ def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
     db.session.execute(delete(Participation).where(Participation.paper_batch_id == batch.id))
     batch.discarded_at = utcnow()
     record("paper.discard", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
-
-
-# --- turnout ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Turnout:
-    total: int
-    by_channel: dict[str, int]
-    by_area: list[tuple[str, int]]
-
-
-def turnout(rnd: Round) -> Turnout:
-    confirmed = select(PaperBatch.id).where(PaperBatch.confirmed_at.is_not(None))
-    counts = (Participation.paper_batch_id.is_(None)) | (
-        Participation.paper_batch_id.in_(confirmed)
-    )
-    by_channel = {
-        str(channel): int(n)
-        for channel, n in db.session.execute(
-            select(Participation.channel, func.count(Participation.id))
-            .where(Participation.round_id == rnd.id, counts)
-            .group_by(Participation.channel)
-        ).all()
-    }
-    areas = db.session.execute(
-        select(Area.name, func.count(Participation.id))
-        .join(Area, Area.id == Participation.area_id, isouter=True)
-        .where(Participation.round_id == rnd.id, counts)
-        .group_by(Area.name)
-        .order_by(Area.name)
-    ).all()
-    return Turnout(
-        sum(by_channel.values()),
-        by_channel,
-        [(name or _("onbekende buurt"), int(n)) for name, n in areas],
-    )

@@ -34,7 +34,17 @@ from ..neighbourhoods.queries import wijk_or_404
 from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.views import load_round
-from . import operations
+from . import operations, queries
+from .codes import group
+from .forms import (
+    CodeForm,
+    GenerateCodesForm,
+    PaperBatchForm,
+    ReceiptForm,
+    RevokeCodeForm,
+    SheetForm,
+    first_error,
+)
 from .models import AlreadyVoted, Channel, CodeBatch, PaperBatch, VotingCode, VotingError
 
 bp = Blueprint("voting", __name__)
@@ -116,7 +126,7 @@ def _render_ballot(
     status: int = 200,
     errors: list[str] | None = None,
 ) -> Any:
-    proposals = operations.ballot_proposals(rnd)
+    proposals = queries.ballot_proposals(rnd)
     return render_template(
         "voting/ballot.html",
         wijk=wijk,
@@ -139,7 +149,7 @@ def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
         return redirect(url_for("accounts.login", next=request.path), 303)
     if refusal:
         return render_template("voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal), 403
-    if operations.has_voted(rnd, user=user if code is None else None, code=code):
+    if queries.has_voted(rnd, user=user if code is None else None, code=code):
         return render_template(
             "voting/refused.html",
             wijk=wijk,
@@ -165,7 +175,7 @@ def ballot(slug: str, round_id: int) -> Any:
     if gate is not None:
         return gate
     if request.method == "POST":
-        errors = operations.problems(rnd, selection, operations.ballot_proposals(rnd))
+        errors = operations.problems(rnd, selection, queries.ballot_proposals(rnd))
         if request.form.get("action") == "review":
             if errors:
                 return _render_ballot(wijk, rnd, selection, 422, errors)
@@ -186,7 +196,7 @@ def calculate(slug: str, round_id: int) -> Any:
     except VotingError:
         selection = draft(rnd)
     _save_draft(rnd, selection)
-    proposals = operations.ballot_proposals(rnd)
+    proposals = queries.ballot_proposals(rnd)
     return render_template(
         "voting/_bar.html",
         rnd=rnd,
@@ -204,7 +214,7 @@ def review(slug: str, round_id: int) -> Any:
     if gate is not None:
         return gate
     selection = draft(rnd)
-    proposals = operations.ballot_proposals(rnd)
+    proposals = queries.ballot_proposals(rnd)
     chosen = [p for p in proposals if p.id in selection]
     return render_template(
         "voting/review.html",
@@ -239,7 +249,7 @@ def cast(slug: str, round_id: int) -> Any:
     codes = dict(session.get("vote_codes", {}))
     codes.pop(str(rnd.id), None)
     session["vote_codes"] = codes
-    session["receipt"] = {"round": rnd.id, "code": operations.group(receipt or "", 5)}
+    session["receipt"] = {"round": rnd.id, "code": group(receipt or "", 5)}
     return redirect(url_for(".receipt", slug=wijk.slug, round_id=rnd.id), 303)
 
 
@@ -285,7 +295,8 @@ def enter_code() -> Any:
     """Vote without an account: the code from the letter."""
     error = None
     if request.method == "POST":
-        code = operations.find_code(None, request.form.get("code", ""))
+        form = CodeForm()
+        code = operations.find_code(None, form.code.data or "") if form.validate() else None
         if code is not None:
             rnd = db.session.get(Round, code.round_id)
             codes = dict(session.get("vote_codes", {}))
@@ -308,13 +319,11 @@ def check() -> Any:
     ballot = None
     asked = request.method == "POST"
     if asked:
-        ballot = operations.check_receipt(request.form.get("receipt", ""))
+        form = ReceiptForm()
+        ballot = queries.check_receipt(form.receipt.data or "") if form.validate() else None
     proposals = {}
     if ballot is not None:
-        from ..proposals.models import Proposal
-
-        ids = [c.proposal_id for c in ballot.choices]
-        proposals = {p.id: p for p in db.session.query(Proposal).filter(Proposal.id.in_(ids))}
+        proposals = queries.proposals_by_id([c.proposal_id for c in ballot.choices])
     return render_template("voting/check.html", asked=asked, ballot=ballot, proposals=proposals), (
         404 if asked and ballot is None else 200
     )
@@ -327,13 +336,13 @@ def fingerprints(slug: str, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
     if not rnd.has_reached(Phase.RESULT):
         abort(404)
-    hashes = operations.receipt_fingerprints(rnd)
+    hashes = queries.receipt_fingerprints(rnd)
     return render_template(
         "voting/fingerprints.html",
         wijk=wijk,
         rnd=rnd,
         hashes=hashes,
-        counted=operations.counted_ballots(rnd),
+        counted=queries.counted_ballots(rnd),
     )
 
 
@@ -350,17 +359,12 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
         action = request.form.get("action", "")
         try:
             if action == "generate":
-                count_text = request.form.get("count", "").strip()
-                if not count_text.isdigit():
-                    raise VotingError(_("Vul een aantal in, bijvoorbeeld 500."))
-                area_text = request.form.get("area", "")
-                area = next((a for a in wijk.areas if str(a.id) == area_text), None)
+                form = GenerateCodesForm(areas=wijk.areas)
+                if not form.validate():
+                    raise VotingError(first_error(form))
+                area = next((a for a in wijk.areas if str(a.id) == form.area.data), None)
                 batch = operations.generate_codes(
-                    current_user,
-                    rnd,
-                    int(count_text),
-                    area=area,
-                    label=request.form.get("label", "")[:120],
+                    current_user, rnd, form.count.data, area=area, label=form.label.data or ""
                 )
                 db.session.commit()
                 flash(
@@ -373,7 +377,10 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                 )
                 return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
             if action == "revoke_code":
-                operations.revoke_code(current_user, rnd, request.form.get("code", ""))
+                revoke = RevokeCodeForm()
+                if not revoke.validate():
+                    raise VotingError(first_error(revoke))
+                operations.revoke_code(current_user, rnd, revoke.code.data or "")
                 db.session.commit()
                 flash(_("De code is ingetrokken."), "success")
                 return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
@@ -401,10 +408,10 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
         "voting/codes.html",
         wijk=wijk,
         rnd=rnd,
-        usage=operations.code_usage(rnd),
+        usage=queries.code_usage(rnd),
         error=error,
         walk_in=walk_in,
-        turnout=operations.turnout(rnd),
+        turnout=queries.turnout(rnd),
     ), status
 
 
@@ -470,12 +477,12 @@ def paper(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
     error = None
     if request.method == "POST":
-        count = request.form.get("declared", "").strip()
+        form = PaperBatchForm()
         try:
-            if not count.isdigit():
-                raise VotingError(_("Vul in hoeveel stembiljetten er op de telstaat staan."))
+            if not form.validate():
+                raise VotingError(first_error(form))
             batch = operations.open_paper_batch(
-                current_user, rnd, request.form.get("label", "")[:120], int(count)
+                current_user, rnd, form.label.data or "", form.declared.data
             )
         except VotingError as exc:
             db.session.rollback()
@@ -486,9 +493,7 @@ def paper(wijk: Neighbourhood, round_id: int) -> Any:
             return redirect(
                 url_for(".paper_batch", slug=wijk.slug, round_id=rnd.id, batch_id=batch.id), 303
             )
-    batches = list(
-        db.session.query(PaperBatch).filter(PaperBatch.round_id == rnd.id).order_by(PaperBatch.id)
-    )
+    batches = queries.paper_batches(rnd)
     return render_template("voting/paper.html", wijk=wijk, rnd=rnd, batches=batches, error=error), (
         422 if error else 200
     )
@@ -515,11 +520,14 @@ def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
                 operations.discard_paper_batch(current_user, rnd, batch)
                 message = _("De stapel is weggegooid; niets ervan telt.")
             else:
+                sheet = SheetForm()
+                if not sheet.validate():
+                    raise VotingError(first_error(sheet))
                 operations.enter_sheet(
                     current_user,
                     rnd,
                     batch,
-                    request.form.get("identifier", ""),
+                    sheet.identifier.data or "",
                     _selection_from_form(rnd),
                 )
                 message = _("Het stembiljet is ingevoerd.")
@@ -537,26 +545,15 @@ def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
             )
         rnd = load_round(wijk, round_id)
         batch = db.session.get(PaperBatch, batch_id)
-    from ..audit.models import AuditEvent
-
-    conflicts = (
-        db.session.query(AuditEvent)
-        .filter(
-            AuditEvent.action == "paper.conflict",
-            AuditEvent.object_id == batch.id,
-            AuditEvent.object_type == "paper_batch",
-        )
-        .count()
-    )
     return render_template(
         "voting/paper_batch.html",
         wijk=wijk,
         rnd=rnd,
         batch=batch,
         error=error,
-        entered=operations.sheets_entered(batch),
-        conflicts=conflicts,
-        proposals=operations.ballot_proposals(rnd),
+        entered=queries.sheets_entered(batch),
+        conflicts=queries.paper_conflicts(batch),
+        proposals=queries.ballot_proposals(rnd),
     ), status
 
 

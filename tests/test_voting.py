@@ -1,0 +1,495 @@
+"""Voting: the rules of each ballot type, one ballot per person across channels (also under
+concurrency), the secret ballot with its receipt, printed codes and paper batches."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import Date, DateTime, func, inspect, select
+
+from tests.conftest import PASSWORD
+from wijkbudget.accounts.models import Role
+from wijkbudget.audit.models import AuditEvent
+from wijkbudget.extensions import db
+from wijkbudget.proposals.models import State
+from wijkbudget.rounds.models import BallotType, Eligibility, Phase, Round
+from wijkbudget.voting import operations, queries
+from wijkbudget.voting.codes import receipt_hash
+from wijkbudget.voting.models import (
+    AlreadyVoted,
+    Ballot,
+    BallotChoice,
+    Channel,
+    PaperBatch,
+    Participation,
+    VotingCode,
+    VotingError,
+)
+
+
+@pytest.fixture
+def west(make_wijk):
+    return make_wijk("West", areas=("Lombok", "Oog in Al"))
+
+
+@pytest.fixture
+def board(west, make_user):
+    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def board2(west, make_user):
+    return make_user("bestuur2@example.org", wijk=west, name="Ria", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def voter(west, make_user):
+    return make_user("kiezer@example.org", wijk=west, name="Kees")
+
+
+@pytest.fixture
+def ballot_round(west, board, make_round, make_proposal):
+    """A round in voting with three admitted proposals (€ 3.000, € 2.500, € 1.000) and one
+    rejected one, budget € 5.000."""
+    rnd = make_round(west, Phase.VOTING, budget=500_000, max_cost=400_000)
+    rnd.ballot_max_choices = 2
+    proposals = [
+        make_proposal(rnd, board, State.ADMITTED, title="Speeltuin", cost=300_000, commit=False),
+        make_proposal(rnd, board, State.ADMITTED, title="Bankjes", cost=250_000, commit=False),
+        make_proposal(rnd, board, State.ADMITTED, title="Bloembakken", cost=100_000, commit=False),
+        make_proposal(rnd, board, State.REJECTED, title="Afgewezen", cost=50_000, commit=False),
+    ]
+    db.session.commit()
+    return rnd, proposals
+
+
+def ids(proposals, *indexes):
+    return {proposals[i].id: 1 for i in indexes}
+
+
+# --- the rules of each ballot type -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ballot_type", "settings", "choice", "message"),
+    [
+        ("approval", {}, lambda p: ids(p, 0, 2), None),
+        ("approval", {}, lambda p: ids(p, 0, 1, 2), "hoogstens 2"),
+        ("approval", {"ballot_min_choices": 2}, lambda p: ids(p, 0), "minstens 2"),
+        ("approval", {}, lambda p: {}, "minstens één voorstel"),
+        ("approval", {}, lambda p: ids(p, 3), "staat niet op het stembiljet"),
+        ("approval", {}, lambda p: {999999: 1}, "staat niet op het stembiljet"),
+        ("approval", {}, lambda p: {p[0].id: 2}, "zonder punten"),
+        ("knapsack", {}, lambda p: ids(p, 0, 2), None),
+        ("knapsack", {}, lambda p: ids(p, 0, 1), "500,00 te veel"),
+        ("knapsack", {"ballot_min_percent": 50}, lambda p: ids(p, 2), "minstens 50%"),
+        ("cumulative", {"ballot_points": 5}, lambda p: {p[0].id: 3, p[1].id: 2}, None),
+        (
+            "cumulative",
+            {"ballot_points": 5},
+            lambda p: {p[0].id: 3, p[1].id: 1},
+            "precies 5 punten",
+        ),
+        (
+            "cumulative",
+            {"ballot_points": 5, "ballot_max_points_each": 3},
+            lambda p: {p[0].id: 5},
+            "hoogstens 3 punten",
+        ),
+    ],
+)
+def test_ballot_rules(app, ballot_round, ballot_type, settings, choice, message):
+    rnd, proposals = ballot_round
+    rnd.ballot_type = BallotType(ballot_type)
+    if ballot_type != "approval":
+        rnd.ballot_max_choices = None
+    for key, value in settings.items():
+        setattr(rnd, key, value)
+    found = operations.problems(rnd, choice(proposals), queries.ballot_proposals(rnd))
+    if message is None:
+        assert found == []
+    else:
+        assert any(message in f for f in found), found
+
+
+@pytest.mark.parametrize("phase", [Phase.SUPPORT, Phase.RESULT])
+def test_outside_voting_nothing_is_cast(ballot_round, voter, phase):
+    rnd, proposals = ballot_round
+    rnd.phase = phase
+    with pytest.raises(VotingError, match="niet open"):
+        operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE)
+    assert db.session.scalar(select(func.count(Ballot.id))) == 0
+
+
+# --- journeys through the web forms (no JavaScript) ---------------------------------------------
+
+
+def test_resident_votes_with_account(west, ballot_round, voter, make_client, client):
+    rnd, proposals = ballot_round
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    anonymous = client.get(url)
+    assert anonymous.status_code == 303 and "/inloggen" in anonymous.headers["Location"]
+
+    me = make_client()
+    me.login(voter.email)
+    page = me.get(url).get_data(as_text=True)
+    assert "Speeltuin" in page and "Afgewezen" not in page
+    # "bereken" without JavaScript: the same page with the count
+    response = me.post(
+        url,
+        {
+            "p": [str(proposals[0].id), str(proposals[1].id), str(proposals[2].id)],
+            "action": "calculate",
+        },
+        page=url,
+    )
+    assert response.status_code == 200 and "3 voorstellen gekozen" in response.get_data(
+        as_text=True
+    )
+    # the banner reminds the voter on every page until it is cast
+    assert "Je stem is nog niet verstuurd" in me.get("/").get_data(as_text=True)
+    response = me.post(
+        url,
+        {
+            "p": [str(proposals[0].id), str(proposals[1].id), str(proposals[2].id)],
+            "action": "review",
+        },
+        page=url,
+    )
+    assert response.status_code == 422 and "hoogstens 2" in response.get_data(as_text=True)
+    assert f'value="{proposals[2].id}" checked' in response.get_data(as_text=True)  # kept
+    response = me.post(
+        url, {"p": [str(proposals[0].id), str(proposals[2].id)], "action": "review"}, page=url
+    )
+    assert response.status_code == 303
+    review = me.get(response.headers["Location"]).get_data(as_text=True)
+    assert "definitief" in review and "Speeltuin" in review and "Bankjes" not in review
+    response = me.post(f"{url}/versturen", {}, page=f"{url}/controleren")
+    assert response.status_code == 303
+    receipt_page = me.get(response.headers["Location"]).get_data(as_text=True)
+    receipt = re.search(r'class="receipt"><strong>([A-Z0-9-]+)</strong>', receipt_page).group(1)
+    assert "wordt maar één keer getoond" in receipt_page
+    assert (
+        re.search(r'class="receipt"', me.get(response.headers["Location"]).get_data(as_text=True))
+        is None
+    )
+    assert "Je stem is nog niet verstuurd" not in me.get("/").get_data(as_text=True)
+
+    # the receipt shows what is on the ballot, to whoever holds it
+    checked = client.post("/controleer", {"receipt": receipt.lower()}, page="/controleer")
+    body = checked.get_data(as_text=True)
+    assert checked.status_code == 200 and "Deze stem telt mee" in body
+    assert "Speeltuin" in body and "Bloembakken" in body and "Bankjes" not in body
+    assert (
+        client.post("/controleer", {"receipt": "AAAAA-BBBBB"}, page="/controleer").status_code
+        == 404
+    )
+
+    # once is once
+    again = me.post(f"{url}/versturen", {}, page=url)
+    assert again.status_code == 409 and "al gestemd" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+
+
+def test_who_may_vote_with_an_account(west, ballot_round, make_user, make_wijk, make_client):
+    rnd, proposals = ballot_round
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    for user in (
+        make_user("oost@example.org", wijk=oost),
+        make_user("nieuw@example.org", wijk=west, verified=False),
+        make_user("raad@example.org", roles=((Role.COUNCILLOR, None),)),
+        make_user("beheer@example.org", roles=((Role.ADMIN, None),)),
+    ):
+        client = make_client()
+        client.login(user.email)
+        assert client.get(url).status_code == 403
+        with pytest.raises(VotingError):
+            operations.cast(rnd, ids(proposals, 0), user=user, channel=Channel.ONLINE)
+    assert db.session.scalar(select(func.count(Participation.id))) == 0
+
+
+def test_vote_with_a_printed_code_and_no_account(west, ballot_round, board, client, make_client):
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    batch = operations.generate_codes(board, rnd, 3, area=west.areas[0], label="Lombok")
+    db.session.commit()
+    codes = operations.batch_codes(batch)
+    assert all(
+        re.fullmatch(r"[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}", c) for c in codes
+    )
+    assert db.session.scalar(select(VotingCode.code_hash)) not in {
+        c.replace("-", "") for c in codes
+    }
+
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    assert client.get(url).headers["Location"].endswith(f"/stem?ronde={rnd.id}")
+    wrong = client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem")
+    assert wrong.status_code == 422
+    response = client.post("/stem", {"code": codes[0].lower().replace("-", " ")}, page="/stem")
+    assert response.status_code == 303 and response.headers["Location"].endswith(url)
+    assert (
+        client.post(url, {"p": [str(proposals[1].id)], "action": "review"}, page=url).status_code
+        == 303
+    )
+    response = client.post(f"{url}/versturen", {}, page=url)
+    assert response.status_code == 303
+    # used, revoked and wrong codes get the same answer
+    used = client.post("/stem", {"code": codes[0]}, page="/stem")
+    operations.revoke_code(board, rnd, codes[1])
+    db.session.commit()
+    revoked = client.post("/stem", {"code": codes[1]}, page="/stem")
+    # the same page for each (the CSRF token carries a timestamp, so leave it out)
+    texts = {
+        re.sub(
+            r'name="csrf_token" value="[^"]*"', "", r.get_data(as_text=True).split('id="inhoud"')[1]
+        )
+        for r in (wrong, used, revoked)
+    }
+    assert used.status_code == revoked.status_code == 422 and len(texts) == 1
+    participation = db.session.scalar(select(Participation))
+    assert participation.channel == Channel.CODE and participation.area_id == west.areas[0].id
+    # in codes mode, an account alone is not enough
+    with pytest.raises(VotingError, match="code uit je brief"):
+        operations.cast(rnd, ids(proposals, 0), user=board, channel=Channel.ONLINE)
+
+
+def test_code_limits_per_address(app, west, ballot_round, client):
+    app.config["RATELIMIT_CODES"] = "3 per hour"
+    for _ in range(3):
+        assert client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem").status_code == 422
+    response = client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem")
+    assert response.status_code == 429
+
+
+def test_letters_and_csv_shown_until_printed(west, ballot_round, board, make_client):
+    rnd, _p = ballot_round
+    henk = make_client()
+    henk.login(board.email)
+    base = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    assert (
+        henk.post(
+            base, {"action": "generate", "count": "4", "label": "Brieven"}, page=base
+        ).status_code
+        == 303
+    )
+    batch_id = db.session.scalar(select(VotingCode.batch_id))
+    letters = henk.get(f"{base}/{batch_id}/brieven").get_data(as_text=True)
+    assert letters.count('class="letter"') == 4 and "/stem" in letters
+    csv_text = henk.get(f"{base}/{batch_id}.csv").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == 5
+    assert (
+        henk.post(base, {"action": "printed", "batch": str(batch_id)}, page=base).status_code == 303
+    )
+    assert henk.get(f"{base}/{batch_id}/brieven").status_code == 410
+    assert "codes.generate" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+# --- one ballot per person ------------------------------------------------------------------------
+
+
+def test_online_voter_cannot_also_vote_on_paper(
+    west, ballot_round, voter, board, board2, make_client
+):
+    rnd, proposals = ballot_round
+    operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE)
+    db.session.commit()
+    henk = make_client()
+    henk.login(board.email)
+    base = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/papier"
+    assert henk.post(base, {"label": "Buurthuis", "declared": "2"}, page=base).status_code == 303
+    batch_url = henk.post(base, {"label": "Markt", "declared": "1"}, page=base).headers["Location"]
+    response = henk.post(
+        batch_url, {"identifier": voter.email, "p": str(proposals[1].id)}, page=batch_url
+    )
+    assert response.status_code == 409 and "al gestemd" in response.get_data(as_text=True)
+    assert "1 conflict" in henk.get(batch_url).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+
+
+def test_paper_batch_counts_only_when_complete_and_confirmed_by_another(
+    west, ballot_round, board, board2, make_user, make_client, client
+):
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 3))
+    db.session.commit()
+    henk, ria = make_client(), make_client()
+    henk.login(board.email)
+    ria.login(board2.email)
+    base = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/papier"
+    batch_url = henk.post(base, {"label": "Buurthuis", "declared": "3"}, page=base).headers[
+        "Location"
+    ]
+    for code, choice in ((codes[0], 0), (codes[1], 2)):
+        assert (
+            henk.post(
+                batch_url, {"identifier": code, "p": str(proposals[choice].id)}, page=batch_url
+            ).status_code
+            == 303
+        )
+    bad = henk.post(
+        batch_url, {"identifier": codes[2], "p": [str(p.id) for p in proposals[:3]]}, page=batch_url
+    )
+    assert bad.status_code == 422 and "hoogstens 2" in bad.get_data(as_text=True)
+    # two of three entered: not yet
+    response = ria.post(batch_url, {"action": "confirm"}, page=batch_url)
+    assert response.status_code == 422 and "2 stembiljetten ingevoerd" in response.get_data(
+        as_text=True
+    )
+    assert (
+        henk.post(
+            batch_url, {"identifier": codes[2], "p": str(proposals[1].id)}, page=batch_url
+        ).status_code
+        == 303
+    )
+    assert queries.turnout(db.session.get(Round, rnd.id)).total == 0  # nothing counts yet
+    # the one who entered them cannot confirm
+    response = henk.post(batch_url, {"action": "confirm"}, page=batch_url)
+    assert response.status_code == 422 and "ander bestuurslid" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.counted.is_(True))) == 0
+    assert ria.post(batch_url, {"action": "confirm"}, page=batch_url).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.counted.is_(True))) == 3
+    turnout = queries.turnout(db.session.get(Round, rnd.id))
+    assert turnout.total == 3 and turnout.by_channel == {"paper": 3}
+    # the codes are spent: they cannot vote online too
+    assert client.post("/stem", {"code": codes[0]}, page="/stem").status_code == 422
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"paper.open", "paper.confirm"} <= actions
+
+
+def test_concurrent_casts_make_exactly_one_ballot(app, ballot_round, voter):
+    rnd, proposals = ballot_round
+    round_id, voter_id, choice = rnd.id, voter.id, ids(proposals, 0)
+    threads_count = 50
+    for _attempt in range(2):
+        barrier = threading.Barrier(threads_count)
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def vote(barrier=barrier, outcomes=outcomes, lock=lock) -> None:
+            # wait first, then touch the database: the pool has fewer connections than threads,
+            # and a thread holding one while it waits at the barrier would starve the others
+            barrier.wait(timeout=60)
+            with app.app_context():
+                from wijkbudget.accounts.models import User
+
+                try:
+                    the_round = db.session.get(Round, round_id)
+                    user = db.session.get(User, voter_id)
+                    operations.cast(the_round, choice, user=user, channel=Channel.ONLINE)
+                    db.session.commit()
+                    result = "ok"
+                except AlreadyVoted:
+                    db.session.rollback()
+                    result = "already"
+                except Exception as error:  # noqa: BLE001 (any other outcome fails the test below)
+                    db.session.rollback()
+                    result = f"error: {error!r}"
+                finally:
+                    db.session.remove()
+                with lock:
+                    outcomes.append(result)
+
+        threads = [threading.Thread(target=vote) for _ in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(outcomes) == threads_count
+        assert all(o in ("ok", "already") for o in outcomes), [
+            o for o in outcomes if o.startswith("error")
+        ][:3]
+        assert db.session.scalar(select(func.count(Ballot.id))) == 1
+        assert db.session.scalar(select(func.count(Participation.id))) == 1
+        assert db.session.scalar(select(func.count(BallotChoice.ballot_id))) == 1
+
+
+# --- secrecy --------------------------------------------------------------------------------------
+
+
+def test_ballot_table_cannot_be_linked_to_a_voter(app):
+    inspector = inspect(db.engine)
+    columns = {c["name"]: c for c in inspector.get_columns("ballot")}
+    assert set(columns) == {"id", "round_id", "receipt_hash", "counted", "paper_batch_id"}
+    assert not any(isinstance(c["type"], DateTime | Date) for c in columns.values())
+    for table in ("ballot", "ballot_choice"):
+        targets = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
+        assert not targets & {"user_account", "voting_code", "participation", "code_batch"}, table
+    # the key is random, not a counter that follows the order of participations
+    participation_columns = {c["name"] for c in inspector.get_columns("participation")}
+    assert not participation_columns & {"ballot_id", "receipt_hash"}
+
+
+def test_ballot_ids_are_random_and_receipts_stored_hashed(ballot_round, make_user, west):
+    rnd, proposals = ballot_round
+    receipts = []
+    for i in range(3):
+        user = make_user(f"v{i}@example.org", wijk=west)
+        receipts.append(operations.cast(rnd, ids(proposals, i), user=user, channel=Channel.ONLINE))
+    db.session.commit()
+    stored = list(db.session.scalars(select(Ballot)))
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", b.id) for b in stored)
+    assert {b.receipt_hash for b in stored} == {receipt_hash(r) for r in receipts}
+    assert not {r for r in receipts} & {b.receipt_hash for b in stored}
+
+
+def test_turnout_but_no_counts_during_voting_and_fingerprints_after(
+    west, ballot_round, voter, client, make_user
+):
+    rnd, proposals = ballot_round
+    receipt = operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE)
+    db.session.commit()
+    body = client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").get_data(as_text=True)
+    assert "1 persoon heeft gestemd" in body and "blijft geheim tot de uitslag" in body
+    assert client.get(f"/wijk/{west.slug}/rondes/{rnd.id}/bewijzen").status_code == 404
+    rnd.phase = Phase.RESULT
+    db.session.commit()
+    page = client.get(f"/wijk/{west.slug}/rondes/{rnd.id}/bewijzen").get_data(as_text=True)
+    assert receipt_hash(receipt) in page and "Speeltuin" not in page
+
+
+def test_knapsack_bar_with_htmx(west, ballot_round, voter, make_client):
+    rnd, proposals = ballot_round
+    rnd.ballot_type = BallotType.KNAPSACK
+    rnd.ballot_max_choices = None
+    db.session.commit()
+    me = make_client()
+    me.login(voter.email, PASSWORD)
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    bar = me.post(
+        f"{url}/bereken",
+        {"p": [str(proposals[0].id), str(proposals[1].id)]},
+        page=url,
+        headers={"HX-Request": "true"},
+    )
+    body = bar.get_data(as_text=True)
+    assert bar.status_code == 200 and "<html" not in body
+    assert "5.500,00 van" in body and "500,00 te veel" in body
+
+
+@pytest.mark.parametrize(
+    ("page", "data", "message"),
+    [
+        ("stemcodes", {"action": "generate", "count": "veel"}, "heel getal"),
+        ("stemcodes", {"action": "generate", "count": "0"}, "tussen 1 en"),
+        ("stemcodes", {"action": "generate", "count": "3", "label": "a\x00b"}, "onleesbare"),
+        ("stemcodes", {"action": "generate", "count": "3", "area": "999"}, "mogelijkheden"),
+        ("papier", {"label": "Markt", "declared": ""}, "telstaat"),
+        ("papier", {"label": "x" * 121, "declared": "4"}, "120 tekens"),
+    ],
+)
+def test_board_forms_refuse_bad_input_in_dutch(
+    west, ballot_round, board, make_client, page, data, message
+):
+    rnd, _proposals = ballot_round
+    henk = make_client()
+    henk.login(board.email)
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/{page}"
+    response = henk.post(url, data, page=url)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(VotingCode.id))) == 0
+    assert db.session.scalar(select(func.count(PaperBatch.id))) == 0

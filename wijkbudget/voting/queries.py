@@ -1,0 +1,140 @@
+"""Read queries for voting: the ballot's proposals, whether someone voted, receipts, code usage,
+paper batches and turnout. Nothing here can link a ballot to a voter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..accounts.models import User
+from ..audit.models import AuditEvent
+from ..extensions import db
+from ..neighbourhoods.models import Area
+from ..proposals.models import Proposal, State
+from ..rounds.models import Round
+from .codes import receipt_hash
+from .models import Ballot, CodeBatch, PaperBatch, Participation, VotingCode
+
+
+def ballot_proposals(rnd: Round) -> list[Proposal]:
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+            .order_by(Proposal.id)
+        )
+    )
+
+
+def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = None) -> bool:
+    query = select(Participation.id).where(Participation.round_id == rnd.id)
+    if user is not None:
+        query = query.where(Participation.user_id == user.id)
+    elif code is not None:
+        query = query.where(Participation.code_id == code.id)
+    else:
+        return False
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def check_receipt(text: str) -> Ballot | None:
+    if not text.strip():
+        return None
+    return db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_hash(text)))
+
+
+def receipt_fingerprints(rnd: Round) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Ballot.receipt_hash)
+            .where(
+                Ballot.round_id == rnd.id,
+                Ballot.counted.is_(True),
+                Ballot.receipt_hash.is_not(None),
+            )
+            .order_by(Ballot.receipt_hash)
+        )
+    )
+
+
+def counted_ballots(rnd: Round) -> int:
+    return db.session.scalar(
+        select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
+    )
+
+
+def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
+    used = dict(
+        db.session.execute(
+            select(VotingCode.batch_id, func.count(VotingCode.id))
+            .where(VotingCode.round_id == rnd.id, VotingCode.used.is_(True))
+            .group_by(VotingCode.batch_id)
+        ).all()
+    )
+    batches = db.session.scalars(
+        select(CodeBatch).where(CodeBatch.round_id == rnd.id).order_by(CodeBatch.id)
+    )
+    return [(b, int(used.get(b.id, 0))) for b in batches]
+
+
+def sheets_entered(batch: PaperBatch) -> int:
+    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.paper_batch_id == batch.id))
+
+
+def paper_batches(rnd: Round) -> list[PaperBatch]:
+    return list(
+        db.session.scalars(
+            select(PaperBatch).where(PaperBatch.round_id == rnd.id).order_by(PaperBatch.id)
+        )
+    )
+
+
+def paper_conflicts(batch: PaperBatch) -> int:
+    """Sheets refused because that person had already voted (kept in the audit log)."""
+    return db.session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == "paper.conflict",
+            AuditEvent.object_type == "paper_batch",
+            AuditEvent.object_id == batch.id,
+        )
+    )
+
+
+def proposals_by_id(ids: list[int]) -> dict[int, Proposal]:
+    return {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+
+
+@dataclass(frozen=True)
+class Turnout:
+    total: int
+    by_channel: dict[str, int]
+    by_area: list[tuple[str, int]]
+
+
+def turnout(rnd: Round) -> Turnout:
+    confirmed = select(PaperBatch.id).where(PaperBatch.confirmed_at.is_not(None))
+    counts = (Participation.paper_batch_id.is_(None)) | (
+        Participation.paper_batch_id.in_(confirmed)
+    )
+    by_channel = {
+        str(channel): int(n)
+        for channel, n in db.session.execute(
+            select(Participation.channel, func.count(Participation.id))
+            .where(Participation.round_id == rnd.id, counts)
+            .group_by(Participation.channel)
+        ).all()
+    }
+    areas = db.session.execute(
+        select(Area.name, func.count(Participation.id))
+        .join(Area, Area.id == Participation.area_id, isouter=True)
+        .where(Participation.round_id == rnd.id, counts)
+        .group_by(Area.name)
+        .order_by(Area.name)
+    ).all()
+    return Turnout(
+        sum(by_channel.values()),
+        by_channel,
+        [(name or _("onbekende buurt"), int(n)) for name, n in areas],
+    )
