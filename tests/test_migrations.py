@@ -71,3 +71,43 @@ def test_migrations_match_the_models(fresh_database):
         upgrade()
         assert differences(app) == []
         db.engine.dispose()
+
+
+def test_the_ledger_is_append_only_in_postgresql(fresh_database):
+    """The migration's trigger: a raw UPDATE or DELETE of a ledger row fails, whoever runs it."""
+    if not fresh_database.startswith("postgresql"):
+        pytest.skip("the trigger is PostgreSQL's (SQLite: the application has no such path)")
+    from sqlalchemy.exc import DBAPIError
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": fresh_database, "TESTING": True, "SECRET_KEY": "x"}
+    )
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as connection:
+            wijk = connection.execute(
+                text(
+                    "INSERT INTO neighbourhood (name, slug, description, created_at) "
+                    "VALUES ('Noord', 'noord', '', now()) RETURNING id"
+                )
+            ).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_entry (neighbourhood_id, seq, kind, amount_cents, reason,"
+                    " created_at, prev_hash, hash) VALUES (:w, 1, 'grant', 100, '', now(),"
+                    " repeat('0', 64), repeat('a', 64))"
+                ),
+                {"w": wijk},
+            )
+        for statement in (
+            "UPDATE ledger_entry SET amount_cents = 1",
+            "DELETE FROM ledger_entry",
+        ):
+            with (
+                pytest.raises(DBAPIError, match="append-only"),
+                db.engine.begin() as connection,
+            ):
+                connection.execute(text(statement))
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT amount_cents FROM ledger_entry")).scalar() == 100
+        db.engine.dispose()

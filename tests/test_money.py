@@ -145,3 +145,11 @@ def test_euros_filter(app: Any) -> None:
     with app.test_request_context("/"):
         shown = render_template_string("{{ 125050|euros }}")
     assert nbsp_to_space(shown) == "€ 1.250,50"
+
+
+def test_whole_euros_for_headline_figures():
+    from wijkbudget.money import format_whole_euros
+
+    assert format_whole_euros(4_000_000, "nl") == "€ 40.000"
+    assert format_whole_euros(4_000_060, "en") == "€ 40,001"
+    assert format_whole_euros(None) == ""

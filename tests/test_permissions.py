@@ -14,7 +14,7 @@ from wijkbudget.dialogue.operations import thread_for_proposal
 from wijkbudget.extensions import db
 from wijkbudget.permissions import audit_scope, is_board, is_councillor, is_resident
 
-KNOWN_ROLES = {"public", "user", "board", "admin", "audit"}
+KNOWN_ROLES = {"public", "user", "board", "admin", "audit", "oversight"}
 
 # who may pass each guard (the rest get 403, anonymous visitors the login page)
 ALLOWED = {
@@ -22,6 +22,7 @@ ALLOWED = {
     "board": {"board_a"},  # routes are built for wijk A; admin is no super-board
     "admin": {"admin"},
     "audit": {"councillor", "admin"},
+    "oversight": {"board_a", "councillor"},  # the councillor here is one for every wijk
 }
 
 
@@ -66,6 +67,10 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "thread_id": thread.id,
         "comment_id": comment.id,
         "batch_id": 1,
+        "project_id": 1,
+        "expense_id": 1,
+        "what": "uitgaven",
+        "fmt": "csv",
     }
 
 

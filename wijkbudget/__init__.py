@@ -50,7 +50,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .dialogue.views import bp as dialogue_bp
     from .neighbourhoods.views import bp as neighbourhoods_bp
     from .proposals.views import bp as proposals_bp
+    from .results.views import bp as results_bp
     from .rounds.views import bp as rounds_bp
+    from .spending.views import bp as spending_bp
     from .voting.views import bp as voting_bp
     from .voting.views import voting_banner
 
@@ -61,6 +63,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(voting_bp)
+    app.register_blueprint(results_bp)
+    app.register_blueprint(spending_bp)
     app.context_processor(voting_banner)
 
     from . import htmx

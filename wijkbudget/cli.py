@@ -1,4 +1,4 @@
-"""Command-line tasks: create-admin, grant-role, revoke-role, demo-data."""
+"""Command-line tasks: create-admin, grant-role, revoke-role, demo-data, tally."""
 
 from __future__ import annotations
 
@@ -190,6 +190,137 @@ def _demo_round(wijk: Neighbourhood, board: User) -> None:
         )
 
 
+PAST_PROPOSALS = [
+    # title, cost in cents, how many of the 60 demo voters tick it (by group)
+    ("Groene schoolpleinen", 1_800_000),
+    ("Buurtkamer met koffie", 1_200_000),
+    ("Bankjes langs de Kromme Rijn", 600_000),
+    ("Kunst in de tunnel", 900_000),
+    ("Moestuin bij de flat", 700_000),
+    ("Speelplek Oog in Al", 1_500_000),
+]
+#: three groups of voters with different wishes: greedy serves the biggest, equal shares all
+PAST_GROUPS = [(30, (0, 1, 5)), (18, (2, 3)), (12, (4, 2))]
+
+
+def _demo_past_round(wijk: Neighbourhood, board: User) -> None:
+    """Last year's round of wijk West: voted with printed codes and counted, so the result page,
+    the downloads and "what if" have something to show."""
+    from .proposals.models import CostLine, Proposal, State
+    from .results import operations as results
+    from .rounds import operations as rounds
+    from .rounds.models import Eligibility, Phase, Round
+    from .voting import operations as voting
+    from .voting.models import Channel
+
+    title = "Wijkbudget West 2026"
+    if db.session.scalar(select(Round.id).where(Round.title == title)) is not None:
+        return
+    now = utcnow()
+    rnd = rounds.create_round(
+        board,
+        wijk,
+        rounds.RoundData(
+            title=title,
+            introduction="Vorig jaar verdeelden we € 40.000. Dit is wat de wijk koos.",
+            budget_cents=4_000_000,
+            min_cost_cents=50_000,
+            max_cost_cents=2_000_000,
+            categories=["Groen", "Ontmoeting", "Jeugd"],
+            criteria=["Het voorstel is goed voor de wijk of de buurt."],
+            aggregation=rounds.Aggregation.EQUAL_SHARES,
+            ballot_max_choices=3,
+            dates={
+                rounds.Phase.SUBMISSION: now - timedelta(days=200),
+                rounds.Phase.REVIEW: now - timedelta(days=170),
+                rounds.Phase.SUPPORT: now - timedelta(days=150),
+                rounds.Phase.VOTING: now - timedelta(days=130),
+            },
+        ),
+    )
+    rnd.eligibility = Eligibility.CODES
+    rnd.phase = Phase.VOTING  # demo data: skip the earlier phases, their dates are in the past
+    proposals = []
+    fatima = _user(DEMO_RESIDENTS[0][0]) or board
+    for title_, cost in PAST_PROPOSALS:
+        proposal = Proposal(
+            round=rnd,
+            neighbourhood_id=wijk.id,
+            submitter=fatima,
+            title=title_,
+            summary=f"{title_}: een plan van bewoners uit West.",
+            description=f"{title_}: een plan van bewoners uit West.",
+            category=rnd.categories[0],
+            state=State.ADMITTED,
+            cost_cents=cost,
+            submitted_at=now - timedelta(days=180),
+        )
+        proposal.cost_lines = [CostLine(position=0, description="Alles", amount_cents=cost)]
+        db.session.add(proposal)
+        proposals.append(proposal)
+    batch = voting.generate_codes(board, rnd, sum(n for n, _ in PAST_GROUPS), label="Brieven")
+    codes = iter(voting.batch_codes(batch))
+    for size, wanted in PAST_GROUPS:
+        for _i in range(size):
+            code = voting.find_code(rnd, next(codes))
+            choice = {proposals[i].id: 1 for i in wanted}
+            voting.cast(rnd, choice, code=code, channel=Channel.CODE)
+    voting.mark_printed(board, batch, rnd)
+    rnd.set_start(Phase.RESULT, now - timedelta(days=100))
+    results.close_voting(board, rnd, confirmed=True, now=now - timedelta(days=99))
+    _demo_spending(rnd, board, fatima)
+
+
+def _demo_spending(rnd: object, board: User, initiator: User) -> None:
+    """What the funded projects of last year's round did with their money: an update, an
+    approved expense, one waiting for the board, one paid to a private person."""
+    from datetime import date
+
+    from .spending import operations as spending
+    from .spending.models import FundedProject, PayeeType
+
+    projects = list(
+        db.session.scalars(
+            select(FundedProject)
+            .where(FundedProject.round_id == rnd.id)  # type: ignore[attr-defined]
+            .order_by(FundedProject.id)
+        )
+    )
+    if not projects:
+        return
+    first = projects[0]
+    spending.add_update(
+        initiator, first, "De eerste materialen zijn gekocht. In het voorjaar gaan we bouwen.", 30
+    )
+    today = date.today()
+    paid = spending.record_expense(
+        initiator,
+        first,
+        spending.ExpenseData(
+            spent_on=today - timedelta(days=60),
+            amount_cents=min(45_000, first.granted_cents),
+            payee="Bouwmarkt Kanaleneiland",
+            payee_type=PayeeType.COMPANY,
+            description="Hout en schroeven",
+            cost_line_id=first.proposal.cost_lines[0].id,
+        ),
+        None,
+    )
+    spending.approve_expense(board, paid)
+    spending.record_expense(
+        initiator,
+        first,
+        spending.ExpenseData(
+            spent_on=today - timedelta(days=5),
+            amount_cents=min(12_500, max(first.granted_cents - 45_000, 1)),
+            payee="Buurman die hielp met zagen",
+            payee_type=PayeeType.PRIVATE,
+            description="Vrijwilligersvergoeding",
+        ),
+        None,
+    )
+
+
 def seed_demo_data() -> list[tuple[str, str]]:
     """Create the demo wijken and accounts where they are missing. Returns (login, what) pairs."""
     wijken: dict[str, Neighbourhood] = {}
@@ -217,6 +348,7 @@ def seed_demo_data() -> list[tuple[str, str]]:
     admin = _make_user(DEMO_ADMIN, "Beheerder", DEMO_PASSWORD)
     _ensure_role(admin, Role.ADMIN, None)
     _demo_round(wijken["West"], board)
+    _demo_past_round(wijken["West"], board)
     db.session.commit()
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
@@ -244,6 +376,9 @@ def _wijk(slug: str | None) -> Neighbourhood | None:
 
 
 def init_app(app: Flask) -> None:
+    _ledger_commands(app)
+    _tally_command(app)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Beheerder", show_default=True, help="Display name.")
@@ -316,3 +451,100 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo-accounts (wachtwoord voor allemaal: {DEMO_PASSWORD}):")
         for email, what in logins:
             click.echo(f"  {email:<28} {what}")
+
+
+def _ledger_commands(app: Flask) -> None:
+    ledger = click.Group("ledger", help="The public spending ledger (grootboek).")
+
+    @ledger.command("verify")
+    @click.option("--wijk", "slug", default=None, help="Only this wijk (its slug).")
+    def verify(slug: str | None) -> None:
+        """Recompute the hash chain: prints `ok <count> <head-hash>` (exit 0), or the id of the
+        first broken entry (exit 1). With several wijken, the head is the SHA-256 of their heads."""
+        from .spending import operations as spending
+
+        if slug:
+            wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug))
+            if wijk is None:
+                click.echo(f"Geen wijk met slug {slug}.", err=True)
+                raise SystemExit(2)
+            ids = [wijk.id]
+        else:
+            ids = list(db.session.scalars(select(Neighbourhood.id).order_by(Neighbourhood.id)))
+        result = spending.verify_all(ids)
+        if result.ok:
+            click.echo(f"ok {result.count} {result.head}")
+            return
+        click.echo(
+            f"broken {result.broken_id} (wijk {result.wijk_id}: de keten klopt niet vanaf "
+            f"boeking-id {result.broken_id})"
+        )
+        raise SystemExit(1)
+
+    app.cli.add_command(ledger)
+
+
+#: the choices of ``tally`` (the same as ``tally.rules.RULES`` and ``COMPLETIONS``; written out
+#: here so that the app does not import the rules, and numpy, when it starts)
+TALLY_RULES = ("greedy", "equal-shares")
+TALLY_COMPLETIONS = ("add1", "greedy", "none")
+
+
+def _tally_amount(value: int, scale: int) -> int | float:
+    """An amount for ``tally --json`` in units of the file's currency: a whole number for files
+    without decimals, else a number with decimals (123450 at scale 100 → 1234.5)."""
+    if scale == 1:
+        return value
+    from fractions import Fraction
+
+    return float(Fraction(value, scale))
+
+
+def _tally_command(app: Flask) -> None:
+    @app.cli.command("tally")
+    @click.argument("path", metavar="FILE.pb")
+    @click.option("--rule", required=True, type=click.Choice(TALLY_RULES), help="How to count.")
+    @click.option(
+        "--completion",
+        type=click.Choice(TALLY_COMPLETIONS),
+        default="add1",
+        show_default=True,
+        help="How equal shares fills the budget (ignored with --rule greedy).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the ids.")
+    def tally(path: str, rule: str, completion: str, as_json: bool) -> None:
+        """Count a pabulib .pb file: print the funded project ids in selection order.
+
+        With --json: {"rule", "completion", "funded", "cost", "budget"}, amounts in the file's
+        currency units. Exit code 2 when the file is missing or cannot be read."""
+        import json
+
+        from .tally import pabulib, rules
+
+        try:
+            election = pabulib.read(path)
+        except FileNotFoundError:
+            click.echo(f"Bestand niet gevonden: {path}", err=True)
+            raise SystemExit(2) from None
+        except pabulib.PabulibError as error:
+            click.echo(f"{path}: {error}", err=True)
+            raise SystemExit(2) from None
+        except OSError as error:
+            click.echo(f"Kan {path} niet lezen: {error.strerror or error}", err=True)
+            raise SystemExit(2) from None
+        for note in election.notes:
+            click.echo(note, err=True)
+        used = completion if rule == "equal-shares" else None
+        outcome = rules.run(election, rule, used) if used else rules.run(election, rule)
+        if as_json:
+            summary = {
+                "rule": rule,
+                "completion": used,
+                "funded": outcome.funded,
+                "cost": _tally_amount(outcome.cost, election.scale),
+                "budget": _tally_amount(outcome.budget, election.scale),
+            }
+            click.echo(json.dumps(summary, ensure_ascii=False))
+        else:
+            for pid in outcome.funded:
+                click.echo(pid)

@@ -68,6 +68,19 @@ def format_cents(cents: int | None, locale: str | None = None) -> str:
     return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=locale or _locale())
 
 
+def format_whole_euros(cents: int | None, locale: str | None = None) -> str:
+    """For headline figures: 4_000_000 → "€ 40.000" (rounded to the euro)."""
+    if cents is None:
+        return ""
+    return format_currency(
+        Decimal(round(cents / 100)),
+        "EUR",
+        "¤ #,##0",
+        locale=locale or _locale(),
+        currency_digits=False,
+    )
+
+
 def format_euros_input(cents: int | None) -> str:
     """For prefilling an amount field: 125050 → "1250,50"."""
     if cents is None:
@@ -79,3 +92,4 @@ def format_euros_input(cents: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["euros"] = format_cents
+    app.jinja_env.filters["whole_euros"] = format_whole_euros

@@ -146,6 +146,12 @@ login_required = _guard("user", _active)
 board_required = _guard("board", is_board, wijk_scoped=True)
 #: an admin
 admin_required = _guard("admin", is_admin)
+#: the board of the wijk named by ``slug`` or a councillor for it (reads, e.g. "what if")
+oversight_required = _guard(
+    "oversight",
+    lambda user, wijk: is_board(user, wijk) or is_councillor(user, wijk),
+    wijk_scoped=True,
+)
 #: admins and councillors (what they see is narrowed by ``audit_scope``)
 audit_reader_required = _guard("audit", can_read_audit)
 

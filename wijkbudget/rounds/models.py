@@ -179,13 +179,25 @@ class Round(db.Model):
 
     def due_phase(self, now: datetime) -> Phase | None:
         """The next phase if its start date has passed (a concept never moves by date)."""
-        if not self.is_published:
+        if not self.is_published or self.phase == Phase.VOTING:
+            # voting ends by date, but the round only moves on when the board closes the vote
+            # (that is when the votes are counted: results.operations.close_voting)
             return None
         following = self.next_phase()
         if following is None:
             return None
         start = self.starts(following)
         return following if start is not None and start <= now else None
+
+    @property
+    def voting_ends(self) -> datetime | None:
+        """The end of voting: the date the result phase is planned to start."""
+        return self.starts(Phase.RESULT)
+
+    def voting_open(self, now: datetime) -> bool:
+        """Ballots can be cast: the voting phase, and its end date (if set) not yet passed."""
+        ends = self.voting_ends
+        return self.phase == Phase.VOTING and (ends is None or now < ends)
 
     def back_targets(self) -> list[Phase]:
         """Where the board may send the round back to: an earlier phase, only before voting."""

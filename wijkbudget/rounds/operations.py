@@ -264,6 +264,13 @@ def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
     return changed
 
 
+def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
+    """Voting → uitslag, for results.operations.close_voting only (which counts the votes in the
+    same transaction). The caller has already taken the round out of voting with a guarded
+    update, so a second close cannot get here."""
+    _move(rnd, Phase.RESULT, actor, _("Stemming gesloten en geteld."), when)
+
+
 def publish(actor: User, rnd: Round) -> None:
     """Concept → indienen: the round becomes public and open for proposals."""
     if rnd.is_published:
@@ -281,6 +288,10 @@ def advance(actor: User, rnd: Round, reason: str) -> Phase:
     target = rnd.next_phase()
     if target is None:
         raise RoundError(_("Deze ronde is afgesloten."))
+    if rnd.phase == Phase.VOTING:
+        raise RoundError(
+            _("Sluit de stemming met de knop 'Stemming sluiten': dan worden de stemmen ook geteld.")
+        )
     if not reason.strip():
         raise RoundError(_("Schrijf waarom de fase nu verandert."))
     problem = transition_problem(rnd, target)

@@ -71,6 +71,8 @@ def problems(rnd: Round, selection: dict[int, int], proposals: list[Proposal]) -
     found: list[str] = []
     if rnd.phase != Phase.VOTING:
         found.append(_("Het stemmen is niet open. Stemmen kan alleen in de fase 'Stemmen'."))
+    elif not rnd.voting_open(utcnow()):
+        found.append(_("De stemming is voorbij: stemmen kan niet meer."))
     by_id = {p.id: p for p in proposals}
     for proposal_id in selection:
         if proposal_id not in by_id:
@@ -181,6 +183,12 @@ def cast(
 
     Returns the receipt code (online only). The unique constraints on participation make a second
     ballot by the same account or code fail, whichever channel and however concurrent."""
+    # a shared lock on the round (PostgreSQL): closing the vote waits until this ballot is in,
+    # and a ballot that comes after the close sees the round out of voting
+    db.session.execute(
+        select(Round.id).where(Round.id == rnd.id).with_for_update(read=True)
+    ).all()
+    db.session.refresh(rnd, ["phase"])
     proposals = ballot_proposals(rnd)
     found = problems(rnd, selection, proposals)
     if found:

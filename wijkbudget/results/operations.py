@@ -1,0 +1,220 @@
+"""Closing the vote: in one transaction the round leaves voting for good, the ballots are counted
+with the round's rule by the tally engine, and the result is stored, never to change."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from fractions import Fraction
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from .. import permissions
+from ..accounts.models import User
+from ..audit.operations import record
+from ..extensions import db, utcnow
+from ..i18n import utc_to_local
+from ..proposals.models import Proposal, State
+from ..rounds import operations as rounds
+from ..rounds.models import Aggregation, BallotType, Phase, Round
+from ..spending import operations as spending
+from ..tally.model import BallotKind, Election, Project
+from ..voting.models import Ballot, PaperBatch
+from .models import TIE_BREAK, AlreadyClosed, Result, ResultError, ResultLine
+
+RULE_NAMES = {Aggregation.GREEDY: "greedy", Aggregation.EQUAL_SHARES: "equal-shares"}
+#: the completion a round's equal-shares result uses: "add one", as the cities that use it do
+ROUND_COMPLETION = "add1"
+
+
+def _scale(rnd: Round, proposals: list[Proposal]) -> int:
+    """Count in whole euros when every amount is whole euros (as the cities do: the add-one
+    steps are one euro), else in cents."""
+    amounts = [rnd.budget_cents, *(p.effective_cost_cents for p in proposals)]
+    return 1 if all(a % 100 == 0 for a in amounts) else 100
+
+
+def round_election(rnd: Round, *, shuffle: bool = True) -> tuple[Election, dict[str, Proposal]]:
+    """The counted ballots of a round as an anonymous election (projects are proposal ids).
+    Shuffled: the order of the file says nothing about the order of voting."""
+    proposals = list(
+        db.session.scalars(
+            select(Proposal)
+            .where(Proposal.round_id == rnd.id, Proposal.state.in_((State.ADMITTED,)))
+            .order_by(Proposal.id)
+        )
+    )
+    scale = _scale(rnd, proposals)
+    unit = 100 // scale  # cents per internal unit
+    projects = {
+        str(p.id): Project(id=str(p.id), cost=p.effective_cost_cents // unit, name=p.title)
+        for p in proposals
+    }
+    ballots: list[dict[str, int]] = []
+    for ballot in db.session.scalars(
+        select(Ballot)
+        .where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
+        .options(selectinload(Ballot.choices))
+    ):
+        ballots.append(
+            {
+                str(c.proposal_id): c.points
+                for c in sorted(ballot.choices, key=lambda c: c.proposal_id)
+                if str(c.proposal_id) in projects
+            }
+        )
+    if shuffle:
+        secrets.SystemRandom().shuffle(ballots)
+    kind = (
+        BallotKind.CUMULATIVE if rnd.ballot_type == BallotType.CUMULATIVE else BallotKind.APPROVAL
+    )
+    election = Election(
+        projects=projects,
+        budget=rnd.budget_cents // unit,
+        kind=kind,
+        ballots=ballots,
+        scale=scale,
+        meta={
+            "description": f"wijkbudget: {rnd.neighbourhood.name} — {rnd.title}",
+            "country": "Netherlands",
+            "unit": rnd.neighbourhood.name,
+            "instance": rnd.title,
+            "currency": "EUR",
+            "rule": RULE_NAMES[rnd.aggregation],
+            "date_begin": _date(rnd.voting_opens),
+            "date_end": _date(rnd.voting_ends),
+            "language": "nl",
+        },
+    )
+    return election, {str(p.id): p for p in proposals}
+
+
+def _date(when: datetime | None) -> str:
+    return utc_to_local(when).strftime("%d.%m.%Y") if when else ""
+
+
+def _cents(amount: Fraction | int | None, scale: int) -> int | None:
+    if amount is None:
+        return None
+    return int(Fraction(amount) * 100 / scale)  # rounded down to a cent
+
+
+def close_voting(
+    board: User, rnd: Round, *, confirmed: bool, now: datetime | None = None
+) -> Result:
+    """Stemming sluiten: only the board of the wijk, only after the voting end date (when one is
+    set), never with a paper batch still open, and only once."""
+    now = now or utcnow()
+    if not permissions.is_board(board, rnd.neighbourhood):
+        raise ResultError(_("Alleen het bestuur van de wijk kan de stemming sluiten."))
+    if rnd.phase != Phase.VOTING:
+        raise AlreadyClosed(_("De stemming is al gesloten."))
+    if not confirmed:
+        raise ResultError(_("Vink aan dat je de stemming wilt sluiten. Dit kan niet terug."))
+    ends = rnd.voting_ends
+    if ends is not None and now < ends:
+        raise ResultError(
+            _(
+                "De stemming loopt nog tot %(when)s. Sluiten kan pas daarna.",
+                when=utc_to_local(ends).strftime("%d-%m-%Y %H:%M"),
+            )
+        )
+    open_batches = db.session.scalar(
+        select(PaperBatch.label).where(
+            PaperBatch.round_id == rnd.id,
+            PaperBatch.confirmed_at.is_(None),
+            PaperBatch.discarded_at.is_(None),
+        )
+    )
+    if open_batches is not None:
+        raise ResultError(
+            _(
+                "De stapel papieren stemmen '%(label)s' is nog open. Laat hem eerst bevestigen "
+                "of gooi hem weg.",
+                label=open_batches,
+            )
+        )
+    # the guarded move out of voting: of two closes at once, one gets here; on PostgreSQL it
+    # waits for ballots being cast right now (they hold a shared lock on the round)
+    moved = db.session.execute(
+        update(Round)
+        .where(Round.id == rnd.id, Round.phase == Phase.VOTING)
+        .values(phase=Phase.RESULT)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise AlreadyClosed(_("De stemming is al gesloten."))
+    db.session.refresh(rnd)
+    rnd.phase = Phase.VOTING  # in memory only, so the phase change below is logged from voting
+    rounds.close_voting_phase(board, rnd, now)
+    return _count(board, rnd, now)
+
+
+def _count(board: User, rnd: Round, now: datetime) -> Result:
+    from ..tally import pabulib, rules  # numpy: loaded when counting, not at start-up
+
+    election, proposals = round_election(rnd)
+    rule = RULE_NAMES[rnd.aggregation]
+    completion = ROUND_COMPLETION if rule == "equal-shares" else None
+    outcome = rules.run(election, rule, completion)
+    text = pabulib.dumps(election)
+    result = Result(
+        round_id=rnd.id,
+        rule=rule,
+        completion=completion,
+        tie_break=TIE_BREAK,
+        budget_cents=rnd.budget_cents,
+        cost_cents=sum(proposals[pid].effective_cost_cents for pid in outcome.funded),
+        ballots_counted=election.voters,
+        ballot_type=rnd.ballot_type.value,
+        ballots_file=text,
+        ballots_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        notes="\n".join(election.notes),
+        closed_at=now,
+        closed_by_id=board.id,
+    )
+    funded_order = {pid: i for i, pid in enumerate(outcome.funded, start=1)}
+    others = sorted(
+        (pid for pid in proposals if pid not in funded_order),
+        key=lambda pid: (-outcome.scores.get(pid, 0), proposals[pid].effective_cost_cents, pid),
+    )
+    ranks = {**funded_order, **{pid: len(funded_order) + i for i, pid in enumerate(others, 1)}}
+    for pid, proposal in proposals.items():
+        explanation = outcome.explanations[pid]
+        funded = pid in funded_order
+        result.lines.append(
+            ResultLine(
+                proposal_id=proposal.id,
+                funded=funded,
+                rank=ranks[pid],
+                score=outcome.scores.get(pid, 0),
+                supporters=explanation.supporters,
+                cost_cents=proposal.effective_cost_cents,
+                stage=explanation.stage,
+                supporters_money_cents=_cents(explanation.supporters_money, election.scale),
+            )
+        )
+        proposal.state = State.CHOSEN if funded else State.NOT_CHOSEN
+    db.session.add(result)
+    db.session.flush()
+    # the result is final: each chosen proposal becomes a funded project, its grant a ledger entry
+    spending.grant_chosen(board, rnd, [proposals[pid] for pid in outcome.funded], now)
+    record(
+        "round.close",
+        actor=board,
+        role="board",
+        obj=rnd,
+        neighbourhood=rnd.neighbourhood_id,
+        after={
+            "regel": rule,
+            "aanvulling": completion,
+            "stemmen": election.voters,
+            "gekozen": len(outcome.funded),
+            "sha256": result.ballots_sha256,
+        },
+    )
+    return result

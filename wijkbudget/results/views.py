@@ -1,0 +1,126 @@
+"""Result pages: closing the vote (board), the public result with its downloads, and the
+"what if" comparison for the board and councillors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import permissions
+from ..extensions import db
+from ..neighbourhoods.models import Neighbourhood
+from ..neighbourhoods.queries import wijk_or_404
+from ..permissions import board_required, oversight_required, public
+from ..rounds.models import Phase, Round
+from ..rounds.views import load_round
+from ..voting import queries as voting_queries
+from . import operations, queries
+from .forms import CloseForm
+from .models import Result, ResultError
+
+bp = Blueprint("results", __name__)
+
+
+def _result(wijk: Neighbourhood, round_id: int) -> tuple[Round, Result]:
+    rnd = load_round(wijk, round_id)
+    result = queries.result_of(rnd)
+    if result is None:
+        abort(404)
+    return rnd, result
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemming-sluiten", methods=["GET", "POST"])
+@board_required
+def close(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    form = CloseForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            operations.close_voting(current_user, rnd, confirmed=form.confirm.data)
+        except ResultError as exc:
+            db.session.rollback()
+            error, status = exc.message, exc.status
+            rnd = load_round(wijk, round_id)
+        else:
+            db.session.commit()
+            flash(_("De stemming is gesloten en geteld. Dit is de uitslag."), "success")
+            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+    elif form.is_submitted():
+        error, status = _("Het formulier was verlopen. Probeer het opnieuw."), 400
+    return render_template(
+        "results/close.html",
+        wijk=wijk,
+        rnd=rnd,
+        form=form,
+        error=error,
+        turnout=voting_queries.turnout(rnd) if rnd.has_reached(Phase.VOTING) else None,
+    ), status
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/uitslag")
+@public
+def show(slug: str, round_id: int) -> Any:
+    wijk = wijk_or_404(slug)
+    rnd, result = _result(wijk, round_id)
+    return render_template(
+        "results/show.html",
+        wijk=wijk,
+        rnd=rnd,
+        result=result,
+        lines=queries.lines_with_explanations(result),
+        chart=queries.bar_chart(result),
+        rule_text=queries.rule_explained(result),
+        turnout=voting_queries.turnout(rnd),
+        may_compare=permissions.is_board(current_user, wijk)
+        or permissions.is_councillor(current_user, wijk),
+    )
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/uitslag.csv")
+@public
+def download_csv(slug: str, round_id: int) -> Response:
+    rnd, result = _result(wijk_or_404(slug), round_id)
+    return _download(queries.as_csv(result), "text/csv", f"uitslag-ronde-{rnd.id}.csv")
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/uitslag.json")
+@public
+def download_json(slug: str, round_id: int) -> Response:
+    rnd, result = _result(wijk_or_404(slug), round_id)
+    return _download(queries.as_json(result), "application/json", f"uitslag-ronde-{rnd.id}.json")
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/stembiljetten.pb")
+@public
+def download_ballots(slug: str, round_id: int) -> Response:
+    rnd, result = _result(wijk_or_404(slug), round_id)
+    return _download(result.ballots_file, "text/plain", f"stembiljetten-ronde-{rnd.id}.pb")
+
+
+@bp.get("/wijk/<slug>/rondes/<int:round_id>/uitslag/vergelijken")
+@oversight_required
+def compare(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd, result = _result(wijk, round_id)
+    titles = {line.proposal_id: line.proposal.title for line in result.lines}
+    costs = {line.proposal_id: line.cost_cents for line in result.lines}
+    return render_template(
+        "results/compare.html",
+        wijk=wijk,
+        rnd=rnd,
+        result=result,
+        variants=queries.what_if(result),
+        titles=titles,
+        costs=costs,
+    )

@@ -1,0 +1,1 @@
+"""Verantwoording: funded projects, expenses, the hash-chained public ledger and the audit desk."""

@@ -1,0 +1,181 @@
+"""Exports of projects, expenses and the ledger: CSV (RFC 4180, formula cells neutralised) and
+XLSX (openpyxl) with the same rows, and the grants in a 360Giving-style JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..i18n import utc_to_local
+from ..neighbourhoods.models import Neighbourhood
+from ..proposals.models import Proposal
+from . import queries
+from .models import Expense, FundedProject, LedgerEntry
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (a plain
+    number such as "-12.50" is left alone: it cannot be a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _euros(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def table(wijk: Neighbourhood, what: str, *, private: bool) -> tuple[list[str], list[list[Any]]]:
+    if what == "projecten":
+        projects = list(
+            db.session.scalars(
+                select(FundedProject)
+                .where(FundedProject.neighbourhood_id == wijk.id)
+                .options(selectinload(FundedProject.proposal), selectinload(FundedProject.round))
+                .order_by(FundedProject.id)
+            )
+        )
+        money = queries.money_by_project([p.id for p in projects])
+        header = ["project", "voorstel", "titel", "ronde", "status", "toegekend_euro",
+                  "uitgegeven_euro", "terug_euro", "over_euro", "wacht_euro"]  # fmt: skip
+        rows = [
+            [
+                p.id,
+                p.proposal_id,
+                p.title,
+                p.round.title,
+                p.status.value,
+                _euros(money[p.id].granted),
+                _euros(money[p.id].spent),
+                _euros(money[p.id].returned),
+                _euros(money[p.id].remaining),
+                _euros(money[p.id].pending),
+            ]
+            for p in projects
+        ]
+    elif what == "uitgaven":
+        expenses = list(
+            db.session.scalars(
+                select(Expense)
+                .where(Expense.neighbourhood_id == wijk.id)
+                .options(selectinload(Expense.cost_line))
+                .order_by(Expense.id)
+            )
+        )
+        header = ["uitgave", "project", "datum", "bedrag_euro", "btw_euro", "ontvanger",
+                  "soort_ontvanger", "omschrijving", "kostenpost", "status", "bon"]  # fmt: skip
+        rows = [
+            [
+                e.id,
+                e.project_id,
+                e.spent_on.isoformat(),
+                _euros(e.amount_cents),
+                _euros(e.vat_cents),
+                e.payee if private else e.public_payee(),
+                e.payee_type.value,
+                e.description,
+                e.cost_line.description if e.cost_line else "",
+                e.state.value,
+                "ja" if e.receipt_name else "nee",
+            ]
+            for e in expenses
+        ]
+    else:
+        entries = list(
+            db.session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.neighbourhood_id == wijk.id)
+                .order_by(LedgerEntry.seq)
+            )
+        )
+        header = ["boeking", "tijd_utc", "soort", "bedrag_euro", "ronde", "project", "uitgave",
+                  "corrigeert", "reden", "vorige_hash", "hash"]  # fmt: skip
+        rows = [
+            [
+                e.seq,
+                e.created_at.isoformat(),
+                e.kind.value,
+                _euros(e.amount_cents),
+                e.round_id or "",
+                e.project_id or "",
+                e.expense_id or "",
+                e.corrects_id or "",
+                e.reason,
+                e.prev_hash,
+                e.hash,
+            ]
+            for e in entries
+        ]
+    return header, rows
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return out.getvalue()
+
+
+def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook  # loaded for an export, not at start-up
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append([neutralise(cell) for cell in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def grants_360(wijk: Neighbourhood) -> str:
+    """The wijk's grants, one object per funded project, with 360Giving's field names. The
+    recipient is the initiative group, never a private person's name."""
+    projects = list(
+        db.session.scalars(
+            select(FundedProject)
+            .where(FundedProject.neighbourhood_id == wijk.id)
+            .options(
+                selectinload(FundedProject.proposal).selectinload(Proposal.area),
+                selectinload(FundedProject.round),
+            )
+            .order_by(FundedProject.id)
+        )
+    )
+    money = queries.money_by_project([p.id for p in projects])
+    grants = [
+        {
+            "Identifier": f"wijkbudget-{wijk.slug}-{p.id}",
+            "Title": p.title,
+            "Description": p.proposal.summary,
+            "Currency": "EUR",
+            "Amount Awarded": money[p.id].granted / 100,
+            "Award Date": utc_to_local(p.created_at).date().isoformat(),
+            "Recipient Org:Name": _("Initiatiefgroep '%(title)s'", title=p.title),
+            "Funding Org:Name": _("Wijkcoöperatie %(wijk)s", wijk=wijk.name),
+            "Grant Programme:Title": p.round.title,
+            "Amount Disbursed": money[p.id].spent / 100,
+            "Beneficiary Location:Name": p.proposal.area.name if p.proposal.area else wijk.name,
+        }
+        for p in projects
+    ]
+    return json.dumps({"grants": grants}, ensure_ascii=False, indent=2)

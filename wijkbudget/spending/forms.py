@@ -1,0 +1,117 @@
+"""Forms of the verantwoording: an expense with its receipt, the board's decisions, extra money,
+closing a project, the treasurer, and progress updates."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import DateField, EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..forms import BaseForm, ChoiceField, WholeNumberField
+from ..rounds.forms import EuroField
+from .models import PayeeType, ProjectStatus
+
+
+def payee_choices() -> list[tuple[str, str]]:
+    from flask_babel import gettext as _
+
+    return [
+        (PayeeType.COMPANY.value, _("Bedrijf")),
+        (PayeeType.ASSOCIATION.value, _("Vereniging of stichting")),
+        (PayeeType.PRIVATE.value, _("Particulier (een persoon)")),
+    ]
+
+
+class ExpenseForm(BaseForm):
+    spent_on = DateField(
+        _l("Datum van betalen"),
+        validators=[DataRequired(message=_l("Vul de datum in, bijvoorbeeld 2026-05-14."))],
+    )
+    amount = EuroField(_l("Bedrag (euro, met btw)"), validators=[DataRequired()])
+    vat = EuroField(_l("Waarvan btw (euro, mag leeg)"), validators=[Optional()])
+    payee = StringField(
+        _l("Betaald aan"),
+        validators=[
+            DataRequired(message=_l("Vul in aan wie er is betaald.")),
+            Length(max=120, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+    payee_type = ChoiceField(_l("Soort ontvanger"))
+    description = StringField(
+        _l("Waarvoor"),
+        validators=[
+            DataRequired(message=_l("Schrijf kort waarvoor het geld was.")),
+            Length(max=300, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+    cost_line = ChoiceField(_l("Kostenpost uit het voorstel"), validators=[Optional()])
+    receipt = FileField(_l("Bon of factuur (PDF, JPEG of PNG, hoogstens 10 MB)"))
+
+
+class RejectForm(BaseForm):
+    reason = TextAreaField(
+        _l("Waarom niet?"),
+        validators=[
+            DataRequired(message=_l("Geef een reden op.")),
+            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+
+
+class ReallocateForm(BaseForm):
+    amount = EuroField(_l("Extra bedrag (euro)"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Reden"),
+        validators=[
+            DataRequired(message=_l("Geef een reden op.")),
+            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+
+
+class CloseProjectForm(BaseForm):
+    status = ChoiceField(_l("Hoe is het project afgelopen?"))
+    note = TextAreaField(
+        _l("Toelichting voor de wijk"),
+        validators=[
+            DataRequired(message=_l("Geef een reden op.")),
+            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+
+    def set_choices(self) -> None:
+        from flask_babel import gettext as _
+
+        self.status.choices = [
+            (ProjectStatus.DONE.value, _("Afgerond")),
+            (ProjectStatus.STOPPED.value, _("Gestopt")),
+        ]
+
+
+class TreasurerForm(BaseForm):
+    email = EmailField(
+        _l("E-mailadres van de penvoerder (leeg: geen penvoerder)"), validators=[Optional()]
+    )
+
+
+class UpdateForm(BaseForm):
+    body = TextAreaField(
+        _l("Wat is er gebeurd?"),
+        validators=[
+            DataRequired(message=_l("Schrijf wat er is gebeurd.")),
+            Length(max=5000, message=_l("Hoogstens %(max)d tekens.")),
+        ],
+    )
+    percent = WholeNumberField(
+        _l("Hoeveel is er klaar (procent)?"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message=_l("Een getal van 0 tot en met 100.")),
+        ],
+    )
+
+
+class PlanForm(BaseForm):
+    planned_start = DateField(_l("Start (gepland)"), validators=[Optional()])
+    planned_end = DateField(_l("Klaar (gepland)"), validators=[Optional()])

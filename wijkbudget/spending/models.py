@@ -1,0 +1,326 @@
+"""Verantwoording: funded projects, their expenses and the public, append-only ledger.
+
+Money moves only through ``LedgerEntry`` rows. Each entry of a wijk carries the hash of the entry
+before it (``prev_hash``) and its own ``hash = SHA-256(prev_hash + canonical JSON)``, so rewriting
+one old row breaks every hash after it. The application has no path that updates or deletes an
+entry (the session refuses it, and on PostgreSQL a trigger does too); a mistake is undone by a
+new, reversing ``correction`` entry.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from ..errors import DomainError
+from ..extensions import UTCDateTime, db, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+    from ..neighbourhoods.models import Neighbourhood
+    from ..proposals.models import CostLine, Proposal
+    from ..rounds.models import Round
+
+GENESIS = "0" * 64
+
+
+class SpendingError(DomainError):
+    pass
+
+
+class NotAllowed(SpendingError):
+    status = 403
+
+
+class ProjectStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"  # nog niet gestart
+    IN_PROGRESS = "in_progress"  # bezig
+    DONE = "done"  # afgerond
+    STOPPED = "stopped"  # gestopt
+
+
+CLOSED_STATUSES = frozenset({ProjectStatus.DONE, ProjectStatus.STOPPED})
+
+
+class PayeeType(enum.StrEnum):
+    COMPANY = "company"  # bedrijf
+    ASSOCIATION = "association"  # vereniging of stichting
+    PRIVATE = "private"  # particulier: shown as "particulier", receipt not public
+
+
+class ExpenseState(enum.StrEnum):
+    PENDING = "pending"  # wacht op goedkeuring
+    APPROVED = "approved"  # goedgekeurd: telt als uitgegeven
+    REJECTED = "rejected"  # afgewezen
+    REVERSED = "reversed"  # goedgekeurd, later teruggedraaid met een correctie
+
+
+class EntryKind(enum.StrEnum):
+    GRANT = "grant"  # toekenning: the round's result gives a project its money
+    EXPENSE = "expense"  # an approved expense
+    CORRECTION = "correction"  # reverses an earlier entry (negative of its amount)
+    REALLOCATION = "reallocation"  # extra money for a project from the wijk's unspent money
+    RETURN = "return"  # a closed project's remainder back to the wijk
+
+
+class FundedProject(db.Model):
+    """A chosen proposal, carried out with the money the vote gave it."""
+
+    __tablename__ = "funded_project"
+    __table_args__ = (
+        CheckConstraint("granted_cents >= 0", name="granted"),
+        Index("ix_funded_project_wijk_status", "neighbourhood_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="RESTRICT"), unique=True
+    )
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="RESTRICT"), index=True
+    )
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="RESTRICT")
+    )
+    granted_cents: Mapped[int]  # the admitted cost the vote granted (reallocations not included)
+    status: Mapped[ProjectStatus] = mapped_column(
+        enum_column(ProjectStatus), default=ProjectStatus.NOT_STARTED
+    )
+    treasurer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    planned_start: Mapped[date | None]
+    planned_end: Mapped[date | None]
+    percent_done: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    proposal: Mapped[Proposal] = relationship()
+    round: Mapped[Round] = relationship()
+    neighbourhood: Mapped[Neighbourhood] = relationship()
+    treasurer: Mapped[User | None] = relationship()
+    expenses: Mapped[list[Expense]] = relationship(back_populates="project", order_by="Expense.id")
+    updates: Mapped[list[ProgressUpdate]] = relationship(
+        back_populates="project", order_by="ProgressUpdate.id.desc()"
+    )
+
+    @property
+    def title(self) -> str:
+        return self.proposal.title
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    def initiator_ids(self) -> set[int]:
+        """The submitters of the proposal and the treasurer (penvoerder)."""
+        ids = self.proposal.author_ids()
+        if self.treasurer_id is not None:
+            ids.add(self.treasurer_id)
+        return ids
+
+    def is_initiator(self, user: User | None) -> bool:
+        from .. import permissions
+
+        return permissions.is_active(user) and user.id in self.initiator_ids()  # type: ignore[union-attr]
+
+    def can_record_expense(self, user: User | None) -> bool:
+        return self.is_initiator(user) and not self.is_closed
+
+    def can_manage(self, user: User | None) -> bool:
+        """Board of the wijk: treasurer, reallocation, status, closing."""
+        from .. import permissions
+
+        return permissions.is_board(user, self.neighbourhood)
+
+    def can_see_private(self, user: User | None) -> bool:
+        """Receipts of payments to private persons: board, councillors and the initiators."""
+        from .. import permissions
+
+        return (
+            permissions.is_board(user, self.neighbourhood)
+            or permissions.is_councillor(user, self.neighbourhood)
+            or self.is_initiator(user)
+        )
+
+
+class Expense(db.Model):
+    __tablename__ = "expense"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount"),
+        CheckConstraint("vat_cents IS NULL OR vat_cents >= 0", name="vat"),
+        Index("ix_expense_project_state", "project_id", "state"),
+        Index("ix_expense_wijk_state", "neighbourhood_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("funded_project.id", ondelete="RESTRICT"))
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="RESTRICT")
+    )
+    cost_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal_cost_line.id", ondelete="SET NULL")
+    )
+    spent_on: Mapped[date]
+    amount_cents: Mapped[int]
+    vat_cents: Mapped[int | None]
+    payee: Mapped[str] = mapped_column(String(120))
+    payee_type: Mapped[PayeeType] = mapped_column(enum_column(PayeeType))
+    description: Mapped[str] = mapped_column(String(300))
+    receipt_name: Mapped[str | None] = mapped_column(String(40))  # generated file name
+    receipt_type: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[ExpenseState] = mapped_column(
+        enum_column(ExpenseState), default=ExpenseState.PENDING
+    )
+    recorded_by_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    project: Mapped[FundedProject] = relationship(back_populates="expenses")
+    cost_line: Mapped[CostLine | None] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def is_private(self) -> bool:
+        return self.payee_type == PayeeType.PRIVATE
+
+    def public_payee(self) -> str:
+        from flask_babel import gettext as _
+
+        return _("particulier") if self.is_private else self.payee
+
+    def approval_refusal(self, user: User | None) -> str | None:
+        """Four eyes, in plain Dutch: why ``user`` may not approve or reject this expense."""
+        from flask_babel import gettext as _
+
+        from .. import permissions
+
+        if not permissions.is_board(user, self.project.neighbourhood):
+            return _("Alleen het bestuur van de wijk keurt uitgaven goed.")
+        assert user is not None
+        if user.id == self.recorded_by_id:
+            return _("Je hebt deze uitgave zelf ingevoerd. Een ander bestuurslid keurt hem goed.")
+        if user.id in self.project.initiator_ids():
+            return _(
+                "Je bent initiatiefnemer of penvoerder van dit project. Een ander bestuurslid "
+                "keurt de uitgaven goed."
+            )
+        return None
+
+    def can_see_receipt(self, user: User | None) -> bool:
+        return not self.is_private or self.project.can_see_private(user)
+
+
+class ProgressUpdate(db.Model):
+    """A step on the project's public timeline: by an initiator, or a milestone by the board."""
+
+    __tablename__ = "project_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("funded_project.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    milestone: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)  # Markdown subset, rendered safe
+    percent_done: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project: Mapped[FundedProject] = relationship(back_populates="updates")
+    author: Mapped[User | None] = relationship()
+
+
+class LedgerEntry(db.Model):
+    """One money event, written once. ``seq`` counts a wijk's entries 1, 2, 3, …; ``prev_hash``
+    is the hash of entry ``seq - 1`` (64 zeros for the first), unique per wijk, so two entries
+    can never hang on the same predecessor."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("neighbourhood_id", "seq"),
+        UniqueConstraint("neighbourhood_id", "prev_hash"),
+        Index("ix_ledger_entry_project", "project_id"),
+        Index("ix_ledger_entry_round", "round_id"),
+        Index("ix_ledger_entry_wijk_kind", "neighbourhood_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="RESTRICT")
+    )
+    seq: Mapped[int]
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind))
+    amount_cents: Mapped[int]  # a correction carries the negative of what it reverses
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("budget_round.id", ondelete="RESTRICT"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("funded_project.id", ondelete="RESTRICT")
+    )
+    expense_id: Mapped[int | None] = mapped_column(ForeignKey("expense.id", ondelete="RESTRICT"))
+    # NO ACTION (checked at the end of a statement), not RESTRICT (checked row by row)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    project: Mapped[FundedProject | None] = relationship()
+    actor: Mapped[User | None] = relationship()
+    corrects: Mapped[LedgerEntry | None] = relationship(remote_side=[id])
+
+    def canonical(self) -> str:
+        """The entry as canonical JSON: sorted keys, no spaces, UTC time to the microsecond."""
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "wijk": self.neighbourhood_id,
+                "kind": str(self.kind),
+                "amount_cents": self.amount_cents,
+                "round": self.round_id,
+                "project": self.project_id,
+                "expense": self.expense_id,
+                "corrects": self.corrects_id,
+                "actor": self.actor_id,
+                "reason": self.reason,
+                "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256((self.prev_hash + self.canonical()).encode()).hexdigest()
+
+
+@event.listens_for(Session, "before_flush")
+def _ledger_is_append_only(session: Session, _context: object, _instances: object) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, LedgerEntry) and (
+            obj in session.deleted or session.is_modified(obj, include_collections=False)
+        ):
+            raise SpendingError("Een boeking in het grootboek kan niet worden gewijzigd.")

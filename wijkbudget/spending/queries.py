@@ -1,0 +1,384 @@
+"""Reading the verantwoording: money per project, per round and per wijk (all from the ledger
+and the expenses, in a fixed number of queries), the ledger's pages, and the councillor's flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, selectinload
+
+from ..extensions import db, utcnow
+from ..money import format_cents
+from ..neighbourhoods.models import Neighbourhood
+from ..proposals.models import Proposal
+from ..results.models import Result
+from ..rounds.models import Round
+from .models import (
+    EntryKind,
+    Expense,
+    ExpenseState,
+    FundedProject,
+    LedgerEntry,
+    ProjectStatus,
+)
+
+
+def euros(cents: int) -> str:
+    return format_cents(cents)
+
+
+@dataclass
+class Money:
+    granted: int = 0  # grant plus reallocations (corrections included)
+    spent: int = 0  # approved expenses (corrections included)
+    returned: int = 0  # remainder given back to the wijk
+    pending: int = 0  # recorded, waiting for approval
+
+    @property
+    def remaining(self) -> int:
+        return self.granted - self.spent - self.returned
+
+    @property
+    def spent_percent(self) -> int:
+        return round(100 * self.spent / self.granted) if self.granted else 0
+
+    def add(self, other: Money) -> None:
+        self.granted += other.granted
+        self.spent += other.spent
+        self.returned += other.returned
+        self.pending += other.pending
+
+
+_GRANTED = (EntryKind.GRANT, EntryKind.REALLOCATION)
+
+
+def _effective_kind() -> Any:
+    """A correction counts as the kind of entry it reverses."""
+    corrected = aliased(LedgerEntry)
+    return corrected, func.coalesce(corrected.kind, LedgerEntry.kind)
+
+
+def money_by_project(project_ids: list[int]) -> dict[int, Money]:
+    """Two grouped queries, however many projects."""
+    result = {pid: Money() for pid in project_ids}
+    if not project_ids:
+        return result
+    corrected, kind = _effective_kind()
+    rows = db.session.execute(
+        select(LedgerEntry.project_id, kind, func.sum(LedgerEntry.amount_cents))
+        .outerjoin(corrected, corrected.id == LedgerEntry.corrects_id)
+        .where(LedgerEntry.project_id.in_(project_ids))
+        .group_by(LedgerEntry.project_id, kind)
+    )
+    for pid, k, total in rows:
+        money = result[pid]
+        if k in _GRANTED:
+            money.granted += int(total)
+        elif k == EntryKind.EXPENSE:
+            money.spent += int(total)
+        elif k == EntryKind.RETURN:
+            money.returned += int(total)
+    for pid, total in db.session.execute(
+        select(Expense.project_id, func.sum(Expense.amount_cents))
+        .where(Expense.project_id.in_(project_ids), Expense.state == ExpenseState.PENDING)
+        .group_by(Expense.project_id)
+    ):
+        result[pid].pending = int(total)
+    return result
+
+
+def project_money(project: FundedProject) -> Money:
+    return money_by_project([project.id])[project.id]
+
+
+def wijk_available(wijk: Neighbourhood) -> int:
+    """Money the wijk may still give out: what rounds with a result left unspent, plus what
+    closed projects gave back, minus what was reallocated already."""
+    left = db.session.scalar(
+        select(func.coalesce(func.sum(Result.budget_cents - Result.cost_cents), 0))
+        .join(Round, Round.id == Result.round_id)
+        .where(Round.neighbourhood_id == wijk.id)
+    )
+    corrected, kind = _effective_kind()
+    totals = dict(
+        db.session.execute(
+            select(kind, func.sum(LedgerEntry.amount_cents))
+            .outerjoin(corrected, corrected.id == LedgerEntry.corrects_id)
+            .where(
+                LedgerEntry.neighbourhood_id == wijk.id,
+                kind.in_((EntryKind.RETURN, EntryKind.REALLOCATION)),
+            )
+            .group_by(kind)
+        ).all()
+    )
+    return (
+        int(left or 0)
+        + int(totals.get(EntryKind.RETURN, 0) or 0)
+        - int(totals.get(EntryKind.REALLOCATION, 0) or 0)
+    )
+
+
+@dataclass
+class RoundMoney:
+    round: Round
+    money: Money = field(default_factory=Money)
+    projects: int = 0
+    done: int = 0
+
+
+def wijk_overview(wijk: Neighbourhood) -> list[RoundMoney]:
+    """Per round with funded projects: granted, spent, remaining, returned."""
+    projects = list(
+        db.session.scalars(
+            select(FundedProject)
+            .where(FundedProject.neighbourhood_id == wijk.id)
+            .options(selectinload(FundedProject.round))
+        )
+    )
+    money = money_by_project([p.id for p in projects])
+    rounds: dict[int, RoundMoney] = {}
+    for project in projects:
+        entry = rounds.setdefault(project.round_id, RoundMoney(project.round))
+        entry.money.add(money[project.id])
+        entry.projects += 1
+        entry.done += project.status == ProjectStatus.DONE
+    return sorted(rounds.values(), key=lambda r: r.round.id, reverse=True)
+
+
+def projects_query(wijk: Neighbourhood, round_id: int | None = None) -> Any:
+    query = (
+        select(FundedProject)
+        .where(FundedProject.neighbourhood_id == wijk.id)
+        .options(selectinload(FundedProject.proposal))
+        .order_by(FundedProject.round_id.desc(), FundedProject.id)
+    )
+    if round_id is not None:
+        query = query.where(FundedProject.round_id == round_id)
+    return query
+
+
+def load_project(project_id: int) -> FundedProject | None:
+    return db.session.scalar(
+        select(FundedProject)
+        .where(FundedProject.id == project_id)
+        .options(
+            selectinload(FundedProject.proposal).selectinload(Proposal.cost_lines),
+            selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
+            selectinload(FundedProject.neighbourhood),
+            selectinload(FundedProject.round),
+        )
+    )
+
+
+def project_expenses_query(project: FundedProject) -> Any:
+    return (
+        select(Expense)
+        .where(Expense.project_id == project.id)
+        .options(selectinload(Expense.cost_line))
+        .order_by(Expense.spent_on.desc(), Expense.id.desc())
+    )
+
+
+@dataclass
+class CostLineMoney:
+    description: str
+    planned: int
+    spent: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.spent / self.planned)) if self.planned else 0
+
+
+def cost_lines(project: FundedProject) -> list[CostLineMoney]:
+    """Plan against spending per cost line of the proposal (approved expenses only); expenses
+    with no cost line under "overig"."""
+    from flask_babel import gettext as _
+
+    spent = dict(
+        db.session.execute(
+            select(Expense.cost_line_id, func.sum(Expense.amount_cents))
+            .where(Expense.project_id == project.id, Expense.state == ExpenseState.APPROVED)
+            .group_by(Expense.cost_line_id)
+        ).all()
+    )
+    lines = [
+        CostLineMoney(line.description, line.amount_cents, int(spent.pop(line.id, 0) or 0))
+        for line in project.proposal.cost_lines
+    ]
+    other = sum(int(v or 0) for v in spent.values())
+    if other:
+        lines.append(CostLineMoney(_("Overig"), 0, other))
+    return lines
+
+
+def pending_for_board(wijk: Neighbourhood) -> Any:
+    return (
+        select(Expense)
+        .where(Expense.neighbourhood_id == wijk.id, Expense.state == ExpenseState.PENDING)
+        .options(selectinload(Expense.project).selectinload(FundedProject.proposal))
+        .order_by(Expense.recorded_at)
+    )
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def ledger_query(wijk: Neighbourhood) -> Any:
+    return (
+        select(LedgerEntry)
+        .where(LedgerEntry.neighbourhood_id == wijk.id)
+        .options(selectinload(LedgerEntry.project).selectinload(FundedProject.proposal))
+        .order_by(LedgerEntry.seq.desc())
+    )
+
+
+def ledger_head(wijk: Neighbourhood) -> tuple[int, str | None]:
+    row = db.session.execute(
+        select(LedgerEntry.seq, LedgerEntry.hash)
+        .where(LedgerEntry.neighbourhood_id == wijk.id)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return (row.seq, row.hash) if row else (0, None)
+
+
+def entry_kind_label(kind: EntryKind | str) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        EntryKind.GRANT: _("Toekenning"),
+        EntryKind.EXPENSE: _("Uitgave"),
+        EntryKind.CORRECTION: _("Correctie"),
+        EntryKind.REALLOCATION: _("Extra geld"),
+        EntryKind.RETURN: _("Terug naar de wijk"),
+    }[EntryKind(kind)]
+
+
+def status_label(status: ProjectStatus | str) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        ProjectStatus.NOT_STARTED: _("Nog niet gestart"),
+        ProjectStatus.IN_PROGRESS: _("Bezig"),
+        ProjectStatus.DONE: _("Afgerond"),
+        ProjectStatus.STOPPED: _("Gestopt"),
+    }[ProjectStatus(status)]
+
+
+# --- the councillor's audit desk -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    project: FundedProject
+    text: str
+    expense: Expense | None = None
+
+
+def flags(wijk: Neighbourhood, now: datetime | None = None) -> list[Flag]:
+    """What a councillor should look at: expenses without a receipt or waiting > 30 days,
+    projects without an update for > 90 days or over their grant, an approval by someone who
+    was involved (the application refuses it; flagged anyway)."""
+    from flask_babel import gettext as _
+
+    now = now or utcnow()
+    projects = list(
+        db.session.scalars(
+            select(FundedProject)
+            .where(FundedProject.neighbourhood_id == wijk.id)
+            .options(
+                selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
+                selectinload(FundedProject.expenses),
+            )
+        )
+    )
+    money = money_by_project([p.id for p in projects])
+    result: list[Flag] = []
+    for project in projects:
+        initiators = project.initiator_ids()
+        for expense in project.expenses:
+            if expense.state in (ExpenseState.PENDING, ExpenseState.APPROVED) and not (
+                expense.receipt_name
+            ):
+                result.append(
+                    Flag("no-receipt", project, _("Uitgave zonder bon of factuur."), expense)
+                )
+            if expense.state == ExpenseState.PENDING and expense.recorded_at < now - timedelta(
+                days=30
+            ):
+                result.append(
+                    Flag(
+                        "waiting", project, _("Wacht langer dan 30 dagen op goedkeuring."), expense
+                    )
+                )
+            if expense.decided_by_id is not None and (
+                expense.decided_by_id == expense.recorded_by_id
+                or expense.decided_by_id in initiators
+            ):
+                result.append(
+                    Flag(
+                        "involved",
+                        project,
+                        _("Goedgekeurd door iemand die zelf bij het project hoort."),
+                        expense,
+                    )
+                )
+        last = project.last_update_at or project.created_at
+        if not project.is_closed and last < now - timedelta(days=90):
+            result.append(Flag("quiet", project, _("Langer dan 90 dagen geen voortgangsbericht.")))
+        if money[project.id].spent > money[project.id].granted:
+            result.append(Flag("over", project, _("Meer uitgegeven dan toegekend.")))
+    return result
+
+
+@dataclass
+class RoundSummary:
+    round: Round
+    budget: int
+    proposals: int  # on the ballot
+    submitted: int  # ever handed in
+    funded: int
+    done: int
+    money: Money
+    voters: int
+
+
+def round_summary(rnd: Round) -> RoundSummary:
+    """The one-screen summary of a round: from the result, the ledger and the proposals."""
+    from ..proposals.models import State
+    from ..voting.queries import turnout
+
+    result = db.session.scalar(select(Result).where(Result.round_id == rnd.id))
+    counts = dict(
+        db.session.execute(
+            select(Proposal.state, func.count(Proposal.id))
+            .where(Proposal.round_id == rnd.id)
+            .group_by(Proposal.state)
+        ).all()
+    )
+    projects = list(
+        db.session.scalars(select(FundedProject).where(FundedProject.round_id == rnd.id))
+    )
+    money = Money()
+    for m in money_by_project([p.id for p in projects]).values():
+        money.add(m)
+    on_ballot = sum(
+        n
+        for state, n in counts.items()
+        if state in (State.ADMITTED, State.CHOSEN, State.NOT_CHOSEN)
+    )
+    return RoundSummary(
+        round=rnd,
+        budget=rnd.budget_cents,
+        proposals=on_ballot,
+        submitted=sum(n for state, n in counts.items() if state != State.CONCEPT),
+        funded=len(projects),
+        done=sum(1 for p in projects if p.status == ProjectStatus.DONE),
+        money=money,
+        voters=result.ballots_counted if result else turnout(rnd).total,
+    )
