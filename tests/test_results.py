@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -197,6 +200,28 @@ def test_downloads_recount_to_the_same_result(voted, board, client):
     csv_text = client.get(f"{base}/uitslag.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("plek,voorstel,titel,gekozen")
     assert len(csv_text.strip().splitlines()) == 4
+
+
+def test_the_readme_recount_script_gives_the_stored_result(voted, board, client, tmp_path):
+    """The three commands of the README: download, check the digest, recount with pabutools."""
+    rnd, _p = voted
+    operations.close_voting(board, rnd, confirmed=True)
+    db.session.commit()
+    result = db.session.scalar(select(Result))
+    pb = client.get(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}/stembiljetten.pb")
+    ballots = tmp_path / "stembiljetten.pb"
+    ballots.write_bytes(pb.data)
+    assert hashlib.sha256(ballots.read_bytes()).hexdigest() == result.ballots_sha256
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    script = readme.split("<!-- recount.py", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "recount.py").write_text(script)
+    out = subprocess.run(
+        [sys.executable, str(tmp_path / "recount.py"), str(ballots)],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    lines = dict(line.split(":", 1) for line in out.strip().splitlines())
+    funded = [str(line.proposal_id) for line in result.lines if line.funded]
+    assert lines[result.rule].split() == funded
 
 
 def test_what_if_is_for_board_and_councillors_only(voted, board, make_user, make_client, west):

@@ -591,3 +591,67 @@ def test_round_summary_on_one_screen(world, make_client):
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert re.search(r"€\s10\.000<", body) and re.search(r"€\s250,00", body)
+
+
+def test_initiators_post_progress_with_photos_and_the_board_adds_milestones(world, make_client):
+    _wijk, _other, _rnd, _people, projects = world
+    project = projects["Bankjes"]
+    url = f"/projecten/{project.id}/voortgang"
+    initiator = make_client()
+    initiator.login("initiatief@example.org")
+
+    def post(client, photos, **extra):
+        data = {"body": "De bankjes staan er!", "percent": "60", "alt": "Twee bankjes", **extra}
+        data["photos"] = [(io.BytesIO(b), f"f{i}.png") for i, b in enumerate(photos)]
+        return client.post(url, data, page=f"/projecten/{project.id}",
+                           content_type="multipart/form-data")  # fmt: skip
+
+    assert post(initiator, [png_bytes()] * 4).status_code == 422  # at most three
+    assert post(initiator, [b"<?php echo 1; ?>"]).status_code == 422
+    assert post(initiator, [png_bytes()], percent="140").status_code == 422
+    assert post(initiator, [png_bytes(), png_bytes()]).status_code == 303
+    db.session.expire_all()
+    project = db.session.get(FundedProject, project.id)
+    assert project.percent_done == 60 and project.status == ProjectStatus.IN_PROGRESS
+    (update,) = project.updates
+    assert len(update.photos) == 2 and not update.milestone
+    page = make_client().get(f"/projecten/{project.id}").get_data(as_text=True)
+    assert "De bankjes staan er!" in page and 'alt="Twee bankjes"' in page
+    photo = make_client().get(f"/projecten/{project.id}/fotos/{update.photos[0].id}")
+    assert photo.status_code == 200 and photo.mimetype == "image/png"
+    photo.close()
+    assert (
+        make_client().get(f"/projecten/{project.id + 1}/fotos/{update.photos[0].id}").status_code
+        == 404
+    )
+    # a resident who is no initiator may not post; a board member posts a milestone
+    resident = make_client()
+    resident.login("bewoner@example.org")
+    assert post(resident, []).status_code == 403
+    board = make_client()
+    board.login("bestuur@example.org")
+    assert post(board, [], body="Opgeleverd aan de wijk").status_code == 303
+    db.session.expire_all()
+    assert [u.milestone for u in db.session.get(FundedProject, project.id).updates] == [True, False]
+    assert "project.milestone" in set(db.session.scalars(select(AuditEvent.action)))
+
+
+def test_the_audit_log_filters_one_project(world, make_client):
+    _wijk, _other, _rnd, people, projects = world
+    for title in ("Bankjes", "Moestuin"):
+        operations.set_treasurer(people["board"], projects[title], people["board2"])
+    db.session.commit()
+    councillor = make_client()
+    councillor.login("raad@example.org")
+    benches = projects["Bankjes"]
+    page = councillor.get(f"/audit?subject=funded_project:{benches.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    everything = councillor.get("/audit").get_data(as_text=True)
+    # the label is also an option of the "Wat" filter: one more than the events shown
+    assert everything.count("Penvoerder aangewezen") == 3
+    assert body.count("Penvoerder aangewezen") == 2  # this project's event, not the other's
+    assert f"/projecten/{benches.id}" in councillor.get(f"/projecten/{benches.id}").get_data(
+        as_text=True
+    )
+    assert councillor.get("/audit?subject=user_account:1").status_code == 422

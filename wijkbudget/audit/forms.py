@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, Regexp
 
 from ..forms import BaseForm, ChoiceField, options
 from .queries import ACTION_LABELS
@@ -23,6 +23,17 @@ class AuditFilterForm(BaseForm):
     action = ChoiceField(_l("Wat"), validators=[Optional()])
     date_from = DateField(_l("Vanaf"), validators=[Optional()])
     date_to = DateField(_l("Tot en met"), validators=[Optional()])
+    #: one round, project or proposal ("budget_round:3"); set by links, e.g. from the audit desk
+    subject = StringField(
+        _l("Onderwerp"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^(budget_round|funded_project|proposal):[0-9]{1,12}$",
+                message=_l("Dit onderwerp bestaat niet."),
+            ),
+        ],
+    )
 
     def __init__(self, *args: object, wijken: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_neighbourhood_created", "neighbourhood_id", "created_at"),
         Index("ix_audit_event_actor_created", "actor_id", "created_at"),
         Index("ix_audit_event_action_created", "action", "created_at"),
+        Index("ix_audit_event_object", "object_type", "object_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

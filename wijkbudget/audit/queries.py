@@ -70,6 +70,7 @@ class AuditFilter:
     action: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    subject: tuple[str, int] | None = None  # (object type, id): one round, project or proposal
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -96,6 +97,11 @@ def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[A
                 or_(User.email.like(pattern), User.display_name.ilike(pattern))
             )
             query = query.where(AuditEvent.actor_id.in_(actors))
+    if filters.subject is not None:
+        query = query.where(
+            AuditEvent.object_type == filters.subject[0],
+            AuditEvent.object_id == filters.subject[1],
+        )
     if filters.date_from:
         query = query.where(AuditEvent.created_at >= _local_midnight_utc(filters.date_from))
     if filters.date_to:

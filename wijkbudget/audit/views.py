@@ -19,6 +19,13 @@ from .queries import ACTION_LABELS, AuditFilter, audit_events
 bp = Blueprint("audit", __name__)
 
 
+def _subject(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    kind, _sep, number = value.partition(":")
+    return kind, int(number)
+
+
 @bp.get("/audit")
 @audit_reader_required
 def log() -> Any:
@@ -36,6 +43,7 @@ def log() -> Any:
         action=form.action.data or "" if valid else "",
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,
+        subject=_subject(form.subject.data) if valid else None,
     )
     page = paginate(audit_events(filters, scope))
     args = {k: v for k, v in request.args.items() if k != "page" and v}

@@ -4,7 +4,7 @@ closing a project, the treasurer, and progress updates."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -109,6 +109,12 @@ class UpdateForm(BaseForm):
             Optional(),
             NumberRange(min=0, max=100, message=_l("Een getal van 0 tot en met 100.")),
         ],
+    )
+    photos = MultipleFileField(_l("Foto's (hoogstens 3; JPEG, PNG of WebP)"))
+    alt = StringField(
+        _l("Wat staat er op de foto's?"),
+        validators=[Optional(), Length(max=200, message=_l("Hoogstens %(max)d tekens."))],
+        description=_l("Voor wie de foto's niet kan zien."),
     )
 
 

@@ -252,6 +252,27 @@ class ProgressUpdate(db.Model):
 
     project: Mapped[FundedProject] = relationship(back_populates="updates")
     author: Mapped[User | None] = relationship()
+    photos: Mapped[list[ProgressPhoto]] = relationship(
+        back_populates="update", order_by="ProgressPhoto.id", cascade="all, delete-orphan"
+    )
+
+
+class ProgressPhoto(db.Model):
+    """A photo with a progress update: re-encoded like a proposal photo, under a generated name."""
+
+    __tablename__ = "project_update_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("project_update.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(40), unique=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int]
+    height: Mapped[int]
+    alt: Mapped[str] = mapped_column(String(200), default="")
+
+    update: Mapped[ProgressUpdate] = relationship(back_populates="photos")
 
 
 class LedgerEntry(db.Model):

@@ -16,6 +16,7 @@ from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Neighbourhood
+from ..proposals import images
 from ..proposals.models import Proposal
 from ..rounds.models import Round
 from . import queries, receipts
@@ -28,6 +29,7 @@ from .models import (
     LedgerEntry,
     NotAllowed,
     PayeeType,
+    ProgressPhoto,
     ProgressUpdate,
     ProjectStatus,
     SpendingError,
@@ -251,9 +253,9 @@ def record_expense(user: User, project: FundedProject, data: ExpenseData, upload
         "expense.record",
         actor=user,
         role=permissions.acting_role(user, project.neighbourhood),
-        obj=expense,
+        obj=expense.project,  # filed under the project, so its audit trail is one list
         neighbourhood=project.neighbourhood_id,
-        after={"project": project.id, "bedrag": expense.amount_cents},
+        after={"uitgave": expense.id, "bedrag": expense.amount_cents},
     )
     return expense
 
@@ -288,9 +290,9 @@ def approve_expense(board: User, expense: Expense) -> LedgerEntry:
         "expense.approve",
         actor=board,
         role="board",
-        obj=expense,
+        obj=expense.project,  # filed under the project, so its audit trail is one list
         neighbourhood=project.neighbourhood_id,
-        after={"project": project.id, "bedrag": expense.amount_cents, "boeking": entry.seq},
+        after={"uitgave": expense.id, "bedrag": expense.amount_cents, "boeking": entry.seq},
     )
     return entry
 
@@ -315,9 +317,9 @@ def reject_expense(board: User, expense: Expense, reason: str) -> None:
         "expense.reject",
         actor=board,
         role="board",
-        obj=expense,
+        obj=expense.project,  # filed under the project, so its audit trail is one list
         neighbourhood=expense.neighbourhood_id,
-        after={"reden": expense.decision_reason},
+        after={"uitgave": expense.id, "reden": expense.decision_reason},
     )
 
 
@@ -353,9 +355,9 @@ def reverse_expense(board: User, expense: Expense, reason: str) -> LedgerEntry:
         "expense.reverse",
         actor=board,
         role="board",
-        obj=expense,
+        obj=expense.project,  # filed under the project, so its audit trail is one list
         neighbourhood=expense.neighbourhood_id,
-        after={"boeking": entry.seq, "reden": text},
+        after={"uitgave": expense.id, "boeking": entry.seq, "reden": text},
     )
     return entry
 
@@ -481,10 +483,20 @@ def close_project(board: User, project: FundedProject, status: ProjectStatus, no
 # --- progress ---------------------------------------------------------------------------------
 
 
+MAX_PHOTOS = 3
+
+
 def add_update(
-    user: User, project: FundedProject, body: str, percent: int | None, *, milestone: bool = False
+    user: User,
+    project: FundedProject,
+    body: str,
+    percent: int | None,
+    *,
+    milestone: bool = False,
+    photos: list[Any] = (),  # type: ignore[assignment]
+    alt: str = "",
 ) -> ProgressUpdate:
-    """Initiators tell how it goes; the board adds milestones."""
+    """Initiators tell how it goes, with up to three photos; the board adds milestones."""
     if milestone:
         _board_guard(user, project)
     elif not project.is_initiator(user):
@@ -498,6 +510,12 @@ def add_update(
         raise SpendingError(_("Het bericht is te lang (hoogstens 5000 tekens)."))
     if percent is not None and not 0 <= percent <= 100:
         raise SpendingError(_("Het percentage moet tussen 0 en 100 liggen."))
+    uploads = [f for f in photos if f is not None and getattr(f, "filename", "")]
+    if len(uploads) > MAX_PHOTOS:
+        raise SpendingError(_("Hoogstens %(n)d foto's bij een bericht.", n=MAX_PHOTOS))
+    processed = [
+        images.process_upload(f, max_bytes=current_app.config["UPLOAD_MAX_BYTES"]) for f in uploads
+    ]
     update = ProgressUpdate(
         project_id=project.id,
         author_id=user.id,
@@ -506,6 +524,17 @@ def add_update(
         percent_done=percent,
         created_at=utcnow(),
     )
+    directory = images.upload_dir(current_app)
+    for photo in processed:
+        update.photos.append(
+            ProgressPhoto(
+                filename=images.store(photo, directory),  # type: ignore[arg-type]
+                content_type=photo.content_type,
+                width=photo.width,
+                height=photo.height,
+                alt=_plain(alt)[:200],
+            )
+        )
     db.session.add(update)
     if percent is not None:
         project.percent_done = percent

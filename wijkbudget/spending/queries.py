@@ -22,6 +22,7 @@ from .models import (
     ExpenseState,
     FundedProject,
     LedgerEntry,
+    ProgressUpdate,
     ProjectStatus,
 )
 
@@ -169,6 +170,8 @@ def load_project(project_id: int) -> FundedProject | None:
             selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
             selectinload(FundedProject.neighbourhood),
             selectinload(FundedProject.round),
+            selectinload(FundedProject.treasurer),
+            selectinload(FundedProject.updates).selectinload(ProgressUpdate.photos),
         )
     )
 

@@ -37,6 +37,7 @@ from ..permissions import (
     oversight_required,
     public,
 )
+from ..proposals import images as image_files
 from . import exports, operations, queries, receipts
 from .forms import (
     CloseProjectForm,
@@ -48,7 +49,14 @@ from .forms import (
     UpdateForm,
     payee_choices,
 )
-from .models import Expense, ExpenseState, FundedProject, PayeeType, ProjectStatus
+from .models import (
+    Expense,
+    ExpenseState,
+    FundedProject,
+    PayeeType,
+    ProgressPhoto,
+    ProjectStatus,
+)
 
 bp = Blueprint("spending", __name__)
 
@@ -199,6 +207,7 @@ def _project_page(project: FundedProject, status: int = 200, **forms: Any) -> An
         reject_form=RejectForm(formdata=None),
         available=queries.wijk_available(project.neighbourhood) if is_board else None,
         action_error=forms.get("action_error"),
+        may_read_audit=permissions.can_read_audit(current_user),
     ), status
 
 
@@ -304,7 +313,13 @@ def add_update(project_id: int) -> Any:
         return _project_page(project, 422 if form.errors else 400, update_form=form)
     try:
         operations.add_update(
-            current_user, project, form.body.data, form.percent.data, milestone=milestone
+            current_user,
+            project,
+            form.body.data,
+            form.percent.data,
+            milestone=milestone,
+            photos=request.files.getlist("photos"),
+            alt=form.alt.data or "",
         )
     except DomainError as exc:
         db.session.rollback()
@@ -312,6 +327,25 @@ def add_update(project_id: int) -> Any:
     db.session.commit()
     flash(_("Het bericht staat op de projectpagina."), "success")
     return redirect(url_for(".project", project_id=project.id), 303)
+
+
+@bp.get("/projecten/<int:project_id>/fotos/<int:photo_id>")
+@public
+def photo(project_id: int, photo_id: int) -> Any:
+    found = db.session.get(ProgressPhoto, photo_id)
+    if found is None or found.update.project_id != project_id:
+        abort(404)
+    path = image_files.upload_dir(current_app) / found.filename
+    if not path.is_file():
+        abort(404)
+
+    @after_this_request
+    def headers(response: Any) -> Any:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+    return send_file(path, mimetype=found.content_type, max_age=3600)
 
 
 @bp.post("/projecten/<int:project_id>/planning")
