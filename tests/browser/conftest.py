@@ -1,0 +1,102 @@
+"""Browser journeys: the app served on a free loopback port by a real WSGI server in a thread,
+driven by Playwright through Debian's chromium (never a browser Playwright downloads).
+
+Screenshots go to ``test-artifacts/screenshots/`` (not committed), at 375 and 1280 px."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from wijkbudget import create_app
+
+CHROMIUM = shutil.which("chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+if CHROMIUM is None:
+    pytest.skip(
+        "browser journeys skipped: Debian's chromium is not installed (apt-get install chromium; "
+        ".ci/run does this)",
+        allow_module_level=True,
+    )
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def live_server(app: Any, app_config: dict[str, Any]) -> Iterator[str]:
+    """The same database and mail server as the test's ``app``, served over HTTP."""
+    config = {**app_config, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
+    served = create_app(config)
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=[True, False], ids=["js", "no-js"])
+def javascript(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: str, javascript: bool) -> Any:
+    """``new_page()``: a fresh browser context (its own cookies), JavaScript on or off."""
+    contexts = []
+
+    def make(width: int = 1280) -> Any:
+        context = browser.new_context(
+            java_script_enabled=javascript,
+            base_url=live_server,
+            viewport={"width": width, "height": 900},
+            locale="nl-NL",
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shoot(request: pytest.FixtureRequest) -> Any:
+    """``shoot(page, "name")``: full-page screenshots at 375 and 1280 px for people to look at."""
+
+    def take(page: Any, name: str) -> None:
+        folder = SHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        original = page.viewport_size
+        for width in (375, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+        page.set_viewport_size(original)
+
+    return take
