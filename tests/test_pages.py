@@ -113,3 +113,12 @@ def test_security_headers_and_cookie_flags(app, make_wijk, make_user, make_clien
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_data(as_text=True) == "ok"
+
+
+def test_a_huge_number_in_a_url_is_not_found_not_a_server_error(client):
+    for url in (
+        "/voorstellen/9223372036854775808",
+        "/projecten/2147483648",
+        "/api/v1/rondes/99999999999",
+    ):
+        assert client.get(url).status_code == 404, url

@@ -10,8 +10,17 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:…>`` from 0 up to the largest 32-bit integer (PostgreSQL's ``integer``)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -27,6 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("WIJKBUDGET_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,
     )
+    # every <int:…> in a URL fits a database integer: a bigger number is "not found", not a 500
+    app.url_map.converters["int"] = DatabaseIntConverter
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
@@ -46,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     text.init_app(app)
 
     from .accounts.views import bp as accounts_bp
+    from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .dialogue.views import bp as dialogue_bp
     from .neighbourhoods.views import bp as neighbourhoods_bp
@@ -65,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voting_bp)
     app.register_blueprint(results_bp)
     app.register_blueprint(spending_bp)
+    app.register_blueprint(api_bp)
     app.context_processor(voting_banner)
 
     from . import htmx

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_RESET": "5 per hour",
     "RATELIMIT_CODES": "10 per 15 minutes",  # wrong voting codes per IP address
     "RATELIMIT_CODES_GLOBAL": "300 per hour",  # wrong voting codes from everyone together
+    "RATELIMIT_API": "300 per minute",  # the open data API, per IP address
     # mail: "file" writes .eml files to instance/mail/, "smtp" sends through MAIL_HOST
     "MAIL_BACKEND": "",
     "MAIL_HOST": "",

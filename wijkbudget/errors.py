@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -26,6 +26,25 @@ def _render(code: int, **context: Any) -> tuple[str, int]:
     return render_template("errors/error.html", code=code, **context), code
 
 
+def _api_error(error: HTTPException) -> Any:
+    """The open data API answers in JSON, also for a URL that matches no route."""
+    from flask_babel import gettext as _
+
+    messages = {
+        400: _("Ongeldige vraag."),
+        404: _("Niet gevonden."),
+        405: _("Deze API kan alleen lezen (GET)."),
+        429: _("Te veel vragen. Wacht even en probeer het opnieuw."),
+    }
+    message = messages.get(error.code or 500, _("Er ging iets mis."))
+    if error.code == 400 and error.description and not error.description.startswith("The "):
+        message = error.description  # our own Dutch message from abort(400, …)
+    response = jsonify({"error": message})
+    response.status_code = error.code or 500
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -35,6 +54,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if error.code is None or error.code < 400:
             return error
+        if request.path.startswith("/api/"):
+            return _api_error(error)
         return _render(error.code)
 
     @app.errorhandler(InternalServerError)
