@@ -377,6 +377,7 @@ def _wijk(slug: str | None) -> Neighbourhood | None:
 
 def init_app(app: Flask) -> None:
     _ledger_commands(app)
+    _backup_commands(app)
     _tally_command(app)
 
     @app.cli.command("create-admin")
@@ -548,3 +549,36 @@ def _tally_command(app: Flask) -> None:
         else:
             for pid in outcome.funded:
                 click.echo(pid)
+
+
+def _backup_commands(app: Flask) -> None:
+    from pathlib import Path
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(path: Path) -> None:
+        """Copy the whole database to PATH (SQLite: online backup; PostgreSQL: pg_dump -Fc)."""
+        from .backup import BackupError, backup
+
+        try:
+            backup(path)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Backup gemaakt: {path}")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask: everything now in the database goes.")
+    def restore_command(path: Path, yes: bool) -> None:
+        """Replace the whole database with the backup at PATH."""
+        from .backup import BackupError, restore
+
+        if not yes:
+            click.confirm(
+                "Alles in de database wordt vervangen door de backup. Doorgaan?", abort=True
+            )
+        try:
+            restore(path)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Teruggezet uit {path}")
