@@ -10,7 +10,6 @@ from fractions import Fraction
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
 
 from .. import permissions
 from ..accounts.models import User
@@ -22,7 +21,7 @@ from ..rounds import operations as rounds
 from ..rounds.models import Aggregation, BallotType, Phase, Round
 from ..spending import operations as spending
 from ..tally.model import BallotKind, Election, Project
-from ..voting.models import Ballot, PaperBatch
+from ..voting.models import Ballot, BallotChoice, PaperBatch
 from .models import TIE_BREAK, AlreadyClosed, Result, ResultError, ResultLine
 
 RULE_NAMES = {Aggregation.GREEDY: "greedy", Aggregation.EQUAL_SHARES: "equal-shares"}
@@ -53,19 +52,22 @@ def round_election(rnd: Round, *, shuffle: bool = True) -> tuple[Election, dict[
         str(p.id): Project(id=str(p.id), cost=p.effective_cost_cents // unit, name=p.title)
         for p in proposals
     }
-    ballots: list[dict[str, int]] = []
-    for ballot in db.session.scalars(
-        select(Ballot)
+    # one plain query, no ORM objects: a round can have a hundred thousand ballots
+    names = {p.id: str(p.id) for p in proposals}
+    by_ballot: dict[str, list[tuple[int, int]]] = {}
+    rows = db.session.execute(
+        select(Ballot.id, BallotChoice.proposal_id, BallotChoice.points)
+        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
         .where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
-        .options(selectinload(Ballot.choices))
-    ):
-        ballots.append(
-            {
-                str(c.proposal_id): c.points
-                for c in sorted(ballot.choices, key=lambda c: c.proposal_id)
-                if str(c.proposal_id) in projects
-            }
-        )
+    ).tuples()
+    for ballot_id, proposal_id, points in rows:
+        choices = by_ballot.get(ballot_id)
+        if choices is None:
+            choices = by_ballot[ballot_id] = []
+        if proposal_id in names:
+            choices.append((proposal_id, points))
+    # each ballot's choices in proposal order, as the file lists them
+    ballots = [{names[pid]: points for pid, points in sorted(c)} for c in by_ballot.values()]
     if shuffle:
         secrets.SystemRandom().shuffle(ballots)
     kind = (
