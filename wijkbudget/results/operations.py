@@ -59,7 +59,7 @@ def round_election(rnd: Round, *, shuffle: bool = True) -> tuple[Election, dict[
         select(Ballot.id, BallotChoice.proposal_id, BallotChoice.points)
         .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
         .where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
-    ).tuples()
+    )
     for ballot_id, proposal_id, points in rows:
         choices = by_ballot.get(ballot_id)
         if choices is None:
