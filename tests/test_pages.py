@@ -4,9 +4,11 @@ switch, the skip link, htmx vendored, and no 500 for oversized or malformed requ
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from wijkbudget import create_app
 from wijkbudget.permissions import public
 
 
@@ -122,3 +124,26 @@ def test_a_huge_number_in_a_url_is_not_found_not_a_server_error(client):
         "/api/v1/rondes/99999999999",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_security_headers_on_every_page(app, client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # the tests run without https
+    secure = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SECRET_KEY": "x", "TESTING": True, "COOKIE_SECURE": True})  # fmt: skip
+    hsts = secure.test_client().get("/healthz").headers["Strict-Transport-Security"]
+    assert hsts.startswith("max-age=31536000")
+
+
+def test_no_inline_script_or_style_in_the_templates():
+    root = Path(__file__).resolve().parents[1] / "templates"
+    for template in root.rglob("*.html"):
+        source = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", source), template
+        assert not re.search(r"\son[a-z]+=\"", source), template
+        assert ' style="' not in source and "<style" not in source, template

@@ -25,7 +25,7 @@ class DatabaseIntConverter(IntegerConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import cli, errors, i18n, mail, money, permissions, text
+    from . import cli, errors, i18n, mail, money, permissions, security, text
     from .config import load_config
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     money.init_app(app)
     text.init_app(app)
+    security.init_app(app)
 
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
