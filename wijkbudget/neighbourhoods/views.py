@@ -46,6 +46,12 @@ def show(slug: str) -> str:
     )
 
 
+@bp.get("/toegankelijkheid")
+@public
+def accessibility() -> str:
+    return render_template("neighbourhoods/accessibility.html")
+
+
 # --- the board of one wijk --------------------------------------------------------------------
 
 
