@@ -155,6 +155,15 @@ def mine() -> str:
 # --- one proposal -----------------------------------------------------------------------------
 
 
+def _own_ids(form: Any, prefix: str) -> Any:
+    """The board's forms share field names (message, note) on one page: give each field an id of
+    its own, so every label, hint and error points at its own box (the posted names stay)."""
+    for f in form:
+        f.id = f"{prefix}-{f.name}"
+        f.label.field_id = f.id
+    return form
+
+
 def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
     rnd = proposal.round
     reject_form = forms.get("reject_form") or RejectForm(formdata=None)
@@ -181,6 +190,14 @@ def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
         "thread": db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id)),
         "meetings": dialogue_queries.meetings_about(proposal.id),
     }
+    for key, prefix in (
+        ("decision_form", "toelaten"),
+        ("reject_form", "afwijzen"),
+        ("changes_form", "aanpassing"),
+        ("estimate_form", "kosten"),
+        ("duplicate_form", "dubbel"),
+    ):
+        _own_ids(context[key], prefix)
     return render_template("proposals/show.html", **context), status
 
 

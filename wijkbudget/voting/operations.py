@@ -225,7 +225,7 @@ def cast(
             for pid, points in sorted(selection.items())
         ],
     )
-    already = _("U heeft al gestemd in deze ronde. Er telt één stem per persoon.")
+    already = _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
     try:
         db.session.add(participation)
         db.session.flush()

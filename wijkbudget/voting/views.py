@@ -154,7 +154,7 @@ def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
             "voting/refused.html",
             wijk=wijk,
             rnd=rnd,
-            refusal=_("U heeft al gestemd in deze ronde. Er telt één stem per persoon."),
+            refusal=_("Je hebt al gestemd in deze ronde. Er telt één stem per persoon."),
         ), 409
     return None
 
