@@ -25,6 +25,7 @@ never funded. A ballot "supports" a project when it names it (with more than 0 p
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -93,12 +94,11 @@ class _Prep:
             flat_p = [p for items, _w in self.groups for p, _pts in items]
             flat_u = [pts for items, _w in self.groups for _p, pts in items]
         else:
-            # tuples hash faster than sets; ballots in another order are merged afterwards
+            # tuples hash faster than sets; the same set in another order stays a separate
+            # group, which changes nothing but speed
             get = index.__getitem__
-            merged: Counter = Counter()
-            for key, w in Counter(map(tuple, election.ballots)).items():
-                merged[tuple(sorted(map(get, key)))] += w
-            self.groups = [(items, w) for items, w in merged.items() if items]
+            counted = Counter(map(tuple, election.ballots))
+            self.groups = [(tuple(map(get, key)), w) for key, w in counted.items() if key]
             flat_p = [p for items, _w in self.groups for p in items]
             flat_u = None
         m = len(self.ids)
@@ -132,7 +132,6 @@ class _Prep:
 class _MesRun:
     order: list[int]  # funded projects in selection order
     money: list[Fraction] | None  # per project: what its supporters have left at the end
-    next_b: Fraction | None = None  # fast path: the next budget at which the run may differ
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,8 +167,7 @@ def _mes_exact(prep: _Prep, b: Fraction, want_money: bool = False) -> _MesRun:
     money = None
     if want_money:
         money = [
-            sum((weights[g] * budgets[g] for g, _u in supporters[p]), Fraction(0))
-            for p in range(m)
+            sum((weights[g] * budgets[g] for g, _u in supporters[p]), Fraction(0)) for p in range(m)
         ]
     return _MesRun(order, money)
 
@@ -178,6 +176,8 @@ def _affordability(
     cost: int, sup: list[tuple[int, int]], budgets: list[Fraction], weights: list[int]
 ) -> Fraction | None:
     """The smallest rho such that sum(w * min(budget, rho * u)) >= cost, or None."""
+    if cost == 0:
+        return Fraction(0)
     total = sum((weights[g] * budgets[g] for g, _u in sup), Fraction(0))
     if total < cost:
         return None
@@ -197,22 +197,20 @@ def _affordability(
 #
 # Budget classes: voters with the same payment history have the same money left. A class never
 # changes; when a project is funded, its supporters in a class move to a new class (one per
-# utility, for points ballots). A class is described by its row in the matrix ``H``: H[c, t] is
-# the utility for which the class paid rho_t in round t, so its money is b - sum_t H[c, t] rho_t,
-# unless it once paid everything it had (then it is a "zero" class). Sums of money over many
-# classes are thus sums over rounds, which keeps the exact arithmetic small.
+# utility, for points ballots) that records its parent, the round and the utility it paid for:
+# its money is the parent's minus rho_t * u, or 0 if it paid all it had (a "zero" class).
 #
 # A project is scored over the classes of its supporters, not over voters. A project's rho never
 # falls during a run, so an old score is a lower bound and only the project at the top of the
-# heap needs re-scoring (lazy evaluation). Floats order the classes and pre-screen; every
-# decision is confirmed with Fractions.
+# heap needs re-scoring (lazy evaluation).
 #
-# Per-voter budget b as a parameter: within one run, every budget and rho is an affine function
-# of b as long as the run keeps its "structure" (same projects, same classes paying everything).
-# ``_FastRun.segment_end`` uses that to find the largest b' >= b with provably the same run,
-# which lets the add-one loop skip budgets.
+# Floats with a rigorous error bound per value: every class carries a bound on the error of its
+# float money, every rho a bound on its own. A decision is taken in floats only when the floats
+# settle it beyond those bounds; otherwise (near ties, classes at the edge of poor/rich) it is
+# taken with exact Fractions, computed on demand from the run's history.
 
-_EPS = 1e-9
+_ULP = 2.0**-52
+_CLOSE = 1e-9  # float rhos in the heap have a relative error below this; closer ones: exact
 
 
 class _Arrays:
@@ -237,24 +235,23 @@ def _arrays(prep: _Prep) -> _Arrays:
 
 
 class _Eval:
-    """A scored project at some round: its rho (internal units) and the partition used."""
+    """A scored project at some round: rho (internal units) and the partition of its
+    supporters' classes into poor (pay all they have) and rich (pay rho * utility)."""
 
-    __slots__ = ("p", "rnd", "rho", "cls", "util", "weight", "inv", "poor", "urich", "pcoef",
-                 "pweight")
+    __slots__ = ("p", "rnd", "rho_f", "rho", "cls", "util", "weight", "inv", "poor", "urich", "err")
 
-    def __init__(self, p, rnd, rho, cls, util, weight, inv, poor, urich, pcoef, pweight):
+    def __init__(self, p, rnd, rho_f, rho, cls, util, weight, inv, poor, urich):
         self.p = p
         self.rnd = rnd
-        self.rho = rho  # Fraction, or None when the supporters cannot pay the project
+        self.rho_f = rho_f  # float rho (relative error < _CLOSE / 3); None: cannot be paid
+        self.rho = rho  # exact rho, computed on demand (_FastRun.exact_rho)
         self.cls = cls  # supporters' classes (numpy), with the utility and total weight of each
         self.util = util
         self.weight = weight
-        self.inv = inv  # for each supporting group, its position in cls
-        self.poor = poor  # numpy bool: pays everything it has (includes zero classes)
+        self.inv = inv  # for each supporting group, its position in cls (points ballots)
+        self.poor = poor  # numpy bool per class (zero classes included)
         self.urich = urich  # total weight * utility of the rich
-        # money of the poor (or of all supporters, if unaffordable) = b * pweight - pcoef . rho
-        self.pcoef = pcoef
-        self.pweight = pweight
+        self.err = 0.0 if rho_f is None else 2 * _ULP * rho_f  # bound on |rho_f - rho|
 
 
 class _FastRun:
@@ -262,49 +259,61 @@ class _FastRun:
         self.prep = prep
         self.arr = arr = _arrays(prep)
         self.b = Fraction(b)
-        self.fbv = float(self.b)
-        self.R = len(prep.supported) + 1  # at most this many rounds
+        self.bf = float(self.b)
         cap = 256
-        self.H = np.zeros((cap, self.R), dtype=np.int64)
+        self.parent = np.full(cap, -1, dtype=np.int64)
+        self.rnd_of = np.zeros(cap, dtype=np.int64)
+        self.pay_u = np.zeros(cap, dtype=np.int64)
         self.zero = np.zeros(cap, dtype=bool)
         self.fb = np.zeros(cap, dtype=np.float64)  # money per class, as floats
-        self.fb[0] = self.fbv
+        self.err = np.zeros(cap, dtype=np.float64)  # bound on |fb - exact money|
+        self.fb[0] = self.bf
+        self.err[0] = abs(self.bf) * _ULP
         self.nc = 1
-        self.exact: dict[int, Fraction] = {0: self.b}
+        self.exact_budget: dict[int, Fraction] = {0: self.b}
         self.class_of = np.zeros(arr.n_groups, dtype=np.int64)
-        self.rhos: list[Fraction] = []  # exact rho (internal units) per round
-        self.chosen: list[_Eval] = []  # evaluation of the funded project per round
-        self.bounds: list[tuple[_Eval, int]] = []  # (lower bound, last round + 1 it stood)
-        self.drops: list[_Eval] = []  # unaffordable projects
+        self.chosen: list[_Eval] = []  # the funded project's evaluation, per round
 
-    # exact money -----------------------------------------------------------------------------
+    # exact values, on demand -------------------------------------------------------------
 
-    def money_of(self, cls: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, int]:
-        """(coef, weight) with: money of these classes = b * weight - coef . rhos."""
+    def exact_rho(self, ev: _Eval) -> Fraction:
+        if ev.rho is None:
+            if ev.rnd == 0 and len(ev.cls) == 1 and not ev.poor[0]:
+                ev.rho = Fraction(self.prep.cost[ev.p], ev.urich)
+            else:
+                poor = ev.poor
+                paid = self.exact_money(ev.cls[poor], ev.weight[poor], ev.rnd)
+                ev.rho = (self.prep.cost[ev.p] - paid) / ev.urich
+        return ev.rho
+
+    def exact_money(self, cls: np.ndarray, weight: np.ndarray, rnd: int) -> Fraction:
+        """Exact money of the given classes (weighted) = b * W - sum_t coef_t * rho_t."""
         nz = ~self.zero[cls]
+        cur = cls[nz]
         w = weight[nz]
-        t = len(self.rhos)
-        coef = w @ self.H[cls[nz], :t] if t else np.zeros(0, dtype=np.int64)
-        return coef, int(w.sum())
-
-    def value(self, coef: np.ndarray, weight: int) -> Fraction:
-        total = self.b * weight
-        rhos = self.rhos
+        total_w = int(w.sum())
+        coef = np.zeros(max(rnd, 1), dtype=np.int64)
+        while len(cur):
+            par = self.parent[cur]
+            has = par >= 0
+            np.add.at(coef, self.rnd_of[cur[has]], w[has] * self.pay_u[cur[has]])
+            cur = par[has]
+            w = w[has]
+        total = self.b * total_w
         for t in np.flatnonzero(coef).tolist():
-            total -= int(coef[t]) * rhos[t]
+            total -= int(coef[t]) * self.exact_rho(self.chosen[t])
         return total
 
     def budget_exact(self, c: int) -> Fraction:
-        x = self.exact.get(c)
+        x = self.exact_budget.get(c)
         if x is None:
             if self.zero[c]:
                 x = Fraction(0)
             else:
-                row = self.H[c]
-                x = self.b
-                for t in np.flatnonzero(row[: len(self.rhos)]).tolist():
-                    x -= int(row[t]) * self.rhos[t]
-            self.exact[c] = x
+                par = int(self.parent[c])
+                rho = self.exact_rho(self.chosen[int(self.rnd_of[c])])
+                x = self.budget_exact(par) - rho * int(self.pay_u[c])
+            self.exact_budget[c] = x
         return x
 
     # scoring ---------------------------------------------------------------------------------
@@ -313,37 +322,51 @@ class _FastRun:
         arr = self.arr
         cost = self.prep.cost[p]
         rows = arr.groups[p]
-        rnd = len(self.rhos)
+        rnd = len(self.chosen)
         if arr.utils is None:
-            cls, inv = np.unique(self.class_of[rows], return_inverse=True)
+            if rnd == 0:  # everyone has b: rho = cost / supporters, if they can pay it
+                w = self.prep.supp[p]
+                one = np.ones(1, dtype=np.int64)
+                zeros = np.zeros(1, dtype=np.int64)
+                if self.b * w < cost:
+                    return _Eval(p, 0, None, None, zeros, one, one * w, None, None, 0)
+                rho = Fraction(cost, w)
+                return _Eval(
+                    p, 0, float(rho), rho, zeros, one, one * w, None, np.zeros(1, dtype=bool), w
+                )
+            counts = np.bincount(self.class_of[rows], weights=arr.weights[p], minlength=self.nc)
+            cls = np.flatnonzero(counts)
+            weight = counts[cls].astype(np.int64)
+            inv = None
             util = np.ones(len(cls), dtype=np.int64)
         else:
-            keys, inv = np.unique(self.class_of[rows] * arr.ukey + arr.utils[p],
-                                  return_inverse=True)
+            keys, inv = np.unique(
+                self.class_of[rows] * arr.ukey + arr.utils[p], return_inverse=True
+            )
             cls, util = np.divmod(keys, arr.ukey)
-        weight = np.bincount(inv, weights=arr.weights[p], minlength=len(cls)).astype(np.int64)
+            weight = np.bincount(inv, weights=arr.weights[p], minlength=len(cls)).astype(np.int64)
         fb = self.fb[cls]
-        ftotal = float(weight @ fb)
-        if ftotal <= cost * (1 + _EPS):
-            coef, wsum = self.money_of(cls, weight)
-            if ftotal < cost * (1 - _EPS) or self.value(coef, wsum) < cost:
-                return _Eval(p, rnd, None, cls, util, weight, inv, None, 0, coef, wsum)
+        money = weight * fb
+        ftotal = float(money.sum())
+        slack = float(weight @ self.err[cls]) + 4 * len(cls) * _ULP * ftotal
+        if ftotal + slack < cost:
+            return _Eval(p, rnd, None, None, cls, util, weight, inv, None, 0)
+        if ftotal - slack < cost and self.exact_money(cls, weight, rnd) < cost:
+            return _Eval(p, rnd, None, None, cls, util, weight, inv, None, 0)
         zero = self.zero[cls]
-        res = self._partition(cost, cls, util, weight, fb, zero)
-        if res is None:
-            res = self._partition_exact(cost, cls, util, weight, zero)
-        rho, poor, urich, pcoef, pweight = res
-        return _Eval(p, rnd, rho, cls, util, weight, inv, poor, urich, pcoef, pweight)
+        ev = self._partition(p, rnd, cost, cls, util, weight, inv, fb, zero)
+        if ev is None:
+            ev = self._partition_exact(p, rnd, cost, cls, util, weight, inv, zero)
+        return ev
 
-    def _partition(self, cost, cls, util, weight, fb, zero):
-        """Find the poor classes with floats, then compute rho exactly and confirm."""
+    def _partition(self, p, rnd, cost, cls, util, weight, inv, fb, zero):
+        """Find the poor classes with floats; confirm exactly where the floats are not sure."""
         nz = np.flatnonzero(~zero)
-        ratio = fb[nz] / util[nz]
-        srt = nz[np.argsort(ratio, kind="stable")]
+        srt = nz[np.argsort(fb[nz] / util[nz], kind="stable")]
         wu = weight * util
         u_all = int(wu[nz].sum())
-        money = (weight[srt] * fb[srt]).astype(np.float64)
-        before_money = np.concatenate(([0.0], np.cumsum(money)[:-1]))
+        wfb = weight[srt] * fb[srt]
+        before_money = np.concatenate(([0.0], np.cumsum(wfb)[:-1]))
         before_util = np.concatenate(([0], np.cumsum(wu[srt])[:-1]))
         rho_k = (cost - before_money) / (u_all - before_util)
         rich_at = np.flatnonzero(fb[srt] / util[srt] >= rho_k)
@@ -352,25 +375,35 @@ class _FastRun:
         k = int(rich_at[0])
         poor = zero.copy()
         poor[srt[:k]] = True
-        pcoef, pweight = self.money_of(cls[poor], weight[poor])
         urich = u_all - int(before_util[k])
         if urich <= 0:
             return None
-        rho = (cost - self.value(pcoef, pweight)) / urich
+        paid = float(before_money[k])
+        err_paid = float(weight[poor] @ self.err[cls[poor]]) + 4 * (k + 1) * _ULP * abs(paid)
+        rf = (cost - paid) / urich
+        err_rf = (err_paid + 4 * _ULP * (cost + abs(paid))) / urich + 4 * _ULP * abs(rf)
+        ev = _Eval(p, rnd, rf, None, cls, util, weight, inv, poor, urich)
+        if not err_rf <= _CLOSE / 3 * rf:  # ill-conditioned: use the exact value
+            rf = float(self.exact_rho(ev))
+            err_rf = 2 * _ULP * rf
+            ev.rho_f = rf
+        ev.err = err_rf
         # confirm: poor classes have at most rho * u, rich ones at least
-        rf = float(rho)
-        x = fb[nz] - rf * util[nz]
-        tol = _EPS * rf * util[nz]
+        u_nz = util[nz]
+        x = fb[nz] - rf * u_nz
+        tol = self.err[cls[nz]] + u_nz * err_rf + 4 * _ULP * (np.abs(fb[nz]) + rf * u_nz)
         pnz = poor[nz]
         doubt = np.flatnonzero((pnz & (x > -tol)) | (~pnz & (x < tol)))
-        for i in nz[doubt].tolist():
-            bc = self.budget_exact(int(cls[i]))
-            lim = rho * int(util[i])
-            if (bc > lim) if poor[i] else (bc < lim):
-                return None
-        return rho, poor, urich, pcoef, pweight
+        if len(doubt):
+            rho = self.exact_rho(ev)
+            for i in nz[doubt].tolist():
+                bc = self.budget_exact(int(cls[i]))
+                lim = rho * int(util[i])
+                if (bc > lim) if poor[i] else (bc < lim):
+                    return None
+        return ev
 
-    def _partition_exact(self, cost, cls, util, weight, zero):
+    def _partition_exact(self, p, rnd, cost, cls, util, weight, inv, zero):
         idx = [i for i in range(len(cls)) if not zero[i]]
         bud = {i: self.budget_exact(int(cls[i])) for i in idx}
         idx.sort(key=lambda i: bud[i] / int(util[i]))
@@ -380,8 +413,7 @@ class _FastRun:
         for i in idx:
             r = need / total_util
             if r * int(util[i]) <= bud[i]:
-                pcoef, pweight = self.money_of(cls[poor], weight[poor])
-                return r, poor, total_util, pcoef, pweight
+                return _Eval(p, rnd, float(r), r, cls, util, weight, inv, poor, total_util)
             poor[i] = True
             need -= int(weight[i]) * bud[i]
             total_util -= int(weight[i]) * int(util[i])
@@ -390,66 +422,171 @@ class _FastRun:
     # funding ---------------------------------------------------------------------------------
 
     def fund(self, ev: _Eval) -> None:
-        t = len(self.rhos)
+        t = len(self.chosen)
         k = len(ev.cls)
         base = self.nc
         if base + k > len(self.zero):
-            cap = max(2 * len(self.zero), base + k)
-            self.H = np.concatenate([self.H, np.zeros((cap - len(self.zero), self.R), np.int64)])
-            self.zero = np.concatenate([self.zero, np.zeros(cap - len(self.zero), bool)])
-            self.fb = np.concatenate([self.fb, np.zeros(cap - len(self.fb))])
+            grow = max(len(self.zero), base + k)
+            self.parent = np.concatenate([self.parent, np.full(grow, -1, np.int64)])
+            self.rnd_of = np.concatenate([self.rnd_of, np.zeros(grow, np.int64)])
+            self.pay_u = np.concatenate([self.pay_u, np.zeros(grow, np.int64)])
+            self.zero = np.concatenate([self.zero, np.zeros(grow, bool)])
+            self.fb = np.concatenate([self.fb, np.zeros(grow)])
+            self.err = np.concatenate([self.err, np.zeros(grow)])
         new = slice(base, base + k)
-        self.H[new] = self.H[ev.cls]
-        self.H[new, t] = np.where(ev.poor, 0, ev.util)
+        rf = ev.rho_f
+        err_rf = ev.err
+        self.parent[new] = ev.cls
+        self.rnd_of[new] = t
+        self.pay_u[new] = np.where(ev.poor, 0, ev.util)
         self.zero[new] = ev.poor
-        self.fb[new] = np.where(ev.poor, 0.0, self.fb[ev.cls] - float(ev.rho) * ev.util)
+        old = self.fb[ev.cls]
+        pay = rf * ev.util
+        self.fb[new] = np.where(ev.poor, 0.0, old - pay)
+        self.err[new] = np.where(
+            ev.poor, 0.0, self.err[ev.cls] + ev.util * err_rf + 2 * _ULP * (np.abs(old) + pay)
+        )
         self.nc = base + k
-        self.class_of[self.arr.groups[ev.p]] = base + ev.inv
-        self.rhos.append(ev.rho)
+        rows = self.arr.groups[ev.p]
+        if ev.inv is None:
+            lut = np.zeros(max(self.nc, int(ev.cls.max()) + 1), dtype=np.int64)
+            lut[ev.cls] = np.arange(base, base + k)
+            self.class_of[rows] = lut[self.class_of[rows]]
+        else:
+            self.class_of[rows] = base + ev.inv
         self.chosen.append(ev)
 
     def money(self) -> list[Fraction]:
-        out = []
-        for p in range(len(self.prep.ids)):
+        """Exact money left per project's supporters: b * W_p - sum_t coef[p, t] * rho_t, with
+        all rhos over one common denominator (integer sums instead of Fraction sums)."""
+        m = len(self.prep.ids)
+        T = len(self.chosen)
+        proj, cls, wts = [], [], []
+        for p in range(m):
             rows = self.arr.groups[p]
-            if len(rows) == 0:
-                out.append(Fraction(0))
-                continue
-            cls, inv = np.unique(self.class_of[rows], return_inverse=True)
-            weight = np.bincount(inv, weights=self.arr.weights[p], minlength=len(cls))
-            out.append(self.value(*self.money_of(cls, weight.astype(np.int64))))
+            if len(rows):
+                c, inv = np.unique(self.class_of[rows], return_inverse=True)
+                w = np.bincount(inv, weights=self.arr.weights[p], minlength=len(c))
+                keep = ~self.zero[c]
+                proj.append(np.full(int(keep.sum()), p, dtype=np.int64))
+                cls.append(c[keep])
+                wts.append(w[keep].astype(np.int64))
+        if not proj:
+            return [Fraction(0)] * m
+        proj_a, cur, w = np.concatenate(proj), np.concatenate(cls), np.concatenate(wts)
+        total_w = np.bincount(proj_a, weights=w, minlength=m).astype(np.int64).tolist()
+        coef = np.zeros(m * max(T, 1), dtype=np.int64)
+        while len(cur):
+            par = self.parent[cur]
+            has = par >= 0
+            np.add.at(coef, proj_a[has] * T + self.rnd_of[cur[has]], w[has] * self.pay_u[cur[has]])
+            cur, w, proj_a = par[has], w[has], proj_a[has]
+        rhos = [self.exact_rho(ev) for ev in self.chosen]
+        den = self.b.denominator
+        for r in rhos:
+            den = den * r.denominator // math.gcd(den, r.denominator)
+        scaled = [r.numerator * (den // r.denominator) for r in rhos]
+        b_scaled = self.b.numerator * (den // self.b.denominator)
+        coef_rows = coef.reshape(m, max(T, 1)).tolist()
+        out = []
+        for p in range(m):
+            num = b_scaled * total_w[p]
+            row = coef_rows[p]
+            for t in range(T):
+                if row[t]:
+                    num -= row[t] * scaled[t]
+            out.append(Fraction(num, den))
         return out
 
 
-def _mes_fast(prep: _Prep, b: Fraction, want_money: bool = False, state=None) -> _MesRun:
+def _mes_fast(
+    prep: _Prep, b: Fraction, want_money: bool = False, floor: list | None = None
+) -> _MesRun:
+    """One MES run with per-voter budget b. With ``floor`` (the ``floor`` of a run at a lower
+    budget b0), also check that every budget in [b0, b] gives the same run: see ``_add1``.
+
+    The heap holds (float rho, tie-break key, project, evaluation); float rhos are accurate to
+    better than _CLOSE / 3 (relative), so only entries within _CLOSE are compared exactly."""
     state = _FastRun(prep, b)
     # the true rho of a project is rho_internal / div (approval: utility = cost, internal 1)
     div = [1] * len(prep.ids) if prep.cumulative else [c or 1 for c in prep.cost]
+
+    def exact_key(entry):
+        return (state.exact_rho(entry[3]) / div[entry[2]], entry[1])
+
     heap = []
     for p in prep.supported:
         ev = state.score(p)
-        if ev.rho is None:
-            state.drops.append(ev)
-        else:
-            heap.append((ev.rho / div[p], prep.tkey[p], p, ev))
+        if ev.rho_f is not None:
+            heap.append((ev.rho_f / div[p], prep.tkey[p], p, ev))
     heapq.heapify(heap)
     order: list[int] = []
+    floor_out: list[tuple] = []
+    certified = floor is not None
     while heap:
-        _rho, tk, p, ev = heapq.heappop(heap)
-        rnd = len(state.rhos)
-        if ev.rnd != rnd:  # stale: re-score
-            state.bounds.append((ev, rnd))
-            ev = state.score(p)
-            if ev.rho is None:
-                state.drops.append(ev)
-            else:
-                heapq.heappush(heap, (ev.rho / div[p], tk, p, ev))
+        rnd = len(state.chosen)
+        top = heapq.heappop(heap)
+        if top[3].rnd != rnd:  # stale: re-score
+            _push_scored(heap, state, top[2], top[1], div)
             continue
+        near = top[0] * (1 + _CLOSE)
+        if heap and heap[0][0] <= near:  # a near tie: settle it exactly
+            cluster = [top]
+            while heap and heap[0][0] <= near:
+                cluster.append(heapq.heappop(heap))
+            if any(e[3].rnd != rnd for e in cluster):
+                for e in cluster:
+                    if e[3].rnd != rnd:
+                        _push_scored(heap, state, e[2], e[1], div)
+                    else:
+                        heapq.heappush(heap, e)
+                continue
+            cluster.sort(key=exact_key)
+            top = cluster[0]
+            for e in cluster[1:]:
+                heapq.heappush(heap, e)
+        _rho, tk, p, ev = top
+        if certified:
+            if rnd >= len(floor) or floor[rnd][2] != p:
+                certified = False
+            else:
+                certified = _above_floor(heap, state, floor[rnd], div, exact_key)
+        runner = heap[0][0] if heap else math.inf  # a lower bound on the runner-up's rho
         state.fund(ev)
         order.append(p)
+        floor_out.append((top[0], tk, p, (lambda e=top: exact_key(e)), runner))
+    if certified and len(order) != len(floor):
+        certified = False
     result = _MesRun(order, state.money() if want_money else None)
-    result.state = state
+    result.floor = floor_out
+    result.certified = certified
     return result
+
+
+def _push_scored(heap, state: _FastRun, p: int, tk, div) -> None:
+    ev = state.score(p)
+    if ev.rho_f is not None:
+        heapq.heappush(heap, (ev.rho_f / div[p], tk, p, ev))
+
+
+def _above_floor(heap, state: _FastRun, low, div, exact_key) -> bool:
+    """Whether every project waiting in the heap costs more (rho, then tie-break) than ``low``
+    (the funded project's key at the lower budget), re-scoring stale entries that are close."""
+    low_f, low_exact = low[0], low[3]
+    held = []
+    ok = True
+    while heap and heap[0][0] <= low_f * (1 + _CLOSE):
+        entry = heapq.heappop(heap)
+        if entry[3].rnd != len(state.chosen):
+            _push_scored(heap, state, entry[2], entry[1], div)
+            continue
+        held.append(entry)
+        if exact_key(entry) <= low_exact():
+            ok = False
+            break
+    for entry in held:
+        heapq.heappush(heap, entry)
+    return ok
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,30 +604,69 @@ def _greedy_order(prep: _Prep, candidates, left: int) -> list[int]:
 
 def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
     """Raise the per-voter budget one currency unit at a time while the outcome stays within the
-    budget; return the last budget within and its run."""
+    budget; return the last budget within and its run.
+
+    Skipping (fast path only): a run at b1 > b0 with the same selection order, in which every
+    project not funded in round t costs more than the project funded in round t did at b0
+    (``floor``), proves that every budget in [b0, b1] gives that same order: with more money per
+    voter, every voter has at least as much left after each round and every price is at most as
+    high, so at any b in between the funded project is no dearer than at b0 and every other
+    project no cheaper than at b1. The jump length is predicted from how fast the runners-up got
+    cheaper between the last two runs with this order, and halved when the proof fails."""
     unit = prep.scale
     budget = prep.budget
     b = Fraction((budget // (prep.n * unit)) * unit)
     run_ = mes(prep, b)
     supported = len(prep.supported)
+    skip = skip and mes is _mes_fast
+    prev: tuple[Fraction, _MesRun] | None = None  # an earlier run with the same order
+    k = 2  # the next jump to try, in steps
     while len(run_.order) < supported:  # all supported funded: a larger b cannot do better
-        if skip and run_.next_b is not None:
-            # every b' in [b, next_b) gives the same run: jump to the last such step
-            k = -((b - run_.next_b) // unit) - 1  # largest k with b + k * unit < next_b
-            if k > 0:
-                b += k * unit
+        if skip and prev is not None:
+            k = _predict_jump(prev, (b, run_), unit, k)
+        if skip and k > 1:
+            nxt_b = b + k * unit
+            nxt = _mes_fast(prep, nxt_b, floor=run_.floor)
+            if nxt.certified and sum(prep.cost[p] for p in nxt.order) <= budget:
+                prev = (b, run_)
+                b, run_ = nxt_b, nxt
+                k *= 2
+            else:
+                prev = None
+                k //= 2
+            continue
         nxt_b = b + unit
         nxt = mes(prep, nxt_b)
         if sum(prep.cost[p] for p in nxt.order) > budget:
             break
+        prev = (b, run_) if skip and nxt.order == run_.order else None
         b, run_ = nxt_b, nxt
+        k = 2
     return b, run_
 
 
-def run(election: Election, rule: str = "equal-shares", completion: str = "add1") -> Outcome:
+def _predict_jump(prev, cur, unit: int, fallback: int) -> int:
+    """Steps until the cheapest waiting project of some round would drop to the price paid in
+    that round, extrapolating linearly from two runs with the same order (a guess, not proof)."""
+    (b0, r0), (b1, r1) = prev, cur
+    steps = float((b1 - b0) / unit)
+    best = math.inf
+    for low0, low1 in zip(r0.floor, r1.floor, strict=True):
+        fall = (low0[4] - low1[4]) / steps  # the runner-up's fall per step
+        margin = low1[4] - low1[0]
+        if fall > 0 and margin < math.inf:
+            best = min(best, margin / fall)
+    if best == math.inf:
+        return max(fallback, 2)
+    return max(1, min(int(best * 0.9), 1 << 30))
+
+
+def run(election: Election, rule: str = "equal-shares", completion: str | None = "add1") -> Outcome:
+    """Count an election. ``completion`` applies to equal-shares; greedy ignores it (None is
+    fine there)."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
-    if rule == "equal-shares" and completion not in COMPLETIONS:
+    if completion not in COMPLETIONS and not (rule == "greedy" and completion is None):
         raise ValueError(
             f"unknown completion {completion!r}; expected one of {', '.join(COMPLETIONS)}"
         )

@@ -1,0 +1,472 @@
+"""The vote-counting rules against the reference implementation (pabutools) and real outcomes.
+
+pabutools is only used here: its method_of_equal_shares and greedy_utilitarian_welfare, given our
+tie-breaking, are the oracle. The files in tests/data/pabulib are real pabulib elections."""
+
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from wijkbudget.tally import rules
+from wijkbudget.tally.model import BallotKind, Election, Project
+
+pabutools = pytest.importorskip("pabutools")
+
+from pabutools.election import (  # noqa: E402
+    AbstractCumulativeProfile,
+    AbstractOrdinalProfile,
+    Additive_Cardinal_Sat,
+    ApprovalBallot,
+    ApprovalProfile,
+    Cost_Sat,
+    CumulativeBallot,
+    CumulativeProfile,
+    Instance,
+    parse_pabulib,
+)
+from pabutools.election import Project as PbProject  # noqa: E402
+from pabutools.election.satisfaction import AdditiveSatisfaction  # noqa: E402
+from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares  # noqa: E402
+from pabutools.tiebreaking import TieBreakingRule  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "pabulib"
+FILES = [
+    "France_Toulouse_2019.pb",  # cumulative
+    "France_Toulouse_2022_6_-_Saint-Cyprien.pb",  # decimal costs
+    "Netherlands_Amsterdam_166.pb",
+    "Netherlands_Amsterdam_643.pb",  # choose-1
+    "Netherlands_Assen_2024.pb",
+    "Poland_Czestochowa_2020_Grabowka.pb",  # cumulative
+    "Poland_Czestochowa_2024_Gnaszyn_-_Kawodrza.pb",  # cumulative, greedy with `selected`
+    "Poland_Swiecie_2023.pb",
+    "Poland_Warszawa_2019_Miedzeszyn.pb",  # greedy with `selected`
+    "Poland_Wieliczka_2023_Green_Budget.pb",
+    "Poland_Zabrze_2020_Pawlow.pb",
+    "Switzerland_Zurich_D10.pb",  # cumulative
+    "Switzerland_Zurich_S5R.pb",  # ordinal
+    "Switzerland_Zurich_SN.pb",
+    "US_Stanford_Dataset_PB_Cambridge_2015_vote_approvals.pb",
+    "US_Stanford_Dataset_Your_Voice_Your_Choice_Parks_and_Streets-_Seattle_2019_District_5_vote_rankings.pb",
+]
+# decided with the Method of Equal Shares (add-one); their `selected` column is the real outcome
+MES_OFFICIAL = [
+    "Poland_Wieliczka_2023_Green_Budget.pb",
+    "Poland_Swiecie_2023.pb",
+    "Netherlands_Assen_2024.pb",
+]
+
+
+def read(name: str) -> Election:
+    try:
+        from wijkbudget.tally.pabulib import read as read_pb
+    except ImportError:  # pragma: no cover - the reader is written in parallel
+        return _from_pabutools(*parse_pabulib(str(DATA / name)))
+    return read_pb(DATA / name)
+
+
+def _from_pabutools(instance, profile) -> Election:
+    """Our Election from pabutools' parse (used only when our reader is not available)."""
+    amounts = [Fraction(p.cost) for p in instance] + [Fraction(instance.budget_limit)]
+    scale = 1
+    for a in amounts:
+        scale = scale * a.denominator // math.gcd(scale, a.denominator)
+    projects = {p.name: Project(p.name, int(Fraction(p.cost) * scale)) for p in instance}
+    if isinstance(profile, AbstractCumulativeProfile):
+        kind = BallotKind.CUMULATIVE
+        ballots = [{p.name: int(v) for p, v in b.items() if v > 0} for b in profile]
+    else:
+        kind = (
+            BallotKind.ORDINAL
+            if isinstance(profile, AbstractOrdinalProfile)
+            else BallotKind.APPROVAL
+        )
+        ballots = [{p.name: 1 for p in b} for b in profile]
+    return Election(projects, int(Fraction(instance.budget_limit) * scale), kind, ballots, scale)
+
+
+# --------------------------------------------------------------------------------------------
+# The reference: pabutools with our tie-breaking
+
+
+class PointsTimesCost(AdditiveSatisfaction):
+    """Greedy over points: pabutools divides the total satisfaction by the cost."""
+
+    def __init__(self, instance, profile, ballot):
+        super().__init__(
+            instance, profile, ballot, lambda i, pr, bal, proj, pre: bal.get(proj, 0) * proj.cost
+        )
+
+
+class Reference:
+    """An election in pabutools form (built from our Election, so both count the same ballots)."""
+
+    def __init__(self, election: Election) -> None:
+        self.election = election
+        self.scale = election.scale
+        self.projects = {
+            pid: PbProject(pid, Fraction(p.cost, election.scale))
+            for pid, p in election.projects.items()
+        }
+        self.budget = Fraction(election.budget, election.scale)
+        self.instance = Instance(self.projects.values(), budget_limit=self.budget)
+        self.cumulative = election.kind == BallotKind.CUMULATIVE
+        if self.cumulative:
+            self.profile = CumulativeProfile(
+                [
+                    CumulativeBallot({self.projects[p]: v for p, v in b.items() if v > 0})
+                    for b in election.ballots
+                ],
+                instance=self.instance,
+            )
+        else:
+            self.profile = ApprovalProfile(
+                [ApprovalBallot(self.projects[p] for p in b) for b in election.ballots],
+                instance=self.instance,
+            )
+        support = {pid: 0 for pid in election.projects}
+        for b in election.ballots:
+            for p, v in b.items():
+                if v > 0:
+                    support[p] += 1
+        self.support = support
+        self.tie = TieBreakingRule(
+            lambda inst, prof, proj: (proj.cost, -support[proj.name], proj.name)
+        )
+        self.supported = {p for p, s in support.items() if s > 0}
+        self.n = len(election.ballots)
+
+    def cost(self, funded) -> Fraction:
+        return sum((self.projects[p].cost for p in funded), Fraction(0))
+
+    def mes(self, voter_budget: Fraction | None = None) -> list[str]:
+        """Plain MES; with a per-voter budget given, run as if the budget were n * b."""
+        if self.n == 0:
+            return []
+        saved = self.instance.budget_limit
+        if voter_budget is not None:
+            self.instance.budget_limit = voter_budget * self.n
+        try:
+            sat = Additive_Cardinal_Sat if self.cumulative else Cost_Sat
+            out = method_of_equal_shares(
+                self.instance, self.profile, sat_class=sat, tie_breaking=self.tie
+            )
+        finally:
+            self.instance.budget_limit = saved
+        # projects of cost 0: we fund them when someone supports them (rho = 0); pabutools
+        # (1.2) loses them from its outcome, so they are added here
+        names = [p.name for p in out if p.name in self.supported]
+        return names + [
+            p for p in sorted(self.supported) if self.projects[p].cost == 0 and p not in names
+        ]
+
+    def add1(self) -> tuple[Fraction, list[str]]:
+        """The cities' add-one completion, driven by pabutools' plain MES (in currency units)."""
+        b = Fraction(math.floor(self.budget / self.n))
+        out = self.mes(b)
+        while set(out) != self.supported:
+            nxt = self.mes(b + 1)
+            if self.cost(nxt) > self.budget:
+                break
+            b, out = b + 1, nxt
+        return b, out
+
+    def greedy(self, budget=None, exclude=()) -> list[str]:
+        sat = PointsTimesCost if self.cumulative else Cost_Sat
+        instance = self.instance
+        if budget is not None or exclude:
+            instance = Instance(
+                [p for p in self.instance if p.name not in exclude],
+                budget_limit=self.budget if budget is None else budget,
+            )
+        out = greedy_utilitarian_welfare(
+            instance, self.profile, sat_class=sat, tie_breaking=self.tie
+        )
+        return [p.name for p in out if p.name in self.supported]
+
+    def completed(self) -> list[str]:
+        _b, out = self.add1()
+        return out + self.greedy(self.budget - self.cost(out), exclude=set(out))
+
+
+# --------------------------------------------------------------------------------------------
+# Real elections
+
+
+@pytest.fixture(scope="module")
+def elections() -> dict[str, Election]:
+    return {name: read(name) for name in FILES}
+
+
+_OUTCOMES: dict[tuple, rules.Outcome] = {}
+
+
+def outcome_of(elections, name: str, rule: str, completion: str = "add1") -> rules.Outcome:
+    """rules.run on a file, computed once per test session."""
+    key = (name, rule, completion)
+    if key not in _OUTCOMES:
+        _OUTCOMES[key] = rules.run(elections[name], rule, completion)
+    return _OUTCOMES[key]
+
+
+def test_data_is_varied(elections):
+    kinds = {e.kind for e in elections.values()}
+    assert kinds == {BallotKind.APPROVAL, BallotKind.CUMULATIVE, BallotKind.ORDINAL}
+    assert sum((DATA / name).stat().st_size for name in FILES) < 5_000_000
+
+
+@pytest.mark.parametrize("name", MES_OFFICIAL)
+def test_equal_shares_reproduces_the_official_outcome(elections, name):
+    election = elections[name]
+    outcome = outcome_of(elections, name, "equal-shares")
+    assert election.selected
+    assert set(outcome.funded) == election.selected
+    assert outcome.cost <= election.budget
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_equal_shares_none_matches_pabutools(elections, name):
+    election = elections[name]
+    ref = Reference(election)
+    ours = outcome_of(elections, name, "equal-shares", "none")
+    assert set(ours.funded) == set(ref.mes())
+    assert ours.voter_budget == Fraction(election.budget, election.voters)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_equal_shares_add1_matches_pabutools(elections, name):
+    """pabutools' add-one loop (one full pabutools run per step) where there are few steps;
+    elsewhere the certificate: pabutools gives our outcome at our final budget, and exceeds the
+    budget one unit higher (the loop itself is checked on random elections)."""
+    election = elections[name]
+    ref = Reference(election)
+    ours = outcome_of(elections, name, "equal-shares")
+    b = ours.voter_budget / election.scale
+    assert b == int(b)
+    start = math.floor(ref.budget / ref.n)
+    assert b >= start
+    if b - start <= 40 and election.voters <= 1000:
+        ref_b, ref_out = ref.add1()
+        assert b == ref_b
+        assert set(ours.funded) == set(ref_out)
+    else:
+        assert set(ours.funded) == set(ref.mes(b))
+        if set(ours.funded) != ref.supported:
+            assert ref.cost(ref.mes(b + 1)) > ref.budget
+    if b - start <= 150:  # our own loop without skipping agrees
+        stepped = rules._add1(rules._Prep(election), rules._mes_fast, skip=False)
+        assert stepped[0] == ours.voter_budget
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_equal_shares_greedy_completion_matches_pabutools(elections, name):
+    election = elections[name]
+    ref = Reference(election)
+    ours = outcome_of(elections, name, "equal-shares", "greedy")
+    add1 = outcome_of(elections, name, "equal-shares")
+    assert ours.funded[: len(add1.funded)] == add1.funded
+    assert ours.voter_budget == add1.voter_budget
+    left = ref.budget - ref.cost(add1.funded)
+    extra = ref.greedy(left, exclude=set(add1.funded))
+    assert set(ours.funded) == set(add1.funded) | set(extra)
+    assert ours.cost <= election.budget
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_greedy_matches_pabutools(elections, name):
+    election = elections[name]
+    ours = outcome_of(elections, name, "greedy")
+    assert set(ours.funded) == set(Reference(election).greedy())
+    assert ours.completion is None and ours.voter_budget is None
+
+
+def _greedy_with_selected(name: str) -> bool:
+    """META says the city used greedy, and PROJECTS has a `selected` column."""
+    lines = (DATA / name).read_text("utf-8").splitlines()
+    rule = next((x.strip() for x in lines if x.startswith("rule;")), "")
+    header = lines[lines.index("PROJECTS") + 1] if "PROJECTS" in lines else ""
+    return rule == "rule;greedy" and "selected" in header.split(";")
+
+
+GREEDY_OFFICIAL = [name for name in FILES if _greedy_with_selected(name)]
+
+
+def test_greedy_files_are_there():
+    assert len(GREEDY_OFFICIAL) >= 2
+
+
+@pytest.mark.parametrize("name", GREEDY_OFFICIAL)
+def test_greedy_reproduces_the_official_outcome(elections, name):
+    election = elections[name]
+    assert election.selected
+    assert set(outcome_of(elections, name, "greedy").funded) == election.selected
+
+
+# --------------------------------------------------------------------------------------------
+# Random elections
+
+
+def random_election(rng: random.Random, cumulative: bool) -> Election:
+    """Small elections with many ties; some with decimal amounts (scale 10 or 100)."""
+    m = rng.randint(1, 7)
+    n = rng.randint(0, 18)
+    scale = rng.choice([1, 1, 1, 10, 100])
+    costs = [rng.choice([1, 2, 2, 3, 4, 5, 6, 10]) * rng.choice([1, 1, 3]) for _ in range(m)]
+    if scale > 1:
+        costs = [c * scale + rng.choice([0, 0, rng.randint(0, scale - 1)]) for c in costs]
+    if rng.random() < 0.3:
+        costs[0] = 0
+    projects = {f"p{i}": Project(f"p{i}", c) for i, c in enumerate(costs)}
+    popular = rng.sample(list(projects), rng.randint(0, m))
+    ballots = []
+    for _ in range(n):
+        chosen = popular if rng.random() < 0.3 else rng.sample(list(projects), rng.randint(0, m))
+        ballots.append({p: (rng.randint(1, 3) if cumulative else 1) for p in chosen})
+    budget = rng.randint(1, sum(costs) + 3 * scale)
+    kind = BallotKind.CUMULATIVE if cumulative else BallotKind.APPROVAL
+    return Election(projects, budget, kind, ballots, scale)
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_random_elections_match_pabutools(cumulative):
+    rng = random.Random(20261130 + cumulative)
+    for _ in range(150):
+        election = random_election(rng, cumulative)
+        ref = Reference(election)
+        context = (election.budget, election.projects, election.ballots)
+        assert set(rules.run(election, "greedy").funded) == set(ref.greedy()), context
+        if election.voters == 0:
+            assert rules.run(election).funded == []
+            continue
+        none = rules.run(election, "equal-shares", "none")
+        assert set(none.funded) == set(ref.mes()), context
+        add1 = rules.run(election, "equal-shares", "add1")
+        ref_b, ref_out = ref.add1()
+        assert add1.voter_budget / election.scale == ref_b, context
+        assert set(add1.funded) == set(ref_out), context
+        completed = rules.run(election, "equal-shares", "greedy")
+        assert set(completed.funded) == set(ref.completed()), context
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_fast_path_equals_exact_path(cumulative):
+    """The fast MES run (budget classes, lazy scores, floats checked exactly) against the plain
+    Fraction implementation: same selection order, same money left, at many budgets."""
+    rng = random.Random(7 + cumulative)
+    for _ in range(300):
+        election = random_election(rng, cumulative)
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        for b in (
+            Fraction(election.budget, prep.n),
+            Fraction(rng.randint(0, 40), rng.randint(1, 7)),
+        ):
+            exact = rules._mes_exact(prep, b, True)
+            fast = rules._mes_fast(prep, b, True)
+            assert (fast.order, fast.money) == (exact.order, exact.money)
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_add1_skipping_equals_stepping(cumulative):
+    rng = random.Random(99 + cumulative)
+    for _ in range(150):
+        election = random_election(rng, cumulative)
+        election.ballots *= rng.randint(1, 30)  # bigger budgets per step
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        stepped = rules._add1(prep, rules._mes_fast, skip=False)
+        skipped = rules._add1(prep, rules._mes_fast)
+        assert (skipped[0], skipped[1].order) == (stepped[0], stepped[1].order)
+
+
+# --------------------------------------------------------------------------------------------
+# Explanations and the interface
+
+
+def test_explanations(elections):
+    name = "Poland_Wieliczka_2023_Green_Budget.pb"
+    election = elections[name]
+    outcome = outcome_of(elections, name, "equal-shares")
+    assert outcome.rule == "equal-shares" and outcome.completion == "add1"
+    assert outcome.budget == election.budget
+    assert outcome.cost == sum(election.projects[p].cost for p in outcome.funded)
+    assert set(outcome.explanations) == set(election.projects)
+    for pid, ex in outcome.explanations.items():
+        assert ex.project_id == pid
+        assert ex.cost == election.projects[pid].cost
+        assert ex.supporters == sum(1 for b in election.ballots if pid in b)
+        assert ex.score == outcome.scores[pid] == ex.supporters
+        if ex.funded:
+            assert ex.stage == "equal-shares"
+            assert outcome.funded[ex.step - 1] == pid
+            assert ex.supporters_money is None
+        else:
+            assert ex.step is None
+            assert ex.stage in ("unsupported", "too-expensive", "not-enough")
+            assert isinstance(ex.supporters_money, Fraction)
+            assert 0 <= ex.supporters_money < ex.cost
+    assert outcome.voter_budget == 315
+
+
+def test_explanation_stages():
+    projects = {
+        "a": Project("a", 60),
+        "b": Project("b", 50),
+        "c": Project("c", 10),
+        "big": Project("big", 200),
+        "none": Project("none", 5),
+    }
+    ballots = [{"a": 1, "big": 1}] * 6 + [{"b": 1, "c": 1}] * 3 + [{}]
+    election = Election(projects, 100, BallotKind.APPROVAL, ballots)
+    outcome = rules.run(election, "equal-shares", "greedy")
+    ex = outcome.explanations
+    assert ex["none"].stage == "unsupported" and ex["none"].supporters == 0
+    assert ex["big"].stage == "too-expensive" and not ex["big"].funded
+    assert ex["a"].stage == "equal-shares" and ex["a"].step == 1
+    funded_stages = {ex[p].stage for p in outcome.funded}
+    assert funded_stages <= {"equal-shares", "completion"}
+    assert [ex[p].step for p in outcome.funded] == list(range(1, len(outcome.funded) + 1))
+    greedy = rules.run(election, "greedy")
+    assert greedy.funded == ["a", "c"]  # b (3 supporters, 50) no longer fits after a
+    assert greedy.explanations["b"].stage == "not-enough"
+    assert all(e.supporters_money is None for e in greedy.explanations.values())
+    assert greedy.scores == {"a": 6, "b": 3, "c": 3, "big": 6, "none": 0}
+
+
+def test_cumulative_scores_are_points():
+    projects = {"x": Project("x", 10), "y": Project("y", 10)}
+    ballots = [{"x": 3}, {"y": 1}, {"y": 1}]
+    election = Election(projects, 10, BallotKind.CUMULATIVE, ballots)
+    outcome = rules.run(election, "greedy")
+    assert outcome.scores == {"x": 3, "y": 2}
+    assert outcome.funded == ["x"]
+    assert outcome.explanations["y"].supporters == 2
+
+
+def test_no_voters():
+    election = Election({"a": Project("a", 1)}, 10, BallotKind.APPROVAL, [])
+    for rule, completion in [("equal-shares", c) for c in rules.COMPLETIONS] + [("greedy", "add1")]:
+        outcome = rules.run(election, rule, completion)
+        assert outcome.funded == [] and outcome.cost == 0
+        assert outcome.explanations["a"].stage == "unsupported"
+
+
+def test_unknown_rule_or_completion():
+    election = Election({"a": Project("a", 1)}, 10, BallotKind.APPROVAL, [{"a": 1}])
+    with pytest.raises(ValueError):
+        rules.run(election, "phragmen")
+    with pytest.raises(ValueError):
+        rules.run(election, "equal-shares", "add2")
+    with pytest.raises(ValueError):
+        rules.run(election, "greedy", "add2")
+    with pytest.raises(ValueError):
+        rules.run(election, "equal-shares", None)
+    assert rules.run(election, "greedy", None).funded == ["a"]  # as the results page calls it
+    assert rules.RULES == ("equal-shares", "greedy")
+    assert rules.COMPLETIONS == ("add1", "greedy", "none")
