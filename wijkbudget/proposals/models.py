@@ -106,6 +106,8 @@ class Proposal(db.Model):
         Index("ix_proposal_round_support_count", "round_id", "support_count"),
         Index("ix_proposal_round_cost", "round_id", "cost_cents"),
         Index("ix_proposal_round_submitted_at", "round_id", "submitted_at"),
+        # the proposal page loads the proposals marked as duplicates of this one
+        Index("ix_proposal_duplicate_of_id", "duplicate_of_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

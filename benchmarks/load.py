@@ -1,0 +1,366 @@
+"""Load on the public pages and on casting a ballot, against a database made by ``seed.py``.
+
+    .venv/bin/python benchmarks/load.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+        [--seconds 20] [--users 50] [--plan /tmp/wijkbudget-bench-<db>.json]
+
+Starts gunicorn (2 × cores sync workers) on a free port with the seed's secret key, drives the GET
+pages with wrk (``apt-get install -y wrk``) and the cast flow (GET /stem, POST the code, POST the
+ballot with action=review, POST …/versturen) with a small threaded Python client using fresh
+codes. Prints requests/s, p50/p95/p99 latency, errors and the ratio to /healthz for each, then
+checks that the round has exactly one participation per ballot. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+UPTIME = shutil.which("uptime") or "/usr/bin/uptime"
+DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %d %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    """One visitor: a keep-alive connection (reopened when the server closes it) and cookies."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, url: str, form: dict | None = None) -> tuple[int, str]:
+        headers = {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in range(2):
+            try:
+                self.conn.request(method, url, body=body, headers=headers)
+                response = self.conn.getresponse()
+                break
+            except (http.client.HTTPException, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt:
+                    raise
+        data = response.read().decode()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, data
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run_wrk(url: str, users: int, seconds: int, cookie: str | None) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    wrk = shutil.which("wrk") or "wrk"
+    cmd = [wrk, "-t", "2", "-c", str(users), "-d", f"{seconds}s", "--timeout", "10s",
+           "-s", script.name]  # fmt: skip
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout  # noqa: S603 (our own argv)
+    os.unlink(script.name)
+    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
+    n, duration, p50, p95, p99, *errors = (int(f) for f in fields)
+    return {
+        "rps": n / (duration / 1e6),
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "p99": p99 / 1000,
+        "errors": sum(errors),
+        "requests": n,
+    }
+
+
+def cast_one(
+    port: int, ballot_url: str, code: str, chosen: list[int]
+) -> tuple[list[float], str | None, float]:
+    """One voter with a letter: the code, the ballot (review), the cast. Returns the time of each
+    request, the first problem (None when the cast got its receipt) and the whole flow's time."""
+    client = Client(port)
+    timings: list[float] = []
+    problem: str | None = None
+
+    def step(method: str, url: str, form: dict | None, want: int) -> str:
+        nonlocal problem
+        t = time.perf_counter()
+        try:
+            status, body = client.request(method, url, form)
+        except (OSError, http.client.HTTPException) as error:
+            status, body = 0, type(error).__name__
+        timings.append(time.perf_counter() - t)
+        if status != want and problem is None:
+            problem = f"{method} {url.split('/')[-1] or url}: {status}"
+        return body
+
+    started = time.perf_counter()
+    found = CSRF.search(step("GET", "/stem", None, 200))
+    if found:
+        token = found.group(1)
+        step("POST", "/stem", {"code": code, "csrf_token": token}, 303)
+        if problem is None:
+            step("POST", ballot_url, {"p": chosen, "action": "review", "csrf_token": token}, 303)
+        if problem is None:
+            step("POST", f"{ballot_url}/versturen", {"csrf_token": token}, 303)
+    else:
+        problem = problem or "no csrf token"
+    client.conn.close()
+    return timings, problem, time.perf_counter() - started
+
+
+def main() -> None:  # noqa: C901, PLR0915 (one straight script)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default=DEFAULT_DB)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--plan", default="")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    plan_file = Path(args.plan or f"/tmp/wijkbudget-bench-{make_url(args.database).database}.json")  # noqa: S108
+    plan = json.loads(plan_file.read_text())
+    slug, rid = plan["wijk_slug"], plan["voting_round"]
+    ballot_url = f"/wijk/{slug}/rondes/{rid}/stemmen"
+
+    def take_codes(n: int) -> list[str]:
+        start = plan["next_code"]
+        if start + n > len(plan["codes"]):
+            sys.exit(f"only {len(plan['codes']) - start} fresh codes left: seed again")
+        plan["next_code"] = start + n
+        plan_file.write_text(json.dumps(plan, indent=1))
+        return plan["codes"][start : start + n]
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "WIJKBUDGET_DATABASE_URL": args.database,
+        "WIJKBUDGET_SECRET_KEY": plan["secret_key"],
+        "WIJKBUDGET_COOKIE_SECURE": "false",
+        "WIJKBUDGET_RATELIMIT_ENABLED": "false",
+        "WIJKBUDGET_LOG_LEVEL": "WARNING",
+    }
+    log = open(tempfile.mktemp(prefix="wijkbudget-gunicorn-", suffix=".log"), "w")  # noqa: SIM115, S306
+    master = subprocess.Popen(  # noqa: S603 (our own argv)
+        [str(GUNICORN), "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    engine = create_engine(args.database)
+    rows: list[tuple[str, dict]] = []
+    try:
+        for _ in range(150):
+            try:
+                if Client(port).request("GET", "/healthz")[0] == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.2)
+        # a visitor who entered a code (never cast): the ballot page needs one
+        viewer = Client(port)
+        token = CSRF.search(viewer.request("GET", "/stem")[1]).group(1)  # type: ignore[union-attr]
+        status, _ = viewer.request("POST", "/stem", {"code": take_codes(1)[0], "csrf_token": token})
+        assert status == 303, f"code refused: {status}"
+        cookie = "; ".join(f"{k}={v}" for k, v in viewer.cookies.items())
+
+        pages = [
+            ("/healthz (ceiling)", "/healthz", None),
+            ("proposal list ?category", f"/wijk/{slug}/rondes/{rid}/voorstellen"
+             f"?category={plan['voting_category']}", None),
+            ("proposal list ?q", f"/wijk/{slug}/rondes/{rid}/voorstellen?q={plan['search_word']}",
+             None),
+            ("proposal page", f"/voorstellen/{plan['busiest_proposal']}", None),
+            (f"thread busiest ({plan['busiest_thread_comments']})",
+             f"/gesprekken/{plan['busiest_thread']}", None),
+            (f"thread median ({plan['median_thread_comments']})",
+             f"/gesprekken/{plan['median_thread']}", None),
+            ("ballot page (code session)", ballot_url, cookie),
+            ("result page", f"/wijk/{slug}/rondes/{plan['closed_round']}/uitslag", None),
+            ("ledger page", f"/wijk/{slug}/geld/grootboek", None),
+        ]  # fmt: skip
+        uptime_before = subprocess.run([UPTIME], capture_output=True, text=True).stdout.strip()  # noqa: S603
+        for name, url, page_cookie in pages:
+            check = Client(port)
+            if page_cookie:
+                check.cookies = dict(viewer.cookies)
+            status, body = check.request("GET", url)
+            if status != 200:
+                print(f"! {name}: {url} answers {status}", flush=True)
+            rows.append((name, {**run_wrk(base + url, args.users, args.seconds, page_cookie),
+                                "url": url, "bytes": len(body)}))  # fmt: skip
+            print(f"  done {name}", flush=True)
+
+        # --- casting: fresh codes, `users` voters at once ---------------------------------------
+        with engine.connect() as conn:
+            before = conn.execute(
+                text("SELECT (SELECT count(*) FROM ballot WHERE round_id = :r), "
+                     "(SELECT count(*) FROM participation WHERE round_id = :r)"), {"r": rid}
+            ).one()  # fmt: skip
+        codes = take_codes(min(len(plan["codes"]) - plan["next_code"], 60 * args.seconds))
+        code_iter = iter(codes)
+        lock = threading.Lock()
+        steps: list[float] = []
+        flows: list[float] = []
+        finals: list[float] = []
+        outcome = {"ok": 0, "errors": 0, "requests": 0}
+        failures: dict[str, int] = {}
+        stop_at = time.perf_counter() + args.seconds
+
+        def voter(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < stop_at:
+                with lock:
+                    code = next(code_iter, None)
+                if code is None:
+                    return
+                chosen = rng.sample(plan["voting_proposals"], rng.randint(1, 5))
+                timings, problem, flow = cast_one(port, ballot_url, code, chosen)
+                with lock:
+                    outcome["requests"] += len(timings)
+                    steps.extend(timings)
+                    if problem is None:
+                        outcome["ok"] += 1
+                        flows.append(flow)
+                        finals.append(timings[-1])
+                    else:
+                        outcome["errors"] += 1
+                        failures[problem] = failures.get(problem, 0) + 1
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=voter, args=(n,)) for n in range(args.users)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        uptime_after = subprocess.run([UPTIME], capture_output=True, text=True).stdout.strip()  # noqa: S603
+        rows.append(
+            (
+                "cast: all 4 requests",
+                {
+                    "rps": outcome["requests"] / elapsed,
+                    "p50": percentile(steps, 50) * 1000,
+                    "p95": percentile(steps, 95) * 1000,
+                    "p99": percentile(steps, 99) * 1000,
+                    "errors": outcome["errors"],
+                    "requests": outcome["requests"],
+                },
+            )
+        )
+        rows.append(
+            (
+                "cast: whole flow (casts/s)",
+                {
+                    "rps": outcome["ok"] / elapsed,
+                    "p50": percentile(flows, 50) * 1000,
+                    "p95": percentile(flows, 95) * 1000,
+                    "p99": percentile(flows, 99) * 1000,
+                    "errors": outcome["errors"],
+                    "requests": outcome["ok"],
+                },
+            )
+        )
+        rows.append(("cast: POST …/versturen", {
+            "rps": len(finals) / elapsed, "p50": percentile(finals, 50) * 1000,
+            "p95": percentile(finals, 95) * 1000, "p99": percentile(finals, 99) * 1000,
+            "errors": outcome["errors"], "requests": len(finals)}))  # fmt: skip
+        # the codes handed out but not reached stay unused: give them back
+        with lock:
+            unused = sum(1 for _ in code_iter)
+        plan["next_code"] -= unused
+        plan_file.write_text(json.dumps(plan, indent=1))
+    finally:
+        master.terminate()
+        master.wait(timeout=30)
+        log.close()
+
+    with engine.connect() as conn:
+        after = conn.execute(
+            text("SELECT (SELECT count(*) FROM ballot WHERE round_id = :r), "
+                 "(SELECT count(*) FROM participation WHERE round_id = :r), "
+                 "(SELECT count(*) FROM voting_code WHERE round_id = :r AND used), "
+                 "(SELECT count(*) FROM participation "
+                 " WHERE round_id = :r AND code_id IS NOT NULL), "
+                 "(SELECT count(*) FROM (SELECT code_id FROM participation WHERE round_id = :r "
+                 " AND code_id IS NOT NULL GROUP BY code_id HAVING count(*) > 1) d)"),
+            {"r": rid},
+        ).one()  # fmt: skip
+    engine.dispose()
+
+    ceiling = rows[0][1]["rps"]
+    print()
+    print(
+        f"database  {make_url(args.database).render_as_string(hide_password=True)}  "
+        f"(scale {plan['scale']})"
+    )
+    print(
+        f"server    gunicorn -w {args.workers} (sync), {os.cpu_count()} cores; "
+        f"{args.users} concurrent users, {args.seconds} s per endpoint"
+    )
+    print(f"load      before: {uptime_before}")
+    print(f"          after:  {uptime_after}")
+    print()
+    print(f"{'endpoint':<30} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'errors':>7} {'× ceil':>7} {'requests':>9}")  # fmt: skip
+    for name, r in rows:
+        print(f"{name:<30} {r['rps']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+              f"{r['errors']:7d} {r['rps'] / ceiling:7.1%} {r['requests']:9d}")  # fmt: skip
+    if failures:
+        print(f"cast failures: {failures}")
+    new_ballots, new_parts = after[0] - before[0], after[1] - before[1]
+    print()
+    print(f"cast      {outcome['ok']} receipts in {elapsed:.1f} s; new ballots {new_ballots}, "
+          f"new participations {new_parts}")  # fmt: skip
+    print(f"invariant round {rid}: ballots {after[0]:,} == participations {after[1]:,}: "
+          f"{'yes' if after[0] == after[1] else 'NO'}; used codes {after[2]:,} == code "
+          f"participations {after[3]:,}: {'yes' if after[2] == after[3] else 'NO'}; "
+          f"codes with two participations: {after[4]}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
