@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from wijkbudget import create_app
+from wijkbudget.extensions import db
 
 CHROMIUM = shutil.which("chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -50,6 +51,9 @@ def live_server(app: Any, app_config: dict[str, Any]) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        server.server_close()
+        with served.app_context():  # close the served app's own pooled connections
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

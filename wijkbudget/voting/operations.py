@@ -185,9 +185,7 @@ def cast(
     ballot by the same account or code fail, whichever channel and however concurrent."""
     # a shared lock on the round (PostgreSQL): closing the vote waits until this ballot is in,
     # and a ballot that comes after the close sees the round out of voting
-    db.session.execute(
-        select(Round.id).where(Round.id == rnd.id).with_for_update(read=True)
-    ).all()
+    db.session.execute(select(Round.id).where(Round.id == rnd.id).with_for_update(read=True)).all()
     db.session.refresh(rnd, ["phase"])
     proposals = ballot_proposals(rnd)
     found = problems(rnd, selection, proposals)
