@@ -17,11 +17,9 @@ shared)."""
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,25 +38,10 @@ def read_ours(path: Path) -> Election:
     except ImportError:  # the reader is written in parallel; fall back to pabutools' parser
         from pabutools.election import parse_pabulib
 
+        from tests.pabutools_reference import from_pabutools
+
         return from_pabutools(*parse_pabulib(str(path)))
     return read(path)
-
-
-def from_pabutools(instance, profile) -> Election:
-    from pabutools.election import AbstractCumulativeProfile
-
-    amounts = [Fraction(p.cost) for p in instance] + [Fraction(instance.budget_limit)]
-    scale = 1
-    for a in amounts:
-        scale = scale * a.denominator // math.gcd(scale, a.denominator)
-    projects = {p.name: Project(p.name, int(Fraction(p.cost) * scale)) for p in instance}
-    if isinstance(profile, AbstractCumulativeProfile):
-        kind = BallotKind.CUMULATIVE
-        ballots = [{p.name: int(v) for p, v in b.items() if v > 0} for b in profile]
-    else:
-        kind = BallotKind.APPROVAL
-        ballots = [{p.name: 1 for p in b} for b in profile]
-    return Election(projects, int(Fraction(instance.budget_limit) * scale), kind, ballots, scale)
 
 
 def generated(voters: int = 200_000, projects: int = 300, seed: int = 2026) -> Election:
@@ -80,38 +63,10 @@ def generated(voters: int = 200_000, projects: int = 300, seed: int = 2026) -> E
 
 def pabutools_reference(election: Election):
     """pabutools instance and profile for an Election, with our tie-breaking."""
-    from pabutools.election import ApprovalBallot, ApprovalProfile, Instance
-    from pabutools.election import Project as PbProject
+    from tests.pabutools_reference import Reference
 
-    pb = {
-        pid: PbProject(pid, Fraction(p.cost, election.scale))
-        for pid, p in election.projects.items()
-    }
-    instance = Instance(pb.values(), budget_limit=Fraction(election.budget, election.scale))
-    profile = ApprovalProfile(
-        [ApprovalBallot(pb[p] for p in b) for b in election.ballots], instance=instance
-    )
-    return instance, profile, tie_breaking(election)
-
-
-def tie_breaking(election: Election):
-    from pabutools.tiebreaking import TieBreakingRule
-
-    support = dict.fromkeys(election.projects, 0)
-    for b in election.ballots:
-        for p, v in b.items():
-            if v > 0:
-                support[p] += 1
-    return TieBreakingRule(lambda inst, prof, proj: (proj.cost, -support[proj.name], proj.name))
-
-
-def pabutools_mes(instance, profile, tie, cumulative: bool) -> set[str]:
-    from pabutools.election import Additive_Cardinal_Sat, Cost_Sat
-    from pabutools.rules import method_of_equal_shares
-
-    sat = Additive_Cardinal_Sat if cumulative else Cost_Sat
-    out = method_of_equal_shares(instance, profile, sat_class=sat, tie_breaking=tie)
-    return {p.name for p in out}
+    ref = Reference(election)
+    return ref.instance, ref.profile, ref.tie
 
 
 def timed(fn, *args, **kwargs):
@@ -131,6 +86,8 @@ def bench(name, load, reference: bool, ref_loader=None) -> dict:
     row["add1_b"] = add1.voter_budget / election.scale
     row["add1_funded"] = len(add1.funded)
     if reference:
+        from tests.pabutools_reference import pabutools_mes
+
         (instance, profile, tie), row["pb_parse"], _ = timed(ref_loader, election)
         cumulative = election.kind == BallotKind.CUMULATIVE
         ref, row["pb_none"], _ = timed(pabutools_mes, instance, profile, tie, cumulative)
@@ -143,6 +100,8 @@ def bench(name, load, reference: bool, ref_loader=None) -> dict:
 def pabutools_file_loader(path: Path):
     def load(election: Election):
         from pabutools.election import parse_pabulib
+
+        from tests.pabutools_reference import tie_breaking
 
         instance, profile = parse_pabulib(str(path))
         return instance, profile, tie_breaking(election)

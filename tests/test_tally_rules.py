@@ -1,7 +1,8 @@
 """The vote-counting rules against the reference implementation (pabutools) and real outcomes.
 
-pabutools is only used here: its method_of_equal_shares and greedy_utilitarian_welfare, given our
-tie-breaking, are the oracle. The files in tests/data/pabulib are real pabulib elections."""
+pabutools is the oracle: its method_of_equal_shares and greedy_utilitarian_welfare, given our
+tie-breaking (tests/pabutools_reference.py). The files in tests/data/pabulib are real pabulib
+elections."""
 
 from __future__ import annotations
 
@@ -17,22 +18,9 @@ from wijkbudget.tally.model import BallotKind, Election, Project
 
 pabutools = pytest.importorskip("pabutools")
 
-from pabutools.election import (  # noqa: E402
-    AbstractCumulativeProfile,
-    AbstractOrdinalProfile,
-    Additive_Cardinal_Sat,
-    ApprovalBallot,
-    ApprovalProfile,
-    Cost_Sat,
-    CumulativeBallot,
-    CumulativeProfile,
-    Instance,
-    parse_pabulib,
-)
-from pabutools.election import Project as PbProject  # noqa: E402
-from pabutools.election.satisfaction import AdditiveSatisfaction  # noqa: E402
-from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares  # noqa: E402
-from pabutools.tiebreaking import TieBreakingRule  # noqa: E402
+from pabutools.election import parse_pabulib  # noqa: E402
+
+from tests.pabutools_reference import Reference, from_pabutools  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 FILES = [
@@ -65,132 +53,8 @@ def read(name: str) -> Election:
     try:
         from wijkbudget.tally.pabulib import read as read_pb
     except ImportError:  # pragma: no cover - the reader is written in parallel
-        return _from_pabutools(*parse_pabulib(str(DATA / name)))
+        return from_pabutools(*parse_pabulib(str(DATA / name)))
     return read_pb(DATA / name)
-
-
-def _from_pabutools(instance, profile) -> Election:
-    """Our Election from pabutools' parse (used only when our reader is not available)."""
-    amounts = [Fraction(p.cost) for p in instance] + [Fraction(instance.budget_limit)]
-    scale = 1
-    for a in amounts:
-        scale = scale * a.denominator // math.gcd(scale, a.denominator)
-    projects = {p.name: Project(p.name, int(Fraction(p.cost) * scale)) for p in instance}
-    if isinstance(profile, AbstractCumulativeProfile):
-        kind = BallotKind.CUMULATIVE
-        ballots = [{p.name: int(v) for p, v in b.items() if v > 0} for b in profile]
-    else:
-        kind = (
-            BallotKind.ORDINAL
-            if isinstance(profile, AbstractOrdinalProfile)
-            else BallotKind.APPROVAL
-        )
-        ballots = [{p.name: 1 for p in b} for b in profile]
-    return Election(projects, int(Fraction(instance.budget_limit) * scale), kind, ballots, scale)
-
-
-# --------------------------------------------------------------------------------------------
-# The reference: pabutools with our tie-breaking
-
-
-class PointsTimesCost(AdditiveSatisfaction):
-    """Greedy over points: pabutools divides the total satisfaction by the cost."""
-
-    def __init__(self, instance, profile, ballot):
-        super().__init__(
-            instance, profile, ballot, lambda i, pr, bal, proj, pre: bal.get(proj, 0) * proj.cost
-        )
-
-
-class Reference:
-    """An election in pabutools form (built from our Election, so both count the same ballots)."""
-
-    def __init__(self, election: Election) -> None:
-        self.election = election
-        self.scale = election.scale
-        self.projects = {
-            pid: PbProject(pid, Fraction(p.cost, election.scale))
-            for pid, p in election.projects.items()
-        }
-        self.budget = Fraction(election.budget, election.scale)
-        self.instance = Instance(self.projects.values(), budget_limit=self.budget)
-        self.cumulative = election.kind == BallotKind.CUMULATIVE
-        if self.cumulative:
-            self.profile = CumulativeProfile(
-                [
-                    CumulativeBallot({self.projects[p]: v for p, v in b.items() if v > 0})
-                    for b in election.ballots
-                ],
-                instance=self.instance,
-            )
-        else:
-            self.profile = ApprovalProfile(
-                [ApprovalBallot(self.projects[p] for p in b) for b in election.ballots],
-                instance=self.instance,
-            )
-        support = {pid: 0 for pid in election.projects}
-        for b in election.ballots:
-            for p, v in b.items():
-                if v > 0:
-                    support[p] += 1
-        self.support = support
-        self.tie = TieBreakingRule(
-            lambda inst, prof, proj: (proj.cost, -support[proj.name], proj.name)
-        )
-        self.supported = {p for p, s in support.items() if s > 0}
-        self.n = len(election.ballots)
-
-    def cost(self, funded) -> Fraction:
-        return sum((self.projects[p].cost for p in funded), Fraction(0))
-
-    def mes(self, voter_budget: Fraction | None = None) -> list[str]:
-        """Plain MES; with a per-voter budget given, run as if the budget were n * b."""
-        if self.n == 0:
-            return []
-        saved = self.instance.budget_limit
-        if voter_budget is not None:
-            self.instance.budget_limit = voter_budget * self.n
-        try:
-            sat = Additive_Cardinal_Sat if self.cumulative else Cost_Sat
-            out = method_of_equal_shares(
-                self.instance, self.profile, sat_class=sat, tie_breaking=self.tie
-            )
-        finally:
-            self.instance.budget_limit = saved
-        # projects of cost 0: we fund them when someone supports them (rho = 0); pabutools
-        # (1.2) loses them from its outcome, so they are added here
-        names = [p.name for p in out if p.name in self.supported]
-        return names + [
-            p for p in sorted(self.supported) if self.projects[p].cost == 0 and p not in names
-        ]
-
-    def add1(self) -> tuple[Fraction, list[str]]:
-        """The cities' add-one completion, driven by pabutools' plain MES (in currency units)."""
-        b = Fraction(math.floor(self.budget / self.n))
-        out = self.mes(b)
-        while set(out) != self.supported:
-            nxt = self.mes(b + 1)
-            if self.cost(nxt) > self.budget:
-                break
-            b, out = b + 1, nxt
-        return b, out
-
-    def greedy(self, budget=None, exclude=()) -> list[str]:
-        sat = PointsTimesCost if self.cumulative else Cost_Sat
-        instance = self.instance
-        if budget is not None or exclude:
-            instance = Instance(
-                [p for p in self.instance if p.name not in exclude],
-                budget_limit=self.budget if budget is None else budget,
-            )
-        out = greedy_utilitarian_welfare(
-            instance, self.profile, sat_class=sat, tie_breaking=self.tie
-        )
-        return [p.name for p in out if p.name in self.supported]
-
-    def completed(self) -> list[str]:
-        _b, out = self.add1()
-        return out + self.greedy(self.budget - self.cost(out), exclude=set(out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,6 +247,54 @@ def test_add1_skipping_equals_stepping(cumulative):
         stepped = rules._add1(prep, rules._mes_fast, skip=False)
         skipped = rules._add1(prep, rules._mes_fast)
         assert (skipped[0], skipped[1].order) == (stepped[0], stepped[1].order)
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_fast_path_sorting_fallback_equals_exact_path(cumulative, monkeypatch):
+    """The partition found by sorting (used when water-filling takes too many rounds), forced
+    everywhere, against the exact implementation."""
+    monkeypatch.setattr(rules, "_FILL_ROUNDS", 0)
+    rng = random.Random(31 + cumulative)
+    for _ in range(200):
+        election = random_election(rng, cumulative)
+        election.ballots *= rng.randint(1, 3)
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        b = Fraction(rng.randint(0, 40), rng.randint(1, 7))
+        exact = rules._mes_exact(prep, b, True)
+        fast = rules._mes_fast(prep, b, True)
+        assert (fast.order, fast.money) == (exact.order, exact.money)
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
+    """The whole add-one loop: the fast path with skipping against the exact implementation
+    stepping one unit at a time (costs scaled up, so that there are many steps and jumps), and,
+    where there are few steps, every step's order of the fast run against the exact one."""
+    rng = random.Random(2027 + cumulative)
+    for _ in range(80):
+        small = random_election(rng, cumulative)
+        f = rng.choice([1, 30, 200])
+        election = Election(
+            {pid: Project(pid, p.cost * f) for pid, p in small.projects.items()},
+            small.budget * f,
+            small.kind,
+            small.ballots * rng.randint(1, 6),
+            small.scale,
+        )
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        exact_b, exact_run = rules._add1(prep, rules._mes_exact, skip=False)
+        fast_b, fast_run = rules._add1(prep, rules._mes_fast)
+        context = (election.budget, election.projects, election.ballots)
+        assert (fast_b, fast_run.order) == (exact_b, exact_run.order), context
+        b = Fraction((prep.budget // (prep.n * prep.scale)) * prep.scale)
+        if exact_b - b <= 100 * prep.scale:
+            while b <= exact_b + prep.scale:
+                assert rules._mes_fast(prep, b).order == rules._mes_exact(prep, b).order, context
+                b += prep.scale
 
 
 # --------------------------------------------------------------------------------------------

@@ -198,7 +198,8 @@ def _affordability(
 # Budget classes: voters with the same payment history have the same money left. A class never
 # changes; when a project is funded, its supporters in a class move to a new class (one per
 # utility, for points ballots) that records its parent, the round and the utility it paid for:
-# its money is the parent's minus rho_t * u, or 0 if it paid all it had (a "zero" class).
+# its money is the parent's minus rho_t * u. Those who paid all they had move to the one class
+# with no money left (_ZERO, class 1; class 0 is everyone at the start, with b).
 #
 # A project is scored over the classes of its supporters, not over voters. A project's rho never
 # falls during a run, so an old score is a lower bound and only the project at the top of the
@@ -210,6 +211,13 @@ def _affordability(
 # taken with exact Fractions, computed on demand from the run's history.
 
 _ULP = 2.0**-52
+_ZERO = 1  # the class with no money left
+_CLASS0 = np.zeros(1, dtype=np.int64)  # shared by the scores of round 0 (read-only)
+_ONE = np.ones(1, dtype=np.int64)
+_RICH = np.zeros(1, dtype=bool)
+for _a in (_CLASS0, _ONE, _RICH):
+    _a.flags.writeable = False
+_FILL_ROUNDS = 8  # water-filling rounds before sorting (_FastRun._partition)
 _CLOSE = 1e-9  # float rhos in the heap have a relative error below this; closer ones: exact
 
 
@@ -269,7 +277,10 @@ class _FastRun:
         self.err = np.zeros(cap, dtype=np.float64)  # bound on |fb - exact money|
         self.fb[0] = self.bf
         self.err[0] = abs(self.bf) * _ULP
-        self.nc = 1
+        # class 1 (_ZERO) is the one class of everyone who has paid all they had: every poor
+        # class moves there, so zero classes do not multiply
+        self.zero[_ZERO] = True
+        self.nc = 2
         self.exact_budget: dict[int, Fraction] = {0: self.b}
         self.class_of = np.zeros(arr.n_groups, dtype=np.int64)
         self.chosen: list[_Eval] = []  # the funded project's evaluation, per round
@@ -326,14 +337,11 @@ class _FastRun:
         if arr.utils is None:
             if rnd == 0:  # everyone has b: rho = cost / supporters, if they can pay it
                 w = self.prep.supp[p]
-                one = np.ones(1, dtype=np.int64)
-                zeros = np.zeros(1, dtype=np.int64)
-                if self.b * w < cost:
-                    return _Eval(p, 0, None, None, zeros, one, one * w, None, None, 0)
-                rho = Fraction(cost, w)
-                return _Eval(
-                    p, 0, float(rho), rho, zeros, one, one * w, None, np.zeros(1, dtype=bool), w
-                )
+                weight = np.array([w], dtype=np.int64)
+                if self.b.numerator * w < cost * self.b.denominator:
+                    return _Eval(p, 0, None, None, _CLASS0, _ONE, weight, None, None, 0)
+                # rho (exact) is cost / w, made on demand (exact_rho)
+                return _Eval(p, 0, cost / w, None, _CLASS0, _ONE, weight, None, _RICH, w)
             counts = np.bincount(self.class_of[rows], weights=arr.weights[p], minlength=self.nc)
             cls = np.flatnonzero(counts)
             weight = counts[cls].astype(np.int64)
@@ -360,7 +368,42 @@ class _FastRun:
         return ev
 
     def _partition(self, p, rnd, cost, cls, util, weight, inv, fb, zero):
-        """Find the poor classes with floats; confirm exactly where the floats are not sure."""
+        """Find the poor classes with floats; confirm exactly where the floats are not sure.
+
+        Water-filling: with the poor set P, rho = (cost - money of P) / utility of the rest;
+        every class with less than rho * u joins P, and rho rises, until no class joins (a few
+        rounds, usually); after _FILL_ROUNDS rounds, sort the classes instead."""
+        nz = np.flatnonzero(~zero)
+        wu = weight * util
+        u_all = int(wu[nz].sum())
+        fb_nz = fb[nz]
+        u_nz = util[nz]
+        wf_nz = weight[nz] * fb_nz
+        wu_nz = wu[nz]
+        rf = cost / u_all if u_all > 0 else math.inf
+        in_p = np.zeros(len(nz), dtype=bool)
+        for _ in range(_FILL_ROUNDS):
+            grow = fb_nz < rf * u_nz
+            if np.array_equal(grow, in_p):
+                break
+            in_p = grow
+            urich = u_all - int(wu_nz[in_p].sum())
+            if urich <= 0:
+                return None
+            rf = (cost - float(wf_nz[in_p].sum())) / urich
+        else:
+            return self._partition_sorted(p, rnd, cost, cls, util, weight, inv, fb, zero)
+        if u_all <= 0:
+            return None
+        k = int(in_p.sum())
+        poor = zero.copy()
+        poor[nz[in_p]] = True
+        urich = u_all - int(wu_nz[in_p].sum())
+        paid = float(wf_nz[in_p].sum())
+        return self._confirm(p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid)
+
+    def _partition_sorted(self, p, rnd, cost, cls, util, weight, inv, fb, zero):
+        """The same by sorting the classes by money per utility."""
         nz = np.flatnonzero(~zero)
         srt = nz[np.argsort(fb[nz] / util[nz], kind="stable")]
         wu = weight * util
@@ -379,6 +422,11 @@ class _FastRun:
         if urich <= 0:
             return None
         paid = float(before_money[k])
+        return self._confirm(p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid)
+
+    def _confirm(self, p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid):
+        """rho from a float partition, with its error bound; the partition checked (exactly
+        where the floats are not sure). None: the partition is wrong."""
         err_paid = float(weight[poor] @ self.err[cls[poor]]) + 4 * (k + 1) * _ULP * abs(paid)
         rf = (cost - paid) / urich
         err_rf = (err_paid + 4 * _ULP * (cost + abs(paid))) / urich + 4 * _ULP * abs(rf)
@@ -423,7 +471,8 @@ class _FastRun:
 
     def fund(self, ev: _Eval) -> None:
         t = len(self.chosen)
-        k = len(ev.cls)
+        rich = np.flatnonzero(~ev.poor)
+        k = len(rich)
         base = self.nc
         if base + k > len(self.zero):
             grow = max(len(self.zero), base + k)
@@ -436,24 +485,25 @@ class _FastRun:
         new = slice(base, base + k)
         rf = ev.rho_f
         err_rf = ev.err
-        self.parent[new] = ev.cls
+        old_cls = ev.cls[rich]
+        u = ev.util[rich]
+        self.parent[new] = old_cls
         self.rnd_of[new] = t
-        self.pay_u[new] = np.where(ev.poor, 0, ev.util)
-        self.zero[new] = ev.poor
-        old = self.fb[ev.cls]
-        pay = rf * ev.util
-        self.fb[new] = np.where(ev.poor, 0.0, old - pay)
-        self.err[new] = np.where(
-            ev.poor, 0.0, self.err[ev.cls] + ev.util * err_rf + 2 * _ULP * (np.abs(old) + pay)
-        )
+        self.pay_u[new] = u
+        old = self.fb[old_cls]
+        pay = rf * u
+        self.fb[new] = old - pay
+        self.err[new] = self.err[old_cls] + u * err_rf + 2 * _ULP * (np.abs(old) + pay)
         self.nc = base + k
+        target = np.full(len(ev.cls), _ZERO, dtype=np.int64)
+        target[rich] = np.arange(base, base + k)
         rows = self.arr.groups[ev.p]
         if ev.inv is None:
             lut = np.zeros(max(self.nc, int(ev.cls.max()) + 1), dtype=np.int64)
-            lut[ev.cls] = np.arange(base, base + k)
+            lut[ev.cls] = target
             self.class_of[rows] = lut[self.class_of[rows]]
         else:
-            self.class_of[rows] = base + ev.inv
+            self.class_of[rows] = target[ev.inv]
         self.chosen.append(ev)
 
     def money(self) -> list[Fraction]:
@@ -503,7 +553,8 @@ def _mes_fast(
     prep: _Prep, b: Fraction, want_money: bool = False, floor: list | None = None
 ) -> _MesRun:
     """One MES run with per-voter budget b. With ``floor`` (the ``floor`` of a run at a lower
-    budget b0), also check that every budget in [b0, b] gives the same run: see ``_add1``.
+    budget b0), also check that every budget in [b0, b] gives the same run: see ``_add1``; the
+    run stops early (``certified`` False, the order cut short) as soon as that check fails.
 
     The heap holds (float rho, tie-break key, project, evaluation); float rhos are accurate to
     better than _CLOSE / 3 (relative), so only entries within _CLOSE are compared exactly."""
@@ -551,6 +602,8 @@ def _mes_fast(
                 certified = False
             else:
                 certified = _above_floor(heap, state, floor[rnd], div, exact_key)
+            if not certified:  # the caller only wants a certified run: stop here
+                break
         runner = heap[0][0] if heap else math.inf  # a lower bound on the runner-up's rho
         state.fund(ev)
         order.append(p)
@@ -620,7 +673,7 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
     supported = len(prep.supported)
     skip = skip and mes is _mes_fast
     prev: tuple[Fraction, _MesRun] | None = None  # an earlier run with the same order
-    k = 2  # the next jump to try, in steps
+    k = 1  # the next jump to try, in steps: jumps only after a step that kept the order
     while len(run_.order) < supported:  # all supported funded: a larger b cannot do better
         if skip and prev is not None:
             k = _predict_jump(prev, (b, run_), unit, k)
@@ -641,8 +694,11 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
             break
         prev = (b, run_) if skip and nxt.order == run_.order else None
         b, run_ = nxt_b, nxt
-        k = 2
+        k = 1
     return b, run_
+
+
+_JUMP_FACTOR = 0.9  # share of the predicted steps tried at once
 
 
 def _predict_jump(prev, cur, unit: int, fallback: int) -> int:
@@ -658,7 +714,7 @@ def _predict_jump(prev, cur, unit: int, fallback: int) -> int:
             best = min(best, margin / fall)
     if best == math.inf:
         return max(fallback, 2)
-    return max(1, min(int(best * 0.9), 1 << 30))
+    return max(1, min(int(best * _JUMP_FACTOR), 1 << 30))
 
 
 def run(election: Election, rule: str = "equal-shares", completion: str | None = "add1") -> Outcome:
