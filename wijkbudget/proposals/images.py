@@ -112,3 +112,34 @@ def delete(directory: Path, name: str) -> None:
     if not NAME_RE.fullmatch(name):  # fullmatch: "$" alone would let a trailing newline in
         raise ValueError(f"not a stored image name: {name!r}")
     (directory / name).unlink(missing_ok=True)
+
+
+def send_stored(
+    path: Path,
+    mimetype: str,
+    *,
+    private: bool = False,
+    download_name: str | None = None,
+) -> Any:
+    """Serve an uploaded file: 404 when it is gone; never sniffed or run as a page; a private
+    one (a receipt of a payment to a person) is not kept in any cache."""
+    from flask import abort, after_this_request, send_file
+
+    if not path.is_file():
+        abort(404)
+
+    @after_this_request
+    def headers(response: Any) -> Any:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        if private:
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    return send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=mimetype == "application/pdf",
+        download_name=download_name,
+        max_age=0 if private else 3600,
+    )

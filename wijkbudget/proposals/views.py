@@ -9,13 +9,11 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    after_this_request,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -453,17 +451,7 @@ def image(proposal_id: int, image_id: int) -> Any:
     found = next((i for i in proposal.images if i.id == image_id), None)
     if found is None:
         abort(404)
-    path = operations.image_path(found)
-    if not path.is_file():
-        abort(404)
-
-    @after_this_request
-    def headers(response: Any) -> Any:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "default-src 'none'"
-        return response
-
-    return send_file(path, mimetype=found.content_type, max_age=3600)
+    return image_files.send_stored(operations.image_path(found), found.content_type)
 
 
 @bp.post("/voorstellen/<int:proposal_id>/steun")

@@ -10,13 +10,11 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    after_this_request,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -232,23 +230,11 @@ def receipt(project_id: int, expense_id: int) -> Any:
     ):
         abort(404)
     path = receipts.path_of(receipts.receipt_dir(current_app), expense.receipt_name)
-    if not path.is_file():
-        abort(404)
-
-    @after_this_request
-    def headers(response: Any) -> Any:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "default-src 'none'"
-        if expense.is_private:
-            response.headers["Cache-Control"] = "private, no-store"
-        return response
-
-    return send_file(
+    return image_files.send_stored(
         path,
-        mimetype=expense.receipt_type,
-        as_attachment=expense.receipt_type == "application/pdf",
+        expense.receipt_type or "application/octet-stream",
+        private=expense.is_private,
         download_name=f"bon-{expense.id}{path.suffix}",
-        max_age=0 if expense.is_private else 3600,
     )
 
 
@@ -336,16 +322,7 @@ def photo(project_id: int, photo_id: int) -> Any:
     if found is None or found.update.project_id != project_id:
         abort(404)
     path = image_files.upload_dir(current_app) / found.filename
-    if not path.is_file():
-        abort(404)
-
-    @after_this_request
-    def headers(response: Any) -> Any:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "default-src 'none'"
-        return response
-
-    return send_file(path, mimetype=found.content_type, max_age=3600)
+    return image_files.send_stored(path, found.content_type)
 
 
 @bp.post("/projecten/<int:project_id>/planning")
@@ -407,44 +384,37 @@ def approve(wijk: Neighbourhood, expense_id: int) -> Any:
     return _after_board_action(wijk, expense)
 
 
-@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/afwijzen")
-@board_required
-def reject(wijk: Neighbourhood, expense_id: int) -> Any:
+def _with_reason(wijk: Neighbourhood, expense_id: int, decide: Any, done: str) -> Any:
+    """A board decision on an expense that needs a reason (reject, turn back)."""
     expense = _board_expense(wijk, expense_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        return _project_page(
-            expense.project,
-            422,
-            action_error=form.reason.errors[0] if form.reason.errors else None,
-        )
+        error = form.reason.errors[0] if form.reason.errors else None
+        return _project_page(expense.project, 422, action_error=error)
     try:
-        operations.reject_expense(current_user, expense, form.reason.data)
+        decide(current_user, expense, form.reason.data)
     except DomainError as exc:
         return _board_error(expense.project, exc)
     db.session.commit()
-    flash(_("De uitgave is afgewezen."), "success")
+    flash(done, "success")
     return _after_board_action(wijk, expense)
+
+
+@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/afwijzen")
+@board_required
+def reject(wijk: Neighbourhood, expense_id: int) -> Any:
+    return _with_reason(wijk, expense_id, operations.reject_expense, _("De uitgave is afgewezen."))
 
 
 @bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/terugdraaien")
 @board_required
 def reverse(wijk: Neighbourhood, expense_id: int) -> Any:
-    expense = _board_expense(wijk, expense_id)
-    form = RejectForm()
-    if not form.validate_on_submit():
-        return _project_page(
-            expense.project,
-            422,
-            action_error=form.reason.errors[0] if form.reason.errors else None,
-        )
-    try:
-        operations.reverse_expense(current_user, expense, form.reason.data)
-    except DomainError as exc:
-        return _board_error(expense.project, exc)
-    db.session.commit()
-    flash(_("De uitgave is teruggedraaid met een correctie in het grootboek."), "success")
-    return redirect(url_for(".project", project_id=expense.project_id), 303)
+    return _with_reason(
+        wijk,
+        expense_id,
+        operations.reverse_expense,
+        _("De uitgave is teruggedraaid met een correctie in het grootboek."),
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/projecten/<int:project_id>/extra-geld")
