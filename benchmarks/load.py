@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/load.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/bench]
         [--seconds 20] [--users 50] [--plan /tmp/wijkbudget-bench-<db>.json]
 
-Starts gunicorn (2 × cores sync workers) on a free port with the seed's secret key, drives the GET
-pages with wrk (``apt-get install -y wrk``) and the cast flow (GET /stem, POST the code, POST the
-ballot with action=review, POST …/versturen) with a small threaded Python client using fresh
-codes. Prints requests/s, p50/p95/p99 latency, errors and the ratio to /healthz for each, then
-checks that the round has exactly one participation per ballot. It asserts nothing.
+Starts gunicorn (2 × cores sync workers) on a free port with the seed's secret key and the page
+cache in Redis (``--page-cache memory|off`` to compare), drives each GET page with wrk
+(``apt-get install -y wrk``; one thread per connection, no cookies: visitors without a session)
+and the cast flow (GET /stem, POST the code, POST the ballot with action=review, POST
+…/versturen, each voter a fresh code) with wrk and a Lua script that keeps each connection's
+cookie and form token. Prints requests/s, p50/p95/p99 latency, errors and the ratio to /healthz
+for each, then checks that the round has exactly one participation per ballot. It asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +19,12 @@ import argparse
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -43,6 +44,70 @@ done = function(summary, latency, requests)
     "RESULT %d %d %d %d %d %d %d %d %d %d\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
     latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
+  if cast_summary then cast_summary() end
+end
+"""
+# The cast flow of a voter with a letter, per wrk thread (one connection each): GET /stem for a
+# form token, POST the code, POST the ballot (review), POST …/versturen; then the next code.
+CAST_LUA = """
+local threads = {}
+local counter = 0
+setup = function(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  local n = tonumber(os.getenv("CAST_THREADS"))
+  codes, proposals, i = {}, {}, 0
+  for line in io.lines(os.getenv("CAST_CODES")) do
+    if i % n == id then table.insert(codes, line) end
+    i = i + 1
+  end
+  for p in string.gmatch(os.getenv("CAST_PROPOSALS"), "%d+") do table.insert(proposals, p) end
+  ballot = os.getenv("CAST_BALLOT")
+  math.randomseed(id + 1)
+  next_code, step, cookie, token, ok, failed = 1, 0, nil, "", 0, 0
+end
+
+request = function()
+  if step == 0 then
+    cookie = nil
+    return wrk.format("GET", "/stem")
+  end
+  local headers = {["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded"}
+  if step == 1 then
+    local code = codes[next_code] or "AAAA-AAAA-AAAA"
+    next_code = next_code + 1
+    return wrk.format("POST", "/stem", headers, "code=" .. code .. "&csrf_token=" .. token)
+  elseif step == 2 then
+    local body = "action=review&csrf_token=" .. token
+    for k = 1, math.random(1, 3) do body = body .. "&p=" .. proposals[math.random(#proposals)] end
+    return wrk.format("POST", ballot, headers, body)
+  end
+  return wrk.format("POST", ballot .. "/versturen", headers, "csrf_token=" .. token)
+end
+
+response = function(status, headers, body)
+  local set = headers["Set-Cookie"]
+  if set then cookie = string.match(set, "^([^;]+)") end
+  if step == 0 then
+    token = string.match(body, 'name="csrf_token" value="([^"]+)"')
+    if status == 200 and token then step = 1 else failed, step = failed + 1, 0 end
+  elseif status == 303 then
+    if step == 3 then ok, step = ok + 1, 0 else step = step + 1 end
+  else
+    failed, step = failed + 1, 0
+  end
+end
+
+cast_summary = function()
+  local good, bad = 0, 0
+  for _, t in ipairs(threads) do
+    good, bad = good + t:get("ok"), bad + t:get("failed")
+  end
+  io.write(string.format("CASTS %d %d\\n", good, bad))
 end
 """
 
@@ -89,26 +154,27 @@ class Client:
         return response.status, data
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def run_wrk(url: str, users: int, seconds: int, cookie: str | None) -> dict:
+def run_wrk(
+    url: str, users: int, seconds: int, cookie: str | None, lua: str = "", env: dict | None = None
+) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+        script.write(lua + WRK_SCRIPT)
     wrk = shutil.which("wrk") or "wrk"
-    cmd = [wrk, "-t", "2", "-c", str(users), "-d", f"{seconds}s", "--timeout", "10s",
+    # one wrk thread per connection: the same shape for every row, and the cast flow (whose Lua
+    # state is per thread) needs it
+    cmd = [wrk, "-t", str(users), "-c", str(users), "-d", f"{seconds}s", "--timeout", "10s",
            "-s", script.name]  # fmt: skip
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout  # noqa: S603 (our own argv)
+    out = subprocess.run(  # noqa: S603 (our own argv)
+        [*cmd, url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
     os.unlink(script.name)
     fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
     n, duration, p50, p95, p99, *errors = (int(f) for f in fields)
+    casts = next((line.split()[1:] for line in out.splitlines() if line.startswith("CASTS")), None)
     return {
+        "casts": [int(c) for c in casts] if casts else None,
         "rps": n / (duration / 1e6),
         "p50": p50 / 1000,
         "p95": p95 / 1000,
@@ -118,42 +184,6 @@ def run_wrk(url: str, users: int, seconds: int, cookie: str | None) -> dict:
     }
 
 
-def cast_one(
-    port: int, ballot_url: str, code: str, chosen: list[int]
-) -> tuple[list[float], str | None, float]:
-    """One voter with a letter: the code, the ballot (review), the cast. Returns the time of each
-    request, the first problem (None when the cast got its receipt) and the whole flow's time."""
-    client = Client(port)
-    timings: list[float] = []
-    problem: str | None = None
-
-    def step(method: str, url: str, form: dict | None, want: int) -> str:
-        nonlocal problem
-        t = time.perf_counter()
-        try:
-            status, body = client.request(method, url, form)
-        except (OSError, http.client.HTTPException) as error:
-            status, body = 0, type(error).__name__
-        timings.append(time.perf_counter() - t)
-        if status != want and problem is None:
-            problem = f"{method} {url.split('/')[-1] or url}: {status}"
-        return body
-
-    started = time.perf_counter()
-    found = CSRF.search(step("GET", "/stem", None, 200))
-    if found:
-        token = found.group(1)
-        step("POST", "/stem", {"code": code, "csrf_token": token}, 303)
-        if problem is None:
-            step("POST", ballot_url, {"p": chosen, "action": "review", "csrf_token": token}, 303)
-        if problem is None:
-            step("POST", f"{ballot_url}/versturen", {"csrf_token": token}, 303)
-    else:
-        problem = problem or "no csrf token"
-    client.conn.close()
-    return timings, problem, time.perf_counter() - started
-
-
 def main() -> None:  # noqa: C901, PLR0915 (one straight script)
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default=DEFAULT_DB)
@@ -161,6 +191,11 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--plan", default="")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument(
+        "--page-cache",
+        default="redis://127.0.0.1:6379/14",
+        help="where the page cache lives: a redis:// URL, 'memory' (each worker) or 'off'",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
@@ -186,6 +221,10 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
         "WIJKBUDGET_COOKIE_SECURE": "false",
         "WIJKBUDGET_RATELIMIT_ENABLED": "false",
         "WIJKBUDGET_LOG_LEVEL": "WARNING",
+        "WIJKBUDGET_PAGE_CACHE_SECONDS": "0" if args.page_cache == "off" else "10",
+        "WIJKBUDGET_PAGE_CACHE_URL": ""
+        if args.page_cache in ("off", "memory")
+        else args.page_cache,
     }
     log = open(tempfile.mktemp(prefix="wijkbudget-gunicorn-", suffix=".log"), "w")  # noqa: SIM115, S306
     master = subprocess.Popen(  # noqa: S603 (our own argv)
@@ -241,79 +280,25 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
                 text("SELECT (SELECT count(*) FROM ballot WHERE round_id = :r), "
                      "(SELECT count(*) FROM participation WHERE round_id = :r)"), {"r": rid}
             ).one()  # fmt: skip
-        codes = take_codes(min(len(plan["codes"]) - plan["next_code"], 60 * args.seconds))
-        code_iter = iter(codes)
-        lock = threading.Lock()
-        steps: list[float] = []
-        flows: list[float] = []
-        finals: list[float] = []
-        outcome = {"ok": 0, "errors": 0, "requests": 0}
-        failures: dict[str, int] = {}
-        stop_at = time.perf_counter() + args.seconds
-
-        def voter(seed: int) -> None:
-            rng = random.Random(seed)
-            while time.perf_counter() < stop_at:
-                with lock:
-                    code = next(code_iter, None)
-                if code is None:
-                    return
-                chosen = rng.sample(plan["voting_proposals"], rng.randint(1, 5))
-                timings, problem, flow = cast_one(port, ballot_url, code, chosen)
-                with lock:
-                    outcome["requests"] += len(timings)
-                    steps.extend(timings)
-                    if problem is None:
-                        outcome["ok"] += 1
-                        flows.append(flow)
-                        finals.append(timings[-1])
-                    else:
-                        outcome["errors"] += 1
-                        failures[problem] = failures.get(problem, 0) + 1
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=voter, args=(n,)) for n in range(args.users)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        codes = take_codes(min(len(plan["codes"]) - plan["next_code"], 150 * args.seconds))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as code_file:
+            code_file.write("\n".join(codes) + "\n")
+        cast = run_wrk(
+            base + "/stem", args.users, args.seconds, None, CAST_LUA,
+            {"CAST_THREADS": str(args.users), "CAST_CODES": code_file.name,
+             "CAST_BALLOT": ballot_url,
+             "CAST_PROPOSALS": ",".join(str(p) for p in plan["voting_proposals"])},
+        )  # fmt: skip
+        os.unlink(code_file.name)
+        outcome = {"ok": cast["casts"][0], "errors": cast["casts"][1]}
+        elapsed = float(args.seconds)
         uptime_after = subprocess.run([UPTIME], capture_output=True, text=True).stdout.strip()  # noqa: S603
         rows.append(
-            (
-                "cast: all 4 requests",
-                {
-                    "rps": outcome["requests"] / elapsed,
-                    "p50": percentile(steps, 50) * 1000,
-                    "p95": percentile(steps, 95) * 1000,
-                    "p99": percentile(steps, 99) * 1000,
-                    "errors": outcome["errors"],
-                    "requests": outcome["requests"],
-                },
-            )
+            ("cast: all 4 requests", {**cast, "errors": cast["errors"] + outcome["errors"]})
         )
-        rows.append(
-            (
-                "cast: whole flow (casts/s)",
-                {
-                    "rps": outcome["ok"] / elapsed,
-                    "p50": percentile(flows, 50) * 1000,
-                    "p95": percentile(flows, 95) * 1000,
-                    "p99": percentile(flows, 99) * 1000,
-                    "errors": outcome["errors"],
-                    "requests": outcome["ok"],
-                },
-            )
-        )
-        rows.append(("cast: POST …/versturen", {
-            "rps": len(finals) / elapsed, "p50": percentile(finals, 50) * 1000,
-            "p95": percentile(finals, 95) * 1000, "p99": percentile(finals, 99) * 1000,
-            "errors": outcome["errors"], "requests": len(finals)}))  # fmt: skip
-        # the codes handed out but not reached stay unused: give them back
-        with lock:
-            unused = sum(1 for _ in code_iter)
-        plan["next_code"] -= unused
-        plan_file.write_text(json.dumps(plan, indent=1))
+        rows.append(("cast: whole flows (casts/s)", {
+            **cast, "rps": outcome["ok"] / elapsed, "requests": outcome["ok"],
+            "errors": outcome["errors"]}))  # fmt: skip
     finally:
         master.terminate()
         master.wait(timeout=30)
@@ -345,13 +330,12 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
     print(f"load      before: {uptime_before}")
     print(f"          after:  {uptime_after}")
     print()
+    print(f"page cache: {args.page_cache}")
     print(f"{'endpoint':<30} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
           f"{'errors':>7} {'× ceil':>7} {'requests':>9}")  # fmt: skip
     for name, r in rows:
         print(f"{name:<30} {r['rps']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
               f"{r['errors']:7d} {r['rps'] / ceiling:7.1%} {r['requests']:9d}")  # fmt: skip
-    if failures:
-        print(f"cast failures: {failures}")
     new_ballots, new_parts = after[0] - before[0], after[1] - before[1]
     print()
     print(f"cast      {outcome['ok']} receipts in {elapsed:.1f} s; new ballots {new_ballots}, "

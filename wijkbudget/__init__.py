@@ -25,7 +25,7 @@ class DatabaseIntConverter(IntegerConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import cli, errors, i18n, mail, money, permissions, security, text
+    from . import cli, errors, i18n, mail, money, pagecache, permissions, security, text
     from .config import load_config
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     db.init_app(app)
+    pagecache.init_app(app, db)  # first: its hooks must run before (and after) all others
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -61,6 +61,11 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "",
     # pagination
     "PAGE_SIZE": 25,
+    # public pages for visitors without a session come from a cache (see pagecache.py):
+    # how long a page is kept (0: no cache), and where (a redis:// URL, or empty: each worker's
+    # memory). Pages are never stale after a change; only the turnout may lag by this much.
+    "PAGE_CACHE_SECONDS": 10,
+    "PAGE_CACHE_URL": "",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on", "ja"}

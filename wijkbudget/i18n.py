@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, current_app, g, has_app_context, has_request_context, session
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 from . import ROOT
@@ -43,6 +44,39 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def _babel_state() -> tuple[Any, Any, str] | None:
+    """(locale, translations, locale name) of this request, looked up once per locale.
+
+    Flask-Babel finds the locale and the catalogue anew on every call (several context lookups
+    each), and a list page makes hundreds of calls. The state is kept beside Flask-Babel's own
+    (``g._flask_babel``) and checked against its current locale object, so ``force_locale``
+    (mails in the reader's language) still gets its own catalogue."""
+    if not has_app_context():
+        return None
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None)
+    cached = getattr(ctx, "wijkbudget_state", None)
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached  # type: ignore[no-any-return]
+    translations = get_translations()  # also settles the locale of this request
+    locale = get_locale()
+    ctx = g.get("_flask_babel")
+    if ctx is None or locale is None:
+        return None
+    ctx.wijkbudget_state = (locale, translations, str(locale))
+    return ctx.wijkbudget_state  # type: ignore[no-any-return]
+
+
+def current_locale_name(default: str = "nl") -> str:
+    state = _babel_state()
+    return state[2] if state is not None else default
+
+
+def _translations() -> Any:
+    state = _babel_state()
+    return state[1] if state is not None else get_translations()
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "wijkbudget" / "translations")
@@ -50,4 +84,12 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "d MMM yyyy HH:mm")
     app.jinja_env.filters["date"] = lambda value: format_date(value, "d MMM yyyy")
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "nl")
+    app.jinja_env.globals["current_locale"] = current_locale_name
+    # the same as Flask-Babel's template callables, with the catalogue looked up once per request
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )

@@ -4,6 +4,7 @@ raw HTML, script, event handler or javascript: link survives."""
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import nh3
 from flask import Flask
@@ -41,23 +42,34 @@ def _demote_headings(tokens: list[Token]) -> None:
 
 
 def render_markdown(source: str | None) -> Markup:
-    tokens = _md.parse(source or "")
+    return Markup(_rendered(source or ""))  # noqa: S704 (sanitised by nh3 in _rendered)
+
+
+# Rendering is a pure function of the text, and the same texts are shown on every view of a
+# thread or a list: each worker keeps the most recent ones (a few MB at most)
+@lru_cache(maxsize=8192)
+def _rendered(source: str) -> str:
+    tokens = _md.parse(source)
     _demote_headings(tokens)
     rendered = _md.renderer.render(tokens, _md.options, {})
-    clean = nh3.clean(
+    return nh3.clean(
         rendered,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener ugc",
     )
-    return Markup(clean)  # noqa: S704 (sanitised by nh3 just above)
 
 
 def plain_excerpt(source: str | None, length: int = 200) -> str:
     """The text without any markup, cut on a word boundary. Plain text, not HTML: let Jinja
     escape it as usual (entities such as &amp; are decoded here, so nothing gets escaped twice)."""
-    text = html.unescape(nh3.clean(str(render_markdown(source)), tags=set()))
+    return _excerpt(source or "", length)
+
+
+@lru_cache(maxsize=8192)
+def _excerpt(source: str, length: int) -> str:
+    text = html.unescape(nh3.clean(_rendered(source), tags=set()))
     text = " ".join(text.split())
     if len(text) <= length:
         return text

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -365,6 +366,18 @@ def set_language() -> Any:
             current_user.language = language
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("neighbourhoods.home"), 303)
+
+
+@bp.get("/taal/<lang>")
+@public
+def language_link(lang: str) -> Any:
+    """The language link for visitors who are not logged in: a link, not a form, so public
+    pages carry no form token and can come from the page cache. It only sets this browser's
+    language (an account's language changes through the form above)."""
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = lang
+    return redirect(_safe_next(request.args.get("next")) or url_for("neighbourhoods.home"), 303)
 
 
 # --- admin: accounts and roles ----------------------------------------------------------------

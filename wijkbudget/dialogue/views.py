@@ -75,14 +75,15 @@ def _render_thread(
         "replies": replies,
         "authors": authors,
         "order": order,
-        "form": form or CommentForm(formdata=None),
+        # forms only for those who can post (a form token would keep the page from the cache)
+        "form": form or (CommentForm(formdata=None) if current_user.is_authenticated else None),
         "error": error,
         "refusal": thread.post_refusal(current_user),
         "is_board": permissions.is_board(current_user, wijk),
         "following": queries.follows(
             current_user.id if current_user.is_authenticated else None, thread
         ),
-        "report_form": ReportForm(formdata=None),
+        "report_form": ReportForm(formdata=None) if current_user.is_authenticated else None,
     }
     template = "dialogue/_thread.html" if fragment else "dialogue/thread.html"
     return render_template(template, **context), status

@@ -4,6 +4,7 @@ co-submitters and supports; the board's review queue and decisions."""
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from flask import (
@@ -49,6 +50,8 @@ from .forms import (
     WithdrawForm,
 )
 from .models import Action, Proposal, ProposalImage, State, state_label
+
+LIST_SEEDS = 10007  # the order is (id * 7919 + seed) mod this prime (proposals.queries)
 
 bp = Blueprint("proposals", __name__)
 
@@ -105,8 +108,6 @@ def _filter_form(rnd: Round) -> tuple[ListFilterForm, queries.ListFilter]:
         ]
     )
     valid = form.validate()
-    if "list_seed" not in session:
-        session["list_seed"] = secrets.randbelow(10007)
 
     def number(value: str | None) -> int | None:
         return int(value) if value and value.isdigit() else None
@@ -117,9 +118,25 @@ def _filter_form(rnd: Round) -> tuple[ListFilterForm, queries.ListFilter]:
         area_id=number(form.area.data) if not form.area.errors else None,
         state=State(form.state.data) if form.state.data and not form.state.errors else None,
         sort=form.sort.data if form.sort.data in queries.SORTS else "random",
-        seed=int(session["list_seed"]),
+        seed=_list_seed(),
     )
     return form, filters
+
+
+def _list_seed() -> int:
+    """The random order is stable for one visitor. A visitor with a session keeps a seed of
+    their own. A visitor without one (whose page may come from the page cache, and gets no
+    cookie) shares the order of this hour; the page links carry it as ``seed``, so paging on
+    stays in the same order when the hour turns."""
+    if "list_seed" in session:
+        return int(session["list_seed"])
+    if current_user.is_authenticated or request.cookies:
+        session["list_seed"] = secrets.randbelow(LIST_SEEDS)
+        return int(session["list_seed"])
+    given = request.args.get("seed", "")
+    if given.isdigit() and int(given) < LIST_SEEDS:
+        return int(given)
+    return int(time.time() // 3600) * 7919 % LIST_SEEDS
 
 
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/voorstellen")
@@ -130,6 +147,8 @@ def index(slug: str, round_id: int) -> Any:
     form, filters = _filter_form(rnd)
     page = paginate(queries.proposal_list(rnd, filters))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    if "list_seed" not in session:
+        args["seed"] = str(filters.seed)
     return render_page_or_fragment(
         "proposals/index.html",
         "proposals/_list.html",
@@ -162,20 +181,29 @@ def _own_ids(form: Any, prefix: str) -> Any:
     return form
 
 
-def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
-    rnd = proposal.round
+FORM_PREFIXES = {
+    "decision_form": "toelaten",
+    "reject_form": "afwijzen",
+    "changes_form": "aanpassing",
+    "estimate_form": "kosten",
+    "duplicate_form": "dubbel",
+}
+
+
+def _action_forms(proposal: Proposal, forms: dict[str, Any]) -> dict[str, Any]:
+    """The forms of the people who can act on a proposal. A visitor who is not logged in can do
+    none of it and gets none (a form puts a token in the session, and the page would no longer
+    come from the page cache)."""
+    names = ("invite_form", "image_form", "withdraw_form", "changes_form", "duplicate_form")
+    if not current_user.is_authenticated:
+        return {n: None for n in (*names, "decision_form", "reject_form", "estimate_form")}
     reject_form = forms.get("reject_form") or RejectForm(formdata=None)
-    reject_form.criteria.choices = options([(c.id, c.text) for c in rnd.criteria])
+    reject_form.criteria.choices = options([(c.id, c.text) for c in proposal.round.criteria])
     estimate_form = forms.get("estimate_form") or EstimateForm(formdata=None)
     if "estimate_form" not in forms and proposal.board_cost_cents is not None:
         estimate_form.amount.data = format_euros_input(proposal.board_cost_cents)
         estimate_form.note.data = proposal.board_cost_note
-    context = {
-        "proposal": proposal,
-        "rnd": rnd,
-        "wijk": proposal.neighbourhood,
-        "supported": bool(queries.supported_ids(current_user, [proposal.id])),
-        "can": {a.value: proposal.allows(a, current_user) for a in Action},
+    built = {
         "invite_form": forms.get("invite_form") or InviteForm(formdata=None),
         "image_form": forms.get("image_form") or ImageForm(formdata=None),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(formdata=None),
@@ -184,18 +212,24 @@ def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
         "changes_form": forms.get("changes_form") or ChangesForm(formdata=None),
         "estimate_form": estimate_form,
         "duplicate_form": forms.get("duplicate_form") or DuplicateForm(formdata=None),
+    }
+    for key, prefix in FORM_PREFIXES.items():
+        _own_ids(built[key], prefix)
+    return built
+
+
+def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
+    context = {
+        "proposal": proposal,
+        "rnd": proposal.round,
+        "wijk": proposal.neighbourhood,
+        "supported": bool(queries.supported_ids(current_user, [proposal.id])),
+        "can": {a.value: proposal.allows(a, current_user) for a in Action},
+        **_action_forms(proposal, forms),
         "action_error": forms.get("action_error"),
         "thread": db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id)),
         "meetings": dialogue_queries.meetings_about(proposal.id),
     }
-    for key, prefix in (
-        ("decision_form", "toelaten"),
-        ("reject_form", "afwijzen"),
-        ("changes_form", "aanpassing"),
-        ("estimate_form", "kosten"),
-        ("duplicate_form", "dubbel"),
-    ):
-        _own_ids(context[key], prefix)
     return render_template("proposals/show.html", **context), status
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..neighbourhoods.models import Neighbourhood
@@ -21,15 +20,10 @@ def rounds_of(wijk: Neighbourhood, *, include_concepts: bool) -> Select[tuple[Ro
 
 
 def round_in(wijk: Neighbourhood, round_id: int) -> Round | None:
+    """One round: its categories, criteria, areas and phase changes load when a page uses them
+    (one query each), so the ballot and the cast, which use none of them, stay at one query."""
     return db.session.scalar(
-        select(Round)
-        .options(
-            selectinload(Round.categories),
-            selectinload(Round.criteria),
-            selectinload(Round.areas),
-            selectinload(Round.phase_changes),
-        )
-        .where(Round.id == round_id, Round.neighbourhood_id == wijk.id)
+        select(Round).where(Round.id == round_id, Round.neighbourhood_id == wijk.id)
     )
 
 

@@ -62,14 +62,16 @@ def index(slug: str) -> str:
 def show(slug: str, round_id: int) -> str:
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)
+    is_board = rnd.can_manage(current_user)
     return render_template(
         "rounds/show.html",
         wijk=wijk,
         rnd=rnd,
         counts=queries.state_counts(rnd),
-        is_board=rnd.can_manage(current_user),
+        is_board=is_board,
         refusal=rnd.proposal_refusal(current_user),
-        phase_form=_phase_form(rnd),
+        # a form carries a token in the session: only for those who use it
+        phase_form=_phase_form(rnd) if is_board else None,
         **_dialogue(rnd),
     )
 

@@ -5,11 +5,13 @@ and turnout. Board actions are audit-logged; no log line links a ballot to a vot
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import permissions
 from ..accounts.models import User
@@ -38,7 +40,7 @@ from .models import (
     VotingCode,
     VotingError,
 )
-from .queries import ballot_proposals, sheets_entered
+from .queries import BallotItem, ballot_costs, sheets_entered
 
 MAX_BATCH = 20_000
 
@@ -60,13 +62,17 @@ class Tally:
         return self.budget_cents - self.cost_cents
 
 
-def tally(rnd: Round, selection: dict[int, int], proposals: list[Proposal]) -> Tally:
+def tally(
+    rnd: Round, selection: dict[int, int], proposals: Sequence[Proposal | BallotItem]
+) -> Tally:
     by_id = {p.id: p for p in proposals}
     cost = sum(by_id[i].effective_cost_cents for i in selection if i in by_id)
     return Tally(len(selection), cost, sum(selection.values()), rnd.budget_cents)
 
 
-def problems(rnd: Round, selection: dict[int, int], proposals: list[Proposal]) -> list[str]:
+def problems(
+    rnd: Round, selection: dict[int, int], proposals: Sequence[Proposal | BallotItem]
+) -> list[str]:
     """Everything wrong with this selection, in plain Dutch (empty: the ballot is valid)."""
     found: list[str] = []
     if rnd.phase != Phase.VOTING:
@@ -158,7 +164,9 @@ def find_code(rnd: Round | None, text: str) -> VotingCode | None:
     """A usable code (not used, not revoked). Wrong, used and revoked codes all give None, so
     the answer to the person is the same for each."""
     code = db.session.scalar(
-        select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(text)))
+        select(VotingCode)
+        .where(VotingCode.code_hash == code_hash(normalise_code(text)))
+        .options(joinedload(VotingCode.batch))
     )
     if code is None or code.used or code.revoked_at or code.batch.revoked_at:
         return None
@@ -185,9 +193,14 @@ def cast(
     ballot by the same account or code fail, whichever channel and however concurrent."""
     # a shared lock on the round (PostgreSQL): closing the vote waits until this ballot is in,
     # and a ballot that comes after the close sees the round out of voting
-    db.session.execute(select(Round.id).where(Round.id == rnd.id).with_for_update(read=True)).all()
-    db.session.refresh(rnd, ["phase"])
-    proposals = ballot_proposals(rnd)
+    # (the round is read again under the lock: a close that committed meanwhile shows)
+    db.session.execute(
+        select(Round)
+        .where(Round.id == rnd.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    proposals = ballot_costs(rnd)
     found = problems(rnd, selection, proposals)
     if found:
         raise VotingError(" ".join(found))
@@ -321,7 +334,9 @@ def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> None:
 def revoke_code(board: User, rnd: Round, text: str) -> None:
     _board(board, rnd)
     code = db.session.scalar(
-        select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(text)))
+        select(VotingCode)
+        .where(VotingCode.code_hash == code_hash(normalise_code(text)))
+        .options(joinedload(VotingCode.batch))
     )
     if code is None or code.round_id != rnd.id:
         raise VotingError(_("Deze code hoort niet bij deze ronde."))

@@ -28,6 +28,24 @@ def ballot_proposals(rnd: Round) -> list[Proposal]:
     )
 
 
+@dataclass(frozen=True)
+class BallotItem:
+    """What checking a ballot needs of a proposal: no text, no dates (the review and the cast
+    load these instead of whole proposals)."""
+
+    id: int
+    effective_cost_cents: int
+
+
+def ballot_costs(rnd: Round) -> list[BallotItem]:
+    rows = db.session.execute(
+        select(Proposal.id, func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents))
+        .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+        .order_by(Proposal.id)
+    )
+    return [BallotItem(pid, cost) for pid, cost in rows]
+
+
 def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = None) -> bool:
     query = select(Participation.id).where(Participation.round_id == rnd.id)
     if user is not None:

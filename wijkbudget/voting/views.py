@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
 from ..errors import DomainError
@@ -31,6 +32,7 @@ from ..extensions import db, limiter
 from ..htmx import is_htmx
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import wijk_or_404
+from ..pagecache import quiet_commit
 from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.views import load_round
@@ -95,7 +97,12 @@ def _selection_from_form(rnd: Round) -> dict[int, int]:
 
 def _code_for(rnd: Round) -> VotingCode | None:
     code_id = dict(session.get("vote_codes", {})).get(str(rnd.id))
-    code = db.session.get(VotingCode, code_id) if code_id else None
+    # with its batch (the cast checks that the batch was not revoked): one query
+    code = (
+        db.session.get(VotingCode, code_id, options=[joinedload(VotingCode.batch)])
+        if code_id
+        else None
+    )
     if code is None or code.round_id != rnd.id or code.used or code.revoked_at:
         return None
     return code
@@ -149,7 +156,8 @@ def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
         return redirect(url_for("accounts.login", next=request.path), 303)
     if refusal:
         return render_template("voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal), 403
-    if queries.has_voted(rnd, user=user if code is None else None, code=code):
+    # a code that was used is no code any more (_code_for), so only an account can have voted
+    if code is None and queries.has_voted(rnd, user=user):
         return render_template(
             "voting/refused.html",
             wijk=wijk,
@@ -175,7 +183,7 @@ def ballot(slug: str, round_id: int) -> Any:
     if gate is not None:
         return gate
     if request.method == "POST":
-        errors = operations.problems(rnd, selection, queries.ballot_proposals(rnd))
+        errors = operations.problems(rnd, selection, queries.ballot_costs(rnd))
         if request.form.get("action") == "review":
             if errors:
                 return _render_ballot(wijk, rnd, selection, 422, errors)
@@ -196,7 +204,7 @@ def calculate(slug: str, round_id: int) -> Any:
     except VotingError:
         selection = draft(rnd)
     _save_draft(rnd, selection)
-    proposals = queries.ballot_proposals(rnd)
+    proposals = queries.ballot_costs(rnd)
     return render_template(
         "voting/_bar.html",
         rnd=rnd,
@@ -244,7 +252,7 @@ def cast(slug: str, round_id: int) -> Any:
         db.session.rollback()
         rnd = load_round(wijk, round_id)
         return _render_ballot(wijk, rnd, selection, error.status, [error.message])
-    db.session.commit()
+    quiet_commit(db.session)  # a ballot changes no public page (the turnout may lag a little)
     _clear_draft(rnd)
     codes = dict(session.get("vote_codes", {}))
     codes.pop(str(rnd.id), None)
@@ -298,7 +306,7 @@ def enter_code() -> Any:
         form = CodeForm()
         code = operations.find_code(None, form.code.data or "") if form.validate() else None
         if code is not None:
-            rnd = db.session.get(Round, code.round_id)
+            rnd = db.session.get(Round, code.round_id, options=[joinedload(Round.neighbourhood)])
             codes = dict(session.get("vote_codes", {}))
             codes[str(rnd.id)] = code.id
             session["vote_codes"] = codes
