@@ -191,6 +191,8 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--plan", default="")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--only", default="", help="a regular expression: only these rows")
     parser.add_argument(
         "--page-cache",
         default="redis://127.0.0.1:6379/14",
@@ -228,7 +230,8 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
     }
     log = open(tempfile.mktemp(prefix="wijkbudget-gunicorn-", suffix=".log"), "w")  # noqa: SIM115, S306
     master = subprocess.Popen(  # noqa: S603 (our own argv)
-        [str(GUNICORN), "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        [str(GUNICORN), "-w", str(args.workers), "--threads", str(args.threads),
+         "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
     engine = create_engine(args.database)
@@ -264,6 +267,8 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
         ]  # fmt: skip
         uptime_before = subprocess.run([UPTIME], capture_output=True, text=True).stdout.strip()  # noqa: S603
         for name, url, page_cookie in pages:
+            if args.only and not re.search(args.only, name) and url != "/healthz":
+                continue
             check = Client(port)
             if page_cookie:
                 check.cookies = dict(viewer.cookies)

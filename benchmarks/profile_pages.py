@@ -6,7 +6,8 @@
 Uses the database and plan file of ``seed.py`` (like ``load.py``). Prints per page the mean and
 best time of a request (Flask's test client: no HTTP, no gunicorn), the CPU time, the number of
 SQL statements and the response size. ``--profile NAME`` also prints the functions that take the
-most time on that page (cProfile, cumulative). It asserts nothing.
+most time on that page (cProfile, cumulative). The page cache is off unless ``--page-cache``:
+this is about what rendering a page costs. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--profile", default="")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--page-cache", action="store_true", help="with the page cache (memory)")
     args = parser.parse_args()
     plan_file = Path(args.plan or f"/tmp/wijkbudget-bench-{make_url(args.database).database}.json")  # noqa: S108
     plan = json.loads(plan_file.read_text())
@@ -48,6 +50,7 @@ def main() -> None:
             "SECRET_KEY": plan["secret_key"],
             "COOKIE_SECURE": False,
             "RATELIMIT_ENABLED": False,
+            "PAGE_CACHE_SECONDS": 10 if args.page_cache else 0,
         }
     )
     statements = [0]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -39,6 +39,7 @@ from .models import (
     Participation,
     VotingCode,
     VotingError,
+    new_ballot_id,
 )
 from .queries import BallotItem, ballot_costs, sheets_entered
 
@@ -217,29 +218,21 @@ def cast(
     area_id = (
         code.batch.area_id if code is not None else (user.area_id if user is not None else None)
     )
-    participation = Participation(
-        round_id=rnd.id,
-        user_id=user.id if user is not None else None,
-        code_id=code.id if code is not None else None,
-        channel=channel,
-        area_id=area_id,
-        paper_batch_id=paper_batch.id if paper_batch is not None else None,
-    )
+    # written with plain inserts rather than through the unit of work: the cast is the busiest
+    # write of a vote, and these rows are never changed afterwards
     receipt = new_receipt() if paper_batch is None else None
-    ballot = Ballot(
-        round_id=rnd.id,
-        receipt_hash=receipt_hash(receipt) if receipt else None,
-        counted=paper_batch is None,
-        paper_batch_id=paper_batch.id if paper_batch is not None else None,
-        choices=[
-            BallotChoice(proposal_id=pid, points=points)
-            for pid, points in sorted(selection.items())
-        ],
-    )
     already = _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
     try:
-        db.session.add(participation)
-        db.session.flush()
+        db.session.execute(
+            insert(Participation).values(
+                round_id=rnd.id,
+                user_id=user.id if user is not None else None,
+                code_id=code.id if code is not None else None,
+                channel=channel,
+                area_id=area_id,
+                paper_batch_id=paper_batch.id if paper_batch is not None else None,
+            )
+        )
     except IntegrityError as error:
         # the whole transaction is undone: nothing of this ballot stays
         db.session.rollback()
@@ -255,8 +248,24 @@ def cast(
         if updated.rowcount != 1:
             db.session.rollback()
             raise AlreadyVoted(already)
-    db.session.add(ballot)
-    db.session.flush()
+    ballot_id = new_ballot_id()
+    db.session.execute(
+        insert(Ballot).values(
+            id=ballot_id,
+            round_id=rnd.id,
+            receipt_hash=receipt_hash(receipt) if receipt else None,
+            counted=paper_batch is None,
+            paper_batch_id=paper_batch.id if paper_batch is not None else None,
+        )
+    )
+    if selection:
+        db.session.execute(
+            insert(BallotChoice),
+            [
+                {"ballot_id": ballot_id, "proposal_id": pid, "points": points}
+                for pid, points in sorted(selection.items())
+            ],
+        )
     return receipt
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from ..accounts.models import User
 from ..audit.models import AuditEvent
@@ -19,9 +20,21 @@ from .models import Ballot, CodeBatch, PaperBatch, Participation, VotingCode
 
 
 def ballot_proposals(rnd: Round) -> list[Proposal]:
+    """The proposals on the ballot, with only what the ballot, the review and the paper batch
+    show (not the long description and the rest: the ballot is the busiest page of a vote)."""
     return list(
         db.session.scalars(
             select(Proposal)
+            .options(
+                load_only(
+                    Proposal.id,
+                    Proposal.title,
+                    Proposal.summary,
+                    Proposal.cost_cents,
+                    Proposal.board_cost_cents,
+                    raiseload=True,
+                )
+            )
             .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
             .order_by(Proposal.id)
         )
