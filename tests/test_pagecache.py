@@ -192,3 +192,29 @@ def test_the_anonymous_proposal_order_is_shared_per_hour_and_carried_in_the_page
         r"Plan \d", make_client().get(f"{url}?seed={seed.group(1)}&page=2").get_data(True)
     )
     assert not set(titles) & set(page2)
+
+
+def test_the_ballot_is_built_once_but_shows_each_voter_their_own_choices(
+    west, voting_round, board, make_client
+):
+    rnd, proposals = voting_round
+    codes = voting.batch_codes(voting.generate_codes(board, rnd, 2))
+    db.session.commit()
+    ballot = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    first, second = make_client(), make_client()
+    for voter, code in ((first, codes[0]), (second, codes[1])):
+        assert voter.post("/stem", {"code": code}, page="/stem").status_code == 303
+    first.post(ballot, {"p": [str(proposals[1].id)], "action": "calculate"}, page=ballot)
+
+    def checked(client):
+        body = client.get(ballot).get_data(as_text=True)
+        return {int(n) for n in re.findall(r'value="(\d+)" checked', body)}, body
+
+    assert checked(first)[0] == {proposals[1].id}
+    assert checked(second)[0] == set()
+    # a change to a proposal reaches the ballot at once
+    proposals[0].title = "Speeltuin <met> schommel"
+    db.session.commit()
+    marks, body = checked(second)
+    assert "Speeltuin &lt;met&gt; schommel" in body and "<!--choice-->" not in body
+    assert marks == set()

@@ -20,13 +20,15 @@ them. ``/healthz`` and static files are never cached here.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cachelib import BaseCache, RedisCache, SimpleCache
 from flask import Flask, Response, current_app, g, has_app_context, request, session
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+T = TypeVar("T")
 GENERATION = "wijkbudget:generation"
 _QUIET = "wijkbudget_quiet_commit"
 _WROTE = "wijkbudget_wrote"
@@ -44,6 +46,21 @@ def _store(app: Flask) -> BaseCache:
 
 def store() -> BaseCache | None:
     return current_app.extensions.get("wijkbudget_page_cache")  # type: ignore[no-any-return]
+
+
+def fragment(name: str, build: Callable[[], T]) -> T:
+    """A piece of a page that is the same for everyone (e.g. the proposals of a ballot, which
+    each voter sees in an order of their own): built once per generation, like a page. Without
+    a cache (``PAGE_CACHE_SECONDS`` 0) it is built every time."""
+    cache = store()
+    if cache is None:
+        return build()
+    key = f"fragment|{cache.get(GENERATION) or 0}|{name}"
+    found = cache.get(key)
+    if found is None:
+        found = build()
+        cache.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
+    return found  # type: ignore[no-any-return]
 
 
 def quiet_commit(db_session: Any) -> None:

@@ -24,15 +24,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..htmx import is_htmx
+from ..i18n import current_locale_name
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import wijk_or_404
-from ..pagecache import quiet_commit
+from ..pagecache import fragment, quiet_commit
 from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.views import load_round
@@ -126,6 +128,27 @@ def _ordered(rnd: Round, proposals: list[Any]) -> list[Any]:
     return items
 
 
+# where a proposal on the ballot shows this voter's choice (" checked", or the points); escaped
+# user text can never contain it, as "<" always becomes "&lt;"
+CHOICE_MARK = "<!--choice-->"
+
+
+def _ballot_items(rnd: Round) -> tuple[dict[int, str], list[queries.BallotItem]]:
+    """Each proposal of the ballot as HTML with CHOICE_MARK where the choice goes, and the
+    costs: the same for every voter, so built once per change (see pagecache.fragment)."""
+
+    def build() -> tuple[dict[int, str], list[queries.BallotItem]]:
+        proposals = queries.ballot_proposals(rnd)
+        template = current_app.jinja_env.get_template("voting/_ballot_items.html")
+        module = template.make_module({"rnd": rnd, "mark": Markup(CHOICE_MARK)})  # noqa: S704
+        return (
+            {p.id: str(module.item(p)) for p in proposals},  # type: ignore[attr-defined]
+            [queries.BallotItem(p.id, p.effective_cost_cents) for p in proposals],
+        )
+
+    return fragment(f"ballot|{rnd.id}|{rnd.ballot_type}|{current_locale_name()}", build)
+
+
 def _render_ballot(
     wijk: Neighbourhood,
     rnd: Round,
@@ -133,14 +156,22 @@ def _render_ballot(
     status: int = 200,
     errors: list[str] | None = None,
 ) -> Any:
-    proposals = queries.ballot_proposals(rnd)
+    html, costs = _ballot_items(rnd)
+    items = []
+    for item in _ordered(rnd, costs):
+        choice = selection.get(item.id)
+        if rnd.ballot_type == "cumulative":
+            shown = str(choice) if choice is not None else ""
+        else:
+            shown = " checked" if choice else ""
+        items.append(Markup(html[item.id].replace(CHOICE_MARK, shown)))  # noqa: S704 (ours)
     return render_template(
         "voting/ballot.html",
         wijk=wijk,
         rnd=rnd,
-        proposals=_ordered(rnd, proposals),
+        items=items,
         selection=selection,
-        tally=operations.tally(rnd, selection, proposals),
+        tally=operations.tally(rnd, selection, costs),
         errors=errors or [],
     ), status
 
