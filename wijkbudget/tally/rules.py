@@ -550,7 +550,11 @@ class _FastRun:
 
 
 def _mes_fast(
-    prep: _Prep, b: Fraction, want_money: bool = False, floor: list | None = None
+    prep: _Prep,
+    b: Fraction,
+    want_money: bool = False,
+    floor: list | None = None,
+    grid: list[int] | None = None,
 ) -> _MesRun:
     """One MES run with per-voter budget b. With ``floor`` (the ``floor`` of a run at a lower
     budget b0), also check that every budget in [b0, b] gives the same run: see ``_add1``; the
@@ -561,6 +565,7 @@ def _mes_fast(
     state = _FastRun(prep, b)
     # the true rho of a project is rho_internal / div (approval: utility = cost, internal 1)
     div = [1] * len(prep.ids) if prep.cumulative else [c or 1 for c in prep.cost]
+    replay = _Replay(state, grid) if grid is not None else None
 
     def exact_key(entry):
         return (state.exact_rho(entry[3]) / div[entry[2]], entry[1])
@@ -574,6 +579,7 @@ def _mes_fast(
     order: list[int] = []
     floor_out: list[tuple] = []
     certified = floor is not None
+    stopped = False  # (with a grid) stopped early: ``order`` is cut short
     while heap:
         rnd = len(state.chosen)
         top = heapq.heappop(heap)
@@ -604,8 +610,15 @@ def _mes_fast(
                 certified = _above_floor(heap, state, floor[rnd], div, exact_key)
             if not certified:  # the caller only wants a certified run: stop here
                 break
+        if replay is not None:
+            replay.check(ev, heap, div)
+            if not (replay.piece.any() or replay.point[1:].any()):  # nothing left to prove
+                stopped = True
+                break
         runner = heap[0][0] if heap else math.inf  # a lower bound on the runner-up's rho
         state.fund(ev)
+        if replay is not None:
+            replay.funded()
         order.append(p)
         floor_out.append((top[0], tk, p, (lambda e=top: exact_key(e)), runner))
     if certified and len(order) != len(floor):
@@ -613,6 +626,8 @@ def _mes_fast(
     result = _MesRun(order, state.money() if want_money else None)
     result.floor = floor_out
     result.certified = certified
+    result.covered = replay.covered(prep.scale) if replay is not None else None
+    result.stopped = stopped
     return result
 
 
@@ -642,6 +657,218 @@ def _above_floor(heap, state: _FastRun, low, div, exact_key) -> bool:
     return ok
 
 
+class _Replay:
+    """Proof that a whole range of budgets gives the same run as this one (at b1), from the
+    run at b1 and replays of its rounds at the grid budgets g_0 < ... < g_K = b1 (whole units).
+
+    Take a budget g <= b1 at which the first t rounds fund the same projects as at b1. Then every
+    voter has at most as much left at g as at b1 after each of those rounds (less money: higher
+    prices, and after = max(0, before - rho * u)). Voters with nothing left at b1 have nothing
+    at g; the others paid rho * u in every round at b1, so voters in the same class at b1 have
+    the same ballot over the funded projects and the same money at g: the classes of the run at
+    b1 are exact at g. Replaying the rounds at g over those classes (each round's price found
+    from the monies at g, and the monies of its new classes as max(0, parent - rho * u)) gives
+    the monies and prices at g. The replay is done in floats for all grid budgets at once, as
+    bounds: ``lo``/``hi`` bound every class's money at g from below/above, ``rho_hi`` (from
+    ``lo``) and ``rho_lo`` (from ``hi``) the price; each bound is checked rigorously (a bound
+    that cannot be confirmed becomes the trivial one: infinity or 0).
+
+    Piece j is [g_j, g_j+1]. For b in it (with the same first t rounds as at b1), round t's
+    project at b1 costs at most rho_hi(g_j) (more money than at g_j) and any other project at
+    least its price at g_j+1 (at most as much money), which is at least its price at b1 (the
+    heap's lower bound) and at least its replayed lower bound. When every other project's bound
+    at g_j+1 is above rho_hi(g_j), the project is funded in round t at every b in the piece (by
+    induction over the rounds). Projects that cannot be paid at b1 cannot be paid at any b <= b1,
+    so at the end of the run every piece still ``alive`` gives this run at all its budgets."""
+
+    def __init__(self, state: _FastRun, grid: list[int]) -> None:
+        self.state = state
+        g = np.array(grid, dtype=np.float64)
+        self.lo = np.zeros((len(g), len(state.zero)))
+        self.lo[:, 0] = g  # class 0: everyone, with b (whole numbers: exact)
+        self.hi = self.lo.copy()
+        self.rows = np.arange(len(g))  # the grid budgets still replayed (rows of lo and hi)
+        self.grid = grid
+        self.point = np.ones(len(g), dtype=bool)
+        self.piece = np.ones(len(g) - 1, dtype=bool)
+        self.nc = state.nc
+        self.rho = None
+
+    def _compact(self) -> None:
+        """Stop replaying the grid budgets that no longer matter."""
+        need = self.point.copy()
+        need[:-1] |= self.piece
+        need[1:] |= self.piece
+        keep = need[self.rows]
+        if not keep.all():
+            self.rows = self.rows[keep]
+            self.lo = self.lo[keep]
+            self.hi = self.hi[keep]
+
+    def check(self, ev: _Eval, heap, div) -> None:
+        """Round t, before funding ``ev`` (the project funded at b1): its price bounds at every
+        grid budget; grid budgets (``point``) and pieces (``piece``) where some other project
+        may cost less die."""
+        self._compact()
+        rows = self.rows
+        cost = self.state.prep.cost[ev.p]
+        u = ev.util.astype(np.float64)
+        w = ev.weight.astype(np.float64)
+        hi = self.hi[:, ev.cls]
+        est = _price_estimate(hi, u, w, cost)
+        lo = self.lo[:, ev.cls]
+        rho_hi = _price_upper(lo, u, w, cost, est, (hi - lo) @ w)
+        matters = self.point[rows].copy()
+        matters[:-1] |= self.piece[rows[:-1]]  # (the last grid budget starts no piece)
+        again = np.isinf(rho_hi) & np.isfinite(est[0]) & matters
+        if again.any():  # the estimate from the upper bounds was too low: one from lo
+            rho_hi[again] = _price_upper(lo[again], u, w, cost)
+        rho_lo = _price_lower(hi, u, w, cost, est)
+        self.rho = (rho_hi, rho_lo)
+        theta = np.full(len(self.grid), math.inf)  # per budget: the funded one's price
+        theta[rows] = rho_hi / div[ev.p] * (1 + 4 * _ULP)
+        point = self.point & np.isfinite(theta)
+        piece = self.piece & np.isfinite(theta[:-1])
+        held = []
+        rnd = len(self.state.chosen)
+        pos = np.full(len(self.grid), -1)
+        pos[rows] = np.arange(len(rows))
+        while heap and (point.any() or piece.any()):
+            theta_max = max(
+                float(theta[point].max()) if point.any() else 0.0,
+                float(theta[:-1][piece].max()) if piece.any() else 0.0,
+            )
+            if heap[0][0] * (1 - _CLOSE) > theta_max:
+                break
+            entry = heapq.heappop(heap)
+            q_ev = entry[3]
+            lb = entry[0] * (1 - _CLOSE)  # its price at b1, at most its price at any g <= b1
+            need_point = point & (lb <= theta)
+            need_piece = piece & (lb <= theta[:-1])
+            need = need_point.copy()
+            need[1:] |= need_piece
+            idx = np.flatnonzero(need)
+            # its price at the grid budgets, in the round it was scored (at most its price now)
+            low = np.full(len(theta), math.inf)
+            low[idx] = _price_lower(
+                self.hi[pos[idx]][:, q_ev.cls],
+                q_ev.util.astype(np.float64),
+                q_ev.weight.astype(np.float64),
+                self.state.prep.cost[entry[2]],
+            )
+            low = low / div[entry[2]] * (1 - 4 * _ULP)
+            bad_point = need_point & ~(low > theta)
+            bad_piece = need_piece & ~(low[1:] > theta[:-1])
+            if q_ev.rnd != rnd and (bad_point.any() or bad_piece.any()):
+                _push_scored(heap, self.state, entry[2], entry[1], div)  # stale: re-score
+                continue
+            held.append(entry)
+            point &= ~bad_point
+            piece &= ~bad_piece
+        for entry in held:
+            heapq.heappush(heap, entry)
+        self.point = point
+        self.piece = piece
+
+    def covered(self, unit: int) -> list[int]:
+        """The budgets (whole units, after the first grid budget) proven to give this run: the
+        grid budgets still alive and every budget in a piece still alive."""
+        g = self.grid
+        out = set()
+        for j in range(len(g) - 1):
+            if self.piece[j]:
+                out.update(range(g[j] + unit, g[j + 1] + 1, unit))
+            elif self.point[j + 1]:
+                out.add(g[j + 1])
+        return sorted(out)
+
+    def funded(self) -> None:
+        """After the round: the new classes' monies at every grid budget."""
+        state = self.state
+        if state.nc > self.lo.shape[1]:
+            grow = len(state.zero) - self.lo.shape[1]
+            pad = np.zeros((self.lo.shape[0], grow))
+            self.lo = np.concatenate([self.lo, pad], axis=1)
+            self.hi = np.concatenate([self.hi, pad], axis=1)
+        new = slice(self.nc, state.nc)
+        self.nc = state.nc
+        if new.start == new.stop:
+            return
+        par = state.parent[new]
+        u = state.pay_u[new].astype(np.float64)
+        rho_hi, rho_lo = self.rho
+        a = self.lo[:, par]
+        with np.errstate(invalid="ignore"):
+            pay = rho_hi[:, None] * u
+            low = a - pay - 2 * _ULP * (np.abs(a) + pay)
+        self.lo[:, new] = np.where(np.isnan(low), 0.0, np.maximum(low, 0.0))
+        a = self.hi[:, par]
+        pay = np.where(np.isfinite(rho_lo), rho_lo, 0.0)[:, None] * u
+        self.hi[:, new] = np.maximum(a - pay + 2 * _ULP * (np.abs(a) + pay), 0.0)
+
+
+_FILL_MAX = 64  # water-filling rounds for the replayed prices (an estimate; checked after)
+
+
+def _price_estimate(money: np.ndarray, u: np.ndarray, w: np.ndarray, cost: int) -> np.ndarray:
+    """Per row of ``money`` (budgets x classes): the price at which the classes pay ``cost``,
+    by water-filling in floats (an estimate; inf where they cannot pay)."""
+    wu = w * u
+    total_u = float(wu.sum())
+    rows = money.shape[0]
+    urich = np.full(rows, total_u)
+    if total_u <= 0:
+        return np.full(rows, math.inf), urich
+    rf = np.full(rows, cost / total_u)
+    in_p = np.zeros(money.shape, dtype=bool)
+    for _ in range(_FILL_MAX):
+        grow = money < rf[:, None] * u
+        if np.array_equal(grow, in_p):
+            break
+        in_p = grow
+        paid = (money * in_p) @ w
+        urich = total_u - in_p @ wu
+        ok = urich > 0
+        rf = np.where(ok, (cost - paid) / np.where(ok, urich, 1.0), math.inf)
+    return rf, urich
+
+
+def _price_upper(money, u, w, cost: int, est=None, gap=0.0) -> np.ndarray:
+    """Per row: a number at least the price, if the monies are at most the true ones (inf when
+    that cannot be confirmed). ``est``: an estimate made from monies that are at most ``gap``
+    (weighted, per row) higher."""
+    k4 = 4 * (money.shape[1] + 4) * _ULP
+    rf, urich = _price_estimate(money, u, w, cost) if est is None else est
+    fin = np.isfinite(rf)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the margin for rounding
+        margin = (2 * k4 * ((money + np.where(fin, rf, 0.0)[:, None] * u) @ w) + 2 * gap) / urich
+    cand = rf * (1 + 1e-12) + margin
+    fin &= np.isfinite(cand)
+    c = np.where(fin, cand, 0.0)[:, None] * u
+    paid = np.minimum(money, c) @ w
+    err = k4 * ((money + c) @ w)
+    return np.where(fin & (paid - err >= cost), cand, math.inf)
+
+
+def _price_lower(money, u, w, cost: int, est=None) -> np.ndarray:
+    """Per row: a number at most the price, if the monies are at least the true ones (inf when
+    the classes cannot pay at all, 0 when nothing better can be confirmed)."""
+    k4 = 4 * (money.shape[1] + 4) * _ULP
+    total = money @ w
+    cannot = total * (1 + k4) < cost
+    rf, urich = _price_estimate(money, u, w, cost) if est is None else est
+    fin = np.isfinite(rf)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the margin for rounding
+        margin = 2 * k4 * ((money + np.where(fin, rf, 0.0)[:, None] * u) @ w) / urich
+    fin &= np.isfinite(margin)
+    cand = np.maximum(np.where(fin, rf * (1 - 1e-12) - np.where(fin, margin, 0.0), 0.0), 0.0)
+    c = np.where(fin, cand, 0.0)[:, None] * u
+    paid = np.minimum(money, c) @ w
+    err = k4 * ((money + c) @ w)
+    below = np.where(fin & (paid + err < cost), cand, 0.0)
+    return np.where(cannot, math.inf, below)
+
+
 # --------------------------------------------------------------------------------------------
 # Rules
 
@@ -659,43 +886,69 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
     """Raise the per-voter budget one currency unit at a time while the outcome stays within the
     budget; return the last budget within and its run.
 
-    Skipping (fast path only): a run at b1 > b0 with the same selection order, in which every
-    project not funded in round t costs more than the project funded in round t did at b0
-    (``floor``), proves that every budget in [b0, b1] gives that same order: with more money per
-    voter, every voter has at least as much left after each round and every price is at most as
-    high, so at any b in between the funded project is no dearer than at b0 and every other
-    project no cheaper than at b1. The jump length is predicted from how fast the runners-up got
-    cheaper between the last two runs with this order, and halved when the proof fails."""
+    Skipping (fast path only): a run at some budget hi above the next budget x not yet known,
+    with a grid of budgets from x - 1 unit to hi (``_Replay``), proves that some of the budgets
+    in between give the run at hi (``known``). The range tried doubles while everything in it
+    is proven and halves when x is not; a range of one budget is an ordinary (exact) run."""
     unit = prep.scale
     budget = prep.budget
     b = Fraction((budget // (prep.n * unit)) * unit)
     run_ = mes(prep, b)
     supported = len(prep.supported)
     skip = skip and mes is _mes_fast
-    prev: tuple[Fraction, _MesRun] | None = None  # an earlier run with the same order
-    k = 1  # the next jump to try, in steps: jumps only after a step that kept the order
+    known: dict[int, _MesRun] = {}  # budget (whole units, > b) -> its run
+    span = _FIRST_SPAN  # budgets tried at once
+    good = _FIRST_SPAN  # the last span proven whole
+    gain = float(_GAIN)  # budgets proven per try, on average (recent tries weigh more)
+    streak = 0  # single steps in a row that kept the order
     while len(run_.order) < supported:  # all supported funded: a larger b cannot do better
-        if skip and prev is not None:
-            k = _predict_jump(prev, (b, run_), unit, k)
-        if skip and k > 1:
-            nxt_b = b + k * unit
-            nxt = _mes_fast(prep, nxt_b, floor=run_.floor)
-            if nxt.certified and sum(prep.cost[p] for p in nxt.order) <= budget:
-                prev = (b, run_)
-                b, run_ = nxt_b, nxt
-                k *= 2
+        x = int(b) + unit
+        nxt = known.pop(x, None)
+        if nxt is None:
+            later = [k for k in known if k > x]
+            hi = x + (span - 1) * unit if skip else x
+            if later:
+                hi = min(hi, min(later) - unit)
+            if hi == x:
+                nxt = mes(prep, Fraction(x))
+                if gain >= _GAIN:  # tries pay: go on trying
+                    span = good = max(2, good // 2)
+                else:  # they do not: try again after _STREAK steps that kept the order
+                    streak = streak + 1 if nxt.order == run_.order else 0
+                    if streak >= _STREAK:
+                        span, streak = 2 * _STREAK, 0
             else:
-                prev = None
-                k //= 2
-            continue
-        nxt_b = b + unit
-        nxt = mes(prep, nxt_b)
+                n = (hi - int(b)) // unit
+                if n <= _POINTS:
+                    steps = range(n + 1)
+                else:
+                    steps = sorted({i * n // _POINTS for i in range(_POINTS + 1)})
+                grid = [int(b) + s * unit for s in steps]
+                run_hi = _mes_fast(prep, Fraction(hi), grid=grid)
+                proven = run_hi.covered
+                for k in proven:
+                    known[k] = run_hi
+                if not run_hi.stopped:
+                    known[hi] = run_hi
+                gain = 0.7 * gain + 0.3 * len(proven)
+                if x not in known:  # zoom into the first piece; single steps if it is one
+                    span = steps[1] - steps[0]
+                elif sum(k <= hi for k in known) >= n:  # all proven
+                    good = span
+                    span *= 2
+                else:
+                    span = max(2, span // 2)
+                continue
         if sum(prep.cost[p] for p in nxt.order) > budget:
             break
-        prev = (b, run_) if skip and nxt.order == run_.order else None
-        b, run_ = nxt_b, nxt
-        k = 1
+        b, run_ = Fraction(x), nxt
     return b, run_
+
+
+_FIRST_SPAN = 8  # budgets tried at once at the start
+_POINTS = 16  # grid budgets per try (beyond: pieces)
+_STREAK = 3  # unchanged single steps before trying a jump again
+_GAIN = 3  # budgets proven per try below which single steps are preferred
 
 
 _JUMP_FACTOR = 0.9  # share of the predicted steps tried at once

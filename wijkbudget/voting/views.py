@@ -214,7 +214,8 @@ def ballot(slug: str, round_id: int) -> Any:
     if gate is not None:
         return gate
     if request.method == "POST":
-        errors = operations.problems(rnd, selection, queries.ballot_costs(rnd))
+        # the costs as on the ballot (the cast checks again, under a lock, from the database)
+        errors = operations.problems(rnd, selection, _ballot_items(rnd)[1])
         if request.form.get("action") == "review":
             if errors:
                 return _render_ballot(wijk, rnd, selection, 422, errors)
@@ -235,7 +236,7 @@ def calculate(slug: str, round_id: int) -> Any:
     except VotingError:
         selection = draft(rnd)
     _save_draft(rnd, selection)
-    proposals = queries.ballot_costs(rnd)
+    proposals = _ballot_items(rnd)[1]
     return render_template(
         "voting/_bar.html",
         rnd=rnd,
