@@ -912,7 +912,7 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
             if hi == x:
                 nxt = mes(prep, Fraction(x))
                 if gain >= _GAIN:  # tries pay: go on trying
-                    span = good = max(2, good // 2)
+                    span = max(2, good)
                 else:  # they do not: try again after _STREAK steps that kept the order
                     streak = streak + 1 if nxt.order == run_.order else 0
                     if streak >= _STREAK:
@@ -933,6 +933,7 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
                 gain = 0.7 * gain + 0.3 * len(proven)
                 if x not in known:  # zoom into the first piece; single steps if it is one
                     span = steps[1] - steps[0]
+                    good = max(2, min(good, n) // 2)
                 elif sum(k <= hi for k in known) >= n:  # all proven
                     good = span
                     span *= 2
