@@ -17,7 +17,7 @@ from ..forms import options
 from ..htmx import is_htmx
 from ..i18n import local_to_utc
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import wijk_or_404
+from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
 from ..permissions import board_required, login_required, public
 from ..proposals import queries as proposal_queries
 from ..rounds.views import load_round
@@ -250,9 +250,7 @@ def new_topic(slug: str, round_id: int) -> Any:
 @bp.post("/wijk/<slug>/bestuur/onderwerpen/<int:thread_id>/goedkeuren")
 @board_required
 def approve_topic(wijk: Neighbourhood, thread_id: int) -> Any:
-    thread = db.session.get(Thread, thread_id)
-    if thread is None or thread.neighbourhood_id != wijk.id:
-        abort(404)
+    thread = in_wijk_or_404(db.session.get(Thread, thread_id), wijk)
     try:
         operations.approve_topic(current_user, thread)
     except DomainError as error:

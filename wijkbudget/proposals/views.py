@@ -30,7 +30,7 @@ from ..forms import options
 from ..htmx import render_page_or_fragment
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import wijk_or_404
+from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
 from ..permissions import board_required, login_required, public
 from ..rounds.models import Round
 from ..rounds.views import load_round
@@ -78,10 +78,7 @@ def _guard(proposal: Proposal, action: Action) -> None:
 
 
 def _board_proposal(wijk: Neighbourhood, proposal_id: int) -> Proposal:
-    proposal = queries.load_proposal(proposal_id)
-    if proposal is None or proposal.neighbourhood_id != wijk.id:
-        abort(404)
-    return proposal
+    return in_wijk_or_404(queries.load_proposal(proposal_id), wijk)
 
 
 # --- the list ---------------------------------------------------------------------------------

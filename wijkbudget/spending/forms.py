@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateField, EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..accounts.models import User
 from ..forms import BaseForm, ChoiceField, WholeNumberField
 from ..rounds.forms import EuroField
 from .models import PayeeType, ProjectStatus
@@ -93,6 +94,16 @@ class TreasurerForm(BaseForm):
     email = EmailField(
         _l("E-mailadres van de penvoerder (leeg: geen penvoerder)"), validators=[Optional()]
     )
+    person: User | None = None  # the account of that address, found while validating
+
+    def validate_email(self, field: EmailField) -> None:
+        if not field.data:
+            return
+        from ..accounts.operations import find_user_by_email
+
+        self.person = find_user_by_email(field.data)
+        if self.person is None:
+            raise ValidationError(_l("Er is geen account met dit e-mailadres."))
 
 
 class UpdateForm(BaseForm):

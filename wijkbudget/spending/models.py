@@ -148,6 +148,14 @@ class FundedProject(db.Model):
 
         return permissions.is_board(user, self.neighbourhood)
 
+    def can_post_update(self, user: User | None) -> bool:
+        """Initiators write progress updates; the board writes milestones."""
+        return self.is_initiator(user) or self.can_manage(user)
+
+    def update_is_milestone(self, user: User | None) -> bool:
+        """What the board writes (unless a board member is also an initiator) is a milestone."""
+        return self.can_manage(user) and not self.is_initiator(user)
+
     def can_see_private(self, user: User | None) -> bool:
         """Receipts of payments to private persons: board, councillors and the initiators."""
         from .. import permissions

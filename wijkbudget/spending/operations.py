@@ -492,15 +492,13 @@ def add_update(
     body: str,
     percent: int | None,
     *,
-    milestone: bool = False,
     photos: list[Any] = (),  # type: ignore[assignment]
     alt: str = "",
 ) -> ProgressUpdate:
     """Initiators tell how it goes, with up to three photos; the board adds milestones."""
-    if milestone:
-        _board_guard(user, project)
-    elif not project.is_initiator(user):
+    if not project.can_post_update(user):
         raise NotAllowed(_("Alleen de initiatiefnemers schrijven een voortgangsbericht."))
+    milestone = project.update_is_milestone(user)
     if project.is_closed:
         raise SpendingError(_("Dit project is afgesloten."))
     text = (body or "").strip()

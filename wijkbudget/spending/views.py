@@ -4,6 +4,7 @@ board's decisions, and the councillor's audit desk with its exports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -22,12 +23,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import permissions
-from ..accounts.models import User
 from ..errors import DomainError
 from ..extensions import db, paginate
 from ..forms import options
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import wijk_or_404
+from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
 from ..permissions import (
     audit_reader_required,
     board_required,
@@ -70,17 +70,11 @@ def _project(project_id: int) -> FundedProject:
 
 
 def _board_project(wijk: Neighbourhood, project_id: int) -> FundedProject:
-    project = _project(project_id)
-    if project.neighbourhood_id != wijk.id:
-        abort(404)  # another wijk's project: not even said to exist here (no IDOR)
-    return project
+    return in_wijk_or_404(queries.load_project(project_id), wijk)
 
 
 def _board_expense(wijk: Neighbourhood, expense_id: int) -> Expense:
-    expense = db.session.get(Expense, expense_id)
-    if expense is None or expense.neighbourhood_id != wijk.id:
-        abort(404)
-    return expense
+    return in_wijk_or_404(db.session.get(Expense, expense_id), wijk)
 
 
 # --- the wijk's money and ledger ---------------------------------------------------------------
@@ -291,8 +285,7 @@ def new_expense(project_id: int) -> Any:
 @login_required
 def add_update(project_id: int) -> Any:
     project = _project(project_id)
-    milestone = project.can_manage(current_user) and not project.is_initiator(current_user)
-    if not (project.is_initiator(current_user) or milestone):
+    if not project.can_post_update(current_user):
         abort(403)
     form = UpdateForm()
     if not form.validate_on_submit():
@@ -303,7 +296,6 @@ def add_update(project_id: int) -> Any:
             project,
             form.body.data,
             form.percent.data,
-            milestone=milestone,
             photos=request.files.getlist("photos"),
             alt=form.alt.data or "",
         )
@@ -417,63 +409,73 @@ def reverse(wijk: Neighbourhood, expense_id: int) -> Any:
     )
 
 
-@bp.post("/wijk/<slug>/bestuur/projecten/<int:project_id>/extra-geld")
-@board_required
-def reallocate(wijk: Neighbourhood, project_id: int) -> Any:
+def _project_action(
+    wijk: Neighbourhood,
+    project_id: int,
+    form: Any,
+    form_name: str,
+    act: Callable[[FundedProject], None],
+    done: str,
+) -> Any:
+    """A board action on a project: the form, the operation, one commit, back to the project
+    (or the project page with the form's errors, or the operation's refusal at the top)."""
     project = _board_project(wijk, project_id)
-    form = ReallocateForm()
     if not form.validate_on_submit():
-        return _project_page(project, 422, reallocate_form=form)
+        return _project_page(project, 422, **{form_name: form})
     try:
-        operations.reallocate(current_user, project, form.amount.cents or 0, form.reason.data)
+        act(project)
     except DomainError as exc:
         return _board_error(project, exc)
     db.session.commit()
-    flash(_("Het extra geld staat in het grootboek."), "success")
+    flash(done, "success")
     return redirect(url_for(".project", project_id=project.id), 303)
+
+
+@bp.post("/wijk/<slug>/bestuur/projecten/<int:project_id>/extra-geld")
+@board_required
+def reallocate(wijk: Neighbourhood, project_id: int) -> Any:
+    form = ReallocateForm()
+    return _project_action(
+        wijk,
+        project_id,
+        form,
+        "reallocate_form",
+        lambda project: operations.reallocate(
+            current_user, project, form.amount.cents or 0, form.reason.data
+        ),
+        _("Het extra geld staat in het grootboek."),
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/projecten/<int:project_id>/afsluiten")
 @board_required
 def close(wijk: Neighbourhood, project_id: int) -> Any:
-    project = _board_project(wijk, project_id)
     form = CloseProjectForm()
     form.set_choices()
-    if not form.validate_on_submit():
-        return _project_page(project, 422, close_form=form)
-    try:
-        operations.close_project(
+    return _project_action(
+        wijk,
+        project_id,
+        form,
+        "close_form",
+        lambda project: operations.close_project(
             current_user, project, ProjectStatus(form.status.data), form.note.data
-        )
-    except DomainError as exc:
-        return _board_error(project, exc)
-    db.session.commit()
-    flash(_("Het project is afgesloten. Wat over was, gaat terug naar de wijk."), "success")
-    return redirect(url_for(".project", project_id=project.id), 303)
+        ),
+        _("Het project is afgesloten. Wat over was, gaat terug naar de wijk."),
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/projecten/<int:project_id>/penvoerder")
 @board_required
 def treasurer(wijk: Neighbourhood, project_id: int) -> Any:
-    project = _board_project(wijk, project_id)
     form = TreasurerForm()
-    if not form.validate_on_submit():
-        return _project_page(project, 422, treasurer_form=form)
-    person = None
-    if form.email.data:
-        person = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
-        )
-        if person is None:
-            form.email.errors = [_("Er is geen account met dit e-mailadres.")]
-            return _project_page(project, 422, treasurer_form=form)
-    try:
-        operations.set_treasurer(current_user, project, person)
-    except DomainError as exc:
-        return _board_error(project, exc)
-    db.session.commit()
-    flash(_("De penvoerder is opgeslagen."), "success")
-    return redirect(url_for(".project", project_id=project.id), 303)
+    return _project_action(
+        wijk,
+        project_id,
+        form,
+        "treasurer_form",
+        lambda project: operations.set_treasurer(current_user, project, form.person),
+        _("De penvoerder is opgeslagen."),
+    )
 
 
 # --- the councillor's audit desk ----------------------------------------------------------------
