@@ -16,19 +16,8 @@ from wijkbudget.tally.pabulib import PabulibError
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 
-BASE = """META
-key;value
-budget;1000
-vote_type;approval
-PROJECTS
-project_id;cost;name
-P1;100;Een
-P2;200;Twee
-VOTES
-voter_id;vote
-1;P1,P2
-2;P2
-"""
+# two projects, two voters: the small file the tests of the reader and of `flask tally` share
+BASE = (DATA.parent / "small_approval.pb").read_text()
 
 
 def pb(

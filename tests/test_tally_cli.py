@@ -19,19 +19,8 @@ ASSEN = DATA / "Netherlands_Assen_2024.pb"  # decided with equal shares (add1), 
 KINOWA = DATA / "Poland_Warszawa_2019_Grochow_Kinowa.pb"  # amounts in złoty and grosze
 RANKINGS = DATA / "Switzerland_Zurich_S5R.pb"  # ordinal ballots
 
-BROKEN = """META
-key;value
-budget;1000
-vote_type;approval
-PROJECTS
-project_id;cost;name
-P1;100;Een
-P2;200;Twee
-VOTES
-voter_id;vote
-1;P1,P2
-2;P17
-"""
+SMALL = DATA.parent / "small_approval.pb"
+BROKEN = SMALL.read_text().replace("2;P2\n", "2;P17\n")  # line 12 names an unknown project
 
 
 def tally(app, *args: str | Path):

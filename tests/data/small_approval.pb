@@ -1,0 +1,12 @@
+META
+key;value
+budget;1000
+vote_type;approval
+PROJECTS
+project_id;cost;name
+P1;100;Een
+P2;200;Twee
+VOTES
+voter_id;vote
+1;P1,P2
+2;P2
