@@ -77,3 +77,11 @@ def test_money_and_dates_follow_the_language(client):
     # a page in English shows English money
     client.post("/taal", {"lang": "en", "next": "/"}, page="/")
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+def test_the_submit_button_and_the_phase_have_words_of_their_own(app):
+    from flask_babel import force_locale, gettext, pgettext
+
+    with app.test_request_context(), force_locale("en"):
+        assert pgettext("button", "Indienen") == "Submit"
+        assert gettext("Indienen") == "Submission"
