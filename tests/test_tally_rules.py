@@ -250,6 +250,43 @@ def test_add1_skipping_equals_stepping(cumulative):
 
 
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_replay_proves_only_budgets_with_the_same_run(cumulative):
+    """Every budget that a run with a grid (rules._Replay) claims to give its run does so in the
+    exact implementation; grids of single budgets and of pieces, on elections with many steps
+    per change of the outcome and on ones where the outcome changes at almost every step."""
+    rng = random.Random(4242 + cumulative)
+    proven_total = 0
+    for _ in range(120):
+        small = random_election(rng, cumulative)
+        f = rng.choice([1, 30, 200])
+        election = Election(
+            {pid: Project(pid, p.cost * f) for pid, p in small.projects.items()},
+            small.budget * f,
+            small.kind,
+            small.ballots * rng.randint(1, 6),
+            small.scale,
+        )
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        unit = prep.scale
+        start = (prep.budget // (prep.n * unit)) * unit
+        b0 = start + rng.randint(0, 40) * unit
+        n = rng.choice([1, 2, 5, 16, 40])
+        spacing = rng.choice([1, 1, 3])
+        grid = [b0 + i * spacing * unit for i in range(n + 1)]
+        run = rules._mes_fast(prep, Fraction(grid[-1]), grid=grid)
+        context = (election.budget, election.projects, election.ballots, grid)
+        if not run.stopped:
+            assert run.order == rules._mes_exact(prep, Fraction(grid[-1])).order, context
+        for g in run.covered:
+            assert grid[0] < g <= grid[-1], context
+            assert rules._mes_exact(prep, Fraction(g)).order == run.order, (g, context)
+        proven_total += len(run.covered)
+    assert proven_total > 200  # the proofs do prove things
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_fast_path_sorting_fallback_equals_exact_path(cumulative, monkeypatch):
     """The partition found by sorting (used when water-filling takes too many rounds), forced
     everywhere, against the exact implementation."""

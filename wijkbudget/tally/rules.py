@@ -550,15 +550,12 @@ class _FastRun:
 
 
 def _mes_fast(
-    prep: _Prep,
-    b: Fraction,
-    want_money: bool = False,
-    floor: list | None = None,
-    grid: list[int] | None = None,
+    prep: _Prep, b: Fraction, want_money: bool = False, grid: list[int] | None = None
 ) -> _MesRun:
-    """One MES run with per-voter budget b. With ``floor`` (the ``floor`` of a run at a lower
-    budget b0), also check that every budget in [b0, b] gives the same run: see ``_add1``; the
-    run stops early (``certified`` False, the order cut short) as soon as that check fails.
+    """One MES run with per-voter budget b. With ``grid`` (whole-unit budgets, ascending, the
+    last one b), also prove which of those budgets, and which budgets between them, give this
+    same run (``_Replay``; the result's ``covered``); the run stops early (``stopped``, the
+    order cut short) when nothing is left to prove.
 
     The heap holds (float rho, tie-break key, project, evaluation); float rhos are accurate to
     better than _CLOSE / 3 (relative), so only entries within _CLOSE are compared exactly."""
@@ -577,8 +574,6 @@ def _mes_fast(
             heap.append((ev.rho_f / div[p], prep.tkey[p], p, ev))
     heapq.heapify(heap)
     order: list[int] = []
-    floor_out: list[tuple] = []
-    certified = floor is not None
     stopped = False  # (with a grid) stopped early: ``order`` is cut short
     while heap:
         rnd = len(state.chosen)
@@ -603,29 +598,16 @@ def _mes_fast(
             for e in cluster[1:]:
                 heapq.heappush(heap, e)
         _rho, tk, p, ev = top
-        if certified:
-            if rnd >= len(floor) or floor[rnd][2] != p:
-                certified = False
-            else:
-                certified = _above_floor(heap, state, floor[rnd], div, exact_key)
-            if not certified:  # the caller only wants a certified run: stop here
-                break
         if replay is not None:
             replay.check(ev, heap, div)
             if not (replay.piece.any() or replay.point[1:].any()):  # nothing left to prove
                 stopped = True
                 break
-        runner = heap[0][0] if heap else math.inf  # a lower bound on the runner-up's rho
         state.fund(ev)
         if replay is not None:
             replay.funded()
         order.append(p)
-        floor_out.append((top[0], tk, p, (lambda e=top: exact_key(e)), runner))
-    if certified and len(order) != len(floor):
-        certified = False
     result = _MesRun(order, state.money() if want_money else None)
-    result.floor = floor_out
-    result.certified = certified
     result.covered = replay.covered(prep.scale) if replay is not None else None
     result.stopped = stopped
     return result
@@ -635,26 +617,6 @@ def _push_scored(heap, state: _FastRun, p: int, tk, div) -> None:
     ev = state.score(p)
     if ev.rho_f is not None:
         heapq.heappush(heap, (ev.rho_f / div[p], tk, p, ev))
-
-
-def _above_floor(heap, state: _FastRun, low, div, exact_key) -> bool:
-    """Whether every project waiting in the heap costs more (rho, then tie-break) than ``low``
-    (the funded project's key at the lower budget), re-scoring stale entries that are close."""
-    low_f, low_exact = low[0], low[3]
-    held = []
-    ok = True
-    while heap and heap[0][0] <= low_f * (1 + _CLOSE):
-        entry = heapq.heappop(heap)
-        if entry[3].rnd != len(state.chosen):
-            _push_scored(heap, state, entry[2], entry[1], div)
-            continue
-        held.append(entry)
-        if exact_key(entry) <= low_exact():
-            ok = False
-            break
-    for entry in held:
-        heapq.heappush(heap, entry)
-    return ok
 
 
 class _Replay:
@@ -936,7 +898,7 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
                     good = max(2, min(good, n) // 2)
                 elif sum(k <= hi for k in known) >= n:  # all proven
                     good = span
-                    span *= 2
+                    span *= _GROW
                 else:
                     span = max(2, span // 2)
                 continue
@@ -950,25 +912,7 @@ _FIRST_SPAN = 8  # budgets tried at once at the start
 _POINTS = 16  # grid budgets per try (beyond: pieces)
 _STREAK = 3  # unchanged single steps before trying a jump again
 _GAIN = 3  # budgets proven per try below which single steps are preferred
-
-
-_JUMP_FACTOR = 0.9  # share of the predicted steps tried at once
-
-
-def _predict_jump(prev, cur, unit: int, fallback: int) -> int:
-    """Steps until the cheapest waiting project of some round would drop to the price paid in
-    that round, extrapolating linearly from two runs with the same order (a guess, not proof)."""
-    (b0, r0), (b1, r1) = prev, cur
-    steps = float((b1 - b0) / unit)
-    best = math.inf
-    for low0, low1 in zip(r0.floor, r1.floor, strict=True):
-        fall = (low0[4] - low1[4]) / steps  # the runner-up's fall per step
-        margin = low1[4] - low1[0]
-        if fall > 0 and margin < math.inf:
-            best = min(best, margin / fall)
-    if best == math.inf:
-        return max(fallback, 2)
-    return max(1, min(int(best * _JUMP_FACTOR), 1 << 30))
+_GROW = 2  # factor of the span after a try proven whole
 
 
 def run(election: Election, rule: str = "equal-shares", completion: str | None = "add1") -> Outcome:
