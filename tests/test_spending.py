@@ -655,3 +655,23 @@ def test_the_audit_log_filters_one_project(world, make_client):
         as_text=True
     )
     assert councillor.get("/audit?subject=user_account:1").status_code == 422
+
+
+def test_the_round_page_links_councillors_to_the_rounds_audit_trail(world, make_client):
+    from wijkbudget.audit.operations import record
+
+    wijk, _other, rnd, people, _projects = world
+    record("round.update", actor=people["board"], role="board", obj=rnd, neighbourhood=wijk)
+    record("round.update", actor=people["board"], role="board", obj=people["board"],
+           neighbourhood=wijk)  # fmt: skip
+    db.session.commit()
+    url = f"/wijk/{wijk.slug}/rondes/{rnd.id}"
+    link = f"/audit?subject=budget_round:{rnd.id}"
+    assert link not in make_client().get(url).get_data(as_text=True).replace("%3A", ":")
+    councillor = make_client()
+    councillor.login("raad@example.org")
+    assert link in councillor.get(url).get_data(as_text=True).replace("%3A", ":")
+    trail = councillor.get(link).get_data(as_text=True)
+    everything = councillor.get("/audit").get_data(as_text=True)
+    # the label is also an option of the "Wat" filter: one more than the events shown
+    assert trail.count("Ronde gewijzigd") == 2 and everything.count("Ronde gewijzigd") == 3
