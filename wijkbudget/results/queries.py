@@ -28,6 +28,10 @@ def result_of(rnd: Round) -> Result | None:
     )
 
 
+def has_result(rnd: Round) -> bool:
+    return db.session.scalar(select(Result.id).where(Result.round_id == rnd.id)) is not None
+
+
 def rule_explained(result: Result) -> str:
     """The rule in two or three plain sentences."""
     if result.rule == "greedy":

@@ -8,11 +8,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import permissions
 from ..extensions import db
+from ..i18n import current_locale_name
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import wijk_or_404
+from ..pagecache import fragment
 from ..permissions import board_required, oversight_required, public
 from ..rounds.models import Phase, Round
 from ..rounds.views import load_round
@@ -65,16 +68,29 @@ def close(wijk: Neighbourhood, round_id: int) -> Any:
 @public
 def show(slug: str, round_id: int) -> Any:
     wijk = wijk_or_404(slug)
-    rnd, result = _result(wijk, round_id)
+    rnd = load_round(wijk, round_id)
+    if not queries.has_result(rnd):
+        abort(404)
+
+    def body() -> str:
+        """The same for everyone (the result never changes): built once per language."""
+        result = queries.result_of(rnd)
+        return render_template(
+            "results/_body.html",
+            wijk=wijk,
+            rnd=rnd,
+            result=result,
+            lines=queries.lines_with_explanations(result),  # type: ignore[arg-type]
+            chart=queries.bar_chart(result),  # type: ignore[arg-type]
+            rule_text=queries.rule_explained(result),  # type: ignore[arg-type]
+            turnout=voting_queries.turnout(rnd),
+        )
+
     return render_template(
         "results/show.html",
         wijk=wijk,
         rnd=rnd,
-        result=result,
-        lines=queries.lines_with_explanations(result),
-        chart=queries.bar_chart(result),
-        rule_text=queries.rule_explained(result),
-        turnout=voting_queries.turnout(rnd),
+        body=Markup(fragment(f"result|{rnd.id}|{current_locale_name()}", body)),  # noqa: S704
         may_compare=permissions.is_board(current_user, wijk)
         or permissions.is_councillor(current_user, wijk),
     )
