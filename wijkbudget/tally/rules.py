@@ -311,7 +311,7 @@ class _FastRun:
             cur = par[has]
             w = w[has]
         total = self.b * total_w
-        for t in np.flatnonzero(coef).tolist():
+        for t in coef.nonzero()[0].tolist():
             total -= int(coef[t]) * self.exact_rho(self.chosen[t])
         return total
 
@@ -343,7 +343,7 @@ class _FastRun:
                 # rho (exact) is cost / w, made on demand (exact_rho)
                 return _Eval(p, 0, cost / w, None, _CLASS0, _ONE, weight, None, _RICH, w)
             counts = np.bincount(self.class_of[rows], weights=arr.weights[p], minlength=self.nc)
-            cls = np.flatnonzero(counts)
+            cls = counts.nonzero()[0]
             weight = counts[cls].astype(np.int64)
             inv = None
             util = np.ones(len(cls), dtype=np.int64)
@@ -373,7 +373,7 @@ class _FastRun:
         Water-filling: with the poor set P, rho = (cost - money of P) / utility of the rest;
         every class with less than rho * u joins P, and rho rises, until no class joins (a few
         rounds, usually); after _FILL_ROUNDS rounds, sort the classes instead."""
-        nz = np.flatnonzero(~zero)
+        nz = (~zero).nonzero()[0]
         wu = weight * util
         u_all = int(wu[nz].sum())
         fb_nz = fb[nz]
@@ -404,7 +404,7 @@ class _FastRun:
 
     def _partition_sorted(self, p, rnd, cost, cls, util, weight, inv, fb, zero):
         """The same by sorting the classes by money per utility."""
-        nz = np.flatnonzero(~zero)
+        nz = (~zero).nonzero()[0]
         srt = nz[np.argsort(fb[nz] / util[nz], kind="stable")]
         wu = weight * util
         u_all = int(wu[nz].sum())
@@ -412,7 +412,7 @@ class _FastRun:
         before_money = np.concatenate(([0.0], np.cumsum(wfb)[:-1]))
         before_util = np.concatenate(([0], np.cumsum(wu[srt])[:-1]))
         rho_k = (cost - before_money) / (u_all - before_util)
-        rich_at = np.flatnonzero(fb[srt] / util[srt] >= rho_k)
+        rich_at = (fb[srt] / util[srt] >= rho_k).nonzero()[0]
         if len(rich_at) == 0:
             return None
         k = int(rich_at[0])
@@ -441,7 +441,7 @@ class _FastRun:
         x = fb[nz] - rf * u_nz
         tol = self.err[cls[nz]] + u_nz * err_rf + 4 * _ULP * (np.abs(fb[nz]) + rf * u_nz)
         pnz = poor[nz]
-        doubt = np.flatnonzero((pnz & (x > -tol)) | (~pnz & (x < tol)))
+        doubt = ((pnz & (x > -tol)) | (~pnz & (x < tol))).nonzero()[0]
         if len(doubt):
             rho = self.exact_rho(ev)
             for i in nz[doubt].tolist():
@@ -471,7 +471,7 @@ class _FastRun:
 
     def fund(self, ev: _Eval) -> None:
         t = len(self.chosen)
-        rich = np.flatnonzero(~ev.poor)
+        rich = (~ev.poor).nonzero()[0]
         k = len(rich)
         base = self.nc
         if base + k > len(self.zero):
@@ -709,7 +709,7 @@ class _Replay:
             need_piece = piece & (lb <= theta[:-1])
             need = need_point.copy()
             need[1:] |= need_piece
-            idx = np.flatnonzero(need)
+            idx = need.nonzero()[0]
             # its price at the grid budgets, in the round it was scored (at most its price now)
             low = np.full(len(theta), math.inf)
             low[idx] = _price_lower(
@@ -850,8 +850,11 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
 
     Skipping (fast path only): a run at some budget hi above the next budget x not yet known,
     with a grid of budgets from x - 1 unit to hi (``_Replay``), proves that some of the budgets
-    in between give the run at hi (``known``). The range tried doubles while everything in it
-    is proven and halves when x is not; a range of one budget is an ordinary (exact) run."""
+    in between give the run at hi (``known``); a range of one budget is an ordinary (exact)
+    run. The range (``span``) grows while everything in it is proven; when x is not proven the
+    next try zooms into the first piece of the grid (single steps when that piece is one
+    budget). Where tries prove little (the order changes almost every step) single steps are
+    cheaper: tries resume after a few steps that kept the order."""
     unit = prep.scale
     budget = prep.budget
     b = Fraction((budget // (prep.n * unit)) * unit)
@@ -902,7 +905,10 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
                 else:
                     span = max(2, span // 2)
                 continue
-        if sum(prep.cost[p] for p in nxt.order) > budget:
+        cost = getattr(nxt, "cost", None)
+        if cost is None:
+            cost = nxt.cost = sum(prep.cost[p] for p in nxt.order)
+        if cost > budget:
             break
         b, run_ = Fraction(x), nxt
     return b, run_
