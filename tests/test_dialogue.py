@@ -507,3 +507,44 @@ def test_digest_batches_and_unsubscribe_stops_mail(app, thread, people, make_cli
         operations.send_digests(now=utcnow() + timedelta(hours=3))
     assert len(inbox.to("anna@example.org")) == 2
     assert client.raw.post("/afmelden/vervalst").status_code == 404
+
+
+def test_a_long_reply_chain_is_cut_on_the_thread_page_and_paged_on_its_own(
+    thread, people, client, monkeypatch, count_queries
+):
+    from wijkbudget.dialogue import queries
+
+    names = ["Anna", "Bram", "Chris", "Dilan"]
+    top = say(thread, people["Anna"], "Begin", 300)
+    other = say(thread, people["Bram"], "Ander onderwerp", 299)
+    say(thread, people["Chris"], "Kort antwoord", 298, parent=other)
+    parent = top
+    for n in range(1, 26):  # 25 replies, each answering the one before (three deep, then flat)
+        parent = say(thread, people[names[n % 4]], f"Antwoord {n:02d}.", 297 - n, parent=parent)
+    body = client.get(f"/gesprekken/{thread.id}").get_data(as_text=True)
+    shown = re.findall(r"Antwoord (\d\d)\.", body)
+    assert shown == [f"{n:02d}" for n in range(1, queries.REPLIES_SHOWN + 1)]
+    assert "Kort antwoord" in body
+    link = f"/reacties/{top.id}"
+    assert f'href="{link}"' in body and "Toon alle 25 antwoorden" in body
+    assert f'href="/reacties/{other.id}"' not in body  # everything of that one is on the page
+
+    # the comment's own page: every reply once, a page at a time, oldest first
+    monkeypatch.setattr(queries, "REPLIES_PER_PAGE", 10)
+    seen = []
+    for page in (1, 2, 3):
+        page_body = client.get(f"{link}?page={page}").get_data(as_text=True)
+        seen += re.findall(r"Antwoord (\d\d)\.", page_body)
+        assert ("Begin" in page_body) == (page == 1)
+    assert seen == [f"{n:02d}" for n in range(1, 26)]
+    assert client.get(f"/reacties/{parent.id}").status_code == 404  # not a top-level comment
+    # the thread page does not grow with the chain
+    client.get(f"/gesprekken/{thread.id}")
+    with count_queries() as before:
+        client.get(f"/gesprekken/{thread.id}")
+    for n in range(26, 40):
+        parent = say(thread, people[names[n % 4]], f"Nog {n}.", 100 - n, parent=parent)
+    client.get(f"/gesprekken/{thread.id}")
+    with count_queries() as after:
+        client.get(f"/gesprekken/{thread.id}")
+    assert len(after) == len(before), "\n\n".join(after)

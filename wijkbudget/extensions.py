@@ -64,13 +64,14 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 
-def paginate(query: Any) -> Any:
-    """One page of ``query`` (``?page=``), PAGE_SIZE rows; a page past the end is empty, not 404."""
+def paginate(query: Any, per_page: int | None = None) -> Any:
+    """One page of ``query`` (``?page=``), PAGE_SIZE rows (or ``per_page``); a page past the end
+    is empty, not 404."""
     from flask import current_app
 
     return db.paginate(
         query,
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=per_page or current_app.config["PAGE_SIZE"],
         max_per_page=100,
         error_out=False,
         count=True,

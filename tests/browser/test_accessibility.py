@@ -37,6 +37,7 @@ class World:
     proposal: int
     ballot_ids: list[int]
     thread: int
+    comment: int
     project: int
     resident: str = "bewoner@example.org"
     councillor: str = "raad@example.org"
@@ -56,7 +57,8 @@ def world(make_wijk, make_user, make_round, make_proposal) -> World:
     submission = make_round(wijk, Phase.SUBMISSION, title="Wijkbudget 2028")
     open_proposal = make_proposal(submission, initiator, title="Bloemen bij de school")
     thread = thread_for_proposal(open_proposal)
-    db.session.add(Comment(thread=thread, author_id=board.id, body="Goed idee, vertel meer."))
+    first_comment = Comment(thread=thread, author_id=board.id, body="Goed idee, vertel meer.")
+    db.session.add(first_comment)
     db.session.commit()
 
     voting_round = make_round(wijk, Phase.VOTING, title="Stemronde 2027", budget=500_000)
@@ -102,6 +104,7 @@ def world(make_wijk, make_user, make_round, make_proposal) -> World:
         proposal=open_proposal.id,
         ballot_ids=[p.id for p in ballot],
         thread=thread.id,
+        comment=first_comment.id,
         project=project.id,
     )
 
@@ -161,6 +164,7 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
         "voorstellen": f"{rounds}/{w.submission_round}/voorstellen",
         "voorstel": f"/voorstellen/{w.proposal}",
         "wijkdialoog": f"/gesprekken/{w.thread}",
+        "antwoorden": f"/reacties/{w.comment}",
         "controleer-stem": "/controleer",
         "uitslag": f"{rounds}/{w.result_round}/uitslag",
         "project": f"/projecten/{w.project}",

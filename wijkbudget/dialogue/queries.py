@@ -4,12 +4,14 @@ their replies in one query), topics of a round, the moderation queue."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
-from ..extensions import db
+from ..extensions import db, paginate
 from ..neighbourhoods.models import Neighbourhood
 from ..rounds.models import Round
 from .models import Comment, Follow, Meeting, Thread, ThreadKind, ThreadStatus
@@ -27,26 +29,68 @@ def top_level(thread: Thread, order: str) -> Select[tuple[Comment]]:
     return query.order_by(Comment.author_turn, Comment.created_at, Comment.id)
 
 
-def replies_by_parent(roots: list[Comment]) -> tuple[dict[int, list[Comment]], list[User]]:
-    """All replies under these top-level comments, in one query, grouped by parent, oldest first;
-    and every author on the page, in one query (the caller keeps the list alive, so that
-    ``comment.author`` is found in the session's identity map instead of queried one by one)."""
-    if not roots:
-        return {}, []
-    rows = list(
-        db.session.scalars(
-            select(Comment)
-            .where(Comment.root_id.in_([c.id for c in roots]))
-            .order_by(Comment.created_at, Comment.id)
-        )
-    )
-    # every author on the page in one query; comment.author then comes from the identity map
-    author_ids = {c.author_id for c in roots} | {c.author_id for c in rows}
+REPLIES_SHOWN = 20  # replies under one top-level comment on the thread page; the rest on its own
+
+
+@dataclass
+class Replies:
+    """The replies on a page, grouped by parent (oldest first), the authors on the page (kept
+    alive so that ``comment.author`` comes from the session's identity map, not a query each),
+    and for each top-level comment with more replies than shown: how many it has."""
+
+    by_parent: dict[int, list[Comment]] = field(default_factory=dict)
+    authors: list[User] = field(default_factory=list)
+    more: dict[int, int] = field(default_factory=dict)
+
+
+def _grouped(shown: list[Comment], others: list[Comment], more: dict[int, int]) -> Replies:
+    author_ids = {c.author_id for c in others} | {c.author_id for c in shown}
     authors = list(db.session.scalars(select(User).where(User.id.in_(author_ids))))
     grouped: dict[int, list[Comment]] = defaultdict(list)
-    for reply in rows:
+    for reply in shown:
         grouped[reply.parent_id or 0].append(reply)
-    return grouped, authors
+    return Replies(grouped, authors, more)
+
+
+def replies_by_parent(roots: list[Comment], per_root: int = REPLIES_SHOWN) -> Replies:
+    """The first ``per_root`` replies under each of these top-level comments (oldest first: a
+    reply's parent is always older, so no shown reply misses its parent), in one query."""
+    if not roots:
+        return Replies()
+    numbered = (
+        select(
+            Comment.id,
+            func.row_number()
+            .over(partition_by=Comment.root_id, order_by=(Comment.created_at, Comment.id))
+            .label("n"),
+            func.count().over(partition_by=Comment.root_id).label("total"),
+        )
+        .where(Comment.root_id.in_([c.id for c in roots]))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Comment, numbered.c.total)
+        .join(numbered, numbered.c.id == Comment.id)
+        .where(numbered.c.n <= per_root)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    more = {c.root_id: total for c, total in rows if total > per_root and c.root_id is not None}
+    return _grouped([c for c, _total in rows], roots, more)
+
+
+REPLIES_PER_PAGE = 50
+
+
+def replies_page(root: Comment) -> Any:
+    """All replies under one top-level comment, oldest first, a page at a time."""
+    return paginate(
+        select(Comment).where(Comment.root_id == root.id).order_by(Comment.created_at, Comment.id),
+        per_page=REPLIES_PER_PAGE,
+    )
+
+
+def replies_on_page(root: Comment, items: list[Comment]) -> Replies:
+    return _grouped(items, [root], {})
 
 
 def topics_of(rnd: Round, *, include_proposed: bool) -> list[Thread]:

@@ -65,15 +65,16 @@ def _render_thread(
 ) -> Any:
     order = _order()
     page = paginate(queries.top_level(thread, order))
-    replies, authors = queries.replies_by_parent(list(page.items))
+    replies = queries.replies_by_parent(list(page.items))
     wijk = thread.round.neighbourhood
     context = {
         "thread": thread,
         "wijk": wijk,
         "rnd": thread.round,
         "page": page,
-        "replies": replies,
-        "authors": authors,
+        "replies": replies.by_parent,
+        "authors": replies.authors,
+        "more": replies.more,
         "order": order,
         # forms only for those who can post (a form token would keep the page from the cache)
         "form": form or (CommentForm(formdata=None) if current_user.is_authenticated else None),
@@ -104,6 +105,38 @@ def proposal_thread(proposal_id: int) -> Any:
 @public
 def thread(thread_id: int) -> Any:
     return _render_thread(_thread(thread_id), fragment=is_htmx())
+
+
+@bp.get("/reacties/<int:comment_id>")
+@public
+def comment_replies(comment_id: int) -> Any:
+    """One top-level comment with all its replies, a page at a time: where "show all replies"
+    leads when the thread page shows only the first ones."""
+    root = db.session.get(Comment, comment_id)
+    if root is None or root.parent_id is not None:
+        abort(404)
+    thread = _thread(root.thread_id)
+    page = queries.replies_page(root)
+    replies = queries.replies_on_page(root, list(page.items))
+    shown = {c.id for c in page.items}
+    wijk = thread.round.neighbourhood
+    return render_template(
+        "dialogue/replies.html",
+        thread=thread,
+        wijk=wijk,
+        rnd=thread.round,
+        root=root,
+        page=page,
+        # page 1 starts at the comment itself; later pages at replies whose parent came earlier
+        starts=[root] if page.page == 1 else [c for c in page.items if c.parent_id not in shown],
+        replies=replies.by_parent,
+        authors=replies.authors,
+        more={},
+        order=_order(),
+        refusal=thread.post_refusal(current_user),
+        is_board=permissions.is_board(current_user, wijk),
+        report_form=ReportForm(formdata=None) if current_user.is_authenticated else None,
+    )
 
 
 @bp.post("/gesprekken/<int:thread_id>/reacties")
