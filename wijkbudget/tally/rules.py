@@ -677,7 +677,8 @@ class _Replay:
         u = ev.util.astype(np.float64)
         w = ev.weight.astype(np.float64)
         hi = self.hi[:, ev.cls]
-        est = _price_estimate(hi, u, w, cost)
+        # the price at b1 is at most the price at any g <= b1 (with the same rounds before)
+        est = _price_estimate(hi, u, w, cost, ev.rho_f * (1 - _CLOSE))
         lo = self.lo[:, ev.cls]
         rho_hi = _price_upper(lo, u, w, cost, est, (hi - lo) @ w)
         matters = self.point[rows].copy()
@@ -717,6 +718,7 @@ class _Replay:
                 q_ev.util.astype(np.float64),
                 q_ev.weight.astype(np.float64),
                 self.state.prep.cost[entry[2]],
+                start=q_ev.rho_f * (1 - _CLOSE),
             )
             low = low / div[entry[2]] * (1 - 4 * _ULP)
             bad_point = need_point & ~(low > theta)
@@ -759,29 +761,33 @@ class _Replay:
         par = state.parent[new]
         u = state.pay_u[new].astype(np.float64)
         rho_hi, rho_lo = self.rho
-        a = self.lo[:, par]
-        with np.errstate(invalid="ignore"):
-            pay = rho_hi[:, None] * u
-            low = a - pay - 2 * _ULP * (np.abs(a) + pay)
-        self.lo[:, new] = np.where(np.isnan(low), 0.0, np.maximum(low, 0.0))
-        a = self.hi[:, par]
+        # monies are >= 0; a * (1 -+ 2 ulp) - rho * u * (1 +- 2 ulp) rounds to a lower (upper)
+        # bound of a - rho * u (each of the four roundings is within ulp / 2)
+        up = np.isfinite(rho_hi)
+        pay = np.where(up, rho_hi, 0.0)[:, None] * u
+        low = self.lo[:, par] * (1 - 2 * _ULP) - pay * (1 + 2 * _ULP)
+        if not up.all():  # cannot be paid there: nothing is known but money >= 0
+            low[~up] = 0.0
+        self.lo[:, new] = np.maximum(low, 0.0)
         pay = np.where(np.isfinite(rho_lo), rho_lo, 0.0)[:, None] * u
-        self.hi[:, new] = np.maximum(a - pay + 2 * _ULP * (np.abs(a) + pay), 0.0)
+        high = self.hi[:, par] * (1 + 2 * _ULP) - pay * (1 - 2 * _ULP)
+        self.hi[:, new] = np.maximum(high, 0.0)
 
 
 _FILL_MAX = 64  # water-filling rounds for the replayed prices (an estimate; checked after)
 
 
-def _price_estimate(money: np.ndarray, u: np.ndarray, w: np.ndarray, cost: int) -> np.ndarray:
+def _price_estimate(money: np.ndarray, u: np.ndarray, w: np.ndarray, cost: int, start=0.0):
     """Per row of ``money`` (budgets x classes): the price at which the classes pay ``cost``,
-    by water-filling in floats (an estimate; inf where they cannot pay)."""
+    by water-filling in floats from below (an estimate; inf where they cannot pay), starting
+    from ``start`` (meant to be at most the price: then fewer rounds)."""
     wu = w * u
     total_u = float(wu.sum())
     rows = money.shape[0]
     urich = np.full(rows, total_u)
     if total_u <= 0:
         return np.full(rows, math.inf), urich
-    rf = np.full(rows, cost / total_u)
+    rf = np.full(rows, max(cost / total_u, start))
     in_p = np.zeros(money.shape, dtype=bool)
     for _ in range(_FILL_MAX):
         grow = money < rf[:, None] * u
@@ -812,13 +818,13 @@ def _price_upper(money, u, w, cost: int, est=None, gap=0.0) -> np.ndarray:
     return np.where(fin & (paid - err >= cost), cand, math.inf)
 
 
-def _price_lower(money, u, w, cost: int, est=None) -> np.ndarray:
+def _price_lower(money, u, w, cost: int, est=None, start=0.0) -> np.ndarray:
     """Per row: a number at most the price, if the monies are at least the true ones (inf when
     the classes cannot pay at all, 0 when nothing better can be confirmed)."""
     k4 = 4 * (money.shape[1] + 4) * _ULP
     total = money @ w
     cannot = total * (1 + k4) < cost
-    rf, urich = _price_estimate(money, u, w, cost) if est is None else est
+    rf, urich = _price_estimate(money, u, w, cost, start) if est is None else est
     fin = np.isfinite(rf)
     with np.errstate(invalid="ignore", divide="ignore"):  # the margin for rounding
         margin = 2 * k4 * ((money + np.where(fin, rf, 0.0)[:, None] * u) @ w) / urich
@@ -898,12 +904,14 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
                 gain = 0.7 * gain + 0.3 * len(proven)
                 if x not in known:  # zoom into the first piece; single steps if it is one
                     span = steps[1] - steps[0]
-                    good = max(2, min(good, n) // 2)
+                    if span > 1:  # the pieces were too wide: aim lower
+                        good = max(2, min(good, n // 2))
                 elif sum(k <= hi for k in known) >= n:  # all proven
-                    good = span
-                    span *= _GROW
+                    good = max(good, span)
+                    span = max(span * _GROW, good)
                 else:
                     span = max(2, span // 2)
+                    good = max(2, min(good, n // 2))
                 continue
         cost = getattr(nxt, "cost", None)
         if cost is None:
@@ -915,7 +923,7 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
 
 
 _FIRST_SPAN = 8  # budgets tried at once at the start
-_POINTS = 16  # grid budgets per try (beyond: pieces)
+_POINTS = 32  # grid budgets per try (beyond: pieces)
 _STREAK = 3  # unchanged single steps before trying a jump again
 _GAIN = 3  # budgets proven per try below which single steps are preferred
 _GROW = 2  # factor of the span after a try proven whole
