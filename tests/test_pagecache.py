@@ -218,3 +218,23 @@ def test_the_ballot_is_built_once_but_shows_each_voter_their_own_choices(
     marks, body = checked(second)
     assert "Speeltuin &lt;met&gt; schommel" in body and "<!--choice-->" not in body
     assert marks == set()
+
+
+def test_a_change_made_with_a_plain_update_is_seen_at_once(west, voting_round, make_client):
+    from sqlalchemy import update
+
+    from wijkbudget.proposals.models import Proposal
+
+    rnd, proposals = voting_round
+    url = f"/voorstellen/{proposals[0].id}"
+    assert make_client().get(url).headers["X-Cache"] == "miss"
+    assert make_client().get(url).headers["X-Cache"] == "hit"
+    db.session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposals[0].id)
+        .values(title="Speeltuin met glijbaan")
+    )
+    db.session.commit()
+    fresh = make_client().get(url)
+    assert fresh.headers["X-Cache"] == "miss"
+    assert "Speeltuin met glijbaan" in fresh.get_data(as_text=True)

@@ -102,6 +102,12 @@ def _wrote(db_session: Session, _context: Any) -> None:
     db_session.info[_WROTE] = True
 
 
+def _wrote_statement(state: Any) -> None:
+    """An insert, update or delete run through the session without the unit of work."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
 def _after_commit(db_session: Session) -> None:
     wrote = db_session.info.pop(_WROTE, False)
     quiet = db_session.info.pop(_QUIET, False)
@@ -124,6 +130,7 @@ def init_app(app: Flask, db: Any) -> None:
     # one set of listeners for the shared session factory, whichever app registers first
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_flush", _wrote)
+        event.listen(db.session, "do_orm_execute", _wrote_statement)
         event.listen(db.session, "after_commit", _after_commit)
         event.listen(db.session, "after_soft_rollback", _after_rollback)
 
