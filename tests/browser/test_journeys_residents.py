@@ -332,3 +332,16 @@ def test_residents_discuss_report_and_board_hides(
     expect(public.get_by_text("Zaterdag")).to_have_count(0)
     expect(public.locator(".comment-actions")).to_have_count(0)
     shoot(public, "04-gesprek-openbaar")
+
+
+def test_a_visitor_switches_to_english_and_back(west: Any, new_page: Any) -> None:
+    """The language link is a whole new page (also with htmx on), so <html lang> follows."""
+    page = new_page()
+    page.goto(f"/wijk/{west.slug}")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert page.url.endswith(f"/wijk/{west.slug}")
+    page.get_by_role("link", name="Nederlands").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(page.get_by_role("link", name="Inloggen")).to_be_visible()
