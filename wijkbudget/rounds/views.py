@@ -11,10 +11,11 @@ from flask_login import current_user
 from .. import permissions
 from ..extensions import db, paginate
 from ..forms import options
-from ..i18n import local_to_utc, utc_to_local
+from ..i18n import current_locale_name, local_to_utc, utc_to_local
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import wijk_or_404
+from ..pagecache import fragment
 from ..permissions import board_required, public
 from . import operations, queries
 from .forms import PhaseForm, RoundForm
@@ -86,7 +87,13 @@ def _dialogue(rnd: Round) -> dict[str, Any]:
     return {
         "topics": dialogue_queries.topics_of(rnd, include_proposed=rnd.can_manage(current_user)),
         "meetings": dialogue_queries.meetings_of(rnd),
-        "turnout": voting.turnout(rnd) if rnd.has_reached(Phase.VOTING) else None,
+        # counted once per change (a cast ballot is no change to the public pages: the figure
+        # may lag by up to PAGE_CACHE_SECONDS while the vote is on)
+        "turnout": fragment(
+            f"turnout|{rnd.id}|{current_locale_name()}", lambda: voting.turnout(rnd)
+        )
+        if rnd.has_reached(Phase.VOTING)
+        else None,
     }
 
 

@@ -3,6 +3,7 @@ and the expenses, in a fixed number of queries), the ledger's pages, and the cou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,10 +57,14 @@ class Money:
 _GRANTED = (EntryKind.GRANT, EntryKind.REALLOCATION)
 
 
-def _effective_kind() -> Any:
-    """A correction counts as the kind of entry it reverses."""
+def _effective_kind(scope: Callable[[Any], Any]) -> tuple[Any, Any, Any]:
+    """A correction counts as the kind of entry it reverses: (the corrected entry, the join
+    condition, the kind). A correction and the entry it corrects share the wijk's chain and the
+    project, so ``scope`` puts the query's own filter on the corrected entry too: PostgreSQL then
+    reads those entries by index instead of the ledger of every wijk."""
     corrected = aliased(LedgerEntry)
-    return corrected, func.coalesce(corrected.kind, LedgerEntry.kind)
+    on = (corrected.id == LedgerEntry.corrects_id) & scope(corrected)
+    return corrected, on, func.coalesce(corrected.kind, LedgerEntry.kind)
 
 
 def money_by_project(project_ids: list[int]) -> dict[int, Money]:
@@ -67,10 +72,10 @@ def money_by_project(project_ids: list[int]) -> dict[int, Money]:
     result = {pid: Money() for pid in project_ids}
     if not project_ids:
         return result
-    corrected, kind = _effective_kind()
+    corrected, on, kind = _effective_kind(lambda entry: entry.project_id.in_(project_ids))
     rows = db.session.execute(
         select(LedgerEntry.project_id, kind, func.sum(LedgerEntry.amount_cents))
-        .outerjoin(corrected, corrected.id == LedgerEntry.corrects_id)
+        .outerjoin(corrected, on)
         .where(LedgerEntry.project_id.in_(project_ids))
         .group_by(LedgerEntry.project_id, kind)
     )
@@ -103,11 +108,11 @@ def wijk_available(wijk: Neighbourhood) -> int:
         .join(Round, Round.id == Result.round_id)
         .where(Round.neighbourhood_id == wijk.id)
     )
-    corrected, kind = _effective_kind()
+    corrected, on, kind = _effective_kind(lambda entry: entry.neighbourhood_id == wijk.id)
     totals = dict(
         db.session.execute(
             select(kind, func.sum(LedgerEntry.amount_cents))
-            .outerjoin(corrected, corrected.id == LedgerEntry.corrects_id)
+            .outerjoin(corrected, on)
             .where(
                 LedgerEntry.neighbourhood_id == wijk.id,
                 kind.in_((EntryKind.RETURN, EntryKind.REALLOCATION)),
