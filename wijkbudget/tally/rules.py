@@ -635,13 +635,16 @@ class _Replay:
     ``lo``) and ``rho_lo`` (from ``hi``) the price; each bound is checked rigorously (a bound
     that cannot be confirmed becomes the trivial one: infinity or 0).
 
-    Piece j is [g_j, g_j+1]. For b in it (with the same first t rounds as at b1), round t's
-    project at b1 costs at most rho_hi(g_j) (more money than at g_j) and any other project at
-    least its price at g_j+1 (at most as much money), which is at least its price at b1 (the
-    heap's lower bound) and at least its replayed lower bound. When every other project's bound
-    at g_j+1 is above rho_hi(g_j), the project is funded in round t at every b in the piece (by
-    induction over the rounds). Projects that cannot be paid at b1 cannot be paid at any b <= b1,
-    so at the end of the run every piece still ``alive`` gives this run at all its budgets."""
+    A grid budget g (``point``): when every other project's lower bound at g (its price at b1,
+    the heap's key, or its replayed lower bound) is above rho_hi(g), round t's project is funded
+    in round t at g too (by induction over the rounds). A piece j = [g_j, g_j+1] (``piece``):
+    for b in it (with the same first t rounds), round t's project costs at most rho_hi(g_j)
+    (more money than at g_j) and any other project at least its lower bound at g_j+1 (at most as
+    much money); when those are above rho_hi(g_j), it is funded in round t at every b in the
+    piece. Projects that cannot be paid at b1 cannot be paid at any b <= b1, so at the end of
+    the run the points and pieces still alive give this run (``covered``). Decisions are strict
+    (a tie in floats kills the point or piece): the order at a budget not proven is not
+    guessed, it is computed by a run of its own."""
 
     def __init__(self, state: _FastRun, grid: list[int]) -> None:
         self.state = state
@@ -761,17 +764,14 @@ class _Replay:
         par = state.parent[new]
         u = state.pay_u[new].astype(np.float64)
         rho_hi, rho_lo = self.rho
-        # monies are >= 0; a * (1 -+ 2 ulp) - rho * u * (1 +- 2 ulp) rounds to a lower (upper)
-        # bound of a - rho * u (each of the four roundings is within ulp / 2)
-        up = np.isfinite(rho_hi)
-        pay = np.where(up, rho_hi, 0.0)[:, None] * u
-        low = self.lo[:, par] * (1 - 2 * _ULP) - pay * (1 + 2 * _ULP)
-        if not up.all():  # cannot be paid there: nothing is known but money >= 0
-            low[~up] = 0.0
-        self.lo[:, new] = np.maximum(low, 0.0)
+        a = self.lo[:, par]
+        with np.errstate(invalid="ignore"):
+            pay = rho_hi[:, None] * u
+            low = a - pay - 2 * _ULP * (np.abs(a) + pay)
+        self.lo[:, new] = np.where(np.isnan(low), 0.0, np.maximum(low, 0.0))
+        a = self.hi[:, par]
         pay = np.where(np.isfinite(rho_lo), rho_lo, 0.0)[:, None] * u
-        high = self.hi[:, par] * (1 + 2 * _ULP) - pay * (1 - 2 * _ULP)
-        self.hi[:, new] = np.maximum(high, 0.0)
+        self.hi[:, new] = np.maximum(a - pay + 2 * _ULP * (np.abs(a) + pay), 0.0)
 
 
 _FILL_MAX = 64  # water-filling rounds for the replayed prices (an estimate; checked after)
