@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..neighbourhoods.models import Neighbourhood
@@ -24,6 +25,16 @@ def round_in(wijk: Neighbourhood, round_id: int) -> Round | None:
     (one query each), so the ballot and the cast, which use none of them, stay at one query."""
     return db.session.scalar(
         select(Round).where(Round.id == round_id, Round.neighbourhood_id == wijk.id)
+    )
+
+
+def round_by_slug(slug: str, round_id: int) -> Round | None:
+    """The round with its wijk, by the wijk's slug, in one query (the ballot and the cast)."""
+    return db.session.scalar(
+        select(Round)
+        .join(Neighbourhood, Neighbourhood.id == Round.neighbourhood_id)
+        .options(contains_eager(Round.neighbourhood))
+        .where(Round.id == round_id, Neighbourhood.slug == slug)
     )
 
 
