@@ -71,12 +71,6 @@ def _save_draft(rnd: Round, selection: dict[int, int]) -> None:
     session["ballots"] = drafts
 
 
-def _clear_draft(rnd: Round) -> None:
-    drafts = _drafts()
-    drafts.pop(str(rnd.id), None)
-    session["ballots"] = drafts
-
-
 def _selection_from_form(rnd: Round) -> dict[int, int]:
     selection: dict[int, int] = {}
     if rnd.ballot_type == "cumulative":
@@ -280,12 +274,15 @@ def cast(slug: str, round_id: int) -> Any:
         rnd = load_round(wijk, round_id)
         return _render_ballot(wijk, rnd, selection, error.status, [error.message])
     quiet_commit(db.session)  # a ballot changes no public page (the turnout may lag a little)
-    _clear_draft(rnd)
+    # (the round id from the URL, not rnd.id: the commit expired rnd, which would be read again)
+    drafts = _drafts()
+    drafts.pop(str(round_id), None)
+    session["ballots"] = drafts
     codes = dict(session.get("vote_codes", {}))
-    codes.pop(str(rnd.id), None)
+    codes.pop(str(round_id), None)
     session["vote_codes"] = codes
-    session["receipt"] = {"round": rnd.id, "code": group(receipt or "", 5)}
-    return redirect(url_for(".receipt", slug=wijk.slug, round_id=rnd.id), 303)
+    session["receipt"] = {"round": round_id, "code": group(receipt or "", 5)}
+    return redirect(url_for(".receipt", slug=slug, round_id=round_id), 303)
 
 
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/stemmen/bewijs")
