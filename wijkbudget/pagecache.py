@@ -55,11 +55,15 @@ def fragment(name: str, build: Callable[[], T]) -> T:
     cache = store()
     if cache is None:
         return build()
+    # fragments stay in the worker's own memory (a ballot's items are tens of kB, read on every
+    # ballot page: no trip to Redis for them); the generation is the shared one, so a fragment
+    # is never older than the last change anywhere
+    local = current_app.extensions["wijkbudget_fragments"]
     key = f"fragment|{cache.get(GENERATION) or 0}|{name}"
-    found = cache.get(key)
+    found = local.get(key)
     if found is None:
         found = build()
-        cache.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
+        local.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
     return found  # type: ignore[no-any-return]
 
 
@@ -127,6 +131,7 @@ def init_app(app: Flask, db: Any) -> None:
         return
     cache = _store(app)
     app.extensions["wijkbudget_page_cache"] = cache
+    app.extensions["wijkbudget_fragments"] = SimpleCache(threshold=500)
     # one set of listeners for the shared session factory, whichever app registers first
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_flush", _wrote)
