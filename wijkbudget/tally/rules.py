@@ -29,6 +29,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 
 import numpy as np
 
@@ -88,25 +89,36 @@ class _Prep:
                 frozenset((pid, int(pts)) for pid, pts in ballot.items() if pts > 0)
                 for ballot in election.ballots
             )
-            self.groups: list[tuple[tuple, int]] = [
+            self._groups: list[tuple[tuple, int]] | None = [
                 (tuple((index[pid], pts) for pid, pts in fs), w) for fs, w in counted.items() if fs
             ]
-            flat_p = [p for items, _w in self.groups for p, _pts in items]
-            flat_u = [pts for items, _w in self.groups for _p, pts in items]
+            group_w = [w for _items, w in self._groups]
+            lengths = np.array([len(items) for items, _w in self._groups], dtype=np.int64)
+            self.flat_p = np.array(
+                [p for items, _w in self._groups for p, _pts in items], dtype=np.int64
+            )
+            self.flat_u = np.array(
+                [pts for items, _w in self._groups for _p, pts in items], dtype=np.int64
+            )
         else:
             # tuples hash faster than sets; the same set in another order stays a separate
-            # group, which changes nothing but speed
-            get = index.__getitem__
+            # group, which changes nothing but speed. The groups go straight into flat arrays
+            # (one pass over all project ids); the tuple form is only built for the exact path.
             counted = Counter(map(tuple, election.ballots))
-            self.groups = [(tuple(map(get, key)), w) for key, w in counted.items() if key]
-            flat_p = [p for items, _w in self.groups for p in items]
-            flat_u = None
+            keys = [key for key in counted if key]
+            group_w = [counted[key] for key in keys]
+            lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+            self.flat_p = np.fromiter(
+                map(index.__getitem__, chain.from_iterable(keys)),
+                dtype=np.int64,
+                count=int(lengths.sum()),
+            )
+            self.flat_u = None
+            self._groups = None
         m = len(self.ids)
-        weights = np.array([w for _, w in self.groups], dtype=np.int64)
-        lengths = np.array([len(items) for items, _w in self.groups], dtype=np.int64)
-        self.flat_p = np.array(flat_p, dtype=np.int64)
-        self.flat_g = np.repeat(np.arange(len(self.groups), dtype=np.int64), lengths)
-        self.flat_u = np.array(flat_u, dtype=np.int64) if flat_u is not None else None
+        weights = np.array(group_w, dtype=np.int64)
+        self.flat_g = np.repeat(np.arange(len(group_w), dtype=np.int64), lengths)
+        self.n_groups = len(group_w)
         self.weights = weights
         supp_a = np.bincount(self.flat_p, weights=weights[self.flat_g], minlength=m)
         supp = [int(x) for x in supp_a.tolist()]
@@ -120,6 +132,20 @@ class _Prep:
         # tie-breaking after the main criterion: lowest cost, most supporters, id as text
         self.tkey = [(self.cost[p], -supp[p], self.ids[p]) for p in range(m)]
         self.supported = [p for p in range(m) if supp[p] > 0]
+
+    @property
+    def groups(self) -> list[tuple[tuple, int]]:
+        """(projects, weight) per group of identical ballots (the exact path's form)."""
+        if self._groups is None and self.n_groups == 0:
+            self._groups = []
+        if self._groups is None:
+            cuts = np.cumsum(np.bincount(self.flat_g, minlength=self.n_groups))[:-1]
+            parts = np.split(self.flat_p, cuts)
+            self._groups = [
+                (tuple(int(p) for p in part), int(w))
+                for part, w in zip(parts, self.weights.tolist(), strict=True)
+            ]
+        return self._groups
 
     def util_items(self, items: tuple) -> list[tuple[int, int]]:
         """(project, MES utility) pairs of a group: the cost (approval) or the points."""
@@ -232,7 +258,7 @@ class _Arrays:
         self.weights = [prep.weights[r] for r in self.groups]
         self.utils = np.split(prep.flat_u[order], cuts) if prep.cumulative else None
         self.ukey = int(prep.flat_u.max()) + 1 if prep.cumulative and len(order) else 1
-        self.n_groups = len(prep.groups)
+        self.n_groups = prep.n_groups
 
 
 def _arrays(prep: _Prep) -> _Arrays:
