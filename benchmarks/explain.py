@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from pathlib import Path
 
+from _inprocess import DEFAULT_DB, plan_file, seeded_app, voter_with_code
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
 
-DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 BIG = 10_000
 
 
@@ -31,22 +28,13 @@ def main() -> None:
     parser.add_argument("--plan", default="")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    plan_file = Path(args.plan or f"/tmp/wijkbudget-bench-{make_url(args.database).database}.json")  # noqa: S108
-    plan = json.loads(plan_file.read_text())
+    path = plan_file(args.database, args.plan)
+    plan = json.loads(path.read_text())
     slug, rid = plan["wijk_slug"], plan["voting_round"]
 
-    from wijkbudget import create_app
     from wijkbudget.extensions import db
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": args.database,
-            "SECRET_KEY": plan["secret_key"],
-            "COOKIE_SECURE": False,
-            "RATELIMIT_ENABLED": False,
-            "PAGE_CACHE_SECONDS": 0,
-        }
-    )
+    app = seeded_app(args.database, plan)
     seen: list[tuple[str, object]] = []
     with app.app_context():
         event.listen(
@@ -55,15 +43,7 @@ def main() -> None:
             lambda _c, _cur, statement, parameters, *_: seen.append((statement, parameters)),
         )
 
-    viewer = app.test_client()
-    token = CSRF.search(viewer.get("/stem").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    start = plan["next_code"]
-    plan["next_code"] = start + 1
-    plan_file.write_text(json.dumps(plan, indent=1))
-    assert (
-        viewer.post("/stem", data={"code": plan["codes"][start], "csrf_token": token}).status_code
-        == 303
-    )
+    viewer = voter_with_code(app, path, plan)  # for the ballot page
 
     pages = {
         "proposal list ?category":

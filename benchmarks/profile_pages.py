@@ -16,16 +16,11 @@ import argparse
 import cProfile
 import json
 import pstats
-import re
 import statistics
 import time
-from pathlib import Path
 
+from _inprocess import CSRF, DEFAULT_DB, fresh_code, plan_file, seeded_app, voter_with_code
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-
-DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def main() -> None:
@@ -37,22 +32,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--page-cache", action="store_true", help="with the page cache (memory)")
     args = parser.parse_args()
-    plan_file = Path(args.plan or f"/tmp/wijkbudget-bench-{make_url(args.database).database}.json")  # noqa: S108
-    plan = json.loads(plan_file.read_text())
+    path = plan_file(args.database, args.plan)
+    plan = json.loads(path.read_text())
     slug, rid = plan["wijk_slug"], plan["voting_round"]
 
-    from wijkbudget import create_app
     from wijkbudget.extensions import db
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": args.database,
-            "SECRET_KEY": plan["secret_key"],
-            "COOKIE_SECURE": False,
-            "RATELIMIT_ENABLED": False,
-            "PAGE_CACHE_SECONDS": 10 if args.page_cache else 0,
-        }
-    )
+    app = seeded_app(args.database, plan, page_cache=args.page_cache)
     statements = [0]
     with app.app_context():
         event.listen(
@@ -61,14 +47,7 @@ def main() -> None:
             lambda *a, **k: statements.__setitem__(0, statements[0] + 1),
         )
 
-    # a visitor with a code (never cast), for the ballot page
-    viewer = app.test_client()
-    token = CSRF.search(viewer.get("/stem").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    start = plan["next_code"]
-    plan["next_code"] = start + 1
-    plan_file.write_text(json.dumps(plan, indent=1))
-    answer = viewer.post("/stem", data={"code": plan["codes"][start], "csrf_token": token})
-    assert answer.status_code == 303, answer.status_code
+    viewer = voter_with_code(app, path, plan)  # for the ballot page
 
     pages = [
         ("healthz", "/healthz", None),
@@ -111,9 +90,8 @@ def main() -> None:
 
     # casting: the four requests of a voter with a letter, each with a fresh code
     ballot_url = f"/wijk/{slug}/rondes/{rid}/stemmen"
-    codes = plan["codes"][plan["next_code"] : plan["next_code"] + args.repeat]
-    plan["next_code"] += len(codes)
-    plan_file.write_text(json.dumps(plan, indent=1))
+    codes = fresh_code(path, plan, args.repeat)
+    token = ""  # from each voter's GET /stem
     steps: dict[str, list[float]] = {"GET /stem": [], "POST /stem": [], "POST ballot (review)": [],
                                      "POST versturen": []}  # fmt: skip
     before = statements[0]
