@@ -249,6 +249,20 @@ def test_add1_skipping_equals_stepping(cumulative):
         assert (skipped[0], skipped[1].order) == (stepped[0], stepped[1].order)
 
 
+def scaled_election(rng: random.Random, cumulative: bool) -> Election:
+    """A random election with costs and budget scaled up (many add-one steps per change of the
+    outcome) and its ballots repeated."""
+    small = random_election(rng, cumulative)
+    f = rng.choice([1, 30, 200])
+    return Election(
+        {pid: Project(pid, p.cost * f) for pid, p in small.projects.items()},
+        small.budget * f,
+        small.kind,
+        small.ballots * rng.randint(1, 6),
+        small.scale,
+    )
+
+
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_replay_proves_only_budgets_with_the_same_run(cumulative):
     """Every budget that a run with a grid (rules._Replay) claims to give its run does so in the
@@ -257,15 +271,7 @@ def test_replay_proves_only_budgets_with_the_same_run(cumulative):
     rng = random.Random(4242 + cumulative)
     proven_total = 0
     for _ in range(120):
-        small = random_election(rng, cumulative)
-        f = rng.choice([1, 30, 200])
-        election = Election(
-            {pid: Project(pid, p.cost * f) for pid, p in small.projects.items()},
-            small.budget * f,
-            small.kind,
-            small.ballots * rng.randint(1, 6),
-            small.scale,
-        )
+        election = scaled_election(rng, cumulative)
         prep = rules._Prep(election)
         if prep.n == 0:
             continue
@@ -311,15 +317,7 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
     where there are few steps, every step's order of the fast run against the exact one."""
     rng = random.Random(2027 + cumulative)
     for _ in range(80):
-        small = random_election(rng, cumulative)
-        f = rng.choice([1, 30, 200])
-        election = Election(
-            {pid: Project(pid, p.cost * f) for pid, p in small.projects.items()},
-            small.budget * f,
-            small.kind,
-            small.ballots * rng.randint(1, 6),
-            small.scale,
-        )
+        election = scaled_election(rng, cumulative)
         prep = rules._Prep(election)
         if prep.n == 0:
             continue

@@ -30,6 +30,7 @@ def top_level(thread: Thread, order: str) -> Select[tuple[Comment]]:
 
 
 REPLIES_SHOWN = 20  # replies under one top-level comment on the thread page; the rest on its own
+REPLIES_PER_PAGE = 50  # replies on one comment's own page
 
 
 @dataclass
@@ -76,9 +77,6 @@ def replies_by_parent(roots: list[Comment], per_root: int = REPLIES_SHOWN) -> Re
     ).all()
     more = {c.root_id: total for c, total in rows if total > per_root and c.root_id is not None}
     return _grouped([c for c, _total in rows], roots, more)
-
-
-REPLIES_PER_PAGE = 50
 
 
 def replies_page(root: Comment) -> Any:

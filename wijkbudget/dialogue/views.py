@@ -56,6 +56,23 @@ def _order() -> str:
     return order if order in queries.ORDERS else "turns"
 
 
+def _comments_context(thread: Thread, replies: queries.Replies) -> dict[str, Any]:
+    """What rendering comments needs (dialogue/_comment.html), on a thread page or on one
+    comment's page: the replies, and what this visitor may do."""
+    wijk = thread.round.neighbourhood
+    return {
+        "thread": thread,
+        "wijk": wijk,
+        "rnd": thread.round,
+        "replies": replies.by_parent,
+        "authors": replies.authors,
+        "order": _order(),
+        "refusal": thread.post_refusal(current_user),
+        "is_board": permissions.is_board(current_user, wijk),
+        "report_form": ReportForm(formdata=None) if current_user.is_authenticated else None,
+    }
+
+
 def _render_thread(
     thread: Thread,
     status: int = 200,
@@ -63,28 +80,18 @@ def _render_thread(
     error: str | None = None,
     fragment: bool = False,
 ) -> Any:
-    order = _order()
-    page = paginate(queries.top_level(thread, order))
+    page = paginate(queries.top_level(thread, _order()))
     replies = queries.replies_by_parent(list(page.items))
-    wijk = thread.round.neighbourhood
     context = {
-        "thread": thread,
-        "wijk": wijk,
-        "rnd": thread.round,
+        **_comments_context(thread, replies),
         "page": page,
-        "replies": replies.by_parent,
-        "authors": replies.authors,
         "more": replies.more,
-        "order": order,
         # forms only for those who can post (a form token would keep the page from the cache)
         "form": form or (CommentForm(formdata=None) if current_user.is_authenticated else None),
         "error": error,
-        "refusal": thread.post_refusal(current_user),
-        "is_board": permissions.is_board(current_user, wijk),
         "following": queries.follows(
             current_user.id if current_user.is_authenticated else None, thread
         ),
-        "report_form": ReportForm(formdata=None) if current_user.is_authenticated else None,
     }
     template = "dialogue/_thread.html" if fragment else "dialogue/thread.html"
     return render_template(template, **context), status
@@ -119,23 +126,14 @@ def comment_replies(comment_id: int) -> Any:
     page = queries.replies_page(root)
     replies = queries.replies_on_page(root, list(page.items))
     shown = {c.id for c in page.items}
-    wijk = thread.round.neighbourhood
     return render_template(
         "dialogue/replies.html",
-        thread=thread,
-        wijk=wijk,
-        rnd=thread.round,
+        **_comments_context(thread, replies),
         root=root,
         page=page,
         # page 1 starts at the comment itself; later pages at replies whose parent came earlier
         starts=[root] if page.page == 1 else [c for c in page.items if c.parent_id not in shown],
-        replies=replies.by_parent,
-        authors=replies.authors,
         more={},
-        order=_order(),
-        refusal=thread.post_refusal(current_user),
-        is_board=permissions.is_board(current_user, wijk),
-        report_form=ReportForm(formdata=None) if current_user.is_authenticated else None,
     )
 
 

@@ -18,7 +18,7 @@ from ..neighbourhoods.queries import wijk_or_404
 from ..pagecache import fragment
 from ..permissions import board_required, oversight_required, public
 from ..rounds.models import Phase, Round
-from ..rounds.views import load_round
+from ..rounds.views import load_round, load_wijk_round
 from ..voting import queries as voting_queries
 from . import operations, queries
 from .forms import CloseForm
@@ -67,8 +67,7 @@ def close(wijk: Neighbourhood, round_id: int) -> Any:
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/uitslag")
 @public
 def show(slug: str, round_id: int) -> Any:
-    wijk = wijk_or_404(slug)
-    rnd = load_round(wijk, round_id)
+    wijk, rnd = load_wijk_round(slug, round_id)
     if not queries.has_result(rnd):
         abort(404)
 

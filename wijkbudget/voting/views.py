@@ -71,6 +71,12 @@ def _save_draft(rnd: Round, selection: dict[int, int]) -> None:
     session["ballots"] = drafts
 
 
+def _clear_draft(round_id: int) -> None:
+    drafts = _drafts()
+    drafts.pop(str(round_id), None)
+    session["ballots"] = drafts
+
+
 def _selection_from_form(rnd: Round) -> dict[int, int]:
     selection: dict[int, int] = {}
     if rnd.ballot_type == "cumulative":
@@ -275,9 +281,7 @@ def cast(slug: str, round_id: int) -> Any:
         return _render_ballot(wijk, rnd, selection, error.status, [error.message])
     quiet_commit(db.session)  # a ballot changes no public page (the turnout may lag a little)
     # (the round id from the URL, not rnd.id: the commit expired rnd, which would be read again)
-    drafts = _drafts()
-    drafts.pop(str(round_id), None)
-    session["ballots"] = drafts
+    _clear_draft(round_id)
     codes = dict(session.get("vote_codes", {}))
     codes.pop(str(round_id), None)
     session["vote_codes"] = codes
