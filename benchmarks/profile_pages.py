@@ -68,7 +68,7 @@ def main() -> None:
         client.get(url)  # warm
         walls, cpus = [], []
         statements[0] = 0
-        profiler = cProfile.Profile() if name == args.profile else None
+        profiler = cProfile.Profile(time.process_time) if name == args.profile else None
         for _ in range(args.repeat):
             t, c = time.perf_counter(), time.process_time()
             if profiler:
@@ -95,7 +95,7 @@ def main() -> None:
     steps: dict[str, list[float]] = {"GET /stem": [], "POST /stem": [], "POST ballot (review)": [],
                                      "POST versturen": []}  # fmt: skip
     before = statements[0]
-    profiler = cProfile.Profile() if args.profile == "cast" else None
+    profiler = cProfile.Profile(time.process_time) if args.profile == "cast" else None
     for n, code in enumerate(codes):
         voter = app.test_client()
         chosen = plan["voting_proposals"][n % 7 : n % 7 + 3]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from wijkbudget import create_app
 from wijkbudget.extensions import db
@@ -83,3 +86,43 @@ def test_wsgi_exposes_app(instance):
 
     importlib.reload(wsgi)
     assert wsgi.app.name == "wijkbudget"
+
+
+def _kill_connections(url: str, name: str) -> int:
+    """End the database connections of one app, as a restart of PostgreSQL would."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        return len(
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            ).all()
+        )
+
+
+@pytest.mark.parametrize("rest", [0, 3600])
+def test_a_connection_that_died_while_resting_is_replaced(app_config, rest):
+    """PostgreSQL: a pooled connection that rested is tested before use, so a database restart
+    costs no request; within the rest time no ping is made (and a dead connection shows)."""
+    if not app_config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("pooled connections to PostgreSQL")
+    name = f"wb-ping-{rest}"
+    app = create_app(
+        {
+            **app_config,
+            "DATABASE_PING_AFTER_SECONDS": rest,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"application_name": name}},
+        }
+    )
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert _kill_connections(app_config["SQLALCHEMY_DATABASE_URI"], name) >= 1
+    if rest:
+        with pytest.raises(OperationalError):
+            client.get("/")
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        db.engine.dispose()

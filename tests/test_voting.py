@@ -166,6 +166,9 @@ def test_resident_votes_with_account(west, ballot_round, voter, make_client, cli
     assert response.status_code == 303
     review = me.get(response.headers["Location"]).get_data(as_text=True)
     assert "definitief" in review and "Speeltuin" in review and "Bankjes" not in review
+    # not on the pages of that vote itself, which show the draft already
+    assert "Je stem is nog niet verstuurd" not in review
+    assert "Je stem is nog niet verstuurd" in me.get("/").get_data(as_text=True)
     response = me.post(f"{url}/versturen", {}, page=f"{url}/controleren")
     assert response.status_code == 303
     receipt_page = me.get(response.headers["Location"]).get_data(as_text=True)

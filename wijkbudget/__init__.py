@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
@@ -47,6 +48,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            ping_after_idle(db.engine, app.config["DATABASE_PING_AFTER_SECONDS"])
     pagecache.init_app(app, db)  # first: its hooks must run before (and after) all others
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -107,6 +111,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     return app
+
+
+def ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Like ``pool_pre_ping``, but only for a connection that was idle for ``seconds``: under
+    load, connections go straight back to work without a round trip to the database on every
+    request; after a quiet spell (when a restart of the database may have gone unnoticed) the
+    first use tests it, and a dead connection is replaced instead of failing a request."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _rested_since(dbapi_connection: Any, record: Any) -> None:
+        record.info["wijkbudget_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        rested = record.info.get("wijkbudget_checkin")
+        if rested is not None and time.monotonic() - rested < seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping opened a transaction; the request starts clean
+        except Exception as error:
+            # the pool drops this connection and hands out a fresh one
+            raise exc.DisconnectionError(str(error)) from error
 
 
 @event.listens_for(Engine, "connect")

@@ -20,6 +20,7 @@ them. ``/healthz`` and static files are never cached here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,13 +59,31 @@ def fragment(name: str, build: Callable[[], T]) -> T:
     # fragments stay in the worker's own memory (a ballot's items are tens of kB, read on every
     # ballot page: no trip to Redis for them); the generation is the shared one, so a fragment
     # is never older than the last change anywhere
-    local = current_app.extensions["wijkbudget_fragments"]
-    key = f"fragment|{cache.get(GENERATION) or 0}|{name}"
-    found = local.get(key)
-    if found is None:
-        found = build()
-        local.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
-    return found  # type: ignore[no-any-return]
+    fragments: _Fragments = current_app.extensions["wijkbudget_fragments"]
+    return fragments.get(
+        name, cache.get(GENERATION) or 0, int(current_app.config["PAGE_CACHE_SECONDS"]), build
+    )
+
+
+class _Fragments:
+    """The worker's own fragments, kept as the objects they are (a ballot's items are read on
+    every ballot page: no pickling, no trip to Redis); each is valid for one generation and at
+    most ``seconds`` (a ballot changes the turnout without a new generation)."""
+
+    def __init__(self, limit: int = 500) -> None:
+        self.limit = limit
+        self.items: dict[str, tuple[Any, float, Any]] = {}
+
+    def get(self, name: str, generation: Any, seconds: int, build: Callable[[], T]) -> T:
+        now = time.monotonic()
+        found = self.items.get(name)
+        if found is not None and found[0] == generation and found[1] > now:
+            return found[2]  # type: ignore[no-any-return]
+        value = build()
+        if len(self.items) >= self.limit:
+            self.items.clear()
+        self.items[name] = (generation, now + seconds, value)
+        return value
 
 
 def quiet_commit(db_session: Any) -> None:
@@ -131,7 +150,7 @@ def init_app(app: Flask, db: Any) -> None:
         return
     cache = _store(app)
     app.extensions["wijkbudget_page_cache"] = cache
-    app.extensions["wijkbudget_fragments"] = SimpleCache(threshold=500)
+    app.extensions["wijkbudget_fragments"] = _Fragments()
     # one set of listeners for the shared session factory, whichever app registers first
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_flush", _wrote)

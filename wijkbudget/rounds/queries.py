@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, case, func, select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
@@ -28,14 +30,21 @@ def round_in(wijk: Neighbourhood, round_id: int) -> Round | None:
     )
 
 
-def round_by_slug(slug: str, round_id: int) -> Round | None:
-    """The round with its wijk, by the wijk's slug, in one query (the ballot and the cast)."""
-    return db.session.scalar(
+@cache
+def round_by_slug_query() -> Select[tuple[Round]]:
+    """The round with its wijk, by the wijk's slug (parameters ``slug`` and ``round_id``), in one
+    query (the ballot and the cast, which may add a column of their own). Built once: on these
+    busy pages building a statement costs about as much as running it."""
+    return (
         select(Round)
         .join(Neighbourhood, Neighbourhood.id == Round.neighbourhood_id)
         .options(contains_eager(Round.neighbourhood))
-        .where(Round.id == round_id, Neighbourhood.slug == slug)
+        .where(Round.id == bindparam("round_id"), Neighbourhood.slug == bindparam("slug"))
     )
+
+
+def round_by_slug(slug: str, round_id: int) -> Round | None:
+    return db.session.scalar(round_by_slug_query(), {"slug": slug, "round_id": round_id})
 
 
 def state_counts(rnd: Round) -> dict[str, int]:

@@ -36,16 +36,16 @@ bp = Blueprint("rounds", __name__)
 def load_round(wijk: Neighbourhood, round_id: int) -> Round:
     """The round of this wijk (404 otherwise, also for a concept the user may not see), moved
     along its dates first."""
-    return _visible(queries.round_in(wijk, round_id))
+    return visible_or_404(queries.round_in(wijk, round_id))
 
 
 def load_wijk_round(slug: str, round_id: int) -> tuple[Neighbourhood, Round]:
     """The same as wijk_or_404 and load_round, in one query."""
-    rnd = _visible(queries.round_by_slug(slug, round_id))
+    rnd = visible_or_404(queries.round_by_slug(slug, round_id))
     return rnd.neighbourhood, rnd
 
 
-def _visible(rnd: Round | None) -> Round:
+def visible_or_404(rnd: Round | None) -> Round:
     if rnd is None or not rnd.can_view(current_user):
         abort(404)
     if operations.sync_phase(rnd):

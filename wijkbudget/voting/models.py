@@ -14,7 +14,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import DomainError
@@ -70,6 +70,12 @@ class VotingCode(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     batch: Mapped[CodeBatch] = relationship()
+
+    @classmethod
+    def usable_in(cls, round_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+        """The rule for a code that can still vote in this round (the cast also checks its
+        batch, under a lock)."""
+        return (cls.round_id == round_id, cls.used.is_(False), cls.revoked_at.is_(None))
 
 
 class PaperBatch(db.Model):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import load_only
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import joinedload, load_only
 
 from ..accounts.models import User
 from ..audit.models import AuditEvent
@@ -17,6 +17,27 @@ from ..proposals.models import Proposal, State
 from ..rounds.models import Round
 from .codes import receipt_hash
 from .models import Ballot, CodeBatch, PaperBatch, Participation, VotingCode
+
+
+def code_usable(
+    code_id: int | ColumnElement[int], round_id: int | ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Whether the code a visitor entered can still vote in the round: a column to add to the
+    query that loads the round (the cast loads the code itself, with ``usable_code``)."""
+    return (
+        select(VotingCode.id)
+        .where(VotingCode.id == code_id, *VotingCode.usable_in(round_id))
+        .exists()
+    )
+
+
+def usable_code(code_id: int, round_id: int) -> VotingCode | None:
+    """The code with its batch, if it can still vote in this round (for the cast)."""
+    return db.session.scalar(
+        select(VotingCode)
+        .options(joinedload(VotingCode.batch))
+        .where(VotingCode.id == code_id, *VotingCode.usable_in(round_id))
+    )
 
 
 def ballot_proposals(rnd: Round) -> list[Proposal]:

@@ -8,6 +8,7 @@ import csv
 import io
 import random
 import secrets
+from functools import cache
 from typing import Any
 
 from flask import (
@@ -25,6 +26,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import bindparam
 from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
@@ -36,7 +38,8 @@ from ..neighbourhoods.models import Neighbourhood
 from ..pagecache import fragment, quiet_commit
 from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
-from ..rounds.views import load_round, load_wijk_round
+from ..rounds.queries import round_by_slug_query
+from ..rounds.views import load_round, load_wijk_round, visible_or_404
 from . import operations, queries
 from .codes import group
 from .forms import (
@@ -96,27 +99,33 @@ def _selection_from_form(rnd: Round) -> dict[int, int]:
     return selection
 
 
-def _code_for(rnd: Round) -> VotingCode | None:
-    code_id = dict(session.get("vote_codes", {})).get(str(rnd.id))
-    # with its batch (the cast checks that the batch was not revoked): one query
-    code = (
-        db.session.get(VotingCode, code_id, options=[joinedload(VotingCode.batch)])
-        if code_id
-        else None
-    )
-    if code is None or code.round_id != rnd.id or code.used or code.revoked_at:
-        return None
-    return code
+def _code_id(round_id: int) -> int | None:
+    """The code this visitor entered for the round (kept in the session until the cast)."""
+    found = dict(session.get("vote_codes", {})).get(str(round_id))
+    return int(found) if found else None
 
 
-def _voter(rnd: Round) -> tuple[Any, VotingCode | None, str | None]:
-    """(user, code, refusal) for this visitor in this round."""
-    user = current_user if current_user.is_authenticated else None
-    code = _code_for(rnd)
+@cache
+def _round_and_code_query() -> Any:
+    return round_by_slug_query().add_columns(queries.code_usable(bindparam("code_id"), Round.id))
+
+
+def _load_vote(slug: str, round_id: int) -> tuple[Neighbourhood, Round, bool]:
+    """The wijk, the round, and whether the code this visitor entered for it can still vote,
+    in one query (like load_wijk_round: these are the busiest pages of a vote)."""
+    code_id = _code_id(round_id)
+    params = {"slug": slug, "round_id": round_id, "code_id": code_id}
+    query = _round_and_code_query() if code_id else round_by_slug_query()
+    row = db.session.execute(query, params).first()
+    rnd = visible_or_404(row[0] if row else None)
+    return rnd.neighbourhood, rnd, bool(code_id and row and row[1])
+
+
+def _refusal(rnd: Round, user: Any, has_code: bool) -> str | None:
+    """Why this visitor cannot vote in this round ("code": no usable code yet), or None."""
     if rnd.eligibility == Eligibility.CODES:
-        return user, code, None if code else "code"
-    refusal = operations.account_refusal(rnd, user)
-    return user, None, refusal
+        return None if has_code else "code"
+    return operations.account_refusal(rnd, user)
 
 
 def _ordered(rnd: Round, proposals: list[Any]) -> list[Any]:
@@ -175,19 +184,20 @@ def _render_ballot(
     ), status
 
 
-def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
+def _gate(wijk: Neighbourhood, rnd: Round, has_code: bool) -> Any:
     """Where a visitor who cannot vote (yet) goes; None when they can."""
     if rnd.phase != Phase.VOTING:
         return render_template("voting/closed.html", wijk=wijk, rnd=rnd), 409
-    user, code, refusal = _voter(rnd)
+    user = current_user if current_user.is_authenticated else None
+    refusal = _refusal(rnd, user, has_code)
     if refusal == "code":
         return redirect(url_for(".enter_code", ronde=rnd.id), 303)
     if refusal and user is None:
         return redirect(url_for("accounts.login", next=request.path), 303)
     if refusal:
         return render_template("voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal), 403
-    # a code that was used is no code any more (_code_for), so only an account can have voted
-    if code is None and queries.has_voted(rnd, user=user):
+    # a code that was used is no code any more (_refusal), so only an account can have voted
+    if rnd.eligibility != Eligibility.CODES and queries.has_voted(rnd, user=user):
         return render_template(
             "voting/refused.html",
             wijk=wijk,
@@ -200,7 +210,7 @@ def _gate(wijk: Neighbourhood, rnd: Round) -> Any:
 @bp.route("/wijk/<slug>/rondes/<int:round_id>/stemmen", methods=["GET", "POST"])
 @public
 def ballot(slug: str, round_id: int) -> Any:
-    wijk, rnd = load_wijk_round(slug, round_id)
+    wijk, rnd, has_code = _load_vote(slug, round_id)
     selection = draft(rnd)
     if request.method == "POST":
         try:
@@ -208,7 +218,7 @@ def ballot(slug: str, round_id: int) -> Any:
         except VotingError as error:
             return _render_ballot(wijk, rnd, selection, 422, [error.message])
         _save_draft(rnd, selection)
-    gate = _gate(wijk, rnd)
+    gate = _gate(wijk, rnd, has_code)
     if gate is not None:
         return gate
     if request.method == "POST":
@@ -245,8 +255,8 @@ def calculate(slug: str, round_id: int) -> Any:
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/stemmen/controleren")
 @public
 def review(slug: str, round_id: int) -> Any:
-    wijk, rnd = load_wijk_round(slug, round_id)
-    gate = _gate(wijk, rnd)
+    wijk, rnd, has_code = _load_vote(slug, round_id)
+    gate = _gate(wijk, rnd, has_code)
     if gate is not None:
         return gate
     selection = draft(rnd)
@@ -267,10 +277,12 @@ def review(slug: str, round_id: int) -> Any:
 @public
 def cast(slug: str, round_id: int) -> Any:
     wijk, rnd = load_wijk_round(slug, round_id)
-    gate = _gate(wijk, rnd)
+    code_id = _code_id(round_id) if rnd.eligibility == Eligibility.CODES else None
+    code = queries.usable_code(code_id, rnd.id) if code_id else None
+    gate = _gate(wijk, rnd, code is not None)
     if gate is not None:
         return gate
-    user, code, _refusal = _voter(rnd)
+    user = current_user if current_user.is_authenticated else None
     selection = draft(rnd)
     channel = Channel.CODE if code is not None else Channel.ONLINE
     try:
@@ -594,6 +606,10 @@ def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
 def voting_banner() -> dict[str, Any]:
     """For every page: the rounds where this visitor chose but did not cast yet."""
     pending = [int(k) for k, v in dict(session.get("ballots", {})).items() if v]
+    if (request.endpoint or "").startswith("voting.") and request.view_args:
+        # not on the pages of that vote itself (the ballot, the review): they show it already
+        here = request.view_args.get("round_id")
+        pending = [round_id for round_id in pending if round_id != here]
     if not pending or is_htmx() or request.endpoint in {"voting.receipt", "static"}:
         return {"pending_ballots": []}
     rounds = (
