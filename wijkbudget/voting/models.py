@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..rounds.models import Round
 
 
 class VotingError(DomainError):
@@ -70,6 +71,7 @@ class VotingCode(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     batch: Mapped[CodeBatch] = relationship()
+    round: Mapped[Round] = relationship()
 
     @classmethod
     def usable_in(cls, round_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:

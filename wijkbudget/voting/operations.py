@@ -162,12 +162,15 @@ def account_refusal(rnd: Round, user: User | None) -> str | None:
 
 
 def find_code(rnd: Round | None, text: str) -> VotingCode | None:
-    """A usable code (not used, not revoked). Wrong, used and revoked codes all give None, so
-    the answer to the person is the same for each."""
+    """A usable code (not used, not revoked), with its batch, round and wijk (one query). Wrong,
+    used and revoked codes all give None, so the answer to the person is the same for each."""
     code = db.session.scalar(
         select(VotingCode)
         .where(VotingCode.code_hash == code_hash(normalise_code(text)))
-        .options(joinedload(VotingCode.batch))
+        .options(
+            joinedload(VotingCode.batch),
+            joinedload(VotingCode.round).joinedload(Round.neighbourhood),
+        )
     )
     if code is None or code.used or code.revoked_at or code.batch.revoked_at:
         return None

@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import bindparam
-from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
 from ..errors import DomainError
@@ -51,7 +50,7 @@ from .forms import (
     SheetForm,
     first_error,
 )
-from .models import AlreadyVoted, Channel, CodeBatch, PaperBatch, VotingCode, VotingError
+from .models import AlreadyVoted, Channel, CodeBatch, PaperBatch, VotingError
 
 bp = Blueprint("voting", __name__)
 
@@ -345,7 +344,7 @@ def enter_code() -> Any:
         form = CodeForm()
         code = operations.find_code(None, form.code.data or "") if form.validate() else None
         if code is not None:
-            rnd = db.session.get(Round, code.round_id, options=[joinedload(Round.neighbourhood)])
+            rnd = code.round
             codes = dict(session.get("vote_codes", {}))
             codes[str(rnd.id)] = code.id
             session["vote_codes"] = codes
