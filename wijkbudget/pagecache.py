@@ -86,6 +86,12 @@ class _Fragments:
         return value
 
 
+def note_write(db_session: Any) -> None:
+    """Writes made on the session's connection directly (not through the session) are not seen
+    by the listeners: the code that makes them says so, and the next commit counts as a change."""
+    db_session.info[_WROTE] = True
+
+
 def quiet_commit(db_session: Any) -> None:
     """Commit a change that leaves the cached public pages as they are (a cast ballot)."""
     db_session.info[_QUIET] = True

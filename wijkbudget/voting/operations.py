@@ -7,9 +7,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +21,7 @@ from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..money import format_cents
 from ..neighbourhoods.models import Area
+from ..pagecache import note_write
 from ..proposals.models import Proposal
 from ..rounds.models import BallotType, Eligibility, Phase, Round
 from .codes import (
@@ -182,6 +185,33 @@ def find_code(rnd: Round | None, text: str) -> VotingCode | None:
 # --- casting ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _CastStatements:
+    lock_round: Any
+    participation: Any
+    use_code: Any
+    ballot: Any
+    choice: Any
+
+
+@cache
+def _cast_statements() -> _CastStatements:
+    """The statements of a cast, built once (building one costs about as much as running it)."""
+    code = VotingCode.__table__.c
+    return _CastStatements(
+        lock_round=select(Round)
+        .where(Round.id == bindparam("round_id"))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True),
+        participation=insert(Participation.__table__),
+        use_code=update(VotingCode.__table__)
+        .where(code.id == bindparam("code"), code.used.is_(False))
+        .values(used=True),
+        ballot=insert(Ballot.__table__),
+        choice=insert(BallotChoice.__table__),
+    )
+
+
 def cast(
     rnd: Round,
     selection: dict[int, int],
@@ -198,12 +228,8 @@ def cast(
     # a shared lock on the round (PostgreSQL): closing the vote waits until this ballot is in,
     # and a ballot that comes after the close sees the round out of voting
     # (the round is read again under the lock: a close that committed meanwhile shows)
-    db.session.execute(
-        select(Round)
-        .where(Round.id == rnd.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).all()
+    statements = _cast_statements()
+    db.session.execute(statements.lock_round, {"round_id": rnd.id}).all()
     proposals = ballot_costs(rnd)
     found = problems(rnd, selection, proposals)
     if found:
@@ -221,49 +247,47 @@ def cast(
     area_id = (
         code.batch.area_id if code is not None else (user.area_id if user is not None else None)
     )
-    # written with plain inserts rather than through the unit of work: the cast is the busiest
-    # write of a vote, and these rows are never changed afterwards
+    # written with plain statements on the session's connection (same transaction) rather than
+    # through the ORM: the cast is the busiest write of a vote, and these rows never change
+    connection = db.session.connection()
+    note_write(db.session)  # for the page cache (a ballot cast online then commits quietly)
     receipt = new_receipt() if paper_batch is None else None
     already = _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
     try:
-        db.session.execute(
-            insert(Participation).values(
-                round_id=rnd.id,
-                user_id=user.id if user is not None else None,
-                code_id=code.id if code is not None else None,
-                channel=channel,
-                area_id=area_id,
-                paper_batch_id=paper_batch.id if paper_batch is not None else None,
-            )
+        connection.execute(
+            statements.participation,
+            {
+                "round_id": rnd.id,
+                "user_id": user.id if user is not None else None,
+                "code_id": code.id if code is not None else None,
+                "channel": channel,
+                "area_id": area_id,
+                "paper_batch_id": paper_batch.id if paper_batch is not None else None,
+            },
         )
     except IntegrityError as error:
         # the whole transaction is undone: nothing of this ballot stays
         db.session.rollback()
         raise AlreadyVoted(already) from error
-    if code is not None:
-        # the guard against a code used twice, also when two requests race
-        updated = db.session.execute(
-            update(VotingCode)
-            .where(VotingCode.id == code.id, VotingCode.used.is_(False))
-            .values(used=True)
-            .execution_options(synchronize_session=False)
-        )
-        if updated.rowcount != 1:
-            db.session.rollback()
-            raise AlreadyVoted(already)
+    # the guard against a code used twice, also when two requests race
+    used = code is not None and connection.execute(statements.use_code, {"code": code.id})
+    if used and used.rowcount != 1:
+        db.session.rollback()
+        raise AlreadyVoted(already)
     ballot_id = new_ballot_id()
-    db.session.execute(
-        insert(Ballot).values(
-            id=ballot_id,
-            round_id=rnd.id,
-            receipt_hash=receipt_hash(receipt) if receipt else None,
-            counted=paper_batch is None,
-            paper_batch_id=paper_batch.id if paper_batch is not None else None,
-        )
+    connection.execute(
+        statements.ballot,
+        {
+            "id": ballot_id,
+            "round_id": rnd.id,
+            "receipt_hash": receipt_hash(receipt) if receipt else None,
+            "counted": paper_batch is None,
+            "paper_batch_id": paper_batch.id if paper_batch is not None else None,
+        },
     )
     if selection:
-        db.session.execute(
-            insert(BallotChoice),
+        connection.execute(
+            statements.choice,
             [
                 {"ballot_id": ballot_id, "proposal_id": pid, "points": points}
                 for pid, points in sorted(selection.items())

@@ -4,9 +4,10 @@ paper batches and turnout. Nothing here can link a ballot to a voter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from ..accounts.models import User
@@ -31,13 +32,18 @@ def code_usable(
     )
 
 
-def usable_code(code_id: int, round_id: int) -> VotingCode | None:
-    """The code with its batch, if it can still vote in this round (for the cast)."""
-    return db.session.scalar(
+@cache
+def _usable_code_query() -> Select[tuple[VotingCode]]:
+    return (
         select(VotingCode)
         .options(joinedload(VotingCode.batch))
-        .where(VotingCode.id == code_id, *VotingCode.usable_in(round_id))
+        .where(VotingCode.id == bindparam("code_id"), *VotingCode.usable_in(bindparam("round_id")))
     )
+
+
+def usable_code(code_id: int, round_id: int) -> VotingCode | None:
+    """The code with its batch, if it can still vote in this round (for the cast)."""
+    return db.session.scalar(_usable_code_query(), {"code_id": code_id, "round_id": round_id})
 
 
 def ballot_proposals(rnd: Round) -> list[Proposal]:
@@ -71,12 +77,18 @@ class BallotItem:
     effective_cost_cents: int
 
 
-def ballot_costs(rnd: Round) -> list[BallotItem]:
-    rows = db.session.execute(
+@cache
+def _ballot_costs_query() -> Select[tuple[int, int]]:
+    return (
         select(Proposal.id, func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents))
-        .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+        .where(Proposal.round_id == bindparam("round_id"), Proposal.state == State.ADMITTED)
         .order_by(Proposal.id)
     )
+
+
+def ballot_costs(rnd: Round) -> list[BallotItem]:
+    """What each proposal on the ballot costs (the cast checks a ballot with it, under a lock)."""
+    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id})
     return [BallotItem(pid, cost) for pid, cost in rows]
 
 
