@@ -164,17 +164,22 @@ def account_refusal(rnd: Round, user: User | None) -> str | None:
     return None
 
 
-def find_code(rnd: Round | None, text: str) -> VotingCode | None:
-    """A usable code (not used, not revoked), with its batch, round and wijk (one query). Wrong,
-    used and revoked codes all give None, so the answer to the person is the same for each."""
-    code = db.session.scalar(
+@cache
+def _code_by_hash_query() -> Any:
+    return (
         select(VotingCode)
-        .where(VotingCode.code_hash == code_hash(normalise_code(text)))
+        .where(VotingCode.code_hash == bindparam("code_hash"))
         .options(
             joinedload(VotingCode.batch),
             joinedload(VotingCode.round).joinedload(Round.neighbourhood),
         )
     )
+
+
+def find_code(rnd: Round | None, text: str) -> VotingCode | None:
+    """A usable code (not used, not revoked), with its batch, round and wijk (one query). Wrong,
+    used and revoked codes all give None, so the answer to the person is the same for each."""
+    code = db.session.scalar(_code_by_hash_query(), {"code_hash": code_hash(normalise_code(text))})
     if code is None or code.used or code.revoked_at or code.batch.revoked_at:
         return None
     if rnd is not None and code.round_id != rnd.id:
