@@ -7,7 +7,10 @@ elections."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import signal
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -330,6 +333,112 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
             while b <= exact_b + prep.scale:
                 assert rules._mes_fast(prep, b).order == rules._mes_exact(prep, b).order, context
                 b += prep.scale
+
+
+# --------------------------------------------------------------------------------------------
+# The add-one search in two processes
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Split every add-one search at once (no time alone first), as if there were two CPUs;
+    the children forked are recorded (pids)."""
+    monkeypatch.setattr(rules, "_SOLO", 0.0)
+    monkeypatch.setattr(rules, "_cpus", lambda: 2)
+    pids = []
+    fork = os.fork
+
+    def recorded_fork():
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(rules.os, "fork", recorded_fork)
+    yield pids
+    for pid in pids:  # every child was reaped: its pid is gone
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize("chunk", [0.0, 1.0], ids=["one-budget-chunks", "growing-chunks"])
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_add1_parallel_equals_sequential(cumulative, chunk, forks, monkeypatch):
+    """The search split over two processes finds the budget of the sequential loop: chunks of
+    one budget each (the first qualifying budget at any place in a chunk, or at its start) and
+    chunks that grow (tries inside chunks)."""
+    monkeypatch.setattr(rules, "_CHUNK_TIME", chunk)
+    monkeypatch.setattr(rules, "_CHUNK_SHARE", chunk)
+    rng = random.Random(606 + cumulative)
+    split = 0
+    for _ in range(25):
+        election = scaled_election(rng, cumulative)
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        before = len(forks)
+        parallel = rules._add1(prep, rules._mes_fast, parallel=True)[0]
+        split += len(forks) > before
+        sequential = rules._add1(prep, rules._mes_fast)[0]
+        assert parallel == sequential, (election.budget, election.projects, election.ballots)
+    assert split > 10
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_add1_parallel_equals_sequential_on_real_elections(elections, name, forks):
+    parallel = rules.run(elections[name], "equal-shares", "add1", parallel=True)
+    assert parallel == outcome_of(elections, name, "equal-shares")
+    assert rules.run(elections[name], "equal-shares", "add1", parallel=False) == parallel
+
+
+def test_add1_stays_in_one_process_with_one_cpu(elections, monkeypatch):
+    monkeypatch.setattr(rules, "_SOLO", 0.0)
+    monkeypatch.setattr(rules, "_cpus", lambda: 1)
+    monkeypatch.setattr(rules.os, "fork", lambda: pytest.fail("forked with one CPU"))
+    name = "Poland_Swiecie_2023.pb"
+    assert rules.run(elections[name]) == outcome_of(elections, name, "equal-shares")
+    monkeypatch.setattr(rules, "_cpus", lambda: 2)
+    assert rules.run(elections[name], parallel=False) == outcome_of(elections, name, "equal-shares")
+
+
+def test_cpus_counts_the_affinity():
+    assert rules._cpus() == len(os.sched_getaffinity(0))
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped automatically
+    try:
+        assert rules._cpus() == 1
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+
+
+def test_add1_parallel_failure_in_the_child_raises(elections, forks, monkeypatch):
+    parent = os.getpid()
+    work = rules._work
+
+    def failing_in_child(*args):
+        if os.getpid() != parent:
+            raise ValueError("broken child")
+        return work(*args)
+
+    monkeypatch.setattr(rules, "_work", failing_in_child)
+    with pytest.raises(RuntimeError, match="broken child"):
+        rules.run(elections["Poland_Swiecie_2023.pb"])
+    assert len(forks) == 1
+
+
+def test_add1_parallel_failure_here_ends_the_child(elections, forks, monkeypatch):
+    parent = os.getpid()
+
+    def stuck_child_failing_parent(*args):
+        if os.getpid() != parent:
+            time.sleep(60)
+        raise KeyError("broken parent")
+
+    monkeypatch.setattr(rules, "_work", stuck_child_failing_parent)
+    began = time.perf_counter()
+    with pytest.raises(KeyError, match="broken parent"):
+        rules.run(elections["Poland_Swiecie_2023.pb"])
+    assert time.perf_counter() - began < 30  # the child was killed, not waited for
+    assert len(forks) == 1
 
 
 # --------------------------------------------------------------------------------------------

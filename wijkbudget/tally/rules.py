@@ -24,14 +24,27 @@ never funded. A ballot "supports" a project when it names it (with more than 0 p
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
+import mmap
+import os
+import signal
+import struct
+import tempfile
+import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: the add-one search stays sequential
+    fcntl = None
 
 from wijkbudget.tally.model import BallotKind, Election
 
@@ -241,8 +254,30 @@ _ZERO = 1  # the class with no money left
 _CLASS0 = np.zeros(1, dtype=np.int64)  # shared by the scores of round 0 (read-only)
 _ONE = np.ones(1, dtype=np.int64)
 _RICH = np.zeros(1, dtype=bool)
-for _a in (_CLASS0, _ONE, _RICH):
+_ONES = np.ones(1 << 12, dtype=np.int64)  # utilities of approval ballots (_ones)
+_FALSE = np.zeros(1 << 12, dtype=bool)  # no class with nothing left (_false)
+for _a in (_CLASS0, _ONE, _RICH, _ONES, _FALSE):
     _a.flags.writeable = False
+
+
+def _ones(k: int) -> np.ndarray:
+    """k utilities of 1 (read-only; a view of a shared array when there are not too many)."""
+    if k <= len(_ONES):
+        return _ONES[:k]
+    out = np.ones(k, dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
+def _false(k: int) -> np.ndarray:
+    """k times False (read-only, like _ones)."""
+    if k <= len(_FALSE):
+        return _FALSE[:k]
+    out = np.zeros(k, dtype=bool)
+    out.flags.writeable = False
+    return out
+
+
 _FILL_ROUNDS = 8  # water-filling rounds before sorting (_FastRun._partition)
 _CLOSE = 1e-9  # float rhos in the heap have a relative error below this; closer ones: exact
 
@@ -368,11 +403,7 @@ class _FastRun:
                     return _Eval(p, 0, None, None, _CLASS0, _ONE, weight, None, None, 0)
                 # rho (exact) is cost / w, made on demand (exact_rho)
                 return _Eval(p, 0, cost / w, None, _CLASS0, _ONE, weight, None, _RICH, w)
-            counts = np.bincount(self.class_of[rows], weights=arr.weights[p], minlength=self.nc)
-            cls = counts.nonzero()[0]
-            weight = counts[cls].astype(np.int64)
-            inv = None
-            util = np.ones(len(cls), dtype=np.int64)
+            return self._score_approval(p, rnd, cost, rows)
         else:
             keys, inv = np.unique(
                 self.class_of[rows] * arr.ukey + arr.utils[p], return_inverse=True
@@ -391,6 +422,75 @@ class _FastRun:
         ev = self._partition(p, rnd, cost, cls, util, weight, inv, fb, zero)
         if ev is None:
             ev = self._partition_exact(p, rnd, cost, cls, util, weight, inv, zero)
+        return ev
+
+    def _score_approval(self, p: int, rnd: int, cost: int, rows: np.ndarray) -> _Eval:
+        """``score`` for approval ballots after round 0: every utility is 1, which saves most of
+        the array operations (the run's time on small elections is mostly their overhead). The
+        class with no money left is left out of ``cls`` (it would be poor and pay nothing). The
+        float decisions and their error bounds are those of ``_partition`` and ``_confirm``."""
+        counts = np.bincount(self.class_of[rows], weights=self.arr.weights[p], minlength=self.nc)
+        counts[_ZERO] = 0.0
+        cls = (counts != 0).nonzero()[0]  # (nonzero on bools is much faster than on floats)
+        k = len(cls)
+        wf = counts[cls]  # the weights, as floats (whole numbers: exact)
+        weight = wf.astype(np.int64)
+        util = _ones(k)
+        fb = self.fb[cls]
+        err = self.err[cls]
+        money = wf * fb
+        ftotal = float(money.sum())
+        slack = float(wf @ err) + 4 * k * _ULP * ftotal
+        if ftotal + slack < cost:
+            return _Eval(p, rnd, None, None, cls, util, weight, None, None, 0)
+        if ftotal - slack < cost and self.exact_money(cls, weight, rnd) < cost:
+            return _Eval(p, rnd, None, None, cls, util, weight, None, None, 0)
+        u_all = int(weight.sum())
+        if u_all <= 0:  # pragma: no cover - an affordable project has supporters with money
+            return self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+        # water-filling (as in _partition): the poor are the classes with less than rho
+        rf = cost / u_all
+        poor = fb < rf
+        urich = u_all
+        paid = 0.0
+        for _ in range(_FILL_ROUNDS):
+            urich = u_all - int(poor @ wf)  # whole numbers below 2**53: exact
+            if urich <= 0:
+                return self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+            paid = float(poor @ money)
+            rf = (cost - paid) / urich
+            grow = fb < rf
+            if not (grow ^ poor).any():
+                break
+            poor = grow
+        else:
+            zero = _false(k)
+            ev = self._partition_sorted(p, rnd, cost, cls, util, weight, None, fb, zero)
+            if ev is None:
+                ev = self._partition_exact(p, rnd, cost, cls, util, weight, None, zero)
+            return ev
+        # rho's error bound and the partition's check, as in _confirm (utility 1)
+        n_poor = int(np.count_nonzero(poor))
+        err_paid = float(poor @ (wf * err)) + 4 * (n_poor + 1) * _ULP * abs(paid)
+        err_rf = (err_paid + 4 * _ULP * (cost + abs(paid))) / urich + 4 * _ULP * abs(rf)
+        ev = _Eval(p, rnd, rf, None, cls, util, weight, None, poor, urich)
+        if not err_rf <= _CLOSE / 3 * rf:  # ill-conditioned: use the exact value
+            rf = float(self.exact_rho(ev))
+            err_rf = 2 * _ULP * rf
+            ev.rho_f = rf
+        ev.err = err_rf
+        # poor classes have at most rho, rich ones at least: x = money - rho beyond tol, with the
+        # sign that its side needs (poor: x < 0, rich: x >= 0)
+        x = fb - rf
+        tol = err + 4 * _ULP * np.abs(fb) + (err_rf + 4 * _ULP * rf)
+        doubt = (np.where(poor, -x, x) < tol).nonzero()[0]
+        if len(doubt):
+            rho = self.exact_rho(ev)
+            for i in doubt.tolist():
+                bc = self.budget_exact(int(cls[i]))
+                if (bc > rho) if poor[i] else (bc < rho):
+                    ev = self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+                    break
         return ev
 
     def _partition(self, p, rnd, cost, cls, util, weight, inv, fb, zero):
@@ -512,20 +612,21 @@ class _FastRun:
         rf = ev.rho_f
         err_rf = ev.err
         old_cls = ev.cls[rich]
-        u = ev.util[rich]
+        u = ev.util[rich] if ev.inv is not None else 1  # (approval: every utility is 1)
         self.parent[new] = old_cls
         self.rnd_of[new] = t
         self.pay_u[new] = u
         old = self.fb[old_cls]
         pay = rf * u
         self.fb[new] = old - pay
-        self.err[new] = self.err[old_cls] + u * err_rf + 2 * _ULP * (np.abs(old) + pay)
+        self.err[new] = self.err[old_cls] + (u * err_rf + 2 * _ULP * pay) + 2 * _ULP * np.abs(old)
         self.nc = base + k
         target = np.full(len(ev.cls), _ZERO, dtype=np.int64)
         target[rich] = np.arange(base, base + k)
         rows = self.arr.groups[ev.p]
         if ev.inv is None:
             lut = np.zeros(max(self.nc, int(ev.cls.max()) + 1), dtype=np.int64)
+            lut[_ZERO] = _ZERO  # (approval: not in ev.cls)
             lut[ev.cls] = target
             self.class_of[rows] = lut[self.class_of[rows]]
         else:
@@ -876,9 +977,44 @@ def _greedy_order(prep: _Prep, candidates, left: int) -> list[int]:
     return chosen
 
 
-def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
+def _add1(
+    prep: _Prep, mes, skip: bool = True, parallel: bool = False
+) -> tuple[Fraction, _MesRun | None]:
     """Raise the per-voter budget one currency unit at a time while the outcome stays within the
-    budget; return the last budget within and its run.
+    budget; return the last budget within and its run (None when the budgets were searched in
+    parallel: the caller runs it again anyway).
+
+    The loop stops at the first budget (after the start) whose outcome costs more than the budget
+    (the result is the budget before it) or funds every supported project (a larger budget cannot
+    do better: the result is that budget); ``_Scan`` finds that budget. With ``parallel`` (fast
+    path only) and more than one CPU, a search that is not over after _SOLO seconds goes on in
+    two processes (``_scan_parallel``)."""
+    unit = prep.scale
+    b = Fraction((prep.budget // (prep.n * unit)) * unit)
+    start = mes(prep, b)
+    if len(start.order) == len(prep.supported):
+        return b, start
+    scan = _Scan(prep, mes, skip)
+    first = int(b) + unit
+    if parallel and mes is _mes_fast and _cpus() > 1:
+        began = time.perf_counter()
+        found = scan.search(first, deadline=began + _SOLO)
+        if found is None:
+            rate = (scan.reached - first) // unit / (time.perf_counter() - began)
+            size = max(1, round(rate * _CHUNK_TIME))
+            x, over = _scan_parallel(scan, scan.reached, size)
+            return Fraction(x - unit if over else x), None
+    else:
+        found = scan.search(first)
+    x, over, run_x, before = found
+    if over:
+        return Fraction(x - unit), before if before is not None else start
+    return Fraction(x), run_x
+
+
+class _Scan:
+    """The search of the add-one loop: the first budget (whole units, ascending from a given one)
+    whose outcome costs more than the budget (``over``) or funds every supported project.
 
     Skipping (fast path only): a run at some budget hi above the next budget x not yet known,
     with a grid of budgets from x - 1 unit to hi (``_Replay``), proves that some of the budgets
@@ -886,66 +1022,117 @@ def _add1(prep: _Prep, mes, skip: bool = True) -> tuple[Fraction, _MesRun]:
     run. The range (``span``) grows while everything in it is proven; when x is not proven the
     next try zooms into the first piece of the grid (single steps when that piece is one
     budget). Where tries prove little (the order changes almost every step) single steps are
-    cheaper: tries resume after a few steps that kept the order."""
-    unit = prep.scale
-    budget = prep.budget
-    b = Fraction((budget // (prep.n * unit)) * unit)
-    run_ = mes(prep, b)
-    supported = len(prep.supported)
-    skip = skip and mes is _mes_fast
-    known: dict[int, _MesRun] = {}  # budget (whole units, > b) -> its run
-    span = _FIRST_SPAN  # budgets tried at once
-    good = _FIRST_SPAN  # the last span proven whole
-    gain = float(_GAIN)  # budgets proven per try, on average (recent tries weigh more)
-    streak = 0  # single steps in a row that kept the order
-    while len(run_.order) < supported:  # all supported funded: a larger b cannot do better
-        x = int(b) + unit
-        nxt = known.pop(x, None)
-        if nxt is None:
-            later = [k for k in known if k > x]
-            hi = x + (span - 1) * unit if skip else x
-            if later:
-                hi = min(hi, min(later) - unit)
-            if hi == x:
-                nxt = mes(prep, Fraction(x))
-                if gain >= _GAIN:  # tries pay: go on trying
-                    span = max(2, good)
-                else:  # they do not: try again after _STREAK steps that kept the order
-                    streak = streak + 1 if nxt.order == run_.order else 0
-                    if streak >= _STREAK:
-                        span, streak = 2 * _STREAK, 0
-            else:
-                n = (hi - int(b)) // unit
-                if n <= _POINTS:
-                    steps = range(n + 1)
+    cheaper: tries resume after a few steps that kept the order. This state is kept from one
+    search to the next (the parallel search makes many short ones)."""
+
+    def __init__(self, prep: _Prep, mes, skip: bool = True) -> None:
+        self.prep = prep
+        self.mes = mes
+        self.skip = skip and mes is _mes_fast
+        self.span = _FIRST_SPAN  # budgets tried at once
+        self.good = _FIRST_SPAN  # the last span proven whole
+        self.gain = float(_GAIN)  # budgets proven per try, on average (recent tries weigh more)
+        self.try_time = 0.0  # seconds per try, on average (0: no try timed yet)
+        self.step_time = 0.0  # seconds per single step, on average (0: none timed yet)
+        self.streak = 0  # single steps in a row that kept the order
+        self.reached = None  # after a search cut short: the first budget not searched
+
+    def search(self, first: int, last=None, deadline: float | None = None):
+        """Search the budgets first, first + unit, ... up to ``last`` (None: no end; or a
+        function giving the current end, asked before every run). Returns (x, over, run at x,
+        run at x - unit or None when x is ``first``), or None when no budget up to the end
+        qualifies or when the ``deadline`` (time.perf_counter()) passed before a run; then
+        ``reached`` is the first budget not searched."""
+        prep, mes = self.prep, self.mes
+        unit = prep.scale
+        budget = prep.budget
+        supported = len(prep.supported)
+        end = last if callable(last) else (lambda: last)
+        known: dict[int, _MesRun] = {}  # budget (whole units, >= x) -> its run
+        prev: _MesRun | None = None
+        x = first
+        while True:
+            nxt = known.pop(x, None)
+            if nxt is None:
+                stop = end()
+                if (stop is not None and x > stop) or (
+                    deadline is not None and time.perf_counter() > deadline
+                ):
+                    self.reached = x
+                    return None
+                later = [k for k in known if k > x]
+                hi = x + (self.span - 1) * unit if self.skip else x
+                if later:
+                    hi = min(hi, min(later) - unit)
+                if stop is not None:
+                    hi = min(hi, stop)
+                began = time.perf_counter()
+                if hi == x:
+                    nxt = mes(prep, Fraction(x))
+                    self._stepped(prev is not None and nxt.order == prev.order, began)
                 else:
-                    steps = sorted({i * n // _POINTS for i in range(_POINTS + 1)})
-                grid = [int(b) + s * unit for s in steps]
-                run_hi = _mes_fast(prep, Fraction(hi), grid=grid)
-                proven = run_hi.covered
-                for k in proven:
-                    known[k] = run_hi
-                if not run_hi.stopped:
-                    known[hi] = run_hi
-                gain = 0.7 * gain + 0.3 * len(proven)
-                if x not in known:  # zoom into the first piece; single steps if it is one
-                    span = steps[1] - steps[0]
-                    if span > 1:  # the pieces were too wide: aim lower
-                        good = max(2, min(good, n // 2))
-                elif sum(k <= hi for k in known) >= n:  # all proven
-                    good = max(good, span)
-                    span = max(span * _GROW, good)
-                else:
-                    span = max(2, span // 2)
-                    good = max(2, min(good, n // 2))
-                continue
-        cost = getattr(nxt, "cost", None)
-        if cost is None:
-            cost = nxt.cost = sum(prep.cost[p] for p in nxt.order)
-        if cost > budget:
-            break
-        b, run_ = Fraction(x), nxt
-    return b, run_
+                    self._try(x, hi, known, began)
+                    continue
+            cost = getattr(nxt, "cost", None)
+            if cost is None:
+                cost = nxt.cost = sum(prep.cost[p] for p in nxt.order)
+            if cost > budget:
+                return x, True, nxt, prev
+            if len(nxt.order) == supported:  # a larger budget cannot do better
+                return x, False, nxt, prev
+            prev = nxt
+            x += unit
+
+    def _tries_pay(self) -> bool:
+        """Whether tries settle budgets faster than single steps: by the time they take once
+        both have been timed (single runs are cheap on small elections, where a try's proofs
+        cost relatively more), by the budgets a try proves before."""
+        if self.try_time and self.step_time:
+            return self.try_time < self.gain * self.step_time
+        return self.gain >= _GAIN
+
+    def _stepped(self, same: bool, began: float) -> None:
+        """After a single step (``same``: it kept the order of the step before), begun at
+        ``began`` (time.perf_counter())."""
+        took = time.perf_counter() - began
+        self.step_time = 0.7 * self.step_time + 0.3 * took if self.step_time else took
+        if self._tries_pay():  # go on trying
+            self.span = max(2, self.good)
+        else:  # they do not: try again after _STREAK steps that kept the order
+            self.streak = self.streak + 1 if same else 0
+            if self.streak >= _STREAK:
+                self.span, self.streak = 2 * _STREAK, 0
+
+    def _try(self, x: int, hi: int, known: dict, began: float) -> None:
+        """A run at hi with a grid from x - 1 unit to hi, begun at ``began``; what it proves
+        goes into ``known``."""
+        unit = self.prep.scale
+        base = x - unit
+        n = (hi - base) // unit
+        if n <= _POINTS:
+            steps = range(n + 1)
+        else:
+            steps = sorted({i * n // _POINTS for i in range(_POINTS + 1)})
+        grid = [base + s * unit for s in steps]
+        run_hi = _mes_fast(self.prep, Fraction(hi), grid=grid)
+        proven = run_hi.covered
+        for k in proven:
+            known[k] = run_hi
+        if not run_hi.stopped:
+            known[hi] = run_hi
+        self.gain = 0.7 * self.gain + 0.3 * len(proven)
+        took = time.perf_counter() - began
+        self.try_time = 0.7 * self.try_time + 0.3 * took if self.try_time else took
+        if x not in known:  # zoom into the first piece; single steps if it is one
+            self.span = steps[1] - steps[0]
+            if self.span > 1:  # the pieces were too wide: aim lower
+                self.good = max(2, min(self.good, n // 2))
+        elif sum(k <= hi for k in known) >= n:  # all proven
+            self.good = max(self.good, self.span)
+            self.span = max(self.span * _GROW, self.good)
+        else:
+            self.span = max(2, self.span // 2)
+            self.good = max(2, min(self.good, n // 2))
 
 
 _FIRST_SPAN = 8  # budgets tried at once at the start
@@ -955,9 +1142,158 @@ _GAIN = 3  # budgets proven per try below which single steps are preferred
 _GROW = 2  # factor of the span after a try proven whole
 
 
-def run(election: Election, rule: str = "equal-shares", completion: str | None = "add1") -> Outcome:
+# --------------------------------------------------------------------------------------------
+# The add-one search in two processes
+#
+# The budgets from some x on are cut into consecutive chunks, claimed in turn by this process and
+# one forked child (whichever is free takes the next chunk), each searching its chunk with its
+# own _Scan. The first qualifying budget found (``event``) is shared; a process stops searching
+# budgets beyond it and takes no chunk that starts after it. When neither takes a new chunk,
+# every budget before the event has been searched and found not to qualify: the event is the
+# first qualifying budget, as in the sequential loop. Shared state: a few int64 in an anonymous
+# shared mapping, under a POSIX record lock (released by the kernel if a process dies).
+#
+# Safe in a web worker: the child only computes (everything it uses is imported and built
+# before the fork: no imports, no logging, no I/O but its error pipe), never returns into the
+# caller's code (os._exit, so no atexit handlers, no flushed buffers, no closed connections) and
+# is always reaped before _scan_parallel returns or raises.
+
+_SOLO = 0.05  # seconds of searching in one process before the search is split
+_CHUNK_TIME = 0.05  # aimed-at seconds of searching per chunk, at least
+_CHUNK_SHARE = 0.05  # and at most this share of the time the split search has taken so far
+_NONE = 2**62  # no event found yet
+_SLOT_NEXT, _SLOT_EVENT, _SLOT_OVER = 0, 1, 2
+
+
+def _cpus() -> int:
+    """The CPUs this process may use for the search: 1 where fork or the affinity call is
+    missing, or where children are reaped automatically (SIGCHLD ignored: their exit status
+    would be lost)."""
+    if fcntl is None or not hasattr(os, "fork") or not hasattr(os, "sched_getaffinity"):
+        return 1
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        return 1
+    return len(os.sched_getaffinity(0))
+
+
+class _Shared:
+    """int64 slots shared between this process and its forked child, and a lock over them."""
+
+    def __init__(self, slots: int) -> None:
+        self._map = mmap.mmap(-1, 8 * slots)  # anonymous and shared: inherited by the child
+        self._lockfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+
+    def __enter__(self):
+        fcntl.lockf(self._lockfile, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.lockf(self._lockfile, fcntl.LOCK_UN)
+
+    def __getitem__(self, i: int) -> int:
+        return struct.unpack_from("q", self._map, 8 * i)[0]
+
+    def __setitem__(self, i: int, value: int) -> None:
+        struct.pack_into("q", self._map, 8 * i, value)
+
+    def close(self) -> None:
+        self._map.close()
+        self._lockfile.close()
+
+
+def _scan_parallel(scan: _Scan, first: int, size: int) -> tuple[int, bool]:
+    """The first qualifying budget from ``first`` on and whether it is ``over``, searched by
+    this process and a forked child, in chunks of ``size`` budgets at first. The child never
+    returns into the caller's code: it ends with os._exit; its failure raises here (with its
+    traceback), and an exception here kills and reaps it."""
+    unit = scan.prep.scale
+    shared = _Shared(3)
+    shared[_SLOT_NEXT] = first
+    shared[_SLOT_EVENT] = _NONE
+    err_r, err_w = os.pipe()
+    pid = -1
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(err_r)
+                _work(scan, shared, unit, size)
+                code = 0
+            except BaseException:
+                with contextlib.suppress(BaseException):  # the exit code tells anyway
+                    os.write(err_w, traceback.format_exc()[-8000:].encode())
+            finally:
+                os._exit(code)
+        os.close(err_w)
+        err_w = -1
+        _work(scan, shared, unit, size)
+        _, status = os.waitpid(pid, 0)
+        pid = -1
+        if status != 0:
+            with os.fdopen(err_r, "rb", closefd=False) as f:
+                message = f.read().decode(errors="replace")
+            raise RuntimeError(f"the add-one search in a second process failed:\n{message}")
+        with shared:
+            event, over = shared[_SLOT_EVENT], shared[_SLOT_OVER]
+        assert event != _NONE, "the add-one search ended without a qualifying budget"
+        return event, bool(over)
+    finally:
+        if pid > 0:  # something went wrong here: the child's work is of no use
+            try:
+                os.kill(pid, signal.SIGKILL)
+            finally:
+                os.waitpid(pid, 0)
+        os.close(err_r)
+        if err_w >= 0:
+            os.close(err_w)
+        shared.close()
+
+
+def _work(scan: _Scan, shared: _Shared, unit: int, size: int) -> None:
+    """One process's part of the parallel search: claim chunks (of ``size`` budgets at first,
+    then adapted to take about _CHUNK_TIME, or _CHUNK_SHARE of the time so far: the longer the
+    search, the fewer restarts of the skipping in _Scan) and search them until the next chunk
+    would start after the event found. At the end one process may wait for the other's chunk:
+    about one chunk's time."""
+    began = time.perf_counter()
+    while True:
+        with shared:
+            start = shared[_SLOT_NEXT]
+            if start >= shared[_SLOT_EVENT]:
+                return
+            shared[_SLOT_NEXT] = start + size * unit
+        last = start + (size - 1) * unit
+
+        def end(last=last):
+            with shared:
+                return min(last, shared[_SLOT_EVENT] - unit)
+
+        chunk_began = time.perf_counter()
+        found = scan.search(start, end)
+        if found is not None:
+            x, over = found[0], found[1]
+            with shared:
+                if x < shared[_SLOT_EVENT]:
+                    shared[_SLOT_EVENT] = x
+                    shared[_SLOT_OVER] = int(over)
+            return
+        now = time.perf_counter()
+        aim = max(_CHUNK_TIME, _CHUNK_SHARE * (now - began))
+        size = max(1, min(4 * size, round(size * aim / max(now - chunk_began, 1e-6))))
+
+
+def run(
+    election: Election,
+    rule: str = "equal-shares",
+    completion: str | None = "add1",
+    *,
+    parallel: bool = True,
+) -> Outcome:
     """Count an election. ``completion`` applies to equal-shares; greedy ignores it (None is
-    fine there)."""
+    fine there). ``parallel``: a long add-one search may fork one child process to use a second
+    CPU (it is always reaped before this returns or raises; the outcome is the same either way);
+    False keeps everything in this process."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
     if completion not in COMPLETIONS and not (rule == "greedy" and completion is None):
@@ -965,10 +1301,10 @@ def run(election: Election, rule: str = "equal-shares", completion: str | None =
             f"unknown completion {completion!r}; expected one of {', '.join(COMPLETIONS)}"
         )
     prep = _Prep(election)
-    return _run_prepared(prep, rule, completion, _mes_fast)
+    return _run_prepared(prep, rule, completion, _mes_fast, parallel)
 
 
-def _run_prepared(prep: _Prep, rule: str, completion: str, mes) -> Outcome:
+def _run_prepared(prep: _Prep, rule: str, completion: str, mes, parallel: bool = False) -> Outcome:
     budget = prep.budget
     money: list[Fraction] | None = None
     voter_budget: Fraction | None = None
@@ -982,7 +1318,7 @@ def _run_prepared(prep: _Prep, rule: str, completion: str, mes) -> Outcome:
             voter_budget = Fraction(budget, prep.n)
             final = mes(prep, voter_budget, True)
         else:
-            voter_budget, final = _add1(prep, mes)
+            voter_budget, _ = _add1(prep, mes, parallel=parallel)
             final = mes(prep, voter_budget, True)
         money = final.money
         stages = [(p, "equal-shares") for p in final.order]
