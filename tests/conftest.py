@@ -182,7 +182,8 @@ class FormClient:
         **kwargs: Any,
     ) -> Any:
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf(page or "/"))
+        if "csrf_token" not in data:  # (a token given: no page is fetched)
+            data["csrf_token"] = self.csrf(page or "/")
         return self.raw.post(url, data=data, **kwargs)
 
     def login(self, email: str, password: str = PASSWORD) -> Any:

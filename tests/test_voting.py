@@ -496,3 +496,65 @@ def test_board_forms_refuse_bad_input_in_dutch(
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(VotingCode.id))) == 0
     assert db.session.scalar(select(func.count(PaperBatch.id))) == 0
+
+
+def test_a_code_that_stops_working_sends_the_voter_back_to_the_code_page(
+    west, ballot_round, board, make_client
+):
+    """The ballot checks the code entered earlier on every visit: used elsewhere (another
+    browser) or revoked by the board, it no longer opens the ballot."""
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 2))
+    db.session.commit()
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    here, elsewhere, revoked = make_client(), make_client(), make_client()
+    for browser, code in ((here, codes[0]), (elsewhere, codes[0]), (revoked, codes[1])):
+        assert browser.post("/stem", {"code": code}, page="/stem").status_code == 303
+        assert browser.get(url).status_code == 200
+    # the same code cast in another browser
+    assert elsewhere.post(url, {"p": [str(proposals[1].id)], "action": "review"}, page=url)
+    assert elsewhere.post(f"{url}/versturen", {}, page=url).status_code == 303
+    operations.revoke_code(board, rnd, codes[1])
+    db.session.commit()
+    for browser in (here, revoked):
+        response = browser.get(url)
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/stem?ronde={rnd.id}")
+        refused = browser.post(f"{url}/versturen", {}, page="/stem")
+        assert refused.status_code == 303 and "/stem?ronde=" in refused.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
+
+
+def test_ballot_page_and_cast_take_the_same_statements_for_any_number_of_proposals(
+    west, ballot_round, board, make_client, make_proposal, count_queries
+):
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 2))
+    db.session.commit()
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+
+    def vote(code):
+        voter = make_client()
+        assert voter.post("/stem", {"code": code}, page="/stem").status_code == 303
+        with count_queries() as page:
+            assert voter.get(url).status_code == 200
+        chosen = {"p": [str(proposals[1].id)], "action": "review"}
+        assert voter.post(url, chosen, page=url).status_code == 303
+        token = voter.csrf("/stem")
+        with count_queries() as cast:
+            response = voter.post(f"{url}/versturen", {"csrf_token": token})
+            assert response.status_code == 303
+        return len(page), len(cast)
+
+    few = vote(codes[0])
+    for n in range(30):
+        make_proposal(rnd, board, State.ADMITTED, title=f"Voorstel {n}", cost=1_000, commit=False)
+    db.session.commit()
+    many = vote(codes[1])
+    # the ballot: the round with the code's check, and its proposals (the page cache is off
+    # in tests, so they are read on every visit); the cast: the round, the code, the lock, the
+    # costs, four writes
+    assert few == many
+    assert many == (2, 8), many

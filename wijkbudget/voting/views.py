@@ -26,7 +26,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
 from ..errors import DomainError
@@ -611,7 +612,9 @@ def voting_banner() -> dict[str, Any]:
         pending = [round_id for round_id in pending if round_id != here]
     if not pending or is_htmx() or request.endpoint in {"voting.receipt", "static"}:
         return {"pending_ballots": []}
-    rounds = (
-        db.session.query(Round).filter(Round.id.in_(pending), Round.phase == Phase.VOTING).all()
-    )
+    rounds = db.session.scalars(
+        select(Round)
+        .options(joinedload(Round.neighbourhood))  # for the link to each round's review page
+        .where(Round.id.in_(pending), Round.phase == Phase.VOTING)
+    ).all()
     return {"pending_ballots": rounds}
