@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -547,3 +548,76 @@ def test_no_name_column_when_no_project_has_a_name():
     text = pabulib.dumps(e)
     assert "\nproject_id;cost;votes\n1;1.50;0\n2;2.00;1\nVOTES\n" in text
     assert pabulib.parse(text).projects == e.projects
+
+
+# --- the fast reading of VOTES ----------------------------------------------------------------
+
+
+def _read_three_ways(text: str, monkeypatch) -> list:
+    """The election (or the error's line and message) read by the csv reader, by _fast_votes'
+    loop and by its bulk path (the default)."""
+    out = []
+    for fast, bulk in ((False, False), (True, False), (True, True)):
+        with monkeypatch.context() as m:
+            m.setattr(pabulib._Reader, "fast", fast)
+            if not bulk:
+                m.setattr(pabulib._Reader, "_bulk_keys", staticmethod(lambda *args: None))
+            try:
+                out.append(pabulib.parse(text))
+            except PabulibError as error:
+                out.append((error.line, error.message))
+    return out
+
+
+QUIRKY_VOTES = [
+    "1;P1,P2\n2;P2\n",  # plain
+    "1;P1,P2\r\n2;P2\r\n",  # CRLF
+    "1;P1,P2\n\n   \n2;P2",  # empty lines, no line end at the end
+    "1;P1, P2 ,,P1\n2; P2\n3;\n4\n5;;\n;P1\n",  # spaces, empty items, repeats, short rows
+    "1;P1,P2;x;y\n2;P2;;\n",  # more columns
+    "1;P1\n2;P9\n",  # unknown project
+    "1;P1\n2;P1,,P9\n",  # unknown project after an empty item
+    "1;P1\nPROJECTS\n2;P2\n",  # a section twice
+    "1;P1\nvotes\n",
+    "1;P1\n2;P2\r3;P1\n",  # a lone CR ends a line for the csv reader
+    '1;P1\n"2";"P1;x"\n',  # quotes: the csv reader
+]
+
+
+@pytest.mark.parametrize("votes", QUIRKY_VOTES)
+def test_fast_votes_read_as_the_csv_reader(votes, monkeypatch):
+    general, loop, bulk = _read_three_ways(pb(votes=votes), monkeypatch)
+    assert loop == general
+    assert bulk == general
+    if isinstance(bulk, Election):
+        assert all(a is not b for a, b in itertools.pairwise(bulk.ballots))
+
+
+POINTS_META = "budget;1000\nvote_type;cumulative\n"
+QUIRKY_POINTS = [
+    ("voter_id;vote;points", "1;P1,P2;3,2\n2;P2;1\n2;P2;1\n"),
+    ("voter_id;vote;points", "1;P1,P2;3,2\r\n2;P2,P1,P2;1,0,4\r\n\r\n3;;\n"),
+    ("voter_id;points;vote", "1;3,2;P1,P2\n2;1;P2\n"),  # points before vote
+    ("vote;points", "P1,P2;3,2\nP2;1\n\n;\n"),  # the vote in the first column
+    ("voter_id;vote;points", "1;P1,P2;3\n"),  # counts differ
+    ("voter_id;vote;points", "1;P1;3\n2;P2\n"),  # a row without points
+    ("voter_id;vote;points", "1;P1;3\n2;P2;x\n"),
+    ("voter_id;vote;points", "1;P1;3\n2;P2;-1\n"),
+    ("voter_id;vote;points", "1;P1;3.0\n2;P2;1.5\n"),
+]
+
+
+@pytest.mark.parametrize(("header", "votes"), QUIRKY_POINTS)
+def test_fast_votes_read_points_as_the_csv_reader(header, votes, monkeypatch):
+    text = pb(votes=votes, meta=POINTS_META, vote_header=header)
+    general, loop, bulk = _read_three_ways(text, monkeypatch)
+    assert loop == general
+    assert bulk == general
+
+
+@pytest.mark.parametrize("path", [*REAL, DATA.parent / "small_approval.pb"], ids=lambda p: p.name)
+def test_fast_votes_read_real_files_as_the_csv_reader(path, monkeypatch):
+    text = path.read_text(encoding="utf-8")
+    general, loop, bulk = _read_three_ways(text, monkeypatch)
+    assert loop == general
+    assert bulk == general

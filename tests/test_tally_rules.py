@@ -295,6 +295,82 @@ def test_replay_proves_only_budgets_with_the_same_run(cumulative):
     assert proven_total > 200  # the proofs do prove things
 
 
+def _cannot_end_the_search(prep: rules._Prep, order: list[int]) -> bool:
+    return sum(prep.cost[p] for p in order) <= prep.budget and len(order) < len(prep.supported)
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_runs_cut_short_within_the_budget(cumulative):
+    """A run with ``within`` (the add-one search's single steps) is the whole run's order cut
+    short, and only where the whole run cannot end the search (outcome within the budget, some
+    supported project left out)."""
+    rng = random.Random(515 + cumulative)
+    cut = 0
+    for _ in range(150):
+        election = scaled_election(rng, cumulative)
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        start = (prep.budget // (prep.n * prep.scale)) * prep.scale
+        for b in (start, start + rng.randint(1, 60) * prep.scale):
+            whole = rules._mes_exact(prep, Fraction(b)).order
+            run = rules._mes_fast(prep, Fraction(b), within=prep.budget)
+            context = (b, election.budget, election.projects, election.ballots)
+            assert run.stopped == run.cut, context
+            if run.cut:
+                cut += 1
+                assert whole[: len(run.order)] == run.order, context
+                assert _cannot_end_the_search(prep, whole), context
+            else:
+                assert run.order == whole, context
+    assert cut > 50  # runs are cut short
+
+
+@pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
+def test_runs_with_a_grid_cut_short_within_the_budget(cumulative):
+    """With a grid and ``within`` (the add-one search's tries): every budget proven (and the run's
+    own budget, unless stopped for the proofs) gives a run that agrees on the rounds run and,
+    when the run was cut short, cannot end the search."""
+    rng = random.Random(616 + cumulative)
+    cut = 0
+    for _ in range(100):
+        election = scaled_election(rng, cumulative)
+        prep = rules._Prep(election)
+        if prep.n == 0:
+            continue
+        unit = prep.scale
+        b0 = (prep.budget // (prep.n * unit)) * unit + rng.randint(0, 40) * unit
+        grid = [b0 + i * unit for i in range(rng.choice([1, 5, 16]) + 1)]
+        run = rules._mes_fast(prep, Fraction(grid[-1]), grid=grid, within=prep.budget)
+        checked = list(run.covered) + ([grid[-1]] if run.cut or not run.stopped else [])
+        for g in checked:
+            whole = rules._mes_exact(prep, Fraction(g)).order
+            context = (g, election.budget, election.projects, election.ballots, grid)
+            if run.cut:
+                cut += 1
+                assert whole[: len(run.order)] == run.order, context
+                assert _cannot_end_the_search(prep, whole), context
+            else:
+                assert whole == run.order, context
+    assert cut > 20
+
+
+def test_runs_on_one_prepared_election_in_any_order():
+    """Runs share the round-0 evaluations of their election (approval): runs at budgets in any
+    order on one prepared election equal runs on freshly prepared ones."""
+    rng = random.Random(717)
+    for _ in range(60):
+        election = random_election(rng, False)
+        shared = rules._Prep(election)
+        if shared.n == 0:
+            continue
+        budgets = [Fraction(rng.randint(0, 60), rng.randint(1, 5)) for _ in range(8)]
+        for b in budgets:
+            fresh = rules._mes_fast(rules._Prep(election), b, True)
+            again = rules._mes_fast(shared, b, True)
+            assert (again.order, again.money) == (fresh.order, fresh.money)
+
+
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_fast_path_sorting_fallback_equals_exact_path(cumulative, monkeypatch):
     """The partition found by sorting (used when water-filling takes too many rounds), forced

@@ -37,6 +37,7 @@ accepts it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -186,11 +187,15 @@ def _blank(row: list[str]) -> bool:
 
 
 class _Reader:
+    fast = True  # read VOTES with _fast_votes where it reads them as the csv reader does
+
     def __init__(self, text: str) -> None:
         if text.startswith("\ufeff"):
             text = text[1:]
         self.text = text
-        self.reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+        self.stream = io.StringIO(text, newline="")
+        self.reader = csv.reader(self.stream, delimiter=";")
+        self.fast_line = 0  # the line being read by _fast_votes (0: the csv reader's line)
         self.meta: dict[str, str] = {}
         self.meta_line = 0
         self.meta_lines: dict[str, int] = {}
@@ -203,7 +208,7 @@ class _Reader:
 
     @property
     def line(self) -> int:
-        return self.reader.line_num
+        return self.fast_line or self.reader.line_num
 
     def fail(self, message: str, line: int | None = None) -> PabulibError:
         return PabulibError(self.line if line is None else line, message)
@@ -318,6 +323,14 @@ class _Reader:
         points_at = columns.get("points") if kind is BallotKind.CUMULATIVE else None
         if kind is BallotKind.CUMULATIVE and points_at is None:
             raise PabulibError(header_line, "de kolom 'points' ontbreekt in VOTES")
+        rest = self.text[self.stream.tell() :]
+        if (
+            self.fast
+            and '"' not in rest
+            and "\x00" not in rest
+            and rest.count("\r") == rest.count("\r\n")
+        ):
+            return self._fast_votes(rest, header_line + 1, vote_at, points_at)
         ids = self.project_ids
         cache: dict[object, dict[str, int]] = {}
         ballots = self.ballots
@@ -342,6 +355,84 @@ class _Reader:
             ballots.append(ballot.copy())
         return None
 
+    def _fast_votes(
+        self, rest: str, first: int, vote_at: int, points_at: int | None
+    ) -> list[str] | None:
+        """``_votes`` for the rest of the file (``rest``, from line ``first`` on) when it has no
+        quotes, no NUL and no line break but LF and CRLF (nearly always): a row is then its line
+        split at ``;``, exactly as the csv reader would split it, and splitting lines with str
+        methods is much faster. The rows are read as in ``_votes``."""
+        if "\r" in rest:
+            rest = rest.replace("\r\n", "\n")
+        lines = rest.split("\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the end of the last line
+        keys = self._bulk_keys(lines, vote_at, points_at)
+        if keys is not None:
+            with contextlib.suppress(PabulibError):  # the loop below finds the error's line
+                self._add_ballots(keys, self._bulk_ballots(keys, points_at is not None))
+                return None
+        ids = self.project_ids
+        cache: dict[object, dict[str, int]] = {}
+        keys = []
+        for number, line in enumerate(lines, first):
+            row = line.split(";")
+            width = len(row)
+            if width <= 1:  # an empty line, a section, or a voter without a vote column
+                if _blank(row):
+                    continue
+                if name := _is_marker(row):
+                    self.fast_line = number
+                    raise self.fail(f"het deel {name} staat twee keer in het bestand")
+            vote = row[vote_at] if vote_at < width else ""
+            if points_at is None:
+                key: object = vote
+                if vote not in cache:
+                    self.fast_line = number
+                    cache[vote] = self._approval(vote, ids)
+            else:
+                key = (vote, row[points_at] if points_at < width else "")
+                if key not in cache:
+                    self.fast_line = number
+                    cache[key] = self._points(vote, key[1], ids)
+            keys.append(key)
+        self.fast_line = 0
+        self._add_ballots(keys, cache)
+        return None
+
+    @staticmethod
+    def _bulk_keys(lines: list[str], vote_at: int, points_at: int | None) -> list | None:
+        """The vote (approval) or (vote, points) of every line, when every line has both
+        columns (nearly always): passes in C instead of a loop. None otherwise (then the loop
+        reads the lines: short rows, and lines without ``;`` that may be empty or a section)."""
+        last = vote_at if points_at is None else max(vote_at, points_at)
+        if last == 0:
+            return None  # a line without ";" would be read as a vote here
+        cut = last + 1
+        try:
+            if points_at is None:
+                return [line.split(";", cut)[vote_at] for line in lines]
+            return [(row[vote_at], row[points_at]) for row in (x.split(";", cut) for x in lines)]
+        except IndexError:
+            return None
+
+    def _bulk_ballots(self, keys: list, points: bool) -> dict[object, dict[str, int]]:
+        """The ballot of every distinct key of ``_bulk_keys``. A key in error raises, with a line
+        that may be wrong (the caller reads the lines again)."""
+        ids = self.project_ids
+        if points:
+            return {key: self._points(key[0], key[1], ids) for key in dict.fromkeys(keys)}
+        get = ids.__getitem__
+        try:  # as in _approval, without a call per ballot
+            return {
+                vote: dict.fromkeys(map(get, vote.split(",")), 1) for vote in dict.fromkeys(keys)
+            }
+        except KeyError:
+            return {vote: self._approval(vote, ids) for vote in dict.fromkeys(keys)}
+
+    def _add_ballots(self, keys: list, cache: dict[object, dict[str, int]]) -> None:
+        self.ballots.extend([cache[key].copy() for key in keys])  # a dict per voter
+
     def _split(self, vote: str, ids: dict[str, str]) -> list[str]:
         found = []
         for item in vote.split(","):
@@ -355,7 +446,11 @@ class _Reader:
         return found
 
     def _approval(self, vote: str, ids: dict[str, str]) -> dict[str, int]:
-        return dict.fromkeys(self._split(vote, ids), 1)  # keeps the first of a repeat: the rank
+        # keeps the first of a repeat: the rank
+        try:  # the common case: known ids, no spaces, no empty items
+            return dict.fromkeys(map(ids.__getitem__, vote.split(",")), 1)
+        except KeyError:
+            return dict.fromkeys(self._split(vote, ids), 1)
 
     def _points(self, vote: str, points: str, ids: dict[str, str]) -> dict[str, int]:
         projects = self._split(vote, ids)

@@ -677,12 +677,21 @@ class _FastRun:
 
 
 def _mes_fast(
-    prep: _Prep, b: Fraction, want_money: bool = False, grid: list[int] | None = None
+    prep: _Prep,
+    b: Fraction,
+    want_money: bool = False,
+    grid: list[int] | None = None,
+    within: int | None = None,
 ) -> _MesRun:
     """One MES run with per-voter budget b. With ``grid`` (whole-unit budgets, ascending, the
     last one b), also prove which of those budgets, and which budgets between them, give this
     same run (``_Replay``; the result's ``covered``); the run stops early (``stopped``, the
-    order cut short) when nothing is left to prove.
+    order cut short) when nothing is left to prove. With ``within`` (a budget; the add-one
+    search), the run also stops early (``stopped``) once its outcome cannot cost more than
+    ``within`` nor fund every supported project: it cannot end the search. A project once
+    unaffordable stays so (money only falls), so the outcome is at most what is funded plus
+    the projects still in the heap, and some project is left out if any has left the heap (the
+    proofs of a grid may drop projects from the heap unnoticed: the bound holds all the same).
 
     The heap holds (float rho, tie-break key, project, evaluation); float rhos are accurate to
     better than _CLOSE / 3 (relative), so only entries within _CLOSE are compared exactly."""
@@ -694,19 +703,23 @@ def _mes_fast(
     def exact_key(entry):
         return (state.exact_rho(entry[3]) / div[entry[2]], entry[1])
 
-    heap = []
-    for p in prep.supported:
-        ev = state.score(p)
-        if ev.rho_f is not None:
-            heap.append((ev.rho_f / div[p], prep.tkey[p], p, ev))
-    heapq.heapify(heap)
+    heap = _first_heap(prep, state, div)
     order: list[int] = []
-    stopped = False  # (with a grid) stopped early: ``order`` is cut short
+    stopped = False  # (with a grid or ``within``) stopped early: ``order`` is cut short
+    # (with ``within``) the most the outcome can cost, and whether a project has left the heap
+    most = sum(prep.cost[e[2]] for e in heap)
+    left_out = len(heap) < len(prep.supported)
+    cut = False  # (with ``within``) stopped early because the outcome cannot end the search
     while heap:
+        if within is not None and left_out and most <= within:
+            stopped = cut = True
+            break
         rnd = len(state.chosen)
         top = heapq.heappop(heap)
         if top[3].rnd != rnd:  # stale: re-score
-            _push_scored(heap, state, top[2], top[1], div)
+            if not _push_scored(heap, state, top[2], top[1], div):
+                most -= prep.cost[top[2]]
+                left_out = True
             continue
         near = top[0] * (1 + _CLOSE)
         if heap and heap[0][0] <= near:  # a near tie: settle it exactly
@@ -716,7 +729,9 @@ def _mes_fast(
             if any(e[3].rnd != rnd for e in cluster):
                 for e in cluster:
                     if e[3].rnd != rnd:
-                        _push_scored(heap, state, e[2], e[1], div)
+                        if not _push_scored(heap, state, e[2], e[1], div):
+                            most -= prep.cost[e[2]]
+                            left_out = True
                     else:
                         heapq.heappush(heap, e)
                 continue
@@ -737,13 +752,44 @@ def _mes_fast(
     result = _MesRun(order, state.money() if want_money else None)
     result.covered = replay.covered(prep.scale) if replay is not None else None
     result.stopped = stopped
+    result.cut = cut
     return result
 
 
-def _push_scored(heap, state: _FastRun, p: int, tk, div) -> None:
+def _first_heap(prep: _Prep, state: _FastRun, div: list[int]) -> list:
+    """The heap of round 0. Approval: every project's price is cost / supporters, whatever the
+    budget, so the sorted entries (a heap) are made once per election and each run keeps those
+    its supporters can pay (their evaluations are shared; nothing changes them but the exact
+    rho, made on demand, which is the same for every run)."""
+    if prep.cumulative:
+        heap = []
+        for p in prep.supported:
+            ev = state.score(p)
+            if ev.rho_f is not None:
+                heap.append((ev.rho_f / div[p], prep.tkey[p], p, ev))
+        heapq.heapify(heap)
+        return heap
+    first = getattr(prep, "_first", None)
+    if first is None:
+        first = []
+        for p in prep.supported:
+            w, cost = prep.supp[p], prep.cost[p]
+            weight = np.array([w], dtype=np.int64)
+            ev = _Eval(p, 0, cost / w, None, _CLASS0, _ONE, weight, None, _RICH, w)
+            first.append((ev.rho_f / div[p], prep.tkey[p], p, ev, w, cost))
+        first.sort(key=lambda e: e[:2])  # (the keys are unique: the tie-break ends with the id)
+        prep._first = first
+    num, den = state.b.numerator, state.b.denominator
+    return [e[:4] for e in first if num * e[4] >= e[5] * den]  # (as in _FastRun.score)
+
+
+def _push_scored(heap, state: _FastRun, p: int, tk, div) -> bool:
+    """Score p again and push it; False when it cannot be paid any more (not pushed)."""
     ev = state.score(p)
-    if ev.rho_f is not None:
-        heapq.heappush(heap, (ev.rho_f / div[p], tk, p, ev))
+    if ev.rho_f is None:
+        return False
+    heapq.heappush(heap, (ev.rho_f / div[p], tk, p, ev))
+    return True
 
 
 class _Replay:
@@ -1008,7 +1054,11 @@ def _add1(
         found = scan.search(first)
     x, over, run_x, before = found
     if over:
-        return Fraction(x - unit), before if before is not None else start
+        if before is None:
+            return Fraction(x - unit), start
+        if getattr(before, "stopped", False):  # cut short: the whole run
+            before = mes(prep, Fraction(x - unit))
+        return Fraction(x - unit), before
     return Fraction(x), run_x
 
 
@@ -1040,9 +1090,9 @@ class _Scan:
     def search(self, first: int, last=None, deadline: float | None = None):
         """Search the budgets first, first + unit, ... up to ``last`` (None: no end; or a
         function giving the current end, asked before every run). Returns (x, over, run at x,
-        run at x - unit or None when x is ``first``), or None when no budget up to the end
-        qualifies or when the ``deadline`` (time.perf_counter()) passed before a run; then
-        ``reached`` is the first budget not searched."""
+        run at x - unit, perhaps cut short (``stopped``), or None when x is ``first``), or None
+        when no budget up to the end qualifies or when the ``deadline`` (time.perf_counter())
+        passed before a run; then ``reached`` is the first budget not searched."""
         prep, mes = self.prep, self.mes
         unit = prep.scale
         budget = prep.budget
@@ -1068,7 +1118,11 @@ class _Scan:
                     hi = min(hi, stop)
                 began = time.perf_counter()
                 if hi == x:
-                    nxt = mes(prep, Fraction(x))
+                    if mes is _mes_fast:  # may stop early: a run that cannot end the search
+                        nxt = mes(prep, Fraction(x), within=budget)
+                    else:
+                        nxt = mes(prep, Fraction(x))
+                    # (orders cut short compare as they are: this only steers the search)
                     self._stepped(prev is not None and nxt.order == prev.order, began)
                 else:
                     self._try(x, hi, known, began)
@@ -1114,11 +1168,14 @@ class _Scan:
         else:
             steps = sorted({i * n // _POINTS for i in range(_POINTS + 1)})
         grid = [base + s * unit for s in steps]
-        run_hi = _mes_fast(self.prep, Fraction(hi), grid=grid)
+        # cut short within the budget (``cut``), the run at hi and the budgets it proves agree on
+        # the rounds run and cannot end the search: projects out of the heap at hi cannot be paid
+        # at lower budgets with the same rounds either (voters have no more money there)
+        run_hi = _mes_fast(self.prep, Fraction(hi), grid=grid, within=self.prep.budget)
         proven = run_hi.covered
         for k in proven:
             known[k] = run_hi
-        if not run_hi.stopped:
+        if not run_hi.stopped or run_hi.cut:
             known[hi] = run_hi
         self.gain = 0.7 * self.gain + 0.3 * len(proven)
         took = time.perf_counter() - began
