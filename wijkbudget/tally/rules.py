@@ -474,11 +474,7 @@ class _FastRun:
         err_paid = float(poor @ (wf * err)) + 4 * (n_poor + 1) * _ULP * abs(paid)
         err_rf = (err_paid + 4 * _ULP * (cost + abs(paid))) / urich + 4 * _ULP * abs(rf)
         ev = _Eval(p, rnd, rf, None, cls, util, weight, None, poor, urich)
-        if not err_rf <= _CLOSE / 3 * rf:  # ill-conditioned: use the exact value
-            rf = float(self.exact_rho(ev))
-            err_rf = 2 * _ULP * rf
-            ev.rho_f = rf
-        ev.err = err_rf
+        rf, err_rf = self._settle_rho(ev, err_rf)
         # poor classes have at most rho, rich ones at least: x = money - rho beyond tol, with the
         # sign that its side needs (poor: x < 0, rich: x >= 0)
         x = fb - rf
@@ -550,6 +546,17 @@ class _FastRun:
         paid = float(before_money[k])
         return self._confirm(p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid)
 
+    def _settle_rho(self, ev, err_rf):
+        """rho of ``ev`` (its float value) and that value's error bound, now kept on ``ev``; an
+        ill-conditioned float is replaced by the exact value."""
+        rf = ev.rho_f
+        if not err_rf <= _CLOSE / 3 * rf:
+            rf = float(self.exact_rho(ev))
+            err_rf = 2 * _ULP * rf
+            ev.rho_f = rf
+        ev.err = err_rf
+        return rf, err_rf
+
     def _confirm(self, p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid):
         """rho from a float partition, with its error bound; the partition checked (exactly
         where the floats are not sure). None: the partition is wrong."""
@@ -557,11 +564,7 @@ class _FastRun:
         rf = (cost - paid) / urich
         err_rf = (err_paid + 4 * _ULP * (cost + abs(paid))) / urich + 4 * _ULP * abs(rf)
         ev = _Eval(p, rnd, rf, None, cls, util, weight, inv, poor, urich)
-        if not err_rf <= _CLOSE / 3 * rf:  # ill-conditioned: use the exact value
-            rf = float(self.exact_rho(ev))
-            err_rf = 2 * _ULP * rf
-            ev.rho_f = rf
-        ev.err = err_rf
+        rf, err_rf = self._settle_rho(ev, err_rf)
         # confirm: poor classes have at most rho * u, rich ones at least
         u_nz = util[nz]
         x = fb[nz] - rf * u_nz
