@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -266,6 +267,17 @@ def scaled_election(rng: random.Random, cumulative: bool) -> Election:
     )
 
 
+def scaled_preps(
+    rng: random.Random, cumulative: bool, count: int
+) -> Iterator[tuple[Election, rules._Prep]]:
+    """``count`` scaled elections, each with its prepared form (those without voters left out)."""
+    for _ in range(count):
+        election = scaled_election(rng, cumulative)
+        prep = rules._Prep(election)
+        if prep.n:
+            yield election, prep
+
+
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_replay_proves_only_budgets_with_the_same_run(cumulative):
     """Every budget that a run with a grid (rules._Replay) claims to give its run does so in the
@@ -273,14 +285,9 @@ def test_replay_proves_only_budgets_with_the_same_run(cumulative):
     per change of the outcome and on ones where the outcome changes at almost every step."""
     rng = random.Random(4242 + cumulative)
     proven_total = 0
-    for _ in range(120):
-        election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
-        if prep.n == 0:
-            continue
+    for election, prep in scaled_preps(rng, cumulative, 120):
         unit = prep.scale
-        start = (prep.budget // (prep.n * unit)) * unit
-        b0 = start + rng.randint(0, 40) * unit
+        b0 = prep.first_share + rng.randint(0, 40) * unit
         n = rng.choice([1, 2, 5, 16, 40])
         spacing = rng.choice([1, 1, 3])
         grid = [b0 + i * spacing * unit for i in range(n + 1)]
@@ -306,12 +313,8 @@ def test_runs_cut_short_within_the_budget(cumulative):
     supported project left out)."""
     rng = random.Random(515 + cumulative)
     cut = 0
-    for _ in range(150):
-        election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
-        if prep.n == 0:
-            continue
-        start = (prep.budget // (prep.n * prep.scale)) * prep.scale
+    for election, prep in scaled_preps(rng, cumulative, 150):
+        start = prep.first_share
         for b in (start, start + rng.randint(1, 60) * prep.scale):
             whole = rules._mes_exact(prep, Fraction(b)).order
             run = rules._mes_fast(prep, Fraction(b), within=prep.budget)
@@ -333,13 +336,9 @@ def test_runs_with_a_grid_cut_short_within_the_budget(cumulative):
     when the run was cut short, cannot end the search."""
     rng = random.Random(616 + cumulative)
     cut = 0
-    for _ in range(100):
-        election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
-        if prep.n == 0:
-            continue
+    for election, prep in scaled_preps(rng, cumulative, 100):
         unit = prep.scale
-        b0 = (prep.budget // (prep.n * unit)) * unit + rng.randint(0, 40) * unit
+        b0 = prep.first_share + rng.randint(0, 40) * unit
         grid = [b0 + i * unit for i in range(rng.choice([1, 5, 16]) + 1)]
         run = rules._mes_fast(prep, Fraction(grid[-1]), grid=grid, within=prep.budget)
         checked = list(run.covered) + ([grid[-1]] if run.cut or not run.stopped else [])
@@ -395,16 +394,12 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
     stepping one unit at a time (costs scaled up, so that there are many steps and jumps), and,
     where there are few steps, every step's order of the fast run against the exact one."""
     rng = random.Random(2027 + cumulative)
-    for _ in range(80):
-        election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
-        if prep.n == 0:
-            continue
+    for election, prep in scaled_preps(rng, cumulative, 80):
         exact_b, exact_run = rules._add1(prep, rules._mes_exact, skip=False)
         fast_b, fast_run = rules._add1(prep, rules._mes_fast)
         context = (election.budget, election.projects, election.ballots)
         assert (fast_b, fast_run.order) == (exact_b, exact_run.order), context
-        b = Fraction((prep.budget // (prep.n * prep.scale)) * prep.scale)
+        b = Fraction(prep.first_share)
         if exact_b - b <= 100 * prep.scale:
             while b <= exact_b + prep.scale:
                 assert rules._mes_fast(prep, b).order == rules._mes_exact(prep, b).order, context
@@ -447,11 +442,7 @@ def test_add1_parallel_equals_sequential(cumulative, chunk, forks, monkeypatch):
     monkeypatch.setattr(rules, "_CHUNK_SHARE", chunk)
     rng = random.Random(606 + cumulative)
     split = 0
-    for _ in range(25):
-        election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
-        if prep.n == 0:
-            continue
+    for election, prep in scaled_preps(rng, cumulative, 25):
         before = len(forks)
         parallel = rules._add1(prep, rules._mes_fast, parallel=True)[0]
         split += len(forks) > before

@@ -147,6 +147,11 @@ class _Prep:
         self.supported = [p for p in range(m) if supp[p] > 0]
 
     @property
+    def first_share(self) -> int:
+        """Where the add-one loop starts: each voter's ⌊B/n⌋ whole currency units."""
+        return (self.budget // (self.n * self.scale)) * self.scale
+
+    @property
     def groups(self) -> list[tuple[tuple, int]]:
         """(projects, weight) per group of identical ballots (the exact path's form)."""
         if self._groups is None and self.n_groups == 0:
@@ -1039,7 +1044,7 @@ def _add1(
     path only) and more than one CPU, a search that is not over after _SOLO seconds goes on in
     two processes (``_scan_parallel``)."""
     unit = prep.scale
-    b = Fraction((prep.budget // (prep.n * unit)) * unit)
+    b = Fraction(prep.first_share)
     start = mes(prep, b)
     if len(start.order) == len(prep.supported):
         return b, start

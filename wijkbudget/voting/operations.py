@@ -275,10 +275,11 @@ def cast(
         db.session.rollback()
         raise AlreadyVoted(already) from error
     # the guard against a code used twice, also when two requests race
-    used = code is not None and connection.execute(statements.use_code, {"code": code.id})
-    if used and used.rowcount != 1:
-        db.session.rollback()
-        raise AlreadyVoted(already)
+    if code is not None:
+        marked = connection.execute(statements.use_code, {"code": code.id})
+        if marked.rowcount != 1:
+            db.session.rollback()
+            raise AlreadyVoted(already)
     ballot_id = new_ballot_id()
     connection.execute(
         statements.ballot,
