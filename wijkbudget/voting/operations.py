@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import permissions
 from ..accounts.models import User
@@ -204,10 +205,9 @@ def _cast_statements() -> _CastStatements:
     """The statements of a cast, built once (building one costs about as much as running it)."""
     code = VotingCode.__table__.c
     return _CastStatements(
-        lock_round=select(Round)
+        lock_round=select(Round.phase, Round.result_opens)
         .where(Round.id == bindparam("round_id"))
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True),
+        .with_for_update(read=True),
         participation=insert(Participation.__table__),
         use_code=update(VotingCode.__table__)
         .where(code.id == bindparam("code"), code.used.is_(False))
@@ -232,10 +232,13 @@ def cast(
     ballot by the same account or code fail, whichever channel and however concurrent."""
     # a shared lock on the round (PostgreSQL): closing the vote waits until this ballot is in,
     # and a ballot that comes after the close sees the round out of voting
-    # (the round is read again under the lock: a close that committed meanwhile shows)
+    # (what says whether the round is open is read again under the lock: a close that committed
+    # meanwhile shows; the rest of the round does not change once the voting has begun)
     statements = _cast_statements()
-    db.session.execute(statements.lock_round, {"round_id": rnd.id}).all()
-    proposals = ballot_costs(rnd)
+    locked = db.session.execute(statements.lock_round, {"round_id": rnd.id}).one()
+    set_committed_value(rnd, "phase", locked.phase)
+    set_committed_value(rnd, "result_opens", locked.result_opens)  # when voting ends
+    proposals = ballot_costs(rnd, selection)
     found = problems(rnd, selection, proposals)
     if found:
         raise VotingError(" ".join(found))

@@ -3,6 +3,7 @@ paper batches and turnout. Nothing here can link a ballot to a voter."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -81,14 +82,22 @@ class BallotItem:
 def _ballot_costs_query() -> Select[tuple[int, int]]:
     return (
         select(Proposal.id, func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents))
-        .where(Proposal.round_id == bindparam("round_id"), Proposal.state == State.ADMITTED)
+        .where(
+            Proposal.round_id == bindparam("round_id"),
+            Proposal.state == State.ADMITTED,
+            Proposal.id.in_(bindparam("ids", expanding=True)),
+        )
         .order_by(Proposal.id)
     )
 
 
-def ballot_costs(rnd: Round) -> list[BallotItem]:
-    """What each proposal on the ballot costs (the cast checks a ballot with it, under a lock)."""
-    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id})
+def ballot_costs(rnd: Round, chosen: Iterable[int]) -> list[BallotItem]:
+    """What each chosen proposal costs, if it is on the ballot (the cast checks a ballot with it,
+    under a lock): a chosen id that is missing here is not on the ballot."""
+    ids = list(chosen)
+    if not ids:
+        return []
+    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id, "ids": ids})
     return [BallotItem(pid, cost) for pid, cost in rows]
 
 
