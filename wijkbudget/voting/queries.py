@@ -47,26 +47,28 @@ def usable_code(code_id: int, round_id: int) -> VotingCode | None:
     return db.session.scalar(_usable_code_query(), {"code_id": code_id, "round_id": round_id})
 
 
-def ballot_proposals(rnd: Round) -> list[Proposal]:
+def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Proposal]:
     """The proposals on the ballot, with only what the ballot, the review and the paper batch
-    show (not the long description and the rest: the ballot is the busiest page of a vote)."""
-    return list(
-        db.session.scalars(
-            select(Proposal)
-            .options(
-                load_only(
-                    Proposal.id,
-                    Proposal.title,
-                    Proposal.summary,
-                    Proposal.cost_cents,
-                    Proposal.board_cost_cents,
-                    raiseload=True,
-                )
+    show (not the long description and the rest: the ballot is the busiest page of a vote);
+    with ``chosen``, only those of them (the review)."""
+    query = (
+        select(Proposal)
+        .options(
+            load_only(
+                Proposal.id,
+                Proposal.title,
+                Proposal.summary,
+                Proposal.cost_cents,
+                Proposal.board_cost_cents,
+                raiseload=True,
             )
-            .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
-            .order_by(Proposal.id)
         )
+        .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+        .order_by(Proposal.id)
     )
+    if chosen is not None:
+        query = query.where(Proposal.id.in_(list(chosen)))
+    return list(db.session.scalars(query))
 
 
 @dataclass(frozen=True)

@@ -260,13 +260,12 @@ def review(slug: str, round_id: int) -> Any:
     if gate is not None:
         return gate
     selection = draft(rnd)
-    proposals = queries.ballot_proposals(rnd)
-    chosen = [p for p in proposals if p.id in selection]
+    proposals = queries.ballot_proposals(rnd, chosen=selection)
     return render_template(
         "voting/review.html",
         wijk=wijk,
         rnd=rnd,
-        chosen=chosen,
+        chosen=proposals,
         selection=selection,
         tally=operations.tally(rnd, selection, proposals),
         errors=operations.problems(rnd, selection, proposals),
