@@ -10,6 +10,7 @@ import math
 import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -468,13 +469,27 @@ def test_add1_stays_in_one_process_with_one_cpu(elections, monkeypatch):
     assert rules.run(elections[name], parallel=False) == outcome_of(elections, name, "equal-shares")
 
 
-def test_cpus_counts_the_affinity():
+def test_cpus_counts_the_affinity(monkeypatch):
+    # no other Python thread (the test session's mail server runs one)
+    monkeypatch.setattr(rules.threading, "active_count", lambda: 1)
     assert rules._cpus() == len(os.sched_getaffinity(0))
     before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped automatically
     try:
         assert rules._cpus() == 1
     finally:
         signal.signal(signal.SIGCHLD, before)
+
+
+def test_cpus_is_one_while_another_python_thread_runs():
+    """In a threaded server (gunicorn's gthread workers) the search does not fork."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert rules._cpus() == 1
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_add1_parallel_failure_in_the_child_raises(elections, forks, monkeypatch):

@@ -32,8 +32,10 @@ import os
 import signal
 import struct
 import tempfile
+import threading
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -1232,11 +1234,12 @@ _SLOT_NEXT, _SLOT_EVENT, _SLOT_OVER = 0, 1, 2
 
 def _cpus() -> int:
     """The CPUs this process may use for the search: 1 where fork or the affinity call is
-    missing, or where children are reaped automatically (SIGCHLD ignored: their exit status
-    would be lost)."""
+    missing, where children are reaped automatically (SIGCHLD ignored: their exit status
+    would be lost), or where other Python threads run (a threaded server: a child forked
+    while one of them holds a lock could hang on it)."""
     if fcntl is None or not hasattr(os, "fork") or not hasattr(os, "sched_getaffinity"):
         return 1
-    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN or threading.active_count() > 1:
         return 1
     return len(os.sched_getaffinity(0))
 
@@ -1278,7 +1281,12 @@ def _scan_parallel(scan: _Scan, first: int, size: int) -> tuple[int, bool]:
     err_r, err_w = os.pipe()
     pid = -1
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork in a process with threads; the only ones here are
+            # native (numpy's BLAS), which the child never calls: it only computes and writes
+            # to the shared map
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the child
             code = 1
             try:
