@@ -237,6 +237,7 @@ def make_user(app: Any) -> Any:
         name: str | None = None,
         roles: tuple[tuple[Role, Neighbourhood | None], ...] = (),
         password: str = PASSWORD,
+        work_wijk: Neighbourhood | None = None,
     ) -> User:
         n = next(counter)
         user = User(
@@ -248,6 +249,10 @@ def make_user(app: Any) -> Any:
             postcode="3531 AB" if wijk is not None else None,
             birth_year=1980,
             email_verified_at=utcnow() if verified else None,
+            work_neighbourhood=work_wijk,
+            work_postcode=(
+                f"{work_wijk.postcode_ranges[0].first} XY" if work_wijk is not None else None
+            ),
         )
         user.role_assignments = [
             RoleAssignment(role=role, neighbourhood=scope) for role, scope in roles
@@ -272,6 +277,7 @@ def make_round(app: Any) -> Any:
         support_enabled: bool = True,
         support_threshold: int = 0,
         min_age: int | None = None,
+        workers_eligible: bool = False,
         categories: tuple[str, ...] = ("Groen", "Jeugd", "Ontmoeting"),
         criteria: tuple[str, ...] = ("Goed voor de wijk", "Binnen een jaar klaar"),
     ) -> Round:
@@ -286,6 +292,7 @@ def make_round(app: Any) -> Any:
             support_enabled=support_enabled,
             support_threshold=support_threshold,
             min_age=min_age,
+            workers_eligible=workers_eligible,
         )
         rnd.categories = [Category(name=c, position=i) for i, c in enumerate(categories)]
         rnd.criteria = [Criterion(text=c, position=i) for i, c in enumerate(criteria)]

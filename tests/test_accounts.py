@@ -301,8 +301,110 @@ def test_profile_refuses_a_buurt_of_another_wijk(client, west, make_wijk, make_u
     assert db.session.get(User, user.id).area_id == west.areas[0].id
 
 
-def test_delete_account_removes_personal_data_and_is_audited(client, west, make_user):
-    user = make_user("jan@example.org", wijk=west, name="Jan", roles=((Role.BOARD, west),))
+def profile_data(**overrides: object) -> dict[str, object]:
+    data = {
+        "profile-display_name": "Jan",
+        "profile-language": "nl",
+        "profile-area": "",
+        "profile-work_postcode": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def oost(make_wijk):
+    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+
+
+def test_work_postcode_is_set_shown_and_cleared(client, west, oost, make_user):
+    user = make_user("jan@example.org", wijk=west)
+    client.login("jan@example.org")
+    page = client.get("/account").get_data(as_text=True)
+    assert "Postcode van je werk" in page and "Werk je in een wijk waar je niet woont?" in page
+    assert "Wijk waar je werkt" not in page
+
+    response = client.post(
+        "/account/gegevens", profile_data(**{"profile-work_postcode": " 3582ab "}), page="/account"
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert (user.work_postcode, user.work_neighbourhood_id) == ("3582 AB", oost.id)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Wijk waar je werkt" in page and "Oost</a> (3582 AB)" in page
+    assert 'value="3582 AB"' in page  # the form shows it, so saving the name again keeps it
+
+    # saving the other fields keeps it; emptying the field clears postcode and wijk
+    assert (
+        client.post(
+            "/account/gegevens",
+            profile_data(**{"profile-display_name": "Jan B.", "profile-work_postcode": "3582 AB"}),
+            page="/account",
+        ).status_code
+        == 303
+    )
+    db.session.expire_all()
+    assert db.session.get(User, user.id).work_neighbourhood_id == oost.id
+    response = client.post("/account/gegevens", profile_data(), page="/account")
+    assert response.status_code == 303
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert (user.work_postcode, user.work_neighbourhood_id) == (None, None)
+    assert "Wijk waar je werkt" not in client.get("/account").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("postcode", "message"),
+    [
+        ("9999 ZZ", "ligt niet in een wijk van wijkbudget"),
+        ("12345", "Dit is geen Nederlandse postcode"),
+        ("3582 SS", "Dit is geen Nederlandse postcode"),
+        ("Kanaalstraat 10, Utrecht", "Dit is geen Nederlandse postcode"),
+        ("3531 CD", "ligt in wijk West, waar je woont"),
+    ],
+)
+def test_a_work_postcode_outside_any_other_wijk_is_refused(
+    client, west, oost, make_user, postcode, message
+):
+    user = make_user("jan@example.org", wijk=west)
+    user.work_postcode, user.work_neighbourhood = "3581 AA", oost
+    db.session.commit()
+    client.login("jan@example.org")
+    response = client.post(
+        "/account/gegevens",
+        profile_data(**{"profile-display_name": "Nieuwe naam", "profile-work_postcode": postcode}),
+        page="/account",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in body
+    assert 'aria-invalid="true"' in body and "Er is iets niet goed ingevuld" in body
+    # nothing saved: not the postcode, not the name sent along with it
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert (user.display_name, user.work_postcode, user.work_neighbourhood_id) == (
+        "Bewoner 1",
+        "3581 AA",
+        oost.id,
+    )
+
+
+def test_work_postcode_form_needs_its_csrf_token(client, west, oost, make_user):
+    user = make_user("jan@example.org", wijk=west)
+    client.login("jan@example.org")
+    response = client.raw.post(
+        "/account/gegevens", data=profile_data(**{"profile-work_postcode": "3582 AB"})
+    )
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, user.id).work_neighbourhood_id is None
+
+
+def test_delete_account_removes_personal_data_and_is_audited(client, west, oost, make_user):
+    user = make_user(
+        "jan@example.org", wijk=west, name="Jan", roles=((Role.BOARD, west),), work_wijk=oost
+    )
+    assert user.work_postcode is not None and user.work_neighbourhood_id == oost.id
     client.login("jan@example.org")
     wrong = client.post(
         "/account/verwijderen", {"del-password": "fout", "del-confirm": "y"}, page="/account"
@@ -316,6 +418,7 @@ def test_delete_account_removes_personal_data_and_is_audited(client, west, make_
     user = db.session.get(User, user.id)
     assert user.email is None and user.display_name is None and user.password_hash is None
     assert user.postcode is None and user.birth_year is None and user.is_deleted
+    assert user.work_postcode is None and user.work_neighbourhood_id is None
     assert user.role_assignments == []
     assert user.public_name == "oud-bewoner"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.delete"))

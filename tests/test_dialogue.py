@@ -220,6 +220,67 @@ def test_who_may_post(thread, west, make_user, make_wijk, make_client):
     assert councillor.get(url).status_code == 200  # reading is for everyone
 
 
+@pytest.mark.parametrize("workers_eligible", [True, False])
+def test_someone_who_works_in_the_wijk_talks_about_the_proposals_of_a_round_open_to_them(
+    west,
+    people,
+    board,
+    make_wijk,
+    make_user,
+    make_round,
+    make_proposal,
+    make_client,
+    workers_eligible,
+):
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    worker = make_user("werk@example.org", wijk=oost, name="Wim", work_wijk=west)
+    rnd = make_round(west, Phase.REVIEW, workers_eligible=workers_eligible)
+    thread = operations.thread_for_proposal(
+        make_proposal(rnd, people["Anna"], State.SUBMITTED, title="Bankjes")
+    )
+    topic = operations.propose_topic(board, rnd, "Wat vindt de wijk belangrijk?", "")
+    db.session.commit()
+    bad = say(thread, people["Bram"], "Onaardig", 10)
+    me = signed_in(make_client, worker)
+
+    url = f"/gesprekken/{thread.id}"
+    response = me.post(f"{url}/reacties", {"body": "Ik werk hier en doe mee"}, page=url)
+    reported = me.post(f"/reacties/{bad.id}/melden", {"reason": "Naar"}, page=url)
+    if workers_eligible:
+        assert response.status_code == 303
+        assert "Ik werk hier en doe mee" in me.get(url).get_data(as_text=True)
+        assert reported.status_code == 303
+    else:
+        assert response.status_code == 422
+        assert "Alleen bewoners van wijk West met een bevestigd account praten mee." in (
+            response.get_data(as_text=True)
+        )
+        assert reported.status_code == 422
+        assert "Alleen wie in dit gesprek mag meepraten" in reported.get_data(as_text=True)
+
+    # a topic is about the wijk as a whole: its residents (and board) only, in either round
+    url = f"/gesprekken/{topic.id}"
+    response = me.post(f"{url}/reacties", {"body": "En ik?"}, page=url)
+    assert response.status_code == 422
+    expected = (
+        "Over de onderwerpen van de wijk praten alleen bewoners van wijk West mee."
+        if workers_eligible
+        else "Alleen bewoners van wijk West met een bevestigd account praten mee."
+    )
+    assert expected in response.get_data(as_text=True)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/onderwerpen/nieuw"
+    response = me.post(page, {"title": "Mijn onderwerp", "body": ""}, page=page)
+    assert response.status_code == 422 and "Alleen bewoners en het bestuur van de wijk" in (
+        response.get_data(as_text=True)
+    )
+    assert db.session.scalar(select(func.count(Thread.id)).where(Thread.kind == "topic")) == 1
+    authors = set(db.session.scalars(select(Comment.author_id)))
+    assert (worker.id in authors) is workers_eligible
+    # a resident of the wijk is unaffected
+    dilan = signed_in(make_client, people["Dilan"])
+    assert dilan.post(f"{url}/reacties", {"body": "Groen!"}, page=url).status_code == 303
+
+
 def test_thread_closes_after_voting(thread, people, client):
     say(thread, people["Bram"], "Voor de uitslag", 10)
     thread.round.phase = Phase.RESULT

@@ -12,7 +12,14 @@ from wijkbudget.accounts.models import Role
 from wijkbudget.dialogue.models import Comment
 from wijkbudget.dialogue.operations import thread_for_proposal
 from wijkbudget.extensions import db
-from wijkbudget.permissions import audit_scope, is_board, is_councillor, is_resident
+from wijkbudget.permissions import (
+    audit_scope,
+    is_board,
+    is_councillor,
+    is_resident,
+    takes_part,
+)
+from wijkbudget.rounds.models import Phase
 
 KNOWN_ROLES = {"public", "user", "board", "admin", "audit", "oversight"}
 
@@ -168,6 +175,36 @@ def test_rules_in_one_place(people):
     assert is_councillor(users["councillor"], a) and is_councillor(users["councillor"], b)
     assert audit_scope(users["councillor"]) is None and audit_scope(users["admin"]) is None
     assert audit_scope(users["resident"]) == set()
+
+
+@pytest.mark.parametrize(
+    ("who", "round_of", "workers_eligible", "expected"),
+    [
+        ("resident", "a", False, True),
+        ("resident", "a", True, True),
+        ("resident", "b", True, False),
+        ("worker", "a", True, True),
+        ("worker", "a", False, False),
+        ("worker", "b", True, False),  # works in A, not in B
+        ("unverified_worker", "a", True, False),
+        ("deleted_worker", "a", True, False),
+        ("board_b", "a", True, False),
+    ],
+)
+def test_who_takes_part_in_a_round(
+    people, make_user, make_round, who, round_of, workers_eligible, expected
+):
+    """Residents of the round's wijk take part; people who work there only when the board
+    opened the round to them, with a verified, active account."""
+    a, b, users = people
+    users["worker"] = make_user("werk@example.org", work_wijk=a)
+    users["unverified_worker"] = make_user("werk2@example.org", work_wijk=a, verified=False)
+    users["deleted_worker"] = make_user("werk3@example.org", work_wijk=a)
+    users["deleted_worker"].deleted_at = users["deleted_worker"].created_at
+    rnd = make_round(
+        {"a": a, "b": b}[round_of], Phase.SUBMISSION, workers_eligible=workers_eligible
+    )
+    assert takes_part(users[who], rnd) is expected
 
 
 def test_councillor_of_one_wijk_reads_only_that_wijk(make_wijk, make_user):

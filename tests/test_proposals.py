@@ -183,6 +183,123 @@ def test_only_residents_of_the_wijk_may_propose(west, rnd, make_wijk, make_user,
     assert only_proposal() is None
 
 
+# --- people who work in the wijk ------------------------------------------------------------------
+
+
+@pytest.fixture
+def oost(make_wijk):
+    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+
+
+@pytest.fixture
+def worker(oost, west, make_user):
+    """Lives in Oost, works in West."""
+    return make_user("werk@example.org", wijk=oost, name="Wim", work_wijk=west)
+
+
+WORKERS_TOO = "Alleen bewoners van wijk West, en in deze ronde ook mensen die er werken"
+
+
+def test_someone_who_works_in_the_wijk_proposes_when_the_round_lets_workers_in(
+    west, oost, worker, fatima, make_round, make_user, make_client
+):
+    open_round = make_round(west, title="Voor iedereen", workers_eligible=True)
+    residents_round = make_round(west, title="Alleen bewoners")
+    oost_round = make_round(oost, title="Oost", workers_eligible=True)
+    me = signed_in(make_client, worker)
+
+    # a round of West for residents only: refused, and told who may
+    page = f"/wijk/{west.slug}/rondes/{residents_round.id}/voorstellen/nieuw"
+    response = me.post(page, proposal_form(residents_round), page="/")
+    assert response.status_code == 403
+    assert "Alleen bewoners van wijk West met een bevestigd account" in response.get_data(
+        as_text=True
+    )
+    # the round page says the same instead of offering the button
+    body = me.get(f"/wijk/{west.slug}/rondes/{residents_round.id}").get_data(as_text=True)
+    assert "Alleen bewoners van wijk West met een bevestigd account" in body
+    assert only_proposal() is None
+
+    # the round of West open to workers: in
+    page = f"/wijk/{west.slug}/rondes/{open_round.id}/voorstellen/nieuw"
+    assert me.get(page).status_code == 200
+    response = me.post(page, proposal_form(open_round), page=page)
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    proposal = only_proposal()
+    assert proposal.round_id == open_round.id and proposal.submitter_id == worker.id
+    assert proposal.state == State.SUBMITTED
+
+    # a round of the wijk they live in still works for them as a resident; a round of a wijk
+    # where they neither live nor work does not, and an outsider is told workers may too
+    assert me.get(f"/wijk/{oost.slug}/rondes/{oost_round.id}/voorstellen/nieuw").status_code == 200
+    outsider = signed_in(make_client, make_user("oost@example.org", wijk=oost))
+    response = outsider.post(
+        f"/wijk/{west.slug}/rondes/{open_round.id}/voorstellen/nieuw",
+        proposal_form(open_round),
+        page="/",
+    )
+    assert response.status_code == 403 and WORKERS_TOO in response.get_data(as_text=True)
+    # and the residents of West are unaffected
+    resident = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{residents_round.id}/voorstellen/nieuw"
+    assert resident.post(page, proposal_form(residents_round), page=page).status_code == 303
+
+
+@pytest.mark.parametrize("workers_eligible", [True, False])
+def test_someone_who_works_in_the_wijk_supports_only_where_the_round_lets_them(
+    west, worker, fatima, make_round, make_proposal, make_client, workers_eligible
+):
+    rnd = make_round(west, Phase.SUPPORT, workers_eligible=workers_eligible)
+    proposal = make_proposal(rnd, fatima, State.ADMITTED)
+    me = signed_in(make_client, worker)
+    page = me.get(f"/voorstellen/{proposal.id}").get_data(as_text=True)
+    assert ("Steun dit voorstel" in page) is workers_eligible
+    response = me.post(f"/voorstellen/{proposal.id}/steun", {}, page="/")
+    assert response.status_code == (303 if workers_eligible else 403)
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).support_count == (1 if workers_eligible else 0)
+    refusal = proposal.who_refusal(Action.SUPPORT, worker)
+    if workers_eligible:
+        assert refusal is None
+    else:
+        assert refusal == "Alleen bewoners van de wijk met een bevestigd account kunnen steunen."
+
+
+def test_someone_who_works_in_the_wijk_becomes_coauthor_where_the_round_lets_them(
+    west, worker, fatima, make_round, make_proposal, make_client, inbox
+):
+    open_round = make_round(west, title="Voor iedereen", workers_eligible=True)
+    residents_round = make_round(west, title="Alleen bewoners")
+    author = signed_in(make_client, fatima)
+    me = signed_in(make_client, worker)
+    links = {}
+    for rnd in (open_round, residents_round):
+        proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+        url = f"/voorstellen/{proposal.id}"
+        assert (
+            author.post(f"{url}/mede-indieners", {"email": worker.email}, page=url).status_code
+            == 303
+        )
+        links[rnd.id] = (
+            proposal,
+            re.sub(r"^https?://[^/]+", "", link_in(inbox.last_to(worker.email))),
+        )
+
+    proposal, link = links[residents_round.id]
+    response = me.post(link, {}, page=link)
+    assert response.status_code == 403
+    assert "Alleen bewoners van wijk West kunnen mede-indiener worden" in response.get_data(
+        as_text=True
+    )
+    assert not proposal.is_author(worker)
+
+    proposal, link = links[open_round.id]
+    assert me.post(link, {}, page=link).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).is_author(worker)
+    assert me.get(f"/voorstellen/{proposal.id}/bewerken").status_code == 200
+
+
 # --- IDOR and mass assignment --------------------------------------------------------------------
 
 

@@ -214,6 +214,77 @@ def test_who_may_vote_with_an_account(west, ballot_round, make_user, make_wijk, 
     assert db.session.scalar(select(func.count(Participation.id))) == 0
 
 
+@pytest.mark.parametrize(
+    ("round_of", "workers_eligible", "message"),
+    [
+        ("West", True, None),
+        (
+            "West",
+            False,
+            "Alleen bevestigde bewoners van wijk West kunnen stemmen.",
+        ),
+        (
+            "Oost",
+            True,
+            "Alleen bewoners van wijk Oost, en in deze ronde ook mensen die er werken, kunnen "
+            "met een bevestigd account stemmen.",
+        ),
+    ],
+)
+def test_someone_who_works_in_the_wijk_votes_where_the_round_lets_them(
+    west,
+    board,
+    make_wijk,
+    make_user,
+    make_round,
+    make_proposal,
+    make_client,
+    round_of,
+    workers_eligible,
+    message,
+):
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    wijk = {"West": west, "Oost": oost}[round_of]
+    # lives in a third wijk, works in West
+    noord = make_wijk("Noord", postcodes=((3551, 3555),), areas=("Zuilen",))
+    worker = make_user("werk@example.org", wijk=noord, work_wijk=west)
+    rnd = make_round(wijk, Phase.VOTING, workers_eligible=workers_eligible)
+    assert rnd.eligibility == Eligibility.ACCOUNTS
+    proposal = make_proposal(rnd, board, State.ADMITTED, cost=100_000)
+    url = f"/wijk/{wijk.slug}/rondes/{rnd.id}/stemmen"
+    me = make_client()
+    me.login(worker.email)
+    response = me.get(url)
+    assert operations.account_refusal(rnd, worker) == message
+    if message is None:
+        assert response.status_code == 200
+        assert (
+            me.post(url, {"p": [str(proposal.id)], "action": "review"}, page=url).status_code == 303
+        )
+        response = me.post(f"{url}/versturen", {}, page=f"{url}/controleren")
+        assert response.status_code == 303
+        assert db.session.scalar(select(func.count(Ballot.id))) == 1
+        participation = db.session.scalar(select(Participation))
+        assert (participation.user_id, participation.channel) == (worker.id, Channel.ONLINE)
+    else:
+        assert response.status_code == 403 and message in response.get_data(as_text=True)
+        with pytest.raises(VotingError, match=message):
+            operations.cast(rnd, {proposal.id: 1}, user=worker, channel=Channel.ONLINE)
+        assert db.session.scalar(select(func.count(Participation.id))) == 0
+
+
+def test_a_worker_s_vote_counts_under_no_buurt_of_another_wijk(
+    west, board, make_wijk, make_user, make_round, make_proposal
+):
+    noord = make_wijk("Noord", postcodes=((3551, 3555),), areas=("Zuilen",))
+    worker = make_user("werk@example.org", wijk=noord, work_wijk=west)
+    rnd = make_round(west, Phase.VOTING, workers_eligible=True)
+    proposal = make_proposal(rnd, board, State.ADMITTED, cost=100_000)
+    operations.cast(rnd, {proposal.id: 1}, user=worker, channel=Channel.ONLINE)
+    db.session.commit()
+    assert [name for name, _n in queries.turnout(rnd).by_area] == ["onbekende buurt"]
+
+
 def test_vote_with_a_printed_code_and_no_account(west, ballot_round, board, client, make_client):
     rnd, proposals = ballot_round
     rnd.eligibility = Eligibility.CODES

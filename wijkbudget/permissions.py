@@ -1,7 +1,9 @@
 """The one place that answers "may this user do this here?".
 
-Roles: a *resident* (bewoner) of a wijk is a verified, active account whose wijk it is; a *board*
-member (bestuur) has power in the wijken they were granted and nowhere else; a *councillor*
+Roles: a *resident* (bewoner) of a wijk is a verified, active account whose wijk it is; someone
+who *works* in a wijk (a verified, active account whose work postcode lies there) also takes part
+in the rounds of that wijk that its board opened to "mensen die er werken" (``takes_part``); a
+*board* member (bestuur) has power in the wijken they were granted and nowhere else; a *councillor*
 (raadslid) reads the wijken assigned (or all, when granted without a wijk) and changes nothing; an
 *admin* manages wijken and roles. Admin is not a super-board: an admin who must act as a board
 member grants themselves that role, and that grant is in the audit log.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort
 from flask_babel import gettext as _
@@ -25,6 +27,9 @@ from sqlalchemy import select
 from .accounts.models import Role, RoleAssignment, User
 from .extensions import db, login_manager
 from .neighbourhoods.models import Neighbourhood
+
+if TYPE_CHECKING:
+    from .rounds.models import Round
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +75,17 @@ def is_councillor(user: Any, wijk: Neighbourhood | None = None) -> bool:
 
 def is_resident(user: Any, wijk: Neighbourhood) -> bool:
     return _active(user) and user.is_verified and user.neighbourhood_id == wijk.id
+
+
+def takes_part(user: Any, rnd: Round) -> bool:
+    """May take part in this round (propose, support, vote with an account, talk about its
+    proposals): a resident of the round's wijk, or, when the board opened the round to "mensen
+    die er werken", a verified, active account whose work postcode lies in that wijk."""
+    if not (_active(user) and user.is_verified):
+        return False
+    if user.neighbourhood_id == rnd.neighbourhood_id:
+        return True
+    return bool(rnd.workers_eligible and user.work_neighbourhood_id == rnd.neighbourhood_id)
 
 
 def audit_scope(user: Any) -> set[int] | None:

@@ -135,6 +135,27 @@ class ProfileForm(BaseForm):
     display_name = _name_field()
     area = ChoiceField(_l("Je buurt"), validate_choice=True)
     language = ChoiceField(_l("Taal"), choices=options([("nl", "Nederlands"), ("en", "English")]))
+    work_postcode = StringField(
+        _l("Postcode van je werk"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        description=_l(
+            "Werk je in een wijk waar je niet woont? Vul de postcode van je werkplek in. Dan mag "
+            "je meedoen in rondes van die wijk die ook open zijn voor mensen die er werken. "
+            "Anders laat je dit leeg."
+        ),
+    )
+
+    def validate_work_postcode(self, field: StringField) -> None:
+        """Empty is fine (it clears the work postcode); otherwise a Dutch postcode, as when
+        registering. Whether it lies in a wijk is the operation's question."""
+        if not field.data:
+            field.data = ""
+            return
+        if postcode_digits(field.data) is None:
+            raise ValidationError(
+                _l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
+            )
+        field.data = normalise_postcode(field.data)
 
 
 class ChangePasswordForm(BaseForm):

@@ -45,6 +45,12 @@ class User(UserMixin, db.Model):
     )
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     postcode: Mapped[str | None] = mapped_column(String(7))
+    # Where the person works, when that is in a wijk they do not live in: a round whose board
+    # lets "mensen die er werken" take part is open to them too (permissions.takes_part).
+    work_postcode: Mapped[str | None] = mapped_column(String(7))
+    work_neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
+    )
     birth_year: Mapped[int | None]
     language: Mapped[str] = mapped_column(String(5), default="nl")
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -55,7 +61,10 @@ class User(UserMixin, db.Model):
     # session and "remember me" cookie of this account.
     login_token: Mapped[str] = mapped_column(String(64), default=new_login_token, unique=True)
 
-    neighbourhood: Mapped[Neighbourhood | None] = relationship()
+    neighbourhood: Mapped[Neighbourhood | None] = relationship(foreign_keys=[neighbourhood_id])
+    work_neighbourhood: Mapped[Neighbourhood | None] = relationship(
+        foreign_keys=[work_neighbourhood_id]
+    )
     area: Mapped[Area | None] = relationship()
     role_assignments: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user",

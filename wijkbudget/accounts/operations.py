@@ -19,9 +19,10 @@ from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db, utcnow
 from ..mail import send_template
-from ..neighbourhoods.models import Area, Neighbourhood
+from ..neighbourhoods.models import Area, Neighbourhood, normalise_postcode, postcode_digits
 from .models import Role, RoleAssignment, User, new_login_token
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .queries import neighbourhood_for_postcode
 
 log = logging.getLogger(__name__)
 
@@ -201,14 +202,61 @@ def change_password(user: User, current: str, new: str) -> None:
     _set_password(user, new)
 
 
-def update_profile(user: User, *, display_name: str, language: str, area: Area | None) -> None:
+class WorkPostcodeError(AccountError):
+    """The work postcode was refused (the page shows it at that field)."""
+
+
+def _work_place(user: User, work_postcode: str) -> tuple[str | None, Neighbourhood | None]:
+    """The work postcode as stored and the wijk it lies in; (None, None) for an empty one."""
+    if not work_postcode.strip():
+        return None, None
+    if postcode_digits(work_postcode) is None:
+        raise WorkPostcodeError(
+            _("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
+        )
+    postcode = normalise_postcode(work_postcode)
+    wijk = neighbourhood_for_postcode(postcode)
+    if wijk is None:
+        raise WorkPostcodeError(
+            _(
+                "Postcode %(pc)s ligt niet in een wijk van wijkbudget. Kijk of je de postcode "
+                "goed hebt geschreven.",
+                pc=postcode,
+            )
+        )
+    if wijk.id == user.neighbourhood_id:
+        # pointless (a resident takes part anyway) and it would read as if it meant something
+        raise WorkPostcodeError(
+            _(
+                "Postcode %(pc)s ligt in wijk %(wijk)s, waar je woont. Daar doe je al mee. Vul "
+                "alleen een postcode in als je in een andere wijk werkt.",
+                pc=postcode,
+                wijk=wijk.name,
+            )
+        )
+    return postcode, wijk
+
+
+def update_profile(
+    user: User,
+    *,
+    display_name: str,
+    language: str,
+    area: Area | None,
+    work_postcode: str = "",
+) -> None:
+    """Name, language, buurt and the work postcode ("" clears it) in one go: everything is
+    checked before anything changes."""
     if area is not None and area.neighbourhood_id != user.neighbourhood_id:
         raise AccountError(_("Deze buurt hoort niet bij jouw wijk."))
     if language not in current_app.config["LANGUAGES"]:
         raise AccountError(_("Deze taal kennen we niet."))
+    postcode, work_wijk = _work_place(user, work_postcode)
     user.display_name = display_name.strip()
     user.language = language
     user.area = area
+    user.work_postcode = postcode
+    user.work_neighbourhood = work_wijk
 
 
 def delete_account(user: User, password: str) -> None:
@@ -232,6 +280,8 @@ def delete_account(user: User, password: str) -> None:
     user.password_hash = None
     user.display_name = None
     user.postcode = None
+    user.work_postcode = None
+    user.work_neighbourhood = None
     user.birth_year = None
     user.area = None
     user.deleted_at = utcnow()

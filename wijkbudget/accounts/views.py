@@ -263,6 +263,7 @@ def _profile_form(formdata: Any = None) -> ProfileForm:
             "display_name": user.display_name,
             "language": user.language,
             "area": str(user.area_id or ""),
+            "work_postcode": user.work_postcode or "",
         },
     )
     areas = user.neighbourhood.areas if user.neighbourhood else []
@@ -301,7 +302,10 @@ def update_profile() -> Any:
                 display_name=form.display_name.data,
                 language=form.language.data,
                 area=area,
+                work_postcode=form.work_postcode.data or "",
             )
+        except operations.WorkPostcodeError as error:
+            form.work_postcode.errors.append(error.message)
         except operations.AccountError as error:
             form.area.errors.append(error.message)
         else:

@@ -103,6 +103,18 @@ class Thread(db.Model):
             or (user is not None and user.is_authenticated and user.id == self.created_by_id)
         )
 
+    def may_take_part(self, user: User | None) -> bool:
+        """Who talks here (post, report): the wijk's board, and its residents; in the
+        conversation about a proposal also everyone who takes part in that proposal's round (the
+        people who work in the wijk, when the round is open to them). Topics are about the wijk
+        as a whole: its residents only."""
+        from .. import permissions
+
+        wijk = self.round.neighbourhood
+        if permissions.is_resident(user, wijk) or permissions.is_board(user, wijk):
+            return True
+        return self.kind == ThreadKind.PROPOSAL and permissions.takes_part(user, self.round)
+
     def post_refusal(self, user: User | None) -> str | None:
         from flask_babel import gettext as _
 
@@ -111,7 +123,20 @@ class Thread(db.Model):
         if user is None or not user.is_authenticated:
             return _("Log in om mee te praten.")
         wijk = self.round.neighbourhood
-        if not (permissions.is_resident(user, wijk) or permissions.is_board(user, wijk)):
+        if not self.may_take_part(user):
+            if self.kind == ThreadKind.PROPOSAL and self.round.workers_eligible:
+                return _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, praten met een bevestigd account mee.",
+                    wijk=wijk.name,
+                )
+            if permissions.takes_part(user, self.round):
+                # someone who works in the wijk, in a topic of a round open to them
+                return _(
+                    "Over de onderwerpen van de wijk praten alleen bewoners van wijk %(wijk)s "
+                    "mee. Over de voorstellen van deze ronde kun je wel meepraten.",
+                    wijk=wijk.name,
+                )
             return _(
                 "Alleen bewoners van wijk %(wijk)s met een bevestigd account praten mee.",
                 wijk=wijk.name,

@@ -253,8 +253,8 @@ def delete_comment(user: User, comment: Comment) -> None:
 
 def report_comment(user: User, comment: Comment, reason: str) -> None:
     wijk = comment.thread.round.neighbourhood
-    if not permissions.is_resident(user, wijk) and not permissions.is_board(user, wijk):
-        raise DialogueError(_("Alleen bewoners van de wijk kunnen een reactie melden."))
+    if not comment.thread.may_take_part(user):
+        raise DialogueError(_("Alleen wie in dit gesprek mag meepraten, kan een reactie melden."))
     if comment.author_id == user.id:
         raise DialogueError(_("Je kunt je eigen reactie niet melden. Je kunt hem wel verwijderen."))
     if not reason.strip():

@@ -55,7 +55,9 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    who: str  # "author" (submitter or co-author), "board" (of the wijk, not an author), "resident"
+    # "author" (submitter or co-author), "board" (of the wijk, not an author), "resident" (who
+    # takes part in the round: its wijk's residents, and its workers when the round lets them)
+    who: str
     states: frozenset[State]
     phases: frozenset[Phase]
 
@@ -193,7 +195,12 @@ class Proposal(db.Model):
                 return _("Alleen het bestuur van de wijk kan dit doen.")
             if self.is_author(user):
                 return _("Je bent indiener van dit voorstel. Een ander bestuurslid toetst het.")
-        elif who == "resident" and not permissions.is_resident(user, self.neighbourhood):
+        elif who == "resident" and not permissions.takes_part(user, self.round):
+            if self.round.workers_eligible:
+                return _(
+                    "Alleen bewoners van de wijk, en in deze ronde ook mensen die er werken, "
+                    "kunnen met een bevestigd account steunen."
+                )
             return _("Alleen bewoners van de wijk met een bevestigd account kunnen steunen.")
         return None
 

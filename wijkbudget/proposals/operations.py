@@ -256,7 +256,15 @@ def accept_invite(user: User, invite: CoAuthor) -> Proposal:
         raise ProposalError(
             _("Deze uitnodiging is voor %(email)s. Log in met dat adres.", email=invite.email)
         )
-    if not permissions.is_resident(user, proposal.neighbourhood):
+    if not permissions.takes_part(user, proposal.round):
+        if proposal.round.workers_eligible:
+            raise ProposalError(
+                _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen mede-indiener worden.",
+                    wijk=proposal.neighbourhood.name,
+                )
+            )
         raise ProposalError(
             _(
                 "Alleen bewoners van wijk %(wijk)s kunnen mede-indiener worden.",

@@ -246,7 +246,13 @@ class Round(db.Model):
 
         if self.phase != Phase.SUBMISSION:
             return _("Voorstellen indienen kan alleen in de fase 'Indienen'.")
-        if not permissions.is_resident(user, self.neighbourhood):
+        if not permissions.takes_part(user, self):
+            if self.workers_eligible:
+                return _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen met een bevestigd account een voorstel indienen.",
+                    wijk=self.neighbourhood.name,
+                )
             return _(
                 "Alleen bewoners van wijk %(wijk)s met een bevestigd account kunnen een "
                 "voorstel indienen.",

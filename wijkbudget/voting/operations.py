@@ -155,7 +155,13 @@ def account_refusal(rnd: Round, user: User | None) -> str | None:
     """In accounts mode: why this account cannot vote in this round (None: it can)."""
     if user is None or not user.is_authenticated:
         return _("Log in om te stemmen.")
-    if not permissions.is_resident(user, rnd.neighbourhood):
+    if not permissions.takes_part(user, rnd):
+        if rnd.workers_eligible:
+            return _(
+                "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er werken, "
+                "kunnen met een bevestigd account stemmen.",
+                wijk=rnd.neighbourhood.name,
+            )
         return _(
             "Alleen bevestigde bewoners van wijk %(wijk)s kunnen stemmen.",
             wijk=rnd.neighbourhood.name,
@@ -252,9 +258,14 @@ def cast(
             raise VotingError(refusal)
     if code is not None and (code.round_id != rnd.id or code.revoked_at or code.batch.revoked_at):
         raise VotingError(_("Deze stemcode is niet (meer) geldig."))
-    area_id = (
-        code.batch.area_id if code is not None else (user.area_id if user is not None else None)
-    )
+    # the buurt the turnout counts this ballot under: the code's, or the account's own buurt
+    # if it lies in this wijk (someone who only works here has none of its buurten)
+    if code is not None:
+        area_id = code.batch.area_id
+    elif user is not None and user.neighbourhood_id == rnd.neighbourhood_id:
+        area_id = user.area_id
+    else:
+        area_id = None
     # written with plain statements on the session's connection (same transaction) rather than
     # through the ORM: the cast is the busiest write of a vote, and these rows never change
     connection = db.session.connection()
