@@ -26,7 +26,7 @@ class DatabaseIntConverter(IntegerConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import cli, errors, i18n, mail, money, pagecache, permissions, security, text
+    from . import cli, errors, i18n, mail, money, pagecache, permissions, replica, security, text
     from .config import load_config
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -48,10 +48,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        with app.app_context():
-            ping_after_idle(db.engine, app.config["DATABASE_PING_AFTER_SECONDS"])
+    with app.app_context():
+        for engine in db.engines.values():  # the primary, and the read replica if there is one
+            if engine.dialect.name == "postgresql":
+                ping_after_idle(engine, app.config["DATABASE_PING_AFTER_SECONDS"])
     pagecache.init_app(app, db)  # first: its hooks must run before (and after) all others
+    replica.init_app(app, db)  # after it: a page served from the cache reads nothing
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -21,6 +21,8 @@ ENV_PREFIX = "WIJKBUDGET_"
 DEFAULTS: dict[str, Any] = {
     # database: a SQLite file in instance/ unless DATABASE_URL says otherwise
     "DATABASE_URL": "",
+    # PostgreSQL read replica for the GET requests of visitors without a session (see replica.py)
+    "DATABASE_REPLICA_URL": "",
     # PostgreSQL: a pooled connection that rested this many seconds is tested before use
     "DATABASE_PING_AFTER_SECONDS": 5,
     # cookies: secure by default; `make run` turns this off for plain http on 127.0.0.1
@@ -128,6 +130,11 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         url = f"sqlite:///{instance / 'wijkbudget.sqlite'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["DATABASE_URL"] = url
+    if app.config["DATABASE_REPLICA_URL"]:
+        app.config["SQLALCHEMY_BINDS"] = {
+            **app.config.get("SQLALCHEMY_BINDS", {}),
+            "replica": app.config["DATABASE_REPLICA_URL"],
+        }
 
     secure = bool(app.config["COOKIE_SECURE"])
     app.config.update(
