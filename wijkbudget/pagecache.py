@@ -98,7 +98,9 @@ def quiet_commit(db_session: Any) -> None:
     db_session.commit()
 
 
-def _cacheable_request() -> bool:
+def anonymous_read() -> bool:
+    """A GET of a page by a visitor without any cookie or credentials: what the page cache
+    serves (and a read replica, see replica.py)."""
     return (
         request.method == "GET"
         and not request.cookies
@@ -166,7 +168,7 @@ def init_app(app: Flask, db: Any) -> None:
 
     @app.before_request
     def serve_cached() -> Response | None:
-        if not _cacheable_request():
+        if not anonymous_read():
             return None
         generation = cache.get(GENERATION)
         key = _key(generation)

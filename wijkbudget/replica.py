@@ -1,10 +1,10 @@
 """Reads of visitors without a session from a PostgreSQL read replica (optional).
 
 With ``WIJKBUDGET_DATABASE_REPLICA_URL`` set, a GET request without any cookie (the visitors the
-page cache serves: people opening a link, the open data API) reads from that database; every
-other request — anyone logged in, a voter with a code, the board, every form sent — uses the
-primary (``DATABASE_URL``) for everything, so nobody reads back a change of their own from a
-replica that has not caught up yet. Within a replica request, the first statement that is not a
+page cache serves, ``pagecache.anonymous_read``: people opening a link, the open data API) reads
+from that database; every other request — anyone logged in, a voter with a code, the board,
+every form sent — uses the primary (``DATABASE_URL``) for everything, so nobody reads back a
+change of their own from a replica that has not caught up yet. Within a replica request, the first statement that is not a
 plain SELECT (a write, a flush, ``SELECT … FOR UPDATE``, ``session.connection()``) moves the rest
 of that request to the primary.
 
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Select
 
+from .pagecache import anonymous_read
+
 BIND = "replica"  # the key in SQLALCHEMY_BINDS
 _USE = "wijkbudget_replica"
-_SKIP_PATHS = ("/healthz", "/static/")
 
 
 class RoutingSession(FlaskSession):
@@ -46,22 +47,13 @@ class RoutingSession(FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kw)
 
 
-def _replica_request() -> bool:
-    return (
-        request.method in ("GET", "HEAD")
-        and not request.cookies
-        and "Authorization" not in request.headers
-        and not request.path.startswith(_SKIP_PATHS)
-    )
-
-
 def init_app(app: Flask, db: Any) -> None:
     if BIND not in app.config.get("SQLALCHEMY_BINDS", {}):
         return
 
     @app.before_request
     def use_replica() -> None:
-        if _replica_request():
+        if anonymous_read():
             db.session.info[_USE] = True
 
     @app.teardown_request
