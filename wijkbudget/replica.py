@@ -4,9 +4,9 @@ With ``WIJKBUDGET_DATABASE_REPLICA_URL`` set, a GET request without any cookie (
 page cache serves, ``pagecache.anonymous_read``: people opening a link, the open data API) reads
 from that database; every other request — anyone logged in, a voter with a code, the board,
 every form sent — uses the primary (``DATABASE_URL``) for everything, so nobody reads back a
-change of their own from a replica that has not caught up yet. Within a replica request, the first statement that is not a
-plain SELECT (a write, a flush, ``SELECT … FOR UPDATE``, ``session.connection()``) moves the rest
-of that request to the primary.
+change of their own from a replica that has not caught up yet. Within a replica request, the
+first statement that is not a plain SELECT (a write, a flush, ``SELECT … FOR UPDATE``,
+``session.connection()``) moves the rest of that request to the primary.
 
 A change shows on those public pages once the replica has it: its lag, plus at most
 ``PAGE_CACHE_SECONDS`` when a page was cached from the replica just before it caught up.
