@@ -84,7 +84,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default=DEFAULT_DB)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--fresh-codes", type=int, default=0, help="default: 20,000 × scale")
+    parser.add_argument(
+        "--fresh-codes", type=int, default=0, help="default: 20,000 × scale, at least 8,000"
+    )
     parser.add_argument("--plan", default="", help="default: /tmp/wijkbudget-bench-<db>.json")
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
@@ -134,7 +136,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     n_comments = round(200_000 * scale)
     n_ballots = round(300_000 * scale)
     n_expenses = round(20_000 * scale)
-    n_fresh = args.fresh_codes or max(2_000, round(20_000 * scale))
+    n_fresh = args.fresh_codes or max(8_000, round(20_000 * scale))  # two load.py runs at least
     users_per_wijk = max(50, round(4_000 * scale))
     per_round = max(1, n_proposals // (n_wijken * rounds_per_wijk))
     timings: dict[str, float] = {}
