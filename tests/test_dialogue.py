@@ -269,8 +269,8 @@ def test_someone_who_works_in_the_wijk_talks_about_the_proposals_of_a_round_open
     )
     assert expected in response.get_data(as_text=True)
     page = f"/wijk/{west.slug}/rondes/{rnd.id}/onderwerpen/nieuw"
-    response = me.post(page, {"title": "Mijn onderwerp", "body": ""}, page=page)
-    assert response.status_code == 422 and "Alleen bewoners en het bestuur van de wijk" in (
+    response = me.post(page, {"title": "Mijn onderwerp", "body": ""}, page=url)
+    assert response.status_code == 403 and "Alleen bewoners en het bestuur van de wijk" in (
         response.get_data(as_text=True)
     )
     assert db.session.scalar(select(func.count(Thread.id)).where(Thread.kind == "topic")) == 1
@@ -451,6 +451,32 @@ def test_resident_suggests_a_topic_board_approves(thread, people, board, west, m
     assert "Wat heeft topprioriteit?" in client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").get_data(
         as_text=True
     )
+
+
+def test_who_cannot_suggest_a_topic_is_told_before_writing_one(
+    thread, people, west, make_user, make_wijk, make_client
+):
+    rnd = thread.round
+    round_page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    page = f"{round_page}/onderwerpen/nieuw"
+    anna = signed_in(make_client, people["Anna"])
+    assert page in anna.get(round_page).get_data(as_text=True)
+    assert 'name="title"' in anna.get(page).get_data(as_text=True)
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    stranger = signed_in(make_client, make_user("oost@example.org", wijk=oost))
+    assert page not in stranger.get(round_page).get_data(as_text=True)  # no link to a dead end
+    refused = stranger.get(page)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and 'name="title"' not in body
+    assert "Alleen bewoners en het bestuur van de wijk kunnen een onderwerp voorstellen." in body
+    sent = stranger.post(page, {"title": "Toch een onderwerp", "body": ""}, page=round_page)
+    assert sent.status_code == 403
+    assert db.session.scalar(select(func.count(Thread.id)).where(Thread.kind == "topic")) == 0
+    rnd.phase = Phase.RESULT  # too late for anyone
+    db.session.commit()
+    assert page not in anna.get(round_page).get_data(as_text=True)
+    late = anna.get(page)
+    assert late.status_code == 403 and "geen onderwerpen meer" in late.get_data(as_text=True)
 
 
 def test_meeting_shows_on_round_and_proposal(thread, proposal, board, west, make_client, client):

@@ -18,7 +18,7 @@ from ..extensions import db, utcnow
 from ..mail import send_template
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal
-from ..rounds.models import Phase, Round
+from ..rounds.models import Round
 from .models import (
     HIDE_AT_REPORTS,
     MAX_DEPTH,
@@ -63,14 +63,11 @@ def thread_for_proposal(proposal: Proposal) -> Thread:
 
 def propose_topic(user: User, rnd: Round, title: str, body: str) -> Thread:
     """The board opens a topic; a resident suggests one, which a board member approves."""
+    refusal = rnd.topic_refusal(user)
+    if refusal is not None:
+        raise DialogueError(refusal)
     wijk = rnd.neighbourhood
     is_board = permissions.is_board(user, wijk)
-    if not (is_board or permissions.is_resident(user, wijk)):
-        raise DialogueError(
-            _("Alleen bewoners en het bestuur van de wijk kunnen een onderwerp voorstellen.")
-        )
-    if not rnd.is_published or rnd.has_reached(Phase.RESULT):
-        raise DialogueError(_("In deze fase van de ronde kunnen geen onderwerpen meer bij."))
     if not title.strip():
         raise DialogueError(_("Geef het onderwerp een titel."))
     thread = Thread(

@@ -256,6 +256,11 @@ def new_topic(slug: str, round_id: int) -> Any:
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)
     form = TopicForm()
+    refusal = rnd.topic_refusal(current_user)
+    if refusal is not None:  # said before anything is written, not after
+        return render_template(
+            "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=refusal, refused=True
+        ), 403
     error = None
     if form.validate_on_submit():
         try:

@@ -262,6 +262,20 @@ class Round(db.Model):
             return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=self.min_age)
         return None
 
+    def topic_refusal(self, user: User | None) -> str | None:
+        """Why ``user`` cannot open or suggest a topic for the wijkdialoog of this round now, in
+        plain Dutch; None when they can (the board opens one, a resident suggests one)."""
+        from flask_babel import gettext as _
+
+        from .. import permissions
+
+        wijk = self.neighbourhood
+        if not (permissions.is_board(user, wijk) or permissions.is_resident(user, wijk)):
+            return _("Alleen bewoners en het bestuur van de wijk kunnen een onderwerp voorstellen.")
+        if not self.is_published or self.has_reached(Phase.RESULT):
+            return _("In deze fase van de ronde kunnen geen onderwerpen meer bij.")
+        return None
+
     def is_old_enough(self, user: User) -> bool:
         """Age rule: the age a person reaches in the year voting opens (or this year)."""
         if self.min_age is None:
