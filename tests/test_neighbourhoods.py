@@ -144,6 +144,43 @@ def test_board_page_lists_residents_and_saves_description(make_wijk, make_user, 
     assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
 
 
+def test_board_sees_who_says_they_work_in_the_wijk(make_wijk, make_user, make_client, app):
+    west = make_wijk("West")
+    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+    board = make_user("bestuur@example.org", wijk=west, roles=((Role.BOARD, west),))
+    make_user("jan@example.org", wijk=west, name="Jan Lombok")  # lives here: not a worker
+    make_user("priya@example.org", wijk=oost, name="Priya Werkt", work_wijk=west)
+    make_user("kees@example.org", wijk=west, name="Kees Oost", work_wijk=oost)  # works elsewhere
+    client = make_client()
+    client.login(board.email)
+    body = client.get("/wijk/west/bestuur").get_data(as_text=True)
+    assert "1 account zegt in de wijk te werken." in body
+    assert "/wijk/west/bestuur/werkenden" in body
+    listing = client.get("/wijk/west/bestuur/werkenden")
+    text = listing.get_data(as_text=True)
+    assert listing.status_code == 200 and "Priya Werkt" in text
+    assert "Jan Lombok" not in text and "Kees Oost" not in text
+    assert "3581" not in text and "XY" not in text  # no postcodes
+    # the board of Oost sees Kees, not Priya; a resident sees nothing
+    oost_board = make_client()
+    oost_board.login(make_user("b-oost@example.org", wijk=oost, roles=((Role.BOARD, oost),)).email)
+    text = oost_board.get("/wijk/oost/bestuur/werkenden").get_data(as_text=True)
+    assert "Kees Oost" in text and "Priya Werkt" not in text
+    assert oost_board.get("/wijk/west/bestuur/werkenden").status_code == 403
+    resident = make_client()
+    resident.login("jan@example.org")
+    assert resident.get("/wijk/west/bestuur/werkenden").status_code == 403
+    # many: paginated, in the same number of statements
+    for i in range(app.config["PAGE_SIZE"]):
+        make_user(f"w{i}@example.org", wijk=oost, work_wijk=west)
+    body = client.get("/wijk/west/bestuur/werkenden").get_data(as_text=True)
+    assert "page=2" in body and "Pagina 1 van 2" in body
+    count = app.config["PAGE_SIZE"] + 1
+    assert f"{count} accounts zeggen dat ze in de wijk werken." in client.get(
+        "/wijk/west/bestuur"
+    ).get_data(as_text=True)
+
+
 def test_home_and_wijk_page_query_counts_stay_flat(make_wijk, make_user, client, count_queries):
     make_wijk("Aa", postcodes=((1000, 1001),), areas=("a1", "a2"))
     with count_queries() as few:

@@ -65,6 +65,27 @@ def resident_counts(wijk: Neighbourhood) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def workers_of(wijk: Neighbourhood) -> Select[tuple[User]]:
+    """The accounts that say they work in the wijk (their work postcode lies there): they take
+    part in its rounds that are open to "mensen die er werken"."""
+    return (
+        select(User)
+        .where(User.work_neighbourhood_id == wijk.id, User.deleted_at.is_(None))
+        .order_by(User.display_name, User.id)
+    )
+
+
+def worker_count(wijk: Neighbourhood) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(User.id)).where(
+                User.work_neighbourhood_id == wijk.id, User.deleted_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
 def wijk_or_404(slug: str) -> Neighbourhood:
     return db.first_or_404(select(Neighbourhood).where(Neighbourhood.slug == slug))
 

@@ -72,9 +72,19 @@ def _render_board(wijk: Neighbourhood, form: DescriptionForm, status: int = 200)
             residents=residents,
             accounts=accounts,
             verified=verified,
+            workers=queries.worker_count(wijk),
             board=queries.board_members(wijk),
         ),
         status,
+    )
+
+
+@bp.get("/wijk/<slug>/bestuur/werkenden")
+@board_required
+def workers(wijk: Neighbourhood) -> str:
+    """The people who say they work in the wijk (rounds can let them take part)."""
+    return render_template(
+        "neighbourhoods/workers.html", wijk=wijk, workers=paginate(queries.workers_of(wijk))
     )
 
 
