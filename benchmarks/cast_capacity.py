@@ -21,7 +21,7 @@ import os
 import time
 from typing import Any
 
-from _inprocess import DEFAULT_DB, plan_file, seeded_app
+from _inprocess import DEFAULT_DB, fresh_code, plan_file, seeded_app
 from sqlalchemy import create_engine, text
 
 
@@ -73,13 +73,7 @@ def main() -> None:
     path = plan_file(args.database, args.plan)
     plan = json.loads(path.read_text())
     rid = plan["voting_round"]
-    total = args.processes * args.per_process
-    first = plan["next_code"]
-    if first + total > len(plan["codes"]):
-        raise SystemExit(f"only {len(plan['codes']) - first} fresh codes left: seed again")
-    plan["next_code"] = first + total
-    path.write_text(json.dumps(plan, indent=1))
-    codes = plan["codes"][first : first + total]
+    codes = fresh_code(path, plan, args.processes * args.per_process)
     engine = create_engine(args.database)
     counts = text(
         "SELECT (SELECT count(*) FROM ballot WHERE round_id = :r), "

@@ -7,12 +7,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from wijkbudget import create_app
 from wijkbudget.extensions import db
+from wijkbudget.neighbourhoods.models import Neighbourhood
+from wijkbudget.replica import BIND
 
 
 @pytest.fixture
@@ -125,3 +127,10 @@ def test_a_connection_that_died_while_resting_is_replaced(app_config, rest):
     assert client.get("/").status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_without_a_replica_there_is_one_database(app):
+    assert BIND not in db.engines
+    with app.test_request_context("/wijk/west"):
+        app.preprocess_request()
+        assert db.session.get_bind(clause=select(Neighbourhood.name)) is db.engine

@@ -14,16 +14,15 @@ import pytest
 from sqlalchemy import create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from tests.conftest import FormClient, IsolatedClient
-from wijkbudget import create_app
+from tests.conftest import FormClient
 from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.replica import BIND
 
 
 @pytest.fixture
-def replica_url(app_config: dict[str, Any], tmp_path: Any) -> Iterator[str]:
-    primary = make_url(app_config["SQLALCHEMY_DATABASE_URI"])
+def replica_url(db_url: str, tmp_path: Any) -> Iterator[str]:
+    primary = make_url(db_url)
     if primary.get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'replica.sqlite'}"
         return
@@ -40,27 +39,23 @@ def replica_url(app_config: dict[str, Any], tmp_path: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def replica_app(app_config: dict[str, Any], replica_url: str, inbox: Any) -> Iterator[Any]:
-    application = create_app({**app_config, "DATABASE_REPLICA_URL": replica_url})
-    application.test_client_class = IsolatedClient
-    with application.app_context():
-        replica = db.engines[BIND]
-        db.metadata.create_all(replica)
-        db.session.add(Neighbourhood(name="West", slug="west", description=""))
-        db.session.commit()
-        with replica.begin() as connection:
-            connection.execute(
-                insert(Neighbourhood.__table__).values(
-                    name="Westkwartier", slug="west", description=""
-                )
-            )
-        yield application
-        db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
-        for engine in db.engines.values():
-            engine.dispose()
+def app_config(app_config: dict[str, Any], replica_url: str) -> dict[str, Any]:
+    """The suite's app (conftest.py), with a replica."""
+    return {**app_config, "DATABASE_REPLICA_URL": replica_url}
+
+
+@pytest.fixture
+def replica_app(app: Any) -> Iterator[Any]:
+    replica = db.engines[BIND]
+    db.metadata.create_all(replica)
+    db.session.add(Neighbourhood(name="West", slug="west", description=""))
+    db.session.commit()
+    with replica.begin() as connection:
+        connection.execute(
+            insert(Neighbourhood.__table__).values(name="Westkwartier", slug="west", description="")
+        )
+    yield app
+    replica.dispose()
 
 
 @pytest.fixture
@@ -120,10 +115,3 @@ def test_after_a_write_the_request_reads_from_the_primary(replica_app):
         assert db.session.scalar(name) == "West"
         assert db.session.scalar(select(Neighbourhood.description)) == "nieuw"
         db.session.rollback()
-
-
-def test_without_a_replica_there_is_one_database(app):
-    assert BIND not in db.engines
-    with app.test_request_context("/wijk/west"):
-        app.preprocess_request()
-        assert db.session.get_bind(clause=select(Neighbourhood.name)) is db.engine
