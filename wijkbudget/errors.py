@@ -1,4 +1,4 @@
-"""Domain errors and the error pages (400, 403, 404, 405, 413, 429, 500) in plain Dutch."""
+"""Domain errors and the error pages (400, 403, 404, 405, 409, 413, 422, 429, 500), in Dutch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,33 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return _api_error(error)
         return _render(error.code)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> Any:
+        """A refusal no view caught: its message and status (409, 422), never a 500. The use
+        case that raised it has already rolled back."""
+        if request.path.startswith("/api/"):
+            response = jsonify({"error": error.message})
+            response.status_code = error.status
+            return response
+        return _render(error.status, message=error.message)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError) -> Any:
+        """A constraint refused a write outside any use case: the database kept its rule."""
+        from flask_babel import gettext as _
+
+        from .extensions import db
+
+        db.session.rollback()
+        log.info("refused by a constraint outside a use case: %s", error.orig)
+        return _render(
+            409,
+            message=_(
+                "Iemand anders was je net voor, of dit was al gebeurd. Kijk op de pagina hoe "
+                "het nu staat."
+            ),
+        )
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int]:

@@ -13,7 +13,10 @@ from flask_babel import gettext as _
 from .errors import DomainError
 from .i18n import current_locale_name
 
-MAX_CENTS = 100_000_000 * 100  # 100 million euros
+#: the largest amount any form takes: 20 million euros. Every money column is a 32-bit integer
+#: of cents (up to € 21.474.836,47): a larger amount would not fit, so it is refused here with a
+#: message instead of failing in the database. Sums are computed as 64-bit (SQL SUM, Python).
+MAX_CENTS = 20_000_000 * 100
 _MAX_WHOLE_DIGITS = len(str(MAX_CENTS // 100))
 
 _AMOUNT = re.compile(
@@ -47,12 +50,13 @@ def parse_euros(text: str) -> int:
             raise MoneyError(_("Een bedrag heeft hoogstens twee cijfers achter de komma."))
         raise MoneyError(_("Dit is geen bedrag. Schrijf het zo: 1.250,00."))
     whole = match.group("int").replace(".", "").lstrip("0") or "0"
-    if len(whole) > _MAX_WHOLE_DIGITS:  # before int(): a 5,000-digit string would not even parse
-        raise MoneyError(_("Dit bedrag is te groot."))
     decimals = (match.group("dec") or "").ljust(2, "0")
+    # the length first: a 5,000-digit string would not even parse
+    if len(whole) > _MAX_WHOLE_DIGITS or int(whole) * 100 + int(decimals) > MAX_CENTS:
+        raise MoneyError(
+            _("Dit bedrag is te groot. Het hoogste bedrag is %(max)s.", max=format_cents(MAX_CENTS))
+        )
     cents = int(whole) * 100 + int(decimals)
-    if cents > MAX_CENTS:
-        raise MoneyError(_("Dit bedrag is te groot."))
     return cents
 
 

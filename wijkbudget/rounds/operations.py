@@ -264,6 +264,17 @@ def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
     return changed
 
 
+def lock_round(rnd: Round | int, now: datetime | None = None) -> Round:
+    """The round's row locked (``FOR UPDATE``) for the rest of the use case, read afresh and
+    moved along the dates that have passed (so a write that depends on the phase judges by
+    the dates, whether or not ``flask tick`` has run). Raises Conflict if it was deleted."""
+    from ..usecase import lock_or_gone
+
+    locked = lock_or_gone(Round, rnd)
+    sync_phase(locked, now)
+    return locked
+
+
 def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
     """Voting → uitslag, for results.operations.close_voting only (which counts the votes in the
     same transaction). The caller has already taken the round out of voting with a guarded
