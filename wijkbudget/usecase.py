@@ -35,6 +35,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from .errors import DomainError
 from .extensions import db
+from .pagecache import quiet_commit
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ def use_case(fn: Callable[P, R] | None = None, *, conflict: Any = None) -> Any:
                 session.info[_AFTER] = []
                 try:
                     result = operation(*args, **kwargs)
-                    session.commit()
+                    if quiet:
+                        quiet_commit(session)
+                    else:
+                        session.commit()
                 except DomainError:
                     session.rollback()
                     raise
