@@ -78,11 +78,12 @@ def after_commit(callback: Callable[[], Any]) -> None:
     db.session.info.setdefault(_AFTER, []).append(callback)
 
 
-def use_case(fn: Callable[P, R] | None = None, *, conflict: Any = None) -> Any:
+def use_case(fn: Callable[P, R] | None = None, *, conflict: Any = None, quiet: bool = False) -> Any:
     """Decorate an operation: it runs as one transaction (see the module's docstring).
 
     ``conflict`` is the Dutch message for a constraint the database refused (a lazy string);
-    without it the person reads a general "someone else was just ahead of you".
+    without it the person reads a general "someone else was just ahead of you". ``quiet``
+    commits without telling the page cache (a change no cached public page shows: a ballot).
     """
 
     def decorate(operation: Callable[P, R]) -> Callable[P, R]:
