@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfWriter
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import is_postgres
 from wijkbudget.accounts.models import Role
@@ -30,6 +31,7 @@ from wijkbudget.spending.models import (
     FundedProject,
     LedgerEntry,
     PayeeType,
+    ProgressUpdate,
     ProjectStatus,
     SpendingError,
 )
@@ -675,3 +677,317 @@ def test_the_round_page_links_councillors_to_the_rounds_audit_trail(world, make_
     everything = councillor.get("/audit").get_data(as_text=True)
     # the label is also an option of the "Wat" filter: one more than the events shown
     assert trail.count("Ronde gewijzigd") == 2 and everything.count("Ronde gewijzigd") == 3
+
+
+# --- issue 17: refusals are answers, one booking per expense, verify checks the bookings -------
+
+
+def decide_url(wijk, expense, what: str) -> str:
+    return f"/wijk/{wijk.slug}/bestuur/uitgaven/{expense.id}/{what}"
+
+
+def pending_expense(people, project, cents: int = 10_000) -> Expense:
+    data = operations.ExpenseData(
+        spent_on=date.today(), amount_cents=cents, payee="Leverancier",
+        payee_type=PayeeType.COMPANY, description="Materiaal",
+    )  # fmt: skip
+    return operations.record_expense(people["initiator"], project, data, None)
+
+
+def expense_entries(expense_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(
+            LedgerEntry.expense_id == expense_id, LedgerEntry.kind == EntryKind.EXPENSE
+        )
+    )
+
+
+def receipt_files(app) -> list:
+    from wijkbudget.spending import receipts
+
+    directory = receipts.receipt_dir(app)
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def test_an_expense_of_zero_euro_is_a_422_with_a_dutch_message(world, make_client):
+    _wijk, _other, _rnd, people, projects = world
+    project = projects["Bankjes"]
+    initiator = make_client()
+    initiator.login("initiatief@example.org")
+    for amount in ("0", "0,00", "€ 0,-"):
+        response = record(initiator, project, amount=amount)
+        assert response.status_code == 422, amount
+        assert "Het bedrag moet groter zijn dan nul." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Expense.id))) == 0
+    # the operation says so too (a caller that skips the form), and so does the database
+    with pytest.raises(SpendingError, match="groter zijn dan nul") as refused:
+        pending_expense(people, project, cents=0)
+    assert refused.value.status == 422
+    expense = pending_expense(people, project)
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            text("UPDATE expense SET amount_cents = 0 WHERE id = :id"), {"id": expense.id}
+        )
+    db.session.rollback()
+
+
+def test_a_reallocation_of_zero_euro_is_a_422(world, make_client):
+    wijk, _other, _rnd, _people, projects = world
+    board = make_client()
+    board.login("bestuur@example.org")
+    project = projects["Bankjes"]
+    response = board.post(
+        f"/wijk/{wijk.slug}/bestuur/projecten/{project.id}/extra-geld",
+        {"amount": "0", "reason": "Niets"},
+        page=f"/projecten/{project.id}",
+    )
+    assert response.status_code == 422
+    assert "Het bedrag moet groter zijn dan nul." in response.get_data(as_text=True)
+
+
+def test_approving_twice_is_one_booking_a_double_click_succeeds_another_member_gets_409(
+    world, make_client
+):
+    wijk, _other, _rnd, people, projects = world
+    expense = pending_expense(people, projects["Bankjes"])
+    board = make_client()
+    board.login("bestuur@example.org")
+    token = board.csrf(f"/wijk/{wijk.slug}/bestuur/uitgaven")
+    url = decide_url(wijk, expense, "goedkeuren")
+    first = board.post(url, {"csrf_token": token})
+    again = board.post(url, {"csrf_token": token})  # the double click
+    assert (first.status_code, again.status_code) == (303, 303)
+    other = make_client()
+    other.login("bestuur2@example.org")
+    late = other.post(url, page=f"/wijk/{wijk.slug}/bestuur/uitgaven")
+    assert late.status_code == 409
+    assert "Over deze uitgave is al besloten: hij is goedgekeurd." in late.get_data(as_text=True)
+    rejected = other.post(
+        decide_url(wijk, expense, "afwijzen"),
+        {"reason": "Te laat"},
+        page=f"/wijk/{wijk.slug}/bestuur/uitgaven",
+    )
+    assert rejected.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Expense, expense.id).state == ExpenseState.APPROVED
+    assert expense_entries(expense.id) == 1
+    assert operations.verify(wijk.id).ok
+
+
+def test_rejecting_and_reversing_twice_never_give_a_500(world, make_client):
+    wijk, _other, _rnd, people, projects = world
+    project = projects["Bankjes"]
+    to_reject, to_reverse = pending_expense(people, project), pending_expense(people, project)
+    operations.approve_expense(people["board"], to_reverse)
+    board, other = make_client(), make_client()
+    board.login("bestuur@example.org")
+    other.login("bestuur2@example.org")
+    page = f"/wijk/{wijk.slug}/bestuur/uitgaven"
+    for what, expense in (("afwijzen", to_reject), ("terugdraaien", to_reverse)):
+        token = board.csrf(page)
+        url = decide_url(wijk, expense, what)
+        first = board.post(url, {"csrf_token": token, "reason": "Dubbel ingevoerd"})
+        again = board.post(url, {"csrf_token": token, "reason": "Dubbel ingevoerd"})
+        assert (first.status_code, again.status_code) == (303, 303), what
+        late = other.post(url, {"reason": "Ik ook"}, page=page)
+        assert late.status_code == 409, what
+        assert "al " in late.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Expense, to_reject.id).state == ExpenseState.REJECTED
+    assert db.session.get(Expense, to_reverse.id).state == ExpenseState.REVERSED
+    corrections = db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == EntryKind.CORRECTION)
+    )
+    assert corrections == 1
+    assert expense_entries(to_reject.id) == 0
+    # a rejected expense is not turned back: a plain refusal
+    with pytest.raises(SpendingError, match="Alleen een goedgekeurde") as refused:
+        operations.reverse_expense(people["board"], to_reject, "Toch niet")
+    assert refused.value.status == 422
+    assert operations.verify(wijk.id).ok
+
+
+def test_closing_twice_is_a_409(world, make_client):
+    wijk, _other, _rnd, _people, projects = world
+    project = projects["Moestuin"]
+    board = make_client()
+    board.login("bestuur@example.org")
+    token = board.csrf(f"/projecten/{project.id}")
+    url = f"/wijk/{wijk.slug}/bestuur/projecten/{project.id}/afsluiten"
+    form = {"csrf_token": token, "status": "stopped", "note": "Gaat niet door"}
+    assert board.post(url, form).status_code == 303
+    again = board.post(url, form)
+    assert again.status_code == 409
+    assert "al afgesloten" in again.get_data(as_text=True)
+    returns = db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == EntryKind.RETURN)
+    )
+    assert returns == 1
+
+
+def test_the_database_allows_one_expense_entry_per_expense(world):
+    """The partial unique index really exists: a second entry of kind 'expense' for one expense,
+    written behind the application's back (a well-formed row, next in the chain), is refused;
+    an entry of another kind for the same expense (its correction) is not."""
+    wijk, _other, _rnd, people, projects = world
+    expense = pending_expense(people, projects["Bankjes"])
+    first = operations.approve_expense(people["board"], expense)
+    db.session.expire_all()
+
+    def insert(kind: str, seq: int, prev: str) -> None:
+        db.session.execute(
+            text(
+                "INSERT INTO ledger_entry (neighbourhood_id, seq, kind, amount_cents, project_id,"
+                " expense_id, reason, created_at, prev_hash, hash) VALUES (:w, :seq, :kind, :a,"
+                " :p, :e, '', :t, :prev, :hash)"
+            ),
+            {
+                "w": wijk.id, "seq": seq, "kind": kind, "a": 10_000, "p": expense.project_id,
+                "e": expense.id, "t": utcnow(), "prev": prev, "hash": f"{seq:064d}",
+            },
+        )  # fmt: skip
+
+    with pytest.raises(IntegrityError) as refused:
+        insert("expense", first.seq + 1, first.hash)
+    assert "uq_ledger_entry_expense" in str(refused.value) or "UNIQUE" in str(refused.value)
+    db.session.rollback()
+    insert("correction", first.seq + 1, first.hash)  # the index is partial
+    db.session.rollback()
+    # and through the application: a refused constraint is a Conflict (409), not a 500
+    from wijkbudget.usecase import Conflict
+
+    with pytest.raises(Conflict):
+        operations.use_case(
+            lambda: operations.append(
+                wijk.id, EntryKind.EXPENSE, 10_000, actor=people["board"],
+                project=projects["Bankjes"], expense=expense,
+            )
+        )()  # fmt: skip
+    assert expense_entries(expense.id) == 1
+
+
+def test_verify_reports_bookings_that_disagree_with_the_expenses(world, app, make_client):
+    """An intact hash chain is not enough: the ledger must say what the expenses say."""
+    wijk, _other, _rnd, people, projects = world
+    project = projects["Bankjes"]
+    runner = app.test_cli_runner()
+    approved = pending_expense(people, project, cents=7_000)
+    operations.approve_expense(people["board"], approved)
+    assert operations.verify(wijk.id).ok
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+
+    # 1. an entry for an expense that is still pending, appended with a perfect chain
+    waiting = pending_expense(people, project, cents=3_000)
+    operations.use_case(
+        lambda: operations.append(
+            wijk.id, EntryKind.EXPENSE, 3_000, actor=people["board"], project=project,
+            expense=waiting,
+        )
+    )()  # fmt: skip
+    result = operations.verify(wijk.id)
+    assert not result.ok and result.broken_id is None and result.expense_id == waiting.id
+    assert "staat 1 keer als uitgave" in result.problem and "hoort 0 en 0" in result.problem
+    cli = runner.invoke(args=["ledger", "verify", "--wijk", wijk.slug])
+    assert (
+        cli.exit_code == 1 and cli.output.startswith("mismatch") and str(waiting.id) in cli.output
+    )
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 1
+    councillor = make_client()
+    councillor.login("raad@example.org")
+    desk = councillor.get(f"/wijk/{wijk.slug}/controle").get_data(as_text=True)
+    assert "klopt niet met de uitgaven" in desk and f"Uitgave {waiting.id} " in desk
+    assert "Grootboek klopt" not in councillor.get("/controle").get_data(as_text=True)
+
+
+def test_verify_reports_an_expense_booked_twice_and_an_approval_without_booking(world, app):
+    wijk, _other, _rnd, people, projects = world
+    project = projects["Bankjes"]
+    twice = pending_expense(people, project, cents=4_000)
+    operations.approve_expense(people["board"], twice)
+    index = next(i for i in LedgerEntry.__table__.indexes if i.name == "uq_ledger_entry_expense")
+    # the database as it was before issue 17: without the index, a double booking got in
+    db.session.commit()
+    index.drop(db.engine)
+    try:
+        operations.use_case(
+            lambda: operations.append(
+                wijk.id, EntryKind.EXPENSE, 4_000, actor=people["board"], project=project,
+                expense=twice,
+            )
+        )()  # fmt: skip
+        result = operations.verify(wijk.id)
+        assert not result.ok and result.expense_id == twice.id
+        assert "staat 2 keer als uitgave" in result.problem and "hoort 1 en 0" in result.problem
+        cli = app.test_cli_runner().invoke(args=["ledger", "verify", "--wijk", wijk.slug])
+        assert cli.exit_code == 1 and "mismatch" in cli.output
+    finally:
+        db.session.rollback()
+        with db.engine.begin() as connection:  # the test database has no append-only trigger
+            connection.execute(
+                text(
+                    "DELETE FROM ledger_entry WHERE id = (SELECT max(id) FROM ledger_entry "
+                    "WHERE expense_id = :e)"
+                ),
+                {"e": twice.id},
+            )
+        index.create(db.engine)
+    assert operations.verify(wijk.id).ok
+    # an expense marked approved behind the application's back, with no booking
+    lost = pending_expense(people, project, cents=1_000)
+    db.session.execute(
+        text("UPDATE expense SET state = 'approved' WHERE id = :id"), {"id": lost.id}
+    )
+    db.session.commit()
+    result = operations.verify(wijk.id)
+    assert not result.ok and result.expense_id == lost.id and "staat 0 keer" in result.problem
+    # a booking with the wrong amount: counts right, amount wrong
+    db.session.execute(text("UPDATE expense SET state = 'pending' WHERE id = :id"), {"id": lost.id})
+    db.session.execute(
+        text("UPDATE expense SET amount_cents = 4001 WHERE id = :id"), {"id": twice.id}
+    )
+    db.session.commit()
+    result = operations.verify(wijk.id)
+    assert not result.ok and result.expense_id == twice.id
+    assert "ander bedrag" in result.problem
+
+
+def test_a_failed_recording_leaves_no_receipt_on_disk(world, app):
+    """The receipt is written before the commit: when the use case fails after that, the file
+    goes again (here a VAT below zero, which only the database refuses)."""
+    from werkzeug.datastructures import FileStorage
+
+    from wijkbudget.usecase import Conflict
+
+    _wijk, _other, _rnd, people, projects = world
+    data = operations.ExpenseData(
+        spent_on=date.today(), amount_cents=1_000, payee="Winkel",
+        payee_type=PayeeType.COMPANY, description="Iets", vat_cents=-1,
+    )  # fmt: skip
+    upload = FileStorage(io.BytesIO(pdf_bytes()), filename="bon.pdf")
+    with pytest.raises(Conflict):
+        operations.record_expense(people["initiator"], projects["Bankjes"], data, upload)
+    assert receipt_files(app) == []
+    assert db.session.scalar(select(func.count(Expense.id))) == 0
+    # the same upload, used again (as a retried use case does), is read from its first byte
+    data.vat_cents = None
+    expense = operations.record_expense(people["initiator"], projects["Bankjes"], data, upload)
+    assert [p.name for p in receipt_files(app)] == [expense.receipt_name]
+
+
+def test_a_failed_update_leaves_no_photos_on_disk(world, app, monkeypatch):
+    from werkzeug.datastructures import FileStorage
+
+    from wijkbudget.proposals import images
+
+    _wijk, _other, _rnd, people, projects = world
+
+    def broken_audit(*args, **kwargs):
+        raise RuntimeError("the audit log is gone")
+
+    monkeypatch.setattr(operations, "record", broken_audit)  # only a milestone is logged
+    photos = [FileStorage(io.BytesIO(png_bytes()), filename=f"f{i}.png") for i in range(2)]
+    with pytest.raises(RuntimeError):
+        operations.add_update(people["board"], projects["Bankjes"], "Mijlpaal", 50, photos=photos)
+    directory = images.upload_dir(app)
+    assert not directory.exists() or [p for p in directory.iterdir() if p.is_file()] == []
+    assert db.session.scalar(select(func.count(ProgressUpdate.id))) == 0

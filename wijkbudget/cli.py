@@ -460,8 +460,10 @@ def _ledger_commands(app: Flask) -> None:
     @ledger.command("verify")
     @click.option("--wijk", "slug", default=None, help="Only this wijk (its slug).")
     def verify(slug: str | None) -> None:
-        """Recompute the hash chain: prints `ok <count> <head-hash>` (exit 0), or the id of the
-        first broken entry (exit 1). With several wijken, the head is the SHA-256 of their heads."""
+        """Recompute the hash chain and check it against the expenses: prints `ok <count>
+        <head-hash>` (exit 0), or the id of the first broken entry, or `mismatch` with what
+        disagrees, e.g. an expense booked twice (exit 1). With several wijken, the head is the
+        SHA-256 of their heads."""
         from .spending import operations as spending
 
         if slug:
@@ -476,6 +478,9 @@ def _ledger_commands(app: Flask) -> None:
         if result.ok:
             click.echo(f"ok {result.count} {result.head}")
             return
+        if result.broken_id is None:  # the chain is intact; the bookings disagree
+            click.echo(f"mismatch (wijk {result.wijk_id}: {result.problem})")
+            raise SystemExit(1)
         click.echo(
             f"broken {result.broken_id} (wijk {result.wijk_id}: de keten klopt niet vanaf "
             f"boeking-id {result.broken_id})"

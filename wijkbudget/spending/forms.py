@@ -24,12 +24,17 @@ def payee_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _more_than_zero(form: BaseForm, field: EuroField) -> None:
+    if field.cents is not None and field.cents <= 0:
+        raise ValidationError(_l("Het bedrag moet groter zijn dan nul."))
+
+
 class ExpenseForm(BaseForm):
     spent_on = DateField(
         _l("Datum van betalen"),
         validators=[DataRequired(message=_l("Vul de datum in, bijvoorbeeld 2026-05-14."))],
     )
-    amount = EuroField(_l("Bedrag (euro, met btw)"), validators=[DataRequired()])
+    amount = EuroField(_l("Bedrag (euro, met btw)"), validators=[DataRequired(), _more_than_zero])
     vat = EuroField(_l("Waarvan btw (euro, mag leeg)"), validators=[Optional()])
     payee = StringField(
         _l("Betaald aan"),
@@ -61,7 +66,7 @@ class RejectForm(BaseForm):
 
 
 class ReallocateForm(BaseForm):
-    amount = EuroField(_l("Extra bedrag (euro)"), validators=[DataRequired()])
+    amount = EuroField(_l("Extra bedrag (euro)"), validators=[DataRequired(), _more_than_zero])
     reason = TextAreaField(
         _l("Reden"),
         validators=[

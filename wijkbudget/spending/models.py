@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -286,7 +287,8 @@ class ProgressPhoto(db.Model):
 class LedgerEntry(db.Model):
     """One money event, written once. ``seq`` counts a wijk's entries 1, 2, 3, …; ``prev_hash``
     is the hash of entry ``seq - 1`` (64 zeros for the first), unique per wijk, so two entries
-    can never hang on the same predecessor."""
+    can never hang on the same predecessor. An expense has at most one entry of kind
+    ``expense`` and an entry at most one correction (both unique in the database)."""
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
@@ -295,6 +297,16 @@ class LedgerEntry(db.Model):
         Index("ix_ledger_entry_project", "project_id"),
         Index("ix_ledger_entry_round", "round_id"),
         Index("ix_ledger_entry_wijk_kind", "neighbourhood_id", "kind"),
+        # one booking per expense, whatever the code does: two board members approving at once
+        # (or one double click) cannot book an expense twice. Its reversal is a correction,
+        # which is one per entry (``corrects_id`` is unique).
+        Index(
+            "uq_ledger_entry_expense",
+            "expense_id",
+            unique=True,
+            postgresql_where=text("kind = 'expense'"),
+            sqlite_where=text("kind = 'expense'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,14 @@
 """Use cases of the verantwoording: grants from a result, expenses with four eyes, reallocations,
-closing a project, progress updates, and the hash-chained ledger every money event goes into."""
+closing a project, progress updates, and the hash-chained ledger every money event goes into.
+
+Each use case is one transaction (:func:`~wijkbudget.usecase.use_case`). The locks are always
+taken in one order, so two use cases never wait for each other in a circle:
+
+    project (``funded_project``) → expense → wijk (``neighbourhood``, taken by :func:`append`)
+
+A project's money (its grant, what is spent and pending) is read only under the project's lock,
+the wijk's free money only under the wijk's lock.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,9 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import permissions
 from ..accounts.models import User
@@ -19,6 +30,7 @@ from ..neighbourhoods.models import Neighbourhood
 from ..proposals import images
 from ..proposals.models import Proposal
 from ..rounds.models import Round
+from ..usecase import Conflict, lock_or_gone, use_case
 from . import queries, receipts
 from .models import (
     GENESIS,
@@ -60,9 +72,12 @@ def append(
     reason: str = "",
     now: datetime | None = None,
 ) -> LedgerEntry:
-    """Add one entry at the head of the wijk's chain. The wijk's row is locked first (on
-    PostgreSQL), so appends of one wijk queue up and every entry hangs on the one before; the
-    unique (wijk, prev_hash) and (wijk, seq) constraints hold the line on any database."""
+    """Add one entry at the head of the wijk's chain, inside the caller's use case (it does not
+    commit). The wijk's row is locked first (on PostgreSQL), so appends of one wijk queue up and
+    every entry hangs on the one before; the unique (wijk, prev_hash) and (wijk, seq)
+    constraints hold the line on any database.
+
+    Locks: the wijk (``neighbourhood``), always the last lock a use case of this area takes."""
     db.session.execute(
         select(Neighbourhood.id).where(Neighbourhood.id == wijk_id).with_for_update()
     )
@@ -100,13 +115,27 @@ class Verification:
     ok: bool
     count: int
     head: str
-    broken_id: int | None = None
+    broken_id: int | None = None  # the first entry where the chain breaks
     wijk_id: int | None = None
+    #: the chain is intact, but the ledger and the expenses disagree: what (in the person's
+    #: language) and about which expense or entry
+    problem: str = ""
+    expense_id: int | None = None
+    entry_id: int | None = None
 
 
 def verify(wijk_id: int) -> Verification:
     """Recompute one wijk's chain from the first entry: every ``seq`` follows the one before,
-    every ``prev_hash`` is the hash before it, every ``hash`` is what the entry says."""
+    every ``prev_hash`` is the hash before it, every ``hash`` is what the entry says. Then check
+    that the ledger says what the expenses say (:func:`_bookings_problem`): an intact chain
+    with an expense booked twice is not a ledger that is right."""
+    chain = _verify_chain(wijk_id)
+    if not chain.ok:
+        return chain
+    return _bookings_problem(wijk_id, chain) or chain
+
+
+def _verify_chain(wijk_id: int) -> Verification:
     prev, count = GENESIS, 0
     while True:  # in batches by seq, so a long ledger never sits in memory at once
         batch = list(
@@ -130,6 +159,124 @@ def verify(wijk_id: int) -> Verification:
     return Verification(True, count, prev, None, wijk_id)
 
 
+#: how many entries of kind (expense, correction) an expense in each state has in the ledger
+EXPECTED_BOOKINGS = {
+    ExpenseState.PENDING: (0, 0),
+    ExpenseState.REJECTED: (0, 0),
+    ExpenseState.APPROVED: (1, 0),
+    ExpenseState.REVERSED: (1, 1),
+}
+
+
+def _bookings_problem(wijk_id: int, chain: Verification) -> Verification | None:
+    """What an auditor checks besides the hashes, in two queries: every expense of the wijk
+    has the entries its state calls for (approved: one expense entry; reversed: that one and
+    one correction; pending or rejected: none), each for its amount and its project; every
+    expense entry belongs to an expense; every correction reverses an entry of the wijk for
+    the opposite amount. The first disagreement, or None."""
+    is_expense = LedgerEntry.kind == EntryKind.EXPENSE
+    is_correction = LedgerEntry.kind == EntryKind.CORRECTION
+
+    def total(when: Any, value: Any = 1) -> Any:
+        return func.coalesce(func.sum(case((when, value), else_=0)), 0)
+
+    expected_entries = case(
+        (Expense.state.in_((ExpenseState.APPROVED, ExpenseState.REVERSED)), 1), else_=0
+    )
+    expected_corrections = case((Expense.state == ExpenseState.REVERSED, 1), else_=0)
+    entries, entry_sum = total(is_expense), total(is_expense, LedgerEntry.amount_cents)
+    corrections = total(is_correction)
+    correction_sum = total(is_correction, LedgerEntry.amount_cents)
+    elsewhere = total(  # an entry of this expense on another project or wijk, or of a kind
+        and_(  # that no expense has
+            LedgerEntry.id.is_not(None),
+            or_(
+                LedgerEntry.project_id.is_(None),
+                LedgerEntry.project_id != Expense.project_id,
+                LedgerEntry.neighbourhood_id != Expense.neighbourhood_id,
+                ~LedgerEntry.kind.in_((EntryKind.EXPENSE, EntryKind.CORRECTION)),
+            ),
+        )
+    )
+    row = db.session.execute(
+        select(Expense.id, Expense.state, Expense.amount_cents, entries, corrections)
+        .outerjoin(LedgerEntry, LedgerEntry.expense_id == Expense.id)
+        .where(Expense.neighbourhood_id == wijk_id)
+        .group_by(Expense.id, Expense.state, Expense.amount_cents)
+        .having(
+            or_(
+                entries != expected_entries,
+                corrections != expected_corrections,
+                entry_sum != expected_entries * Expense.amount_cents,
+                correction_sum != -expected_corrections * Expense.amount_cents,
+                elsewhere > 0,
+            )
+        )
+        .order_by(Expense.id)
+        .limit(1)
+    ).first()
+    if row is not None:
+        expense_id, state, amount, found, found_corrections = row
+        want, want_corrections = EXPECTED_BOOKINGS[ExpenseState(state)]
+        if (found, found_corrections) != (want, want_corrections):
+            problem = _(
+                "Uitgave %(id)d (%(state)s, %(amount)s) staat %(found)d keer als uitgave en "
+                "%(corrections)d keer als correctie in het grootboek. Dat hoort %(want)d en "
+                "%(want_corrections)d keer te zijn.",
+                id=expense_id,
+                state=queries.expense_state_label(state),
+                amount=queries.euros(amount),
+                found=found,
+                corrections=found_corrections,
+                want=want,
+                want_corrections=want_corrections,
+            )
+        else:
+            problem = _(
+                "De boekingen van uitgave %(id)d kloppen niet met de uitgave: een ander bedrag, "
+                "project of wijk.",
+                id=expense_id,
+            )
+        return _mismatch(chain, problem, expense_id=expense_id)
+
+    corrected = aliased(LedgerEntry)
+    entry = db.session.execute(
+        select(LedgerEntry.id, LedgerEntry.seq, LedgerEntry.kind)
+        .outerjoin(corrected, corrected.id == LedgerEntry.corrects_id)
+        .where(
+            LedgerEntry.neighbourhood_id == wijk_id,
+            or_(
+                and_(is_expense, LedgerEntry.expense_id.is_(None)),
+                and_(
+                    is_correction,
+                    or_(
+                        corrected.id.is_(None),
+                        corrected.neighbourhood_id != LedgerEntry.neighbourhood_id,
+                        corrected.amount_cents != -LedgerEntry.amount_cents,
+                    ),
+                ),
+                and_(~is_correction, LedgerEntry.corrects_id.is_not(None)),
+            ),
+        )
+        .order_by(LedgerEntry.seq)
+        .limit(1)
+    ).first()
+    if entry is None:
+        return None
+    entry_id, seq, kind = entry
+    if kind == EntryKind.EXPENSE:
+        problem = _("Boeking %(seq)d is een uitgave, maar er hoort geen uitgave bij.", seq=seq)
+    else:
+        problem = _("Boeking %(seq)d past niet bij de boeking die hij zou terugdraaien.", seq=seq)
+    return _mismatch(chain, problem, entry_id=entry_id)
+
+
+def _mismatch(chain: Verification, problem: str, **about: int) -> Verification:
+    return Verification(
+        False, chain.count, chain.head, None, chain.wijk_id, problem=problem, **about
+    )
+
+
 def verify_all(wijk_ids: list[int]) -> Verification:
     """Every wijk's chain; the first broken one, or ok with the total count. The head printed
     for several wijken is the SHA-256 of their heads in wijk order."""
@@ -151,9 +298,14 @@ def verify_all(wijk_ids: list[int]) -> Verification:
 # --- grants -----------------------------------------------------------------------------------
 
 
+@use_case
 def grant_chosen(board: User, rnd: Round, proposals: list[Proposal], now: datetime) -> None:
     """The result is final: every chosen proposal becomes a funded project with its admitted
-    cost as grant, each grant a ledger entry (in the order the rule chose them)."""
+    cost as grant, each grant a ledger entry (in the order the rule chose them).
+
+    Locks: the wijk's row (through :func:`append`); the new projects are rows no one else sees
+    yet, and a proposal is funded once (``funded_project.proposal_id`` is unique). Called by
+    closing the vote, whose use case it joins (that one has locked the round and commits)."""
     for proposal in proposals:
         project = FundedProject(
             proposal_id=proposal.id,
@@ -190,6 +342,8 @@ class ExpenseData:
 
 
 def _check_room(project: FundedProject, amount: int, *, with_pending: bool) -> None:
+    """The grant is the ceiling. Call it only with the project locked: the sums it reads are
+    written by use cases that lock the project first."""
     money = queries.project_money(project)
     used = money.spent + (money.pending if with_pending else 0)
     if used + amount > money.granted:
@@ -205,74 +359,126 @@ def _check_room(project: FundedProject, amount: int, *, with_pending: bool) -> N
         )
 
 
+def _positive(amount_cents: int) -> None:
+    if amount_cents <= 0:
+        raise SpendingError(_("Het bedrag moet groter zijn dan nul."))
+
+
+@use_case
 def record_expense(user: User, project: FundedProject, data: ExpenseData, upload: Any) -> Expense:
-    """An initiator or the treasurer records what was paid, with the receipt."""
-    if not project.is_initiator(user):
-        raise NotAllowed(_("Alleen de initiatiefnemers en de penvoerder voeren uitgaven in."))
-    if project.is_closed:
-        raise SpendingError(_("Dit project is afgesloten. Er kunnen geen uitgaven meer bij."))
+    """An initiator or the treasurer records what was paid, with the receipt. Pending and spent
+    money together stay within the grant.
+
+    Locks: the project (its status and its money, granted, spent and pending, are read under
+    it), so expenses recorded at the same time cannot together pass the grant. The receipt is
+    checked before the lock and written to disk last; if the use case fails after that, the file
+    is deleted again."""
+    _positive(data.amount_cents)
     if data.spent_on > utcnow().date():
         raise SpendingError(_("De datum van de uitgave ligt in de toekomst."))
     if data.vat_cents is not None and data.vat_cents > data.amount_cents:
         raise SpendingError(_("De btw kan niet hoger zijn dan het bedrag."))
+    checked = None
+    if upload is not None and getattr(upload, "filename", ""):
+        checked = receipts.check_upload(upload)
+    project = lock_or_gone(FundedProject, project)
+    if not project.is_initiator(user):
+        raise NotAllowed(_("Alleen de initiatiefnemers en de penvoerder voeren uitgaven in."))
+    if project.is_closed:
+        raise SpendingError(_("Dit project is afgesloten. Er kunnen geen uitgaven meer bij."))
     if data.cost_line_id is not None and data.cost_line_id not in {
         line.id for line in project.proposal.cost_lines
     }:
         raise SpendingError(_("Deze kostenpost hoort niet bij dit project."))
     _check_room(project, data.amount_cents, with_pending=True)
-    receipt_name = receipt_type = None
-    if upload is not None and getattr(upload, "filename", ""):
-        checked = receipts.check_upload(upload)
-        receipt_name = receipts.store(checked, receipts.receipt_dir(current_app))
-        receipt_type = checked.content_type
-    expense = Expense(
-        project_id=project.id,
-        neighbourhood_id=project.neighbourhood_id,
-        cost_line_id=data.cost_line_id,
-        spent_on=data.spent_on,
-        amount_cents=data.amount_cents,
-        vat_cents=data.vat_cents,
-        payee=_plain(data.payee),
-        payee_type=data.payee_type,
-        description=_plain(data.description),
-        receipt_name=receipt_name,
-        receipt_type=receipt_type,
-        recorded_by_id=user.id,
-        recorded_at=utcnow(),
-    )
-    db.session.add(expense)
-    if project.status == ProjectStatus.NOT_STARTED:
-        project.status = ProjectStatus.IN_PROGRESS
+    directory = receipts.receipt_dir(current_app)
+    receipt_name = None
     try:
+        if checked is not None:
+            receipt_name = receipts.store(checked, directory)
+        expense = Expense(
+            project_id=project.id,
+            neighbourhood_id=project.neighbourhood_id,
+            cost_line_id=data.cost_line_id,
+            spent_on=data.spent_on,
+            amount_cents=data.amount_cents,
+            vat_cents=data.vat_cents,
+            payee=_plain(data.payee),
+            payee_type=data.payee_type,
+            description=_plain(data.description),
+            receipt_name=receipt_name,
+            receipt_type=checked.content_type if checked is not None else None,
+            recorded_by_id=user.id,
+            recorded_at=utcnow(),
+        )
+        db.session.add(expense)
+        if project.status == ProjectStatus.NOT_STARTED:
+            project.status = ProjectStatus.IN_PROGRESS
         db.session.flush()
-    except Exception:
+        record(
+            "expense.record",
+            actor=user,
+            role=permissions.acting_role(user, project.neighbourhood),
+            obj=project,  # filed under the project, so its audit trail is one list
+            neighbourhood=project.neighbourhood_id,
+            after={"uitgave": expense.id, "bedrag": expense.amount_cents},
+        )
+        db.session.flush()  # every constraint checked here, while the file can still go
+    except BaseException:
         if receipt_name:
-            receipts.delete(receipts.receipt_dir(current_app), receipt_name)
+            receipts.delete(directory, receipt_name)
         raise
-    record(
-        "expense.record",
-        actor=user,
-        role=permissions.acting_role(user, project.neighbourhood),
-        obj=expense.project,  # filed under the project, so its audit trail is one list
-        neighbourhood=project.neighbourhood_id,
-        after={"uitgave": expense.id, "bedrag": expense.amount_cents},
-    )
     return expense
 
 
-def _decide_guard(board: User, expense: Expense) -> None:
+def _lock_decision(expense: Expense) -> tuple[FundedProject, Expense]:
+    """The project, then the expense, locked and read afresh: the board's decisions on one
+    expense queue up, and after the first the others see its new state."""
+    project = lock_or_gone(FundedProject, expense.project_id)
+    return project, lock_or_gone(Expense, expense)
+
+
+def _refuse(board: User, expense: Expense) -> None:
     refusal = expense.approval_refusal(board)
     if refusal is not None:
         raise NotAllowed(refusal)
-    if expense.state != ExpenseState.PENDING:
-        raise SpendingError(_("Over deze uitgave is al besloten."))
 
 
+def _already_decided(expense: Expense) -> Conflict:
+    return Conflict(
+        _(
+            "Over deze uitgave is al besloten: hij is %(state)s. Kijk op de pagina hoe het nu "
+            "staat.",
+            state=queries.expense_state_label(expense.state),
+        )
+    )
+
+
+def _expense_entry(expense: Expense) -> LedgerEntry | None:
+    return db.session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.expense_id == expense.id, LedgerEntry.kind == EntryKind.EXPENSE
+        )
+    )
+
+
+@use_case(conflict=_l("Deze uitgave staat al in het grootboek."))
 def approve_expense(board: User, expense: Expense) -> LedgerEntry:
     """Four eyes: never the person who recorded it, never an initiator of the project. Only an
-    approved expense counts as spent, and it goes into the ledger."""
-    _decide_guard(board, expense)
-    project = expense.project
+    approved expense counts as spent, and it goes into the ledger, once. The same board member
+    approving again (a double click) is told it is done; after another's decision: 409.
+
+    Locks: the project (spent and granted are read under it), then the expense (its state
+    decides), then the wijk (:func:`append`). The database allows one expense entry per
+    expense (``uq_ledger_entry_expense``)."""
+    project, expense = _lock_decision(expense)
+    _refuse(board, expense)
+    if expense.state == ExpenseState.APPROVED and expense.decided_by_id == board.id:
+        entry = _expense_entry(expense)
+        if entry is not None:
+            return entry
+    if expense.state != ExpenseState.PENDING:
+        raise _already_decided(expense)
     _check_room(project, expense.amount_cents, with_pending=False)
     expense.state = ExpenseState.APPROVED
     expense.decided_by_id = board.id
@@ -290,7 +496,7 @@ def approve_expense(board: User, expense: Expense) -> LedgerEntry:
         "expense.approve",
         actor=board,
         role="board",
-        obj=expense.project,  # filed under the project, so its audit trail is one list
+        obj=project,  # filed under the project, so its audit trail is one list
         neighbourhood=project.neighbourhood_id,
         after={"uitgave": expense.id, "bedrag": expense.amount_cents, "boeking": entry.seq},
     )
@@ -306,8 +512,18 @@ def _reason(reason: str) -> str:
     return text
 
 
+@use_case
 def reject_expense(board: User, expense: Expense, reason: str) -> None:
-    _decide_guard(board, expense)
+    """Four eyes, as approving; a rejected expense is not spent and never in the ledger. The
+    same board member rejecting again is told it is done; after another's decision: 409.
+
+    Locks: the project, then the expense (its state decides)."""
+    _project, expense = _lock_decision(expense)
+    _refuse(board, expense)
+    if expense.state == ExpenseState.REJECTED and expense.decided_by_id == board.id:
+        return
+    if expense.state != ExpenseState.PENDING:
+        raise _already_decided(expense)
     expense.state = ExpenseState.REJECTED
     expense.decided_by_id = board.id
     expense.decided_at = utcnow()
@@ -323,19 +539,29 @@ def reject_expense(board: User, expense: Expense, reason: str) -> None:
     )
 
 
+@use_case(conflict=_l("Deze uitgave is al teruggedraaid."))
 def reverse_expense(board: User, expense: Expense, reason: str) -> LedgerEntry:
     """An approved expense turned out wrong: a correction entry takes it back (the original
-    entry stays, as everything in the ledger does)."""
-    refusal = expense.approval_refusal(board)
-    if refusal is not None:
-        raise NotAllowed(refusal)
+    entry stays, as everything in the ledger does). The same board member turning it back
+    again is told it is done; after another's: 409.
+
+    Locks: the project (its spent money changes), then the expense (its state decides), then
+    the wijk (:func:`append`). The database allows one correction per entry
+    (``uq_ledger_entry_corrects_id``)."""
+    _project, expense = _lock_decision(expense)
+    _refuse(board, expense)
+    original = _expense_entry(expense)
+    if expense.state == ExpenseState.REVERSED:
+        done = (
+            db.session.scalar(select(LedgerEntry).where(LedgerEntry.corrects_id == original.id))
+            if original is not None
+            else None
+        )
+        if done is not None and done.actor_id == board.id:
+            return done
+        raise Conflict(_("Deze uitgave is al teruggedraaid."))
     if expense.state != ExpenseState.APPROVED:
         raise SpendingError(_("Alleen een goedgekeurde uitgave kan worden teruggedraaid."))
-    original = db.session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.expense_id == expense.id, LedgerEntry.kind == EntryKind.EXPENSE
-        )
-    )
     if original is None:  # pragma: no cover - an approved expense always has its entry
         raise SpendingError(_("De boeking van deze uitgave is niet gevonden."))
     text = _reason(reason)
@@ -370,16 +596,22 @@ def _board_guard(board: User, project: FundedProject) -> None:
         raise NotAllowed(_("Alleen het bestuur van de wijk kan dit doen."))
 
 
+@use_case
 def reallocate(board: User, project: FundedProject, amount_cents: int, reason: str) -> LedgerEntry:
     """Extra money for a project from the wijk's unspent money, with a reason: itself a ledger
-    entry, after which a larger expense fits."""
+    entry, after which a larger expense fits. The wijk's free money never goes below zero.
+
+    Locks: the project (closed?), then the wijk (its free money is read under that lock, so two
+    reallocations at once cannot together give out more than there is; :func:`append` locks
+    the same row)."""
+    project = lock_or_gone(FundedProject, project)
     _board_guard(board, project)
     if project.is_closed:
         raise SpendingError(_("Dit project is afgesloten."))
-    if amount_cents <= 0:
-        raise SpendingError(_("Het bedrag moet groter zijn dan nul."))
+    _positive(amount_cents)
     text = _reason(reason)
-    available = queries.wijk_available(project.neighbourhood)
+    wijk = lock_or_gone(Neighbourhood, project.neighbourhood_id)
+    available = queries.wijk_available(wijk)
     if amount_cents > available:
         raise SpendingError(
             _(
@@ -406,7 +638,12 @@ def reallocate(board: User, project: FundedProject, amount_cents: int, reason: s
     return entry
 
 
+@use_case
 def set_treasurer(board: User, project: FundedProject, treasurer: User | None) -> None:
+    """The board names the penvoerder (or none).
+
+    Locks: the project, so the audit entry's before is what the change replaced."""
+    project = lock_or_gone(FundedProject, project)
     _board_guard(board, project)
     before = project.treasurer_id
     project.treasurer_id = treasurer.id if treasurer else None
@@ -422,7 +659,13 @@ def set_treasurer(board: User, project: FundedProject, treasurer: User | None) -
     )
 
 
+@use_case
 def set_plan(user: User, project: FundedProject, start: date | None, end: date | None) -> None:
+    """The planned start and end (initiators and the board).
+
+    Locks: the project (a plain edit of two dates, the last one counts; the lock only keeps it
+    in line with the other use cases of the project)."""
+    project = lock_or_gone(FundedProject, project)
     if not (project.is_initiator(user) or project.can_manage(user)):
         raise NotAllowed(_("Alleen de initiatiefnemers en het bestuur plannen het project."))
     if start and end and end < start:
@@ -431,14 +674,20 @@ def set_plan(user: User, project: FundedProject, start: date | None, end: date |
     db.session.flush()
 
 
+@use_case
 def close_project(board: User, project: FundedProject, status: ProjectStatus, note: str) -> None:
     """Afgerond or gestopt. Pending expenses must be decided first; the unspent remainder goes
-    back to the wijk as a ledger entry ("besparingen vloeien terug naar de wijk")."""
+    back to the wijk as a ledger entry ("besparingen vloeien terug naar de wijk"). Closing
+    twice: 409.
+
+    Locks: the project (its status and money are read under it, so no expense is recorded or
+    approved in between), then the wijk (:func:`append`)."""
+    project = lock_or_gone(FundedProject, project)
     _board_guard(board, project)
     if status not in (ProjectStatus.DONE, ProjectStatus.STOPPED):
         raise SpendingError(_("Kies afgerond of gestopt."))
     if project.is_closed:
-        raise SpendingError(_("Dit project is al afgesloten."))
+        raise Conflict(_("Dit project is al afgesloten."))
     money = queries.project_money(project)
     if money.pending:
         raise SpendingError(_("Er wachten nog uitgaven op goedkeuring. Besluit daar eerst over."))
@@ -486,6 +735,7 @@ def close_project(board: User, project: FundedProject, status: ProjectStatus, no
 MAX_PHOTOS = 3
 
 
+@use_case
 def add_update(
     user: User,
     project: FundedProject,
@@ -495,12 +745,11 @@ def add_update(
     photos: list[Any] = (),  # type: ignore[assignment]
     alt: str = "",
 ) -> ProgressUpdate:
-    """Initiators tell how it goes, with up to three photos; the board adds milestones."""
-    if not project.can_post_update(user):
-        raise NotAllowed(_("Alleen de initiatiefnemers schrijven een voortgangsbericht."))
-    milestone = project.update_is_milestone(user)
-    if project.is_closed:
-        raise SpendingError(_("Dit project is afgesloten."))
+    """Initiators tell how it goes, with up to three photos; the board adds milestones.
+
+    Locks: the project (closed? its percentage and status change). The photos are checked
+    before the lock and written to disk last; if the use case fails after that, they are
+    deleted again."""
     text = (body or "").strip()
     if not text:
         raise SpendingError(_("Schrijf wat er is gebeurd."))
@@ -508,12 +757,21 @@ def add_update(
         raise SpendingError(_("Het bericht is te lang (hoogstens 5000 tekens)."))
     if percent is not None and not 0 <= percent <= 100:
         raise SpendingError(_("Het percentage moet tussen 0 en 100 liggen."))
+    if not project.can_post_update(user):
+        raise NotAllowed(_("Alleen de initiatiefnemers schrijven een voortgangsbericht."))
     uploads = [f for f in photos if f is not None and getattr(f, "filename", "")]
     if len(uploads) > MAX_PHOTOS:
         raise SpendingError(_("Hoogstens %(n)d foto's bij een bericht.", n=MAX_PHOTOS))
     processed = [
-        images.process_upload(f, max_bytes=current_app.config["UPLOAD_MAX_BYTES"]) for f in uploads
+        images.process_upload(receipts.rewound(f), max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
+        for f in uploads
     ]
+    project = lock_or_gone(FundedProject, project)
+    if not project.can_post_update(user):
+        raise NotAllowed(_("Alleen de initiatiefnemers schrijven een voortgangsbericht."))
+    if project.is_closed:
+        raise SpendingError(_("Dit project is afgesloten."))
+    milestone = project.update_is_milestone(user)
     update = ProgressUpdate(
         project_id=project.id,
         author_id=user.id,
@@ -523,30 +781,38 @@ def add_update(
         created_at=utcnow(),
     )
     directory = images.upload_dir(current_app)
-    for photo in processed:
-        update.photos.append(
-            ProgressPhoto(
-                filename=images.store(photo, directory),  # type: ignore[arg-type]
-                content_type=photo.content_type,
-                width=photo.width,
-                height=photo.height,
-                alt=_plain(alt)[:200],
+    stored: list[str] = []
+    try:
+        for photo in processed:
+            stored.append(images.store(photo, directory))
+            update.photos.append(
+                ProgressPhoto(
+                    filename=stored[-1],
+                    content_type=photo.content_type,
+                    width=photo.width,
+                    height=photo.height,
+                    alt=_plain(alt)[:200],
+                )
             )
-        )
-    db.session.add(update)
-    if percent is not None:
-        project.percent_done = percent
-    if project.status == ProjectStatus.NOT_STARTED:
-        project.status = ProjectStatus.IN_PROGRESS
-    project.last_update_at = update.created_at
-    db.session.flush()
-    if milestone:
-        record(
-            "project.milestone",
-            actor=user,
-            role="board",
-            obj=project,
-            neighbourhood=project.neighbourhood_id,
-            after={"percentage": percent},
-        )
+        db.session.add(update)
+        if percent is not None:
+            project.percent_done = percent
+        if project.status == ProjectStatus.NOT_STARTED:
+            project.status = ProjectStatus.IN_PROGRESS
+        project.last_update_at = update.created_at
+        db.session.flush()
+        if milestone:
+            record(
+                "project.milestone",
+                actor=user,
+                role="board",
+                obj=project,
+                neighbourhood=project.neighbourhood_id,
+                after={"percentage": percent},
+            )
+            db.session.flush()  # every constraint checked here, while the files can still go
+    except BaseException:
+        for name in stored:
+            images.delete(directory, name)
+        raise
     return update

@@ -266,6 +266,17 @@ def entry_kind_label(kind: EntryKind | str) -> str:
     }[EntryKind(kind)]
 
 
+def expense_state_label(state: ExpenseState | str) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        ExpenseState.PENDING: _("wacht op goedkeuring"),
+        ExpenseState.APPROVED: _("goedgekeurd"),
+        ExpenseState.REJECTED: _("afgewezen"),
+        ExpenseState.REVERSED: _("teruggedraaid"),
+    }[ExpenseState(state)]
+
+
 def status_label(status: ProjectStatus | str) -> str:
     from flask_babel import gettext as _
 

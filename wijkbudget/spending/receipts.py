@@ -32,8 +32,17 @@ def _not_a_receipt() -> SpendingError:
     return SpendingError(_("Dit bestand is geen bon of factuur in PDF-, JPEG- of PNG-formaat."))
 
 
+def rewound(upload: Any) -> Any:
+    """The uploaded file from its first byte: a use case that runs again (after a deadlock)
+    reads it again."""
+    reader = getattr(upload, "stream", upload)
+    if getattr(reader, "seekable", lambda: False)():
+        reader.seek(0)
+    return upload
+
+
 def check_upload(stream: Any) -> Receipt:
-    reader = getattr(stream, "stream", stream)
+    reader = getattr(rewound(stream), "stream", stream)
     data = reader.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise SpendingError(_("Het bestand is groter dan 10 MB. Maak het kleiner."))

@@ -265,11 +265,9 @@ def new_expense(project_id: int) -> Any:
         try:
             operations.record_expense(current_user, project, data, form.receipt.data)
         except DomainError as exc:
-            db.session.rollback()
             error, status = exc.message, exc.status
             project = _project(project_id)
         else:
-            db.session.commit()
             flash(_("De uitgave is ingevoerd. Een bestuurslid keurt hem goed."), "success")
             return redirect(url_for(".project", project_id=project.id), 303)
     elif form.is_submitted():
@@ -300,9 +298,7 @@ def add_update(project_id: int) -> Any:
             alt=form.alt.data or "",
         )
     except DomainError as exc:
-        db.session.rollback()
         return _project_page(_project(project_id), exc.status, action_error=exc.message)
-    db.session.commit()
     flash(_("Het bericht staat op de projectpagina."), "success")
     return redirect(url_for(".project", project_id=project.id), 303)
 
@@ -329,9 +325,7 @@ def plan(project_id: int) -> Any:
     try:
         operations.set_plan(current_user, project, form.planned_start.data, form.planned_end.data)
     except DomainError as exc:
-        db.session.rollback()
         return _project_page(_project(project_id), exc.status, action_error=exc.message)
-    db.session.commit()
     return redirect(url_for(".project", project_id=project.id), 303)
 
 
@@ -358,20 +352,21 @@ def _after_board_action(wijk: Neighbourhood, expense: Expense) -> Any:
     return redirect(url_for(".pending", slug=wijk.slug), 303)
 
 
-def _board_error(project: FundedProject, exc: DomainError) -> Any:
-    db.session.rollback()
-    return _project_page(_project(project.id), exc.status, action_error=exc.message)
+def _board_error(project_id: int, exc: DomainError) -> Any:
+    """The operation said no (and its use case rolled back): the project page, read afresh,
+    with the refusal at the top and its status (403, 409, 422)."""
+    return _project_page(_project(project_id), exc.status, action_error=exc.message)
 
 
 @bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/goedkeuren")
 @board_required
 def approve(wijk: Neighbourhood, expense_id: int) -> Any:
     expense = _board_expense(wijk, expense_id)
+    project_id = expense.project_id
     try:
         operations.approve_expense(current_user, expense)
     except DomainError as exc:
-        return _board_error(expense.project, exc)
-    db.session.commit()
+        return _board_error(project_id, exc)
     flash(_("De uitgave is goedgekeurd en staat in het grootboek."), "success")
     return _after_board_action(wijk, expense)
 
@@ -383,11 +378,11 @@ def _with_reason(wijk: Neighbourhood, expense_id: int, decide: Any, done: str) -
     if not form.validate_on_submit():
         error = form.reason.errors[0] if form.reason.errors else None
         return _project_page(expense.project, 422, action_error=error)
+    project_id = expense.project_id
     try:
         decide(current_user, expense, form.reason.data)
     except DomainError as exc:
-        return _board_error(expense.project, exc)
-    db.session.commit()
+        return _board_error(project_id, exc)
     flash(done, "success")
     return _after_board_action(wijk, expense)
 
@@ -417,16 +412,16 @@ def _project_action(
     act: Callable[[FundedProject], None],
     done: str,
 ) -> Any:
-    """A board action on a project: the form, the operation, one commit, back to the project
-    (or the project page with the form's errors, or the operation's refusal at the top)."""
+    """A board action on a project: the form, the operation (its own transaction), back to the
+    project (or the project page with the form's errors, or the operation's refusal at the
+    top)."""
     project = _board_project(wijk, project_id)
     if not form.validate_on_submit():
         return _project_page(project, 422, **{form_name: form})
     try:
         act(project)
     except DomainError as exc:
-        return _board_error(project, exc)
-    db.session.commit()
+        return _board_error(project_id, exc)
     flash(done, "success")
     return redirect(url_for(".project", project_id=project.id), 303)
 
