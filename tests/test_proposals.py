@@ -729,21 +729,39 @@ def test_support_once_take_back_and_threshold(
     lonely = make_proposal(rnd, fatima, State.ADMITTED, title="Alleen")
     db.session.commit()
     voters = [signed_in(make_client, make_user(f"v{i}@example.org", wijk=west)) for i in range(3)]
+    url = f"/voorstellen/{popular.id}"
     for client in voters:
-        assert client.post(f"/voorstellen/{popular.id}/steun", {}, page="/").status_code == 303
-    # twice is taking it back
-    assert voters[0].post(f"/voorstellen/{popular.id}/steun", {}, page="/").status_code == 303
+        assert client.post(f"{url}/steun", {"want": "1"}, page="/").status_code == 303
+    # the same press twice (a double click, a second tab) supports once, and says so
+    again = voters[0].post(f"{url}/steun", {"want": "1"}, page="/")
+    assert again.status_code == 303
+    assert "Je steun stond er al." in voters[0].get(url).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Proposal, popular.id).support_count == 3
+    # taking it back is its own button (want=0), and twice takes it back once
+    for _ in range(2):
+        assert voters[0].post(f"{url}/steun", {"want": "0"}, page="/").status_code == 303
+    assert "Je steun was al ingetrokken." in voters[0].get(url).get_data(as_text=True)
+    # the page offers what the button means
+    assert 'name="want" value="1"' in voters[0].get(url).get_data(as_text=True)
+    assert 'name="want" value="0"' in voters[1].get(url).get_data(as_text=True)
     assert voters[1].post(f"/voorstellen/{lonely.id}/steun", {}, page="/").status_code == 303
     db.session.expire_all()
     assert db.session.get(Proposal, popular.id).support_count == 2
     assert db.session.scalar(select(func.count(Support.id))) == 3
-    # htmx gets only the button back
-    fragment = voters[2].post(
-        f"/voorstellen/{lonely.id}/steun", {}, page="/", headers={"HX-Request": "true"}
-    )
-    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
-    assert "2 keer gesteund" in fragment.get_data(as_text=True)
-    voters[2].post(f"/voorstellen/{lonely.id}/steun", {}, page="/")  # and back to 1
+    # htmx gets only the button back, twice the same: still 2
+    for _ in range(2):
+        fragment = voters[2].post(
+            f"/voorstellen/{lonely.id}/steun",
+            {"want": "1"},
+            page="/",
+            headers={"HX-Request": "true"},
+        )
+        assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+        assert "2 keer gesteund" in fragment.get_data(as_text=True)
+    assert 'name="want" value="0"' in fragment.get_data(as_text=True)
+    assert "Je steun stond er al." in fragment.get_data(as_text=True)
+    voters[2].post(f"/voorstellen/{lonely.id}/steun", {"want": "0"}, page="/")  # back to 1
 
     rnd = db.session.get(Round, rnd.id)
     rounds.advance(board, rnd, "Steunperiode voorbij")

@@ -87,8 +87,13 @@ class Thread(db.Model):
 
     @property
     def is_closed(self) -> bool:
-        """Read-only once the round has left the voting phase (still visible)."""
-        return self.round.has_reached(Phase.RESULT)
+        """Read-only once voting is over (still visible): the round has left the voting phase,
+        or the end of voting by its date has passed (before the board closed the vote too)."""
+        rnd = self.round
+        if rnd.has_reached(Phase.RESULT):
+            return True
+        ends = rnd.voting_ends
+        return rnd.phase == Phase.VOTING and ends is not None and ends <= utcnow()
 
     def can_view(self, user: User | None) -> bool:
         from .. import permissions

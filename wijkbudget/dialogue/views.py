@@ -4,11 +4,12 @@ meetings, and mail settings with one-click unsubscribe."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from .. import permissions
 from ..errors import DomainError
@@ -33,6 +34,9 @@ from .forms import (
     TopicForm,
 )
 from .models import Comment, Thread, ThreadStatus
+
+if TYPE_CHECKING:
+    from ..proposals.models import Proposal
 
 bp = Blueprint("dialogue", __name__)
 
@@ -97,14 +101,35 @@ def _render_thread(
     return render_template(template, **context), status
 
 
-@bp.get("/voorstellen/<int:proposal_id>/gesprek")
-@public
-def proposal_thread(proposal_id: int) -> Any:
+def _visible_proposal(proposal_id: int) -> Proposal:
     proposal = proposal_queries.load_proposal(proposal_id)
     if proposal is None or not proposal.can_view(current_user):
         abort(404)
-    thread = operations.thread_for_proposal(proposal)
-    db.session.commit()
+    return proposal
+
+
+@bp.get("/voorstellen/<int:proposal_id>/gesprek")
+@public
+def proposal_thread(proposal_id: int) -> Any:
+    """The conversation about a proposal. Every proposal gets one when it is made; one made
+    before that has none until someone starts it (a GET writes nothing: the page offers the
+    button that does)."""
+    proposal = _visible_proposal(proposal_id)
+    thread = db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id))
+    if thread is not None:
+        return redirect(url_for(".thread", thread_id=thread.id), 303)
+    return render_template("dialogue/start.html", proposal=proposal)
+
+
+@bp.post("/voorstellen/<int:proposal_id>/gesprek")
+@login_required
+def start_proposal_thread(proposal_id: int) -> Any:
+    proposal = _visible_proposal(proposal_id)
+    try:
+        thread = operations.thread_for_proposal(proposal)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("proposals.show", proposal_id=proposal_id), 303)
     return redirect(url_for(".thread", thread_id=thread.id), 303)
 
 
@@ -158,11 +183,9 @@ def post(thread_id: int) -> Any:
             as_board=bool(form.as_board.data),
         )
     except DomainError as error:
-        db.session.rollback()
         return _render_thread(
             _thread(thread_id), error.status, form=form, error=error.message, fragment=is_htmx()
         )
-    db.session.commit()
     if is_htmx():
         return _render_thread(thread, fragment=True)
     return redirect(
@@ -180,20 +203,20 @@ def edit(comment_id: int) -> Any:
     if request.method == "GET":
         form.body.data = comment.body
     error = None
+    status = 200 if request.method == "GET" else 422
     if request.method == "POST" and form.validate():
         try:
             operations.edit_comment(current_user, comment, form.body.data or "")
         except DomainError as exc:
-            db.session.rollback()
             error = exc.message
+            status = exc.status
+            comment = _comment(comment_id)
         else:
-            db.session.commit()
             return redirect(
                 url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303
             )
     elif request.method == "GET" and not comment.can_edit(current_user):
         error = _("Je kunt een reactie alleen in de eerste 15 minuten aanpassen.")
-    status = 200 if request.method == "GET" else 422
     return render_template("dialogue/edit.html", comment=comment, form=form, error=error), status
 
 
@@ -203,12 +226,11 @@ def delete(comment_id: int) -> Any:
     comment = _comment(comment_id)
     if comment.author_id != current_user.id:
         abort(403)
+    thread_id = comment.thread_id
     try:
         operations.delete_comment(current_user, comment)
     except DomainError as error:
-        db.session.rollback()
-        return _render_thread(comment.thread, 409, error=error.message)
-    db.session.commit()
+        return _render_thread(_thread(thread_id), error.status, error=error.message)
     flash(_("Je reactie is verwijderd."), "success")
     return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
 
@@ -217,17 +239,14 @@ def delete(comment_id: int) -> Any:
 @login_required
 def report(comment_id: int) -> Any:
     comment = _comment(comment_id)
+    thread_id = comment.thread_id
     form = ReportForm()
     try:
         if not form.validate_on_submit():
             raise operations.DialogueError(" ".join(str(e) for e in form.reason.errors))
         operations.report_comment(current_user, comment, form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_thread(
-            comment.thread, 409 if "al gemeld" in error.message else 422, error=error.message
-        )
-    db.session.commit()
+        return _render_thread(_thread(thread_id), error.status, error=error.message)
     flash(_("Bedankt. Het bestuur kijkt naar je melding."), "success")
     return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
 
@@ -235,16 +254,22 @@ def report(comment_id: int) -> Any:
 @bp.post("/gesprekken/<int:thread_id>/volgen")
 @login_required
 def follow(thread_id: int) -> Any:
+    """Follow (``want=1``, also when the form says nothing) or stop (``want=0``): the form
+    carries what the button meant, so a double click does it once."""
     thread = _thread(thread_id)
-    now = operations.toggle_follow(current_user, thread)
-    db.session.commit()
-    flash(
-        _("Je krijgt een mail bij nieuwe reacties.")
-        if now
-        else _("Je volgt dit gesprek niet meer."),
-        "success",
-    )
-    return redirect(url_for(".thread", thread_id=thread.id), 303)
+    want = request.form.get("want", "1") != "0"
+    try:
+        operations.set_follow(current_user, thread, want)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _("Je krijgt een mail bij nieuwe reacties.")
+            if want
+            else _("Je volgt dit gesprek niet meer."),
+            "success",
+        )
+    return redirect(url_for(".thread", thread_id=thread_id), 303)
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -268,10 +293,8 @@ def new_topic(slug: str, round_id: int) -> Any:
                 current_user, rnd, form.title.data or "", form.body.data or ""
             )
         except DomainError as exc:
-            db.session.rollback()
             error = exc.message
         else:
-            db.session.commit()
             if thread.status == ThreadStatus.OPEN:
                 flash(_("Het onderwerp staat open voor gesprek."), "success")
             else:
@@ -290,12 +313,10 @@ def approve_topic(wijk: Neighbourhood, thread_id: int) -> Any:
     try:
         operations.approve_topic(current_user, thread)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for(".thread", thread_id=thread.id), 303)
-    db.session.commit()
-    flash(_("Het onderwerp staat open voor gesprek."), "success")
-    return redirect(url_for(".thread", thread_id=thread.id), 303)
+    else:
+        flash(_("Het onderwerp staat open voor gesprek."), "success")
+    return redirect(url_for(".thread", thread_id=thread_id), 303)
 
 
 # --- moderation ---------------------------------------------------------------------------------
@@ -322,15 +343,16 @@ def _moderated(wijk: Neighbourhood, comment_id: int) -> Comment:
 
 
 def _moderate(wijk: Neighbourhood, run: Any, done: str) -> Any:
+    """Run a moderation use case; its refusal (422, or 409 when another board member or a
+    second click was first) is shown on the moderation page, like its success."""
+    slug = wijk.slug
     try:
         run()
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for(".moderation", slug=wijk.slug), 303)
-    db.session.commit()
-    flash(done, "success")
-    return redirect(url_for(".moderation", slug=wijk.slug), 303)
+    else:
+        flash(done, "success")
+    return redirect(url_for(".moderation", slug=slug), 303)
 
 
 @bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/verbergen")
@@ -422,10 +444,8 @@ def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
                 proposal_ids=list(form.proposals.data or []),
             )
         except DomainError as exc:
-            db.session.rollback()
             error = exc.message
         else:
-            db.session.commit()
             flash(_("De bijeenkomst staat in de tijdlijn van de ronde."), "success")
             return redirect(url_for("rounds.show", slug=wijk.slug, round_id=rnd.id), 303)
     status = 422 if form.is_submitted() else 200
@@ -440,13 +460,11 @@ def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
 @bp.route("/account/meldingen", methods=["GET", "POST"])
 @login_required
 def mail_settings() -> Any:
-    settings = operations.mail_settings(current_user)
     form = MailSettingsForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        form.comment_mail.data = settings.comment_mail
+        form.comment_mail.data = operations.mail_settings(current_user).comment_mail
     elif form.validate():
-        settings.comment_mail = bool(form.comment_mail.data)
-        db.session.commit()
+        operations.set_comment_mail(current_user, bool(form.comment_mail.data))
         flash(_("Je voorkeuren zijn opgeslagen."), "success")
         return redirect(url_for(".mail_settings"), 303)
     return render_template("dialogue/mail_settings.html", form=form)
@@ -462,9 +480,7 @@ def unsubscribe(token: str) -> Any:
     try:
         operations.unsubscribe(token)
     except DomainError as error:
-        db.session.rollback()
         return render_template(
             "dialogue/unsubscribe.html", token=token, done=False, error=error.message
         ), 404
-    db.session.commit()
     return render_template("dialogue/unsubscribe.html", token=token, done=True)

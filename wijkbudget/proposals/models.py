@@ -135,6 +135,10 @@ class Proposal(db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal.id", ondelete="SET NULL")
     )
+    #: the number of Support rows, kept for the list's sort and page: changed only in SQL
+    #: (``support_count + 1`` / ``- 1``) in the transaction that adds or removes the row, under
+    #: the proposal's lock (proposals.operations.set_support); never read for a decision, which
+    #: counts the rows (apply_support_threshold)
     support_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -295,7 +299,12 @@ class CoAuthor(db.Model):
     """An invitation to co-submit, by e-mail; ``user_id`` is set when a resident accepts."""
 
     __tablename__ = "proposal_coauthor"
-    __table_args__ = (UniqueConstraint("proposal_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "email"),
+        # one person co-submits a proposal once (also when their address changed between two
+        # invitations); an index, so SQLite gets it without rebuilding the table
+        Index("uq_proposal_coauthor_proposal_id_user_id", "proposal_id", "user_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -64,10 +63,9 @@ def _load(proposal_id: int) -> Proposal:
     proposal = queries.load_proposal(proposal_id)
     if proposal is None or not proposal.can_view(current_user):
         abort(404)
-    from ..rounds import operations as rounds
+    from ..rounds.queries import as_of_now
 
-    if rounds.sync_phase(proposal.round):
-        db.session.commit()
+    as_of_now(proposal.round)  # the phase its dates imply, shown, not written
     return proposal
 
 
@@ -297,10 +295,9 @@ def create(slug: str, round_id: int) -> Any:
                     current_user, rnd, _data(form), submit=request.form.get("action") == "submit"
                 )
             except DomainError as error:
-                db.session.rollback()
                 form.form_errors.append(error.message)
+                status = error.status
             else:
-                db.session.commit()
                 if proposal.state == State.SUBMITTED:
                     flash(_("Je voorstel is ingediend. Het bestuur gaat het toetsen."), "success")
                 else:
@@ -336,17 +333,17 @@ def edit(proposal_id: int) -> Any:
         status = 422
         if form.validate():
             try:
-                operations.update_proposal(current_user, proposal, _data(form))
-                if request.form.get("action") == "submit" and proposal.allows(
-                    Action.SUBMIT, current_user
-                ):
-                    operations.submit(current_user, proposal)
+                operations.update_proposal(
+                    current_user,
+                    proposal,
+                    _data(form),
+                    submit=request.form.get("action") == "submit",
+                )
             except DomainError as error:
-                db.session.rollback()
                 form.form_errors.append(error.message)
+                status = error.status
                 proposal = _load(proposal_id)
             else:
-                db.session.commit()
                 flash(_("Je wijzigingen zijn bewaard."), "success")
                 return redirect(url_for(".show", proposal_id=proposal.id), 303)
     return render_template(
@@ -378,9 +375,7 @@ def _act(
     try:
         run(proposal)
     except DomainError as error:
-        db.session.rollback()
         return _show(_load(proposal_id), error.status, action_error=error.message, **forms)
-    db.session.commit()
     if done:
         flash(done, "success")
     return redirect(url_for(".show", proposal_id=proposal_id), 303)
@@ -436,9 +431,9 @@ def accept_invite(token: str) -> Any:
         try:
             proposal = operations.accept_invite(current_user, invite)
         except DomainError as error:
-            db.session.rollback()
-            return render_template("proposals/invite.html", error=error.message, invite=invite), 403
-        db.session.commit()
+            return render_template(
+                "proposals/invite.html", error=error.message, invite=invite
+            ), error.status
         flash(_("Je bent nu mede-indiener van dit voorstel."), "success")
         return redirect(url_for(".show", proposal_id=proposal.id), 303)
     return render_template("proposals/invite.html", error=None, invite=invite)
@@ -464,15 +459,12 @@ def remove_image(proposal_id: int, image_id: int) -> Any:
     image = db.session.get(ProposalImage, image_id)
     if image is None or image.proposal_id != proposal_id:
         abort(404)
-    removed: list[str] = []
-
-    def run(proposal: Proposal) -> None:
-        removed.append(operations.remove_image(current_user, proposal, image))
-
-    response = _act(proposal_id, Action.EDIT, run, done=_("De foto is verwijderd."))
-    if removed and response.status_code == 303:
-        image_files.delete(image_files.upload_dir(current_app), removed[0])
-    return response
+    return _act(
+        proposal_id,
+        Action.EDIT,
+        lambda p: operations.remove_image(current_user, p, image_id),
+        done=_("De foto is verwijderd."),
+    )
 
 
 @bp.get("/voorstellen/<int:proposal_id>/fotos/<int:image_id>")
@@ -488,19 +480,24 @@ def image(proposal_id: int, image_id: int) -> Any:
 @bp.post("/voorstellen/<int:proposal_id>/steun")
 @login_required
 def support(proposal_id: int) -> Any:
+    """Support (``want=1``, also when the form says nothing) or take it back (``want=0``): the
+    form carries what the button meant, so a double click or a second tab does it once."""
     proposal = _load(proposal_id)
     _guard(proposal, Action.SUPPORT)
+    want = request.form.get("want", "1") != "0"
     try:
-        now = operations.toggle_support(current_user, proposal)
+        outcome = operations.set_support(current_user, proposal, want)
     except DomainError as error:
-        db.session.rollback()
-        return _show(_load(proposal_id), 409, action_error=error.message)
-    db.session.commit()
+        return _show(_load(proposal_id), error.status, action_error=error.message)
     if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
         return render_template(
-            "proposals/_support.html", proposal=proposal, supported=now, can_support=True
+            "proposals/_support.html",
+            proposal=proposal,
+            supported=outcome.supports,
+            can_support=True,
+            said=_support_message(outcome),
         )
-    flash(_("Bedankt voor je steun.") if now else _("Je steun is ingetrokken."), "success")
+    flash(_support_message(outcome), "success")
     return redirect(
         request.form.get("next")
         if request.form.get("next", "").startswith("/")
@@ -508,6 +505,12 @@ def support(proposal_id: int) -> Any:
         else url_for(".show", proposal_id=proposal_id),
         303,
     )
+
+
+def _support_message(outcome: operations.SupportOutcome) -> str:
+    if outcome.supports:
+        return _("Bedankt voor je steun.") if outcome.changed else _("Je steun stond er al.")
+    return _("Je steun is ingetrokken.") if outcome.changed else _("Je steun was al ingetrokken.")
 
 
 # --- the board's review -----------------------------------------------------------------------
