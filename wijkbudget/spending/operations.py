@@ -6,8 +6,9 @@ taken in one order, so two use cases never wait for each other in a circle:
 
     project (``funded_project``) → expense → wijk (``neighbourhood``, taken by :func:`append`)
 
-A project's money (its grant, what is spent and pending) is read only under the project's lock,
-the wijk's free money only under the wijk's lock.
+A guard that reads a project's money (its grant, what is spent and pending) reads it under the
+project's lock, one that reads the wijk's free money under the wijk's lock: the use cases that
+change those sums take the same lock first, so a guard never judges by a sum that is changing.
 """
 
 from __future__ import annotations
@@ -128,7 +129,9 @@ def verify(wijk_id: int) -> Verification:
     """Recompute one wijk's chain from the first entry: every ``seq`` follows the one before,
     every ``prev_hash`` is the hash before it, every ``hash`` is what the entry says. Then check
     that the ledger says what the expenses say (:func:`_bookings_problem`): an intact chain
-    with an expense booked twice is not a ledger that is right."""
+    with an expense booked twice is not a ledger that is right.
+
+    Locks: nothing (it only reads; the desk pages and ``flask ledger verify`` call it)."""
     chain = _verify_chain(wijk_id)
     if not chain.ok:
         return chain
