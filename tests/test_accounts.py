@@ -58,10 +58,19 @@ def test_register_verify_login_logout(client, west, inbox):
     client.login("fatima@example.org", "lombok-is-de-mooiste-buurt")
     assert "Bevestig je e-mailadres" in client.get("/").get_data(as_text=True)
 
+    # opening the link writes nothing: the page asks to press the button
     response = client.get(path_of(link))
+    assert response.status_code == 200 and "Ja, dit is mijn e-mailadres" in response.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    assert not db.session.get(User, user.id).is_verified
+    response = client.post(path_of(link), {}, page=path_of(link))
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(User, user.id).is_verified
+    # pressing again (a second click, an old tab) changes nothing and is no error
+    assert client.post(path_of(link), {}, page=path_of(link)).status_code == 303
     assert "Bevestig je e-mailadres" not in client.get("/account").get_data(as_text=True)
 
     client.logout()
@@ -445,3 +454,117 @@ def test_next_parameter_only_leads_to_this_site(client, west, make_user):
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
+
+
+# --- issue 17: duplicates are answers, not errors -------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(make_user, make_client):
+    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
+    client = make_client()
+    client.login(admin.email)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("role", "scoped"),
+    [("board", True), ("councillor", True), ("councillor", False), ("admin", False)],
+)
+def test_granting_a_role_twice_is_a_409(admin_client, west, make_user, role, scoped):
+    from wijkbudget.accounts.models import RoleAssignment
+
+    piet = make_user("piet@example.org", wijk=west)
+    page = f"/beheer/accounts/{piet.id}"
+    form = {"role": role, "wijk": west.slug if scoped else ""}
+    assert admin_client.post(f"{page}/rollen", form, page=page).status_code == 303
+    again = admin_client.post(f"{page}/rollen", form, page=page)
+    assert again.status_code == 409 and "heeft deze rol al" in again.get_data(as_text=True)
+    assignments = db.session.scalars(
+        select(RoleAssignment).where(RoleAssignment.user_id == piet.id)
+    ).all()
+    assert len(assignments) == 1
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action == "role.grant")
+    ).all()
+    assert len(actions) == 1
+
+
+def test_a_role_without_a_wijk_is_held_once_by_the_database_too(west, make_user):
+    """The unique constraint on (user, role, wijk) lets NULL wijken differ; the partial unique
+    index does not."""
+    from sqlalchemy.exc import IntegrityError
+
+    from wijkbudget.accounts.models import RoleAssignment
+
+    piet = make_user("piet@example.org", wijk=west, roles=((Role.COUNCILLOR, None),))
+    db.session.add(RoleAssignment(user_id=piet.id, role=Role.COUNCILLOR, neighbourhood_id=None))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    # a councillor of one wijk and of all wijken are different roles
+    db.session.add(RoleAssignment(user_id=piet.id, role=Role.COUNCILLOR, neighbourhood_id=west.id))
+    db.session.commit()
+
+
+def test_revoking_a_role_twice_says_so(admin_client, west, make_user):
+    from wijkbudget.accounts.models import RoleAssignment
+
+    piet = make_user("piet@example.org", wijk=west, roles=((Role.BOARD, west),))
+    assignment = db.session.scalar(select(RoleAssignment).where(RoleAssignment.user_id == piet.id))
+    page = f"/beheer/accounts/{piet.id}"
+    url = f"/beheer/rollen/{assignment.id}/intrekken"
+    token = admin_client.csrf(page)
+    assert admin_client.post(url, {"csrf_token": token}).status_code == 303
+    second = admin_client.post(url, {"csrf_token": token})
+    assert second.status_code == 404  # the assignment no longer exists
+    assert (
+        len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "role.revoke")).all())
+        == 1
+    )
+
+
+def test_registering_twice_with_one_address_makes_one_account(client, west, inbox):
+    place = f"a{west.areas[0].id}"
+    token = client.csrf("/registreren")
+    data = {**register_data(place=place), "csrf_token": token}
+    first = client.raw.post("/registreren", data=data)
+    second = client.raw.post("/registreren", data=data)  # a double submit
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(db.session.scalars(select(User)).all()) == 1
+    subjects = [m["Subject"] for m in inbox.to("fatima@example.org")]
+    assert len(subjects) == 2 and "Bevestig je e-mailadres" in subjects[0]
+
+
+def test_a_double_insert_of_one_address_is_answered_as_an_existing_one(west, app, monkeypatch):
+    """Two registrations that both found no account: the unique address refuses the second,
+    which is answered like any known address (None), not with an error."""
+    from wijkbudget.accounts import operations
+
+    kwargs = dict(
+        email="fatima@example.org",
+        password="lombok-is-de-mooiste-buurt",
+        display_name="Fatima",
+        neighbourhood=west,
+        area=None,
+        postcode="3531 AB",
+        birth_year=1984,
+        language="nl",
+    )
+    with app.test_request_context():
+        assert operations.register(**kwargs) is not None
+        monkeypatch.setattr(operations, "find_user_by_email", lambda email: None)
+        assert operations.register(**kwargs) is None
+    assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_a_reset_link_used_twice_at_once_sets_the_password_once(west, make_user, app):
+    from wijkbudget.accounts import operations
+
+    user = make_user("jan@example.org", wijk=west)
+    token = operations.make_reset_token(user)
+    with app.test_request_context():
+        operations.reset_password(token, "eerste-nieuwe-wachtwoord")
+        with pytest.raises(operations.AccountError, match="al gebruikt"):
+            operations.reset_password(token, "tweede-nieuwe-wachtwoord")

@@ -1,4 +1,5 @@
-"""The command line: create-admin, grant-role, revoke-role and demo-data, as installers use them."""
+"""The command line: tick, create-admin, grant-role, revoke-role and demo-data, as installers
+use them."""
 
 from __future__ import annotations
 
@@ -98,3 +99,44 @@ def test_demo_data_is_idempotent_and_prints_logins(app, client):
         )
     )
     assert residents >= 12
+
+
+def test_tick_moves_due_rounds_prints_them_and_is_idempotent(app, make_wijk, make_round):
+    from datetime import timedelta
+
+    from wijkbudget.extensions import utcnow
+    from wijkbudget.rounds.models import Phase, PhaseChange, Round
+
+    west = make_wijk("West")
+    rnd = make_round(west, Phase.SUBMISSION, title="Groen West")
+    rnd.review_opens = utcnow() - timedelta(minutes=2)
+    later = make_round(west, Phase.SUBMISSION, title="Later")
+    later.review_opens = utcnow() + timedelta(days=2)
+    db.session.commit()
+    result = run(app, "tick")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"West · Groen West (ronde {rnd.id}): Indienen → Toetsing\n"
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.REVIEW
+    assert db.session.get(Round, later.id).phase == Phase.SUBMISSION
+    [change] = db.session.scalars(select(PhaseChange)).all()
+    assert change.actor_id is None and change.to_phase == Phase.REVIEW
+    [event] = db.session.scalars(select(AuditEvent)).all()
+    assert event.action == "round.phase" and event.actor_role == "system"
+    # nothing due: nothing printed (cron mails only what it prints), nothing written
+    again = run(app, "tick")
+    assert again.exit_code == 0 and again.output == ""
+    assert len(db.session.scalars(select(AuditEvent)).all()) == 1
+
+
+def test_demo_data_lands_whole_or_not_at_all(app, monkeypatch):
+    from wijkbudget import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("stroomstoring")
+
+    monkeypatch.setattr(cli, "_demo_past_round", broken)
+    result = run(app, "demo-data")
+    assert result.exit_code != 0
+    assert db.session.scalar(select(func.count(Neighbourhood.id))) == 0
+    assert db.session.scalar(select(func.count(User.id))) == 0

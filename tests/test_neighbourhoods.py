@@ -216,3 +216,36 @@ def test_board_page_query_count_does_not_grow_with_residents(
         body = client.get("/wijk/west/bestuur").get_data(as_text=True)
     assert len(many) == len(few)
     assert "page=2" in body  # 31 residents: more than one page
+
+
+# --- issue 17: a slug taken at the same moment is a 409 -------------------------------------------
+
+
+def test_a_wijk_slug_taken_at_the_same_moment_is_a_409_not_a_500(
+    admin_client, make_wijk, monkeypatch
+):
+    make_wijk("West")
+    from wijkbudget.neighbourhoods import operations
+
+    # as if the other request's wijk was saved between our check of the slug and our insert
+    monkeypatch.setattr(operations, "_unique_slug", lambda model, base, **scope: "west")
+    page = "/beheer/wijken/nieuw"
+    response = admin_client.post(page, {"name": "West", "postcodes": "3572"}, page=page)
+    assert response.status_code == 409
+    assert "net een wijk met dezelfde naam" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(Neighbourhood)).all()) == 1
+
+
+def test_a_buurt_slug_taken_at_the_same_moment_is_a_409_not_a_500(
+    admin_client, make_wijk, monkeypatch
+):
+    west = make_wijk("West", areas=("Lombok",))
+    from wijkbudget.neighbourhoods import operations
+
+    monkeypatch.setattr(operations, "_unique_slug", lambda model, base, **scope: "lombok")
+    page = f"/beheer/wijken/{west.slug}"
+    response = admin_client.post(f"{page}/buurten", {"name": "Lombok-Oost"}, page=page)
+    assert response.status_code == 409
+    assert "al een buurt met die naam" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [a.name for a in db.session.get(Neighbourhood, west.id).areas] == ["Lombok"]

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
-from wijkbudget.proposals.models import State
+from wijkbudget.proposals.models import State, Support
 from wijkbudget.rounds import operations
-from wijkbudget.rounds.models import BallotType, Phase, Round, RoundError
+from wijkbudget.rounds.models import BallotType, Phase, PhaseChange, Round, RoundError
 
 
 @pytest.fixture
@@ -137,21 +137,89 @@ def test_publish_then_dates_move_the_round(
     assert "Toetsing" in body and 'aria-current="step"' in body and "op de geplande datum" in body
 
 
+def stored_phase(round_id: int) -> Phase:
+    """The phase as the database holds it (not as a page shows it)."""
+    with db.engine.connect() as connection:
+        return Phase(
+            connection.execute(select(Round.phase).where(Round.id == round_id)).scalar_one()
+        )
+
+
 def test_dates_do_not_skip_unreviewed_proposals(west, make_round, make_user, make_proposal, client):
     rnd = make_round(west, Phase.REVIEW)
     rnd.support_opens = utcnow() - timedelta(hours=1)
     resident = make_user("a@example.org", wijk=west)
     proposal = make_proposal(rnd, resident, State.SUBMITTED)
     db.session.commit()
-    client.get(f"/wijk/{west.slug}/rondes/{rnd.id}")
-    db.session.expire_all()
-    assert db.session.get(Round, rnd.id).phase == Phase.REVIEW  # waits for the board
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    assert "Fase: <strong>Toetsing</strong>" in client.get(page).get_data(as_text=True)
+    assert operations.tick() == []
+    assert stored_phase(rnd.id) == Phase.REVIEW  # waits for the board
     proposal = db.session.get(type(proposal), proposal.id)
     proposal.state = State.ADMITTED
     db.session.commit()
+    # the page shows the phase of the dates at once; only tick writes it
+    assert "Fase: <strong>Steunen</strong>" in client.get(page).get_data(as_text=True)
+    assert stored_phase(rnd.id) == Phase.REVIEW
+    moved = operations.tick()
+    assert [(m.round_id, m.source, m.target) for m in moved] == [
+        (rnd.id, Phase.REVIEW, Phase.SUPPORT)
+    ]
+    assert "Toetsing → Steunen" in str(moved[0])
+    assert stored_phase(rnd.id) == Phase.SUPPORT
+    assert operations.tick() == []  # idempotent
+
+
+def test_a_page_shows_the_phase_of_the_dates_and_writes_nothing(
+    west, board_client, client, make_round, make_user, make_proposal
+):
+    rnd = make_round(west, Phase.SUBMISSION)
+    rnd.review_opens = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    make_proposal(rnd, make_user("a@example.org", wijk=west), State.ADMITTED)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    for reader in (client, board_client):
+        body = reader.get(page).get_data(as_text=True)
+        assert "Fase: <strong>Toetsing</strong>" in body
+        # the rule follows the page: no new proposals once the date has passed
+        assert "Log in om een voorstel te doen" not in body
+    assert "Toetsing" in client.get(f"/wijk/{west.slug}/rondes").get_data(as_text=True)
+    assert "Toetsing" in client.get(f"/wijk/{west.slug}").get_data(as_text=True)
+    assert stored_phase(rnd.id) == Phase.SUBMISSION
+    assert db.session.scalar(select(AuditEvent.id)) is None
+    assert db.session.scalars(select(PhaseChange)).all() == []
+    # the board's form carries the phase the page showed
+    assert 'name="current" type="hidden" value="review"' in board_client.get(page).get_data(
+        as_text=True
+    )
+
+
+def test_support_threshold_is_applied_by_tick_not_by_a_page(
+    west, client, make_round, make_user, make_proposal
+):
+    rnd = make_round(west, Phase.SUPPORT, support_threshold=2)
+    rnd.voting_opens = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    resident = make_user("a@example.org", wijk=west)
+    weak = make_proposal(rnd, resident, State.ADMITTED)
+    strong = make_proposal(rnd, resident, State.ADMITTED)
+    for n in range(2):
+        supporter = make_user(f"steun{n}@example.org", wijk=west)
+        db.session.add(Support(proposal_id=strong.id, user_id=supporter.id))
+    strong.support_count = 2
+    db.session.commit()
     client.get(f"/wijk/{west.slug}/rondes/{rnd.id}")
+    client.get(f"/voorstellen/{weak.id}")
     db.session.expire_all()
-    assert db.session.get(Round, rnd.id).phase == Phase.SUPPORT
+    assert db.session.get(type(weak), weak.id).state == State.ADMITTED
+    assert stored_phase(rnd.id) == Phase.SUPPORT
+    operations.tick()
+    db.session.expire_all()
+    assert stored_phase(rnd.id) == Phase.VOTING
+    assert db.session.get(type(weak), weak.id).state == State.INSUFFICIENT_SUPPORT
+    assert db.session.get(type(strong), strong.id).state == State.ADMITTED
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["proposal.support_threshold", "round.phase"]
 
 
 def test_board_advances_with_a_reason_and_it_is_logged(
@@ -266,3 +334,99 @@ def test_age_rule(west, make_round, make_user):
     old_enough.birth_year = 2011
     assert "minstens 16 jaar" in rnd.proposal_refusal(young)
     assert rnd.proposal_refusal(old_enough) is None
+
+
+# --- issue 17: a second click moves nothing; the dates judge every write -----------------------
+
+
+def test_a_second_click_on_next_phase_does_not_move_the_round_again(
+    west, board, board_client, make_round
+):
+    rnd = make_round(west, Phase.SUBMISSION)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/volgende-fase"
+    token = board_client.csrf(page)
+    form = {"csrf_token": token, "reason": "Genoeg voorstellen", "current": "submission"}
+    assert board_client.post(url, form).status_code == 303
+    again = board_client.post(url, form)  # the same page, pressed twice
+    assert again.status_code == 409
+    body = again.get_data(as_text=True)
+    assert "al in de fase &#39;Toetsing&#39;" in body or "al in de fase 'Toetsing'" in body
+    # the page now carries the phase it shows: pressing there moves it on, once
+    assert 'name="current" type="hidden" value="review"' in body
+    assert stored_phase(rnd.id) == Phase.REVIEW
+    assert len(db.session.scalars(select(PhaseChange)).all()) == 1
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions == ["round.phase"]
+
+
+def test_going_back_from_a_page_that_is_out_of_date_is_refused(west, board_client, make_round):
+    rnd = make_round(west, Phase.SUPPORT)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/terug"
+    form = {"reason": "Te vroeg", "target": "submission", "current": "review"}
+    response = board_client.post(url, form, page=page)
+    assert response.status_code == 409
+    assert stored_phase(rnd.id) == Phase.SUPPORT
+    form["current"] = "support"
+    assert board_client.post(url, form, page=page).status_code == 303
+    assert stored_phase(rnd.id) == Phase.SUBMISSION
+
+
+def test_publishing_twice_is_a_conflict_not_an_error(west, board_client, make_round):
+    rnd = make_round(west, Phase.CONCEPT)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}"
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/publiceren"
+    token = board_client.csrf(page)
+    assert board_client.post(url, {"csrf_token": token}).status_code == 303
+    second = board_client.post(url, {"csrf_token": token})
+    assert second.status_code == 409 and "al gepubliceerd" in second.get_data(as_text=True)
+    assert len(db.session.scalars(select(PhaseChange)).all()) == 1
+
+
+def test_an_edit_after_the_voting_date_is_refused_whether_or_not_tick_ran(
+    west, board_client, make_round, make_user, make_proposal
+):
+    rnd = make_round(west, Phase.REVIEW, support_enabled=False)
+    make_proposal(rnd, make_user("a@example.org", wijk=west), State.ADMITTED)
+    rnd.voting_opens = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert stored_phase(rnd.id) == Phase.REVIEW  # tick has not run
+    page = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/bewerken"
+    form = round_form(
+        budget="60.000",
+        min_cost="100",
+        max_cost="15.000",
+        aggregation="greedy",
+        support_enabled="",
+        support_threshold="0",
+        ballot_max_choices="",
+        submission_opens="",
+        review_opens="",
+        voting_opens="",
+    )
+    response = board_client.post(page, form, page=page)
+    assert response.status_code == 422
+    assert "Het stemmen is begonnen" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).budget_cents == 5_000_000
+    # the refused edit rolled back everything, also the move it judged by
+    assert stored_phase(rnd.id) == Phase.REVIEW
+    assert [m.target for m in operations.tick()] == [Phase.VOTING]
+
+
+def test_tick_leaves_concepts_voting_and_rounds_without_passed_dates(west, make_round):
+    past = utcnow() - timedelta(days=1)
+    concept = make_round(west, Phase.CONCEPT)
+    concept.submission_opens = past
+    voting = make_round(west, Phase.VOTING)
+    voting.result_opens = past  # voting ends when the board closes it, not by date
+    waiting = make_round(west, Phase.SUBMISSION)
+    waiting.review_opens = utcnow() + timedelta(days=1)
+    db.session.commit()
+    assert operations.tick() == []
+    assert [stored_phase(r.id) for r in (concept, voting, waiting)] == [
+        Phase.CONCEPT,
+        Phase.VOTING,
+        Phase.SUBMISSION,
+    ]

@@ -1,4 +1,8 @@
-"""Command-line tasks: create-admin, grant-role, revoke-role, demo-data, tally."""
+"""Command-line tasks: tick, create-admin, grant-role, revoke-role, demo-data, tally.
+
+A command that changes data calls the use cases (each one transaction, see usecase.py);
+demo-data runs as one use case of its own, so the operations it calls join its transaction and
+it lands as a whole or not at all."""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from sqlalchemy import select
 
 from .accounts import operations as accounts
 from .accounts.models import Role, User
-from .accounts.passwords import hash_password, password_problem
+from .accounts.passwords import hash_password
+from .errors import DomainError
 from .extensions import db, utcnow
 from .neighbourhoods import operations as neighbourhoods
 from .neighbourhoods.models import Neighbourhood
+from .usecase import use_case
 
 DEMO_PASSWORD = "lente-in-de-wijk-2026"  # noqa: S105 (demo accounts only, printed on purpose)
 
@@ -89,8 +95,7 @@ def _make_user(
 
 
 def _ensure_role(user: User, role: Role, wijk: Neighbourhood | None) -> None:
-    wijk_id = wijk.id if wijk else None
-    if not any(a.role == role and a.neighbourhood_id == wijk_id for a in user.role_assignments):
+    if not accounts.has_role(user, role, wijk):
         accounts.grant_role(None, user, role, wijk, via="cli")
 
 
@@ -321,8 +326,12 @@ def _demo_spending(rnd: object, board: User, initiator: User) -> None:
     )
 
 
+@use_case
 def seed_demo_data() -> list[tuple[str, str]]:
-    """Create the demo wijken and accounts where they are missing. Returns (login, what) pairs."""
+    """Create the demo wijken and accounts where they are missing. Returns (login, what) pairs.
+
+    One use case: the operations it calls join its transaction, so the demo lands whole.
+    Locks: what those operations lock (the rounds, the accounts)."""
     wijken: dict[str, Neighbourhood] = {}
     for spec in DEMO_WIJKEN:
         wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.name == spec["name"]))
@@ -349,7 +358,6 @@ def seed_demo_data() -> list[tuple[str, str]]:
     _ensure_role(admin, Role.ADMIN, None)
     _demo_round(wijken["West"], board)
     _demo_past_round(wijken["West"], board)
-    db.session.commit()
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
         (DEMO_BOARD[0], "bestuur van wijk West"),
@@ -386,16 +394,11 @@ def init_app(app: Flask) -> None:
     @click.password_option(help="Password (asked for when not given).")
     def create_admin(email: str, name: str, password: str) -> None:
         """Create an admin account (or make an existing account admin)."""
-        email = email.strip().lower()
-        user = _user(email)
-        if user is None:
-            problem = password_problem(password, email=email, name=name)
-            if problem:
-                raise click.ClickException(problem)
-            user = _make_user(email, name, password)
-        _ensure_role(user, Role.ADMIN, None)
-        db.session.commit()
-        click.echo(f"{email} is beheerder.")
+        try:
+            user = accounts.make_admin(email, name, password)
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"{user.email} is beheerder.")
 
     @app.cli.command("grant-role")
     @click.argument("email")
@@ -408,9 +411,8 @@ def init_app(app: Flask) -> None:
         user = _role_target(email)
         try:
             accounts.grant_role(None, user, Role(role), _wijk(slug), via="cli")
-        except accounts.AccountError as error:
+        except DomainError as error:
             raise click.ClickException(error.message) from error
-        db.session.commit()
         click.echo(f"{user.email}: {role}{' in ' + slug if slug else ''}.")
 
     @app.cli.command("revoke-role")
@@ -425,11 +427,23 @@ def init_app(app: Flask) -> None:
             if assignment.role == Role(role) and assignment.neighbourhood_id == (
                 wijk.id if wijk else None
             ):
-                accounts.revoke_role(None, assignment, via="cli")
-                db.session.commit()
+                try:
+                    accounts.revoke_role(None, assignment, via="cli")
+                except DomainError as error:
+                    raise click.ClickException(error.message) from error
                 click.echo(f"{user.email}: {role} ingetrokken.")
                 return
         raise click.ClickException("Dit account heeft die rol niet.")
+
+    @app.cli.command("tick")
+    def tick() -> None:
+        """Move every published round whose dates have passed to its phase (with the support
+        threshold when steunen ends). Meant to run every minute from cron or a systemd timer;
+        safe to run twice at once. Prints each move, and nothing when nothing was due."""
+        from .rounds import operations as rounds
+
+        for moved in rounds.tick():
+            click.echo(str(moved))
 
     @app.cli.command("send-digests")
     def send_digests() -> None:

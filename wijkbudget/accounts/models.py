@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import UTCDateTime, db, utcnow
@@ -116,6 +116,16 @@ class RoleAssignment(db.Model):
             name="role_scope",
         ),
         Index("ix_role_assignment_neighbourhood_role", "neighbourhood_id", "role"),
+        # the unique constraint above lets NULLs differ: a role without a wijk (admin, a
+        # councillor of all wijken) is held once too
+        Index(
+            "uq_role_assignment_unscoped",
+            "user_id",
+            "role",
+            unique=True,
+            postgresql_where=text("neighbourhood_id IS NULL"),
+            sqlite_where=text("neighbourhood_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,7 @@
 """Account use cases: register, verify, sign in, reset and change the password, edit, delete,
-and the granting of roles. Each validates, changes, leaves an audit trace where a board or admin
-acts, and flushes; the request commits."""
+and the granting of roles. Each is one transaction (``@use_case``): it locks the account whose
+state decides, validates, changes, leaves an audit trace where a board or admin acts, and
+commits; mail goes out only once the change is saved (``after_commit``)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db, utcnow
 from ..mail import send_template
 from ..neighbourhoods.models import Area, Neighbourhood, normalise_postcode, postcode_digits
+from ..usecase import Conflict, after_commit, lock, lock_or_gone, use_case
 from .models import Role, RoleAssignment, User, new_login_token
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .queries import neighbourhood_for_postcode
@@ -104,13 +105,48 @@ def register(
 
     For an address that already has an account nothing is created; that address gets a mail
     saying so. The page answers the same in both cases, so nobody learns who has an account.
-    """
+    The same address registered twice at once (a double submit): the unique address lets one
+    in, the other is answered as for an existing address (None), never a 500.
+
+    Locks: nothing: the unique e-mail address decides (``uq_user_account_email``)."""
+    try:
+        return _register(
+            email=email,
+            password=password,
+            display_name=display_name,
+            neighbourhood=neighbourhood,
+            area=area,
+            postcode=postcode,
+            birth_year=birth_year,
+            language=language,
+        )
+    except Conflict:
+        return None
+
+
+@use_case
+def _register(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    neighbourhood: Neighbourhood,
+    area: Area | None,
+    postcode: str,
+    birth_year: int,
+    language: str,
+) -> User | None:
     email = normalise_email(email)
     existing = find_user_by_email(email)
     if existing is not None:
         link = url_for("accounts.reset_request", _external=True)
-        _mail(
-            existing, "already_registered", _l("Je hebt al een account bij wijkbudget"), link=link
+        after_commit(
+            lambda: _mail(
+                existing,
+                "already_registered",
+                _l("Je hebt al een account bij wijkbudget"),
+                link=link,
+            )
         )
         return None
     problem = password_problem(password, email=email, name=display_name)
@@ -129,27 +165,40 @@ def register(
         language=language,
     )
     db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # the same address registered a moment ago in another request: nothing else was changed
-        db.session.rollback()
-        return None
-    send_verification(user)
+    db.session.flush()  # a second insert of the address is refused here: Conflict
+    after_commit(lambda: send_verification(user))
     return user
 
 
-def verify_email(token: str) -> User:
+def user_for_verify_token(token: str) -> User:
+    """The account a verification link is for (reads only: the link's page asks to confirm)."""
     data = _load_token(VERIFY_SALT, token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
     user = db.session.get(User, data.get("u"))
     if user is None or user.is_deleted or user.email != data.get("e"):
         raise AccountError(_("Deze link klopt niet. Vraag een nieuwe aan."))
+    return user
+
+
+@use_case
+def verify_email(token: str) -> User:
+    """The address is confirmed (a second confirmation changes nothing).
+
+    Locks: the account (``FOR UPDATE``), so the check of the link and the change see one
+    state (a deletion at the same moment wins or waits)."""
+    user = lock_or_gone(User, user_for_verify_token(token))
+    user_for_verify_token(token)  # again, on the locked row
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     return user
 
 
+@use_case(quiet=True)
 def authenticate(email: str, password: str) -> User | None:
+    """The account for this address and password (None: no such account, or a wrong password).
+    A password hash made with older settings is made again (the only write).
+
+    Locks: nothing: the rehash writes one column of the account, and two sign-ins that both
+    rehash write equally good hashes (the last one stays)."""
     user = find_user_by_email(email)
     if user is None or user.is_deleted:
         verify_password(None, password)
@@ -162,7 +211,9 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address has an account; otherwise do nothing. Same answer."""
+    """Mail a reset link if the address has an account; otherwise do nothing. Same answer.
+
+    Locks: nothing: it writes nothing (the link carries what it needs)."""
     user = find_user_by_email(email)
     if user is None or user.is_deleted:
         return
@@ -187,8 +238,14 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
+@use_case
 def reset_password(token: str, password: str) -> User:
-    user = user_for_reset_token(token)
+    """A new password through the mailed link; the link works once.
+
+    Locks: the account (``FOR UPDATE``); the link is checked again on the locked row, so two
+    uses of one link at the same time set the password once (the second: the link is used)."""
+    user = lock_or_gone(User, user_for_reset_token(token))
+    user = user_for_reset_token(token)  # again, on the locked row
     _set_password(user, password)
     # following the link proves the address is theirs
     if user.email_verified_at is None:
@@ -196,10 +253,23 @@ def reset_password(token: str, password: str) -> User:
     return user
 
 
+@use_case
 def change_password(user: User, current: str, new: str) -> None:
+    """Locks: the account (``FOR UPDATE``): the current password is checked on the locked row."""
+    user = lock_or_gone(User, user)
     if not verify_password(user.password_hash, current):
         raise AccountError(_("Je huidige wachtwoord klopt niet."))
     _set_password(user, new)
+
+
+@use_case(quiet=True)
+def set_language(user: User, language: str) -> None:
+    """The language of the account's pages and mail (no public page shows it: quiet).
+
+    Locks: nothing: one column of the person's own account; the last choice stays."""
+    if language not in current_app.config["LANGUAGES"]:
+        raise AccountError(_("Deze taal kennen we niet."))
+    user.language = language
 
 
 class WorkPostcodeError(AccountError):
@@ -237,6 +307,7 @@ def _work_place(user: User, work_postcode: str) -> tuple[str | None, Neighbourho
     return postcode, wijk
 
 
+@use_case
 def update_profile(
     user: User,
     *,
@@ -246,7 +317,13 @@ def update_profile(
     work_postcode: str = "",
 ) -> None:
     """Name, language, buurt and the work postcode ("" clears it) in one go: everything is
-    checked before anything changes."""
+    checked before anything changes.
+
+    Locks: the account (``FOR UPDATE``): the buurt is checked against the wijk on the locked
+    row (a deletion at the same moment wins or waits)."""
+    user = lock_or_gone(User, user)
+    if user.is_deleted:
+        raise Conflict(_("Dit account is verwijderd."))
     if area is not None and area.neighbourhood_id != user.neighbourhood_id:
         raise AccountError(_("Deze buurt hoort niet bij jouw wijk."))
     if language not in current_app.config["LANGUAGES"]:
@@ -259,8 +336,16 @@ def update_profile(
     user.work_neighbourhood = work_wijk
 
 
+@use_case
 def delete_account(user: User, password: str) -> None:
-    """Remove the personal data; the row stays so what the person wrote stays, as "oud-bewoner"."""
+    """Remove the personal data; the row stays so what the person wrote stays, as "oud-bewoner".
+
+    Locks: the account (``FOR UPDATE``): a second click finds it deleted (409); a role granted
+    at the same moment (which locks the account too) lands before and is removed, or after and
+    is refused."""
+    user = lock_or_gone(User, user)
+    if user.is_deleted:
+        raise Conflict(_("Dit account is al verwijderd."))
     if not verify_password(user.password_hash, password):
         raise AccountError(_("Je wachtwoord klopt niet. Je account is niet verwijderd."))
     roles = ", ".join(
@@ -292,18 +377,47 @@ def delete_account(user: User, password: str) -> None:
 # --- roles ------------------------------------------------------------------------------------
 
 
+_ROLE_HELD = _l("Deze persoon heeft deze rol al.")
+
+
+def has_role(user: User, role: Role, wijk: Neighbourhood | None) -> bool:
+    """Whether ``user`` holds ``role`` (in ``wijk``) according to the database now."""
+    wijk_id = wijk.id if wijk is not None else None
+    return (
+        db.session.scalar(
+            select(RoleAssignment.id)
+            .where(
+                RoleAssignment.user_id == user.id,
+                RoleAssignment.role == role,
+                RoleAssignment.neighbourhood_id.is_(None)
+                if wijk_id is None
+                else RoleAssignment.neighbourhood_id == wijk_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+@use_case(conflict=_ROLE_HELD)
 def grant_role(
     actor: User | None, user: User, role: Role, wijk: Neighbourhood | None, *, via: str = "admin"
 ) -> RoleAssignment:
-    if user.is_deleted:
-        raise AccountError(_("Dit account is verwijderd."))
+    """Give ``user`` a role (in ``wijk``). A role the person already has: 409.
+
+    Locks: the account (``FOR UPDATE``), then reads its roles: two grants of one role at the
+    same time give one assignment (the second: 409); the unique constraints
+    ``uq_role_assignment_user_id_role_neighbourhood_id`` and ``uq_role_assignment_unscoped``
+    (for a role without a wijk) keep it so whatever the code does."""
     if role == Role.BOARD and wijk is None:
         raise AccountError(_("Kies de wijk waarvan deze persoon bestuurslid wordt."))
     if role == Role.ADMIN:
         wijk = None
-    for existing in user.role_assignments:
-        if existing.role == role and existing.neighbourhood_id == (wijk.id if wijk else None):
-            raise AccountError(_("Deze persoon heeft deze rol al."))
+    user = lock_or_gone(User, user)
+    if user.is_deleted:
+        raise AccountError(_("Dit account is verwijderd."))
+    if has_role(user, role, wijk):
+        raise Conflict(str(_ROLE_HELD))
     assignment = RoleAssignment(
         user=user, role=role, neighbourhood=wijk, granted_by_id=actor.id if actor else None
     )
@@ -320,7 +434,16 @@ def grant_role(
     return assignment
 
 
+@use_case
 def revoke_role(actor: User | None, assignment: RoleAssignment, *, via: str = "admin") -> None:
+    """Take a role away. A role that was just taken away (a second click): 409.
+
+    Locks: the account (``FOR UPDATE``), then the assignment (gone: 409)."""
+    lock_or_gone(User, assignment.user_id)
+    found = lock(RoleAssignment, assignment.id)
+    if found is None:
+        raise Conflict(_("Deze rol was al ingetrokken."))
+    assignment = found
     if actor is not None and assignment.user_id == actor.id and assignment.role == Role.ADMIN:
         raise AccountError(_("Je kunt je eigen beheerdersrol niet intrekken."))
     wijk = assignment.neighbourhood
@@ -336,8 +459,35 @@ def revoke_role(actor: User | None, assignment: RoleAssignment, *, via: str = "a
             "wijk": wijk.slug if wijk else "alle",
         },
     )
-    assignment.user.role_assignments.remove(assignment)
+    db.session.delete(assignment)
     db.session.flush()
+
+
+@use_case
+def make_admin(email: str, display_name: str, password: str) -> User:
+    """The ``create-admin`` command: a verified account without a wijk that is admin, or the
+    admin role for the account that has this address already (its password stays). Running it
+    again changes nothing.
+
+    Locks: an existing account (``FOR UPDATE``, through ``grant_role``); a new account: nothing,
+    the unique address decides."""
+    email = normalise_email(email)
+    user = find_user_by_email(email)
+    if user is None:
+        problem = password_problem(password, email=email, name=display_name)
+        if problem:
+            raise AccountError(problem)
+        user = User(
+            email=email,
+            display_name=display_name.strip(),
+            password_hash=hash_password(password),
+            email_verified_at=utcnow(),
+        )
+        db.session.add(user)
+        db.session.flush()
+    if not has_role(user, Role.ADMIN, None):
+        grant_role(None, user, Role.ADMIN, None, via="cli")
+    return user
 
 
 def count_users() -> int:

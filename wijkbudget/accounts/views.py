@@ -23,6 +23,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..errors import DomainError
 from ..extensions import db, limiter, login_manager, paginate
 from ..forms import options
 from ..neighbourhoods import queries as neighbourhood_queries
@@ -126,10 +127,9 @@ def register() -> Any:
                     birth_year=form.birth_year.data,
                     language=form.language.data,
                 )
-            except operations.AccountError as error:
+            except DomainError as error:
                 form.password.errors.append(error.message)
             else:
-                db.session.commit()
                 session["registered_email"] = operations.normalise_email(form.email.data)
                 return redirect(url_for(".registered"), 303)
     status = 422 if form.is_submitted() else 200
@@ -142,14 +142,24 @@ def registered() -> str:
     return render_template("accounts/registered.html", email=session.get("registered_email"))
 
 
-@bp.get("/bevestigen/<token>")
+@bp.route("/bevestigen/<token>", methods=["GET", "POST"])
 @public
 def verify(token: str) -> Any:
+    """The link in the mail opens a page with one button: opening a page writes nothing (and
+    a mail scanner that opens every link confirms nobody's address); the button does."""
     try:
-        user = operations.verify_email(token)
+        user = operations.user_for_verify_token(token)
     except operations.AccountError as error:
         return render_template("accounts/token_problem.html", message=error.message), 400
-    db.session.commit()
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/verify.html", form=form, email=user.email), (
+            422 if form.is_submitted() else 200
+        )
+    try:
+        user = operations.verify_email(token)
+    except DomainError as error:
+        return render_template("accounts/token_problem.html", message=error.message), 400
     flash(_("Je e-mailadres is bevestigd. Welkom bij wijkbudget!"), "success")
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(url_for(".account"), 303)
@@ -189,7 +199,6 @@ def login() -> Any:
         if user is None:
             form.password.errors.append(_("Het e-mailadres of het wachtwoord klopt niet."))
         else:
-            db.session.commit()
             session.clear()
             login_user(user, remember=form.remember.data)
             session["lang"] = user.language
@@ -222,7 +231,6 @@ def reset_request() -> Any:
     form = ResetRequestForm()
     if form.validate_on_submit():
         operations.request_password_reset(form.email.data)
-        db.session.commit()
         return render_template("accounts/reset_sent.html", email=form.email.data)
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/reset_request.html", form=form), status
@@ -240,10 +248,9 @@ def reset_password(token: str) -> Any:
     if form.validate_on_submit():
         try:
             operations.reset_password(token, form.password.data)
-        except operations.AccountError as error:
+        except DomainError as error:
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             flash(_("Je wachtwoord is veranderd. Log in met je nieuwe wachtwoord."), "success")
             return redirect(url_for(".login"), 303)
@@ -306,10 +313,9 @@ def update_profile() -> Any:
             )
         except operations.WorkPostcodeError as error:
             form.work_postcode.errors.append(error.message)
-        except operations.AccountError as error:
+        except DomainError as error:
             form.area.errors.append(error.message)
         else:
-            db.session.commit()
             session["lang"] = current_user.language
             flash(_("Je gegevens zijn opgeslagen."), "success")
             return redirect(url_for(".account"), 303)
@@ -323,10 +329,9 @@ def change_password() -> Any:
     if form.validate_on_submit():
         try:
             operations.change_password(current_user, form.current.data, form.password.data)
-        except operations.AccountError as error:
+        except DomainError as error:
             form.current.errors.append(error.message)
         else:
-            db.session.commit()
             login_user(current_user._get_current_object(), remember=False)  # the new login token
             flash(
                 _("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success"
@@ -342,10 +347,9 @@ def delete_account() -> Any:
     if form.validate_on_submit():
         try:
             operations.delete_account(current_user, form.password.data)
-        except operations.AccountError as error:
+        except DomainError as error:
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash(
@@ -367,8 +371,7 @@ def set_language() -> Any:
     if language in current_app.config["LANGUAGES"]:
         session["lang"] = language
         if current_user.is_authenticated:
-            current_user.language = language
-            db.session.commit()
+            operations.set_language(current_user, language)
     return redirect(_safe_next(request.form.get("next")) or url_for("neighbourhoods.home"), 303)
 
 
@@ -429,12 +432,11 @@ def admin_grant(user_id: int) -> Any:
         )
         try:
             operations.grant_role(current_user, user, Role(form.role.data), wijk)
-        except operations.AccountError as error:
+        except DomainError as error:
             form.role.errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("De rol is toegekend."), "success")
-            return redirect(url_for(".admin_user", user_id=user.id), 303)
+            return _render_admin_user(user, form, error.status)
+        flash(_("De rol is toegekend."), "success")
+        return redirect(url_for(".admin_user", user_id=user.id), 303)
     return _render_admin_user(user, form, 422)
 
 
@@ -446,9 +448,8 @@ def admin_revoke(assignment_id: int) -> Any:
     if EmptyForm().validate_on_submit():
         try:
             operations.revoke_role(current_user, assignment)
-        except operations.AccountError as error:
+        except DomainError as error:
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("De rol is ingetrokken."), "success")
     return redirect(url_for(".admin_user", user_id=user_id), 303)

@@ -31,8 +31,11 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller's commit makes it permanent,
-    together with the change it describes)."""
+    """Add an audit event to the current transaction: the use case's commit makes it permanent
+    together with the change it describes, and its rollback takes it away with the change (a
+    refused action leaves no trace that it happened).
+
+    Locks: nothing: an audit event is a new row."""
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()
     wijk_id = neighbourhood.id if isinstance(neighbourhood, Neighbourhood) else neighbourhood

@@ -1,11 +1,12 @@
 """Wijk use cases: an admin creates and edits wijken and their buurten; a board member writes
-the wijk's introduction. Every change is audit-logged."""
+the wijk's introduction. Every change is audit-logged; each use case is one transaction."""
 
 from __future__ import annotations
 
 import re
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from slugify import slugify
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from ..accounts.models import User
 from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db
+from ..usecase import lock_or_gone, use_case
 from .models import Area, Neighbourhood, PostcodeRange
 
 RANGE_RE = re.compile(r"^([1-9][0-9]{3})(?:-([1-9][0-9]{3}))?$")
@@ -65,6 +67,7 @@ def _snapshot(wijk: Neighbourhood) -> dict[str, str | None]:
     return {"naam": wijk.name, "cbs": wijk.cbs_code, "postcodes": wijk.postcodes_text}
 
 
+@use_case(conflict=_l("Er is net een wijk met dezelfde naam gemaakt. Kijk in de lijst met wijken."))
 def create_neighbourhood(
     actor: User | None,
     *,
@@ -73,6 +76,10 @@ def create_neighbourhood(
     cbs_code: str | None = None,
     description: str = "",
 ) -> Neighbourhood:
+    """A new wijk with its postcode areas.
+
+    Locks: nothing: a new row; two wijken with the same name at the same moment would get the
+    same slug, and the unique slug (``uq_neighbourhood_slug``) refuses the second (409)."""
     ranges = parse_postcode_ranges(postcodes)
     wijk = Neighbourhood(
         name=name.strip(),
@@ -94,10 +101,14 @@ def create_neighbourhood(
     return wijk
 
 
+@use_case
 def update_neighbourhood(
     actor: User, wijk: Neighbourhood, *, name: str, postcodes: str, cbs_code: str | None
 ) -> None:
+    """Locks: the wijk (``FOR UPDATE``): two edits replace the postcode areas one after the
+    other, and the audit entry's "before" is what the second one really replaced."""
     ranges = parse_postcode_ranges(postcodes)
+    wijk = lock_or_gone(Neighbourhood, wijk)
     before = _snapshot(wijk)
     wijk.name = name.strip()
     wijk.cbs_code = (cbs_code or "").strip() or None
@@ -114,10 +125,16 @@ def update_neighbourhood(
     )
 
 
+@use_case(conflict=_l("Deze wijk heeft al een buurt met die naam."))
 def add_area(
     actor: User | None, wijk: Neighbourhood, *, name: str, cbs_code: str | None = None
 ) -> Area:
+    """Locks: the wijk (``FOR UPDATE``), then reads its buurten: the same buurt added twice at
+    once is added once (the second: the name is taken); the unique slug per wijk
+    (``uq_area_neighbourhood_id_slug``) keeps it so."""
     name = name.strip()
+    wijk = lock_or_gone(Neighbourhood, wijk)
+    db.session.refresh(wijk, ["areas"])  # the buurten as they are now, under the lock
     if any(a.name.lower() == name.lower() for a in wijk.areas):
         raise NeighbourhoodError(_("Deze wijk heeft al een buurt met die naam."))
     area = Area(
@@ -139,8 +156,13 @@ def add_area(
     return area
 
 
+@use_case
 def update_description(actor: User, wijk: Neighbourhood, text: str) -> None:
-    """The board's introduction on the wijk page (plain text, shown with line breaks)."""
+    """The board's introduction on the wijk page (plain text, shown with line breaks).
+
+    Locks: the wijk (``FOR UPDATE``): the last text stays, and the audit entry's "before" is
+    the text it replaced."""
+    wijk = lock_or_gone(Neighbourhood, wijk)
     before = {"tekens": len(wijk.description)}
     wijk.description = text.strip()
     record(

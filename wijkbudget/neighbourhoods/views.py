@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import permissions
+from ..errors import DomainError
 from ..extensions import db, paginate
 from ..permissions import admin_required, board_required, public
 from ..rounds import queries as rounds_queries
@@ -37,6 +38,7 @@ def show(slug: str) -> str:
     rounds = list(
         db.session.scalars(rounds_queries.rounds_of(wijk, include_concepts=is_board).limit(5))
     )
+    rounds_queries.all_as_of_now(rounds)  # the phase the dates imply, shown, not written
     return render_template(
         "neighbourhoods/show.html",
         wijk=wijk,
@@ -94,8 +96,11 @@ def describe(wijk: Neighbourhood) -> Any:
     form = DescriptionForm()
     if not form.validate_on_submit():
         return _render_board(wijk, form, 422)
-    operations.update_description(current_user, wijk, form.description.data or "")
-    db.session.commit()
+    try:
+        operations.update_description(current_user, wijk, form.description.data or "")
+    except DomainError as error:
+        form.description.errors.append(error.message)
+        return _render_board(wijk, form, error.status)
     flash(_("De uitleg over de wijk is opgeslagen."), "success")
     return redirect(url_for(".board", slug=wijk.slug), 303)
 
@@ -114,6 +119,7 @@ def admin_list() -> str:
 @admin_required
 def admin_create() -> Any:
     form = NeighbourhoodForm()
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             wijk = operations.create_neighbourhood(
@@ -124,13 +130,14 @@ def admin_create() -> Any:
             )
         except operations.NeighbourhoodError as error:
             form.postcodes.errors.append(error.message)
+        except DomainError as error:  # the same name at the same moment: 409
+            form.name.errors.append(error.message)
+            status = error.status
         else:
-            db.session.commit()
             flash(
                 _("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name), "success"
             )
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
-    status = 422 if form.is_submitted() else 200
     return render_template("neighbourhoods/admin_form.html", form=form, wijk=None), status
 
 
@@ -139,6 +146,7 @@ def admin_create() -> Any:
 def admin_edit(slug: str) -> Any:
     wijk = _wijk_or_404(slug)
     form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text)
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             operations.update_neighbourhood(
@@ -150,11 +158,12 @@ def admin_edit(slug: str) -> Any:
             )
         except operations.NeighbourhoodError as error:
             form.postcodes.errors.append(error.message)
+        except DomainError as error:  # deleted meanwhile: 409
+            form.name.errors.append(error.message)
+            status = error.status
         else:
-            db.session.commit()
             flash(_("De wijk is opgeslagen."), "success")
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
-    status = 422 if form.is_submitted() else 200
     return render_template(
         "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=AreaForm()
     ), status
@@ -165,18 +174,19 @@ def admin_edit(slug: str) -> Any:
 def admin_add_area(slug: str) -> Any:
     wijk = _wijk_or_404(slug)
     area_form = AreaForm()
+    status = 422
     if area_form.validate_on_submit():
         try:
             area = operations.add_area(
                 current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data
             )
-        except operations.NeighbourhoodError as error:
+        except DomainError as error:
             area_form.name.errors.append(error.message)
+            status = error.status
         else:
-            db.session.commit()
             flash(_("Buurt %(name)s is toegevoegd.", name=area.name), "success")
             return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
     form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text, formdata=None)
     return render_template(
         "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form
-    ), 422
+    ), status

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    HiddenField,
     StringField,
     TextAreaField,
 )
@@ -207,3 +208,5 @@ class PhaseForm(BaseForm):
         description=_l("Dit is openbaar en komt in de tijdlijn van de ronde."),
     )
     target = ChoiceField(_l("Terug naar fase"), validators=[Optional()])
+    #: the phase the page showed: a replayed or second click does not move the round again
+    current = HiddenField()

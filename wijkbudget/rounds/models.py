@@ -1,9 +1,12 @@
 """Budget rounds (begrotingsrondes): their rules, their phases, and the history of phase changes.
 
 A round goes through the phases of ``PHASES`` in order. While it is a concept only its board sees
-it; once published, it follows the dates the board set (checked whenever the round is loaded) or
-the board moves it by hand with a reason. Going back is possible until voting starts; from then
-on the rules are locked: budget, ballot settings, the proposals on the ballot and their costs.
+it; once published, it follows the dates the board set or the board moves it by hand with a
+reason. A move by date is written in one place (``rounds.operations.sync_phase``: from the
+``tick`` command, a board move, and every write that locks the round with ``lock_round``); a page
+shows the phase the dates imply without writing it (``rounds.queries.as_of_now``). Going back is
+possible until voting starts; from then on the rules are locked: budget, ballot settings, the
+proposals on the ballot and their costs.
 """
 
 from __future__ import annotations
@@ -157,9 +160,11 @@ class Round(db.Model):
     def set_start(self, phase: Phase, when: datetime | None) -> None:
         setattr(self, PHASE_DATE_FIELDS[phase], when)
 
-    def next_phase(self) -> Phase | None:
+    def next_phase(self, after: Phase | None = None) -> Phase | None:
+        """The phase that follows ``after`` (by default: the current phase)."""
+        here = self.phase if after is None else after
         order = self.phases()
-        index = order.index(self.phase) if self.phase in order else PHASES.index(self.phase)
+        index = order.index(here) if here in order else PHASES.index(here)
         return order[index + 1] if index + 1 < len(order) else None
 
     def is_before(self, phase: Phase) -> bool:
@@ -177,13 +182,15 @@ class Round(db.Model):
         """From the moment voting opens, the rules of the vote cannot change."""
         return self.has_reached(Phase.VOTING)
 
-    def due_phase(self, now: datetime) -> Phase | None:
-        """The next phase if its start date has passed (a concept never moves by date)."""
-        if not self.is_published or self.phase == Phase.VOTING:
+    def due_phase(self, now: datetime, after: Phase | None = None) -> Phase | None:
+        """The phase after ``after`` (by default: the current phase) if its start date has
+        passed (a concept never moves by date)."""
+        here = self.phase if after is None else after
+        if here in (Phase.CONCEPT, Phase.VOTING):
             # voting ends by date, but the round only moves on when the board closes the vote
             # (that is when the votes are counted: results.operations.close_voting)
             return None
-        following = self.next_phase()
+        following = self.next_phase(here)
         if following is None:
             return None
         start = self.starts(following)

@@ -1,5 +1,15 @@
 """Round use cases: the board creates and edits a round and moves it through its phases; the
-dates move it too (checked when the round is loaded). Every change is audit-logged."""
+dates move it too. Every change is audit-logged; each use case is one transaction.
+
+A move by date is written in one place only, :func:`sync_phase`, which runs under the round's
+lock: from the ``tick`` command (:func:`tick`, every minute from cron or a systemd timer), when
+the board moves the round (publish, advance, go back), and at the start of every write that
+depends on the phase (:func:`lock_round`). A page that only reads shows the phase the dates
+imply without writing it (``queries.as_of_now``).
+
+Lock order: the round first (``lock_round``), then its proposals (the support threshold), then
+anything else.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
+from ..usecase import Conflict, lock, lock_or_gone, use_case
 from .models import (
     PHASES,
     Aggregation,
@@ -26,6 +37,9 @@ from .models import (
     RoundError,
     phase_label,
 )
+from .queries import phase_by_dates, transition_problem
+
+__all__ = ["transition_problem"]  # re-exported: the board's checks and the pages share it
 
 
 @dataclass
@@ -149,7 +163,11 @@ def _apply(rnd: Round, data: RoundData, wijk: Neighbourhood) -> None:
     rnd.criteria = [Criterion(text=t, position=i) for i, t in enumerate(data.criteria)]
 
 
+@use_case
 def create_round(actor: User, wijk: Neighbourhood, data: RoundData) -> Round:
+    """A new round, as a concept only the board sees.
+
+    Locks: nothing: it is a new row, and no other row's state decides whether it may exist."""
     _check(data)
     rnd = Round(neighbourhood=wijk, created_by_id=actor.id, phase=Phase.CONCEPT)
     _apply(rnd, data, wijk)
@@ -164,8 +182,14 @@ def create_round(actor: User, wijk: Neighbourhood, data: RoundData) -> Round:
     return rnd
 
 
+@use_case
 def update_round(actor: User, rnd: Round, data: RoundData) -> None:
+    """The board edits a round; from voting on (by the dates too) the rules cannot change.
+
+    Locks: the round (``lock_round``), so the move to voting and this edit cannot overlap: an
+    edit that waited for the move sees the voting phase and is refused."""
     _check(data)
+    rnd = lock_round(rnd)
     before = _snapshot(rnd)
     if rnd.rules_locked:
         changed = [n for n in LOCKED_FIELDS if getattr(rnd, n) != getattr(data, n)]
@@ -199,29 +223,6 @@ def update_round(actor: User, rnd: Round, data: RoundData) -> None:
 # --- phases -----------------------------------------------------------------------------------
 
 
-def transition_problem(rnd: Round, target: Phase) -> str | None:
-    """Why the round cannot move forward to ``target`` now (None: it can)."""
-    from ..proposals.models import Proposal, State
-
-    counts = dict(
-        db.session.execute(
-            select(Proposal.state, func.count(Proposal.id))
-            .where(Proposal.round_id == rnd.id)
-            .group_by(Proposal.state)
-        ).all()
-    )
-    past_review = PHASES.index(target) > PHASES.index(Phase.REVIEW)
-    if past_review and counts.get(State.SUBMITTED, 0):
-        return _(
-            "Er wachten nog %(n)d voorstellen op toetsing. Neem eerst over elk voorstel een "
-            "besluit.",
-            n=counts[State.SUBMITTED],
-        )
-    if target == Phase.VOTING and not counts.get(State.ADMITTED, 0):
-        return _("Er staat nog geen enkel toegelaten voorstel op het stembiljet.")
-    return None
-
-
 def _move(rnd: Round, target: Phase, actor: User | None, reason: str, when: datetime) -> None:
     from ..proposals import operations as proposals
 
@@ -251,28 +252,84 @@ def _move(rnd: Round, target: Phase, actor: User | None, reason: str, when: date
     )
 
 
-def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
-    """Move the round along the dates that have passed. Returns whether anything changed (the
-    caller commits). Stops where a move is not possible yet (e.g. proposals still unreviewed)."""
+def _sync(rnd: Round, now: datetime | None = None) -> list[tuple[Phase, Phase]]:
     now = now or utcnow()
-    changed = False
+    moves: list[tuple[Phase, Phase]] = []
     while (target := rnd.due_phase(now)) is not None:
         if transition_problem(rnd, target) is not None:
             break
+        moves.append((rnd.phase, target))
         _move(rnd, target, None, "", now)
-        changed = True
-    return changed
+    return moves
+
+
+def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
+    """Move the round along the dates that have passed (with the support threshold when it
+    leaves steunen). Returns whether anything changed. Stops where a move is not possible yet
+    (e.g. proposals still unreviewed).
+
+    Only for a round the caller has locked (``lock_round``) inside a use case: it writes."""
+    return bool(_sync(rnd, now))
 
 
 def lock_round(rnd: Round | int, now: datetime | None = None) -> Round:
     """The round's row locked (``FOR UPDATE``) for the rest of the use case, read afresh and
     moved along the dates that have passed (so a write that depends on the phase judges by
     the dates, whether or not ``flask tick`` has run). Raises Conflict if it was deleted."""
-    from ..usecase import lock_or_gone
-
     locked = lock_or_gone(Round, rnd)
     sync_phase(locked, now)
     return locked
+
+
+@dataclass(frozen=True)
+class Moved:
+    """One move by date that :func:`tick` wrote."""
+
+    round_id: int
+    wijk: str
+    title: str
+    source: Phase
+    target: Phase
+
+    def __str__(self) -> str:
+        return (
+            f"{self.wijk} · {self.title} (ronde {self.round_id}): "
+            f"{phase_label(self.source)} → {phase_label(self.target)}"
+        )
+
+
+@use_case
+def tick_round(round_id: int, now: datetime | None = None) -> list[Moved]:
+    """Write the moves by date of one round (and the support threshold they apply).
+
+    Locks: the round (``FOR UPDATE``); a second tick or a board move waits, reads the moved
+    round afresh and finds nothing left to do (idempotent)."""
+    rnd = lock(Round, round_id)
+    if rnd is None:  # deleted meanwhile
+        return []
+    moves = _sync(rnd, now)
+    return [
+        Moved(rnd.id, rnd.neighbourhood.name, rnd.title, source, target) for source, target in moves
+    ]
+
+
+def tick(now: datetime | None = None) -> list[Moved]:
+    """The ``flask tick`` command: every published round whose dates have passed moves on, one
+    transaction per round (a round that cannot move yet, e.g. with unreviewed proposals, is
+    left as it is). Safe to run at the same time from two places: each move is written once.
+
+    Locks: each round that is due, one at a time (``tick_round``); finding them reads only."""
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(Round)
+        .where(Round.phase.not_in((Phase.CONCEPT, Phase.VOTING, Phase.CLOSED)))
+        .order_by(Round.id)
+    ).all()
+    due = [rnd.id for rnd in candidates if phase_by_dates(rnd, now) != rnd.phase]
+    moved: list[Moved] = []
+    for round_id in due:
+        moved.extend(tick_round(round_id, now))
+    return moved
 
 
 def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
@@ -282,18 +339,44 @@ def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
     _move(rnd, Phase.RESULT, actor, _("Stemming gesloten en geteld."), when)
 
 
+def _expect(rnd: Round, expected: Phase | None) -> None:
+    """The board pressed the button on a page that showed the round in ``expected``: if it has
+    moved since (another board member, a second click, the dates), nothing more happens."""
+    if expected is not None and rnd.phase != expected:
+        raise Conflict(
+            _(
+                "De ronde is intussen al in de fase '%(phase)s'. Er is niets veranderd. Kijk "
+                "of er nog iets moet gebeuren.",
+                phase=phase_label(rnd.phase),
+            )
+        )
+
+
+@use_case
 def publish(actor: User, rnd: Round) -> None:
-    """Concept → indienen: the round becomes public and open for proposals."""
+    """Concept → indienen: the round becomes public and open for proposals (and moves on at
+    once along dates that have already passed).
+
+    Locks: the round (``lock_round``): a second click finds it published (409)."""
+    rnd = lock_round(rnd)
     if rnd.is_published:
-        raise RoundError(_("Deze ronde is al gepubliceerd."))
+        raise Conflict(_("Deze ronde is al gepubliceerd."))
     if not rnd.introduction:
         raise RoundError(_("Schrijf eerst een uitleg voor bewoners."))
     _move(rnd, Phase.SUBMISSION, actor, "", utcnow())
     sync_phase(rnd)
 
 
-def advance(actor: User, rnd: Round, reason: str) -> Phase:
-    """The board moves the round to its next phase now, with a reason."""
+@use_case
+def advance(actor: User, rnd: Round, reason: str, expected: Phase | None = None) -> Phase:
+    """The board moves the round to its next phase now, with a reason. ``expected`` is the
+    phase the board's page showed (the form carries it): when the round is no longer there,
+    nothing moves (409), so two clicks move it one phase.
+
+    Locks: the round (``lock_round``, which first writes the moves its dates call for); the
+    proposal counts of the transition check are read under that lock."""
+    rnd = lock_round(rnd)
+    _expect(rnd, expected)
     if not rnd.is_published:
         raise RoundError(_("Publiceer de ronde eerst."))
     target = rnd.next_phase()
@@ -312,9 +395,16 @@ def advance(actor: User, rnd: Round, reason: str) -> Phase:
     return target
 
 
-def go_back(actor: User, rnd: Round, target: Phase, reason: str) -> None:
+@use_case
+def go_back(
+    actor: User, rnd: Round, target: Phase, reason: str, expected: Phase | None = None
+) -> None:
     """Back to an earlier phase, only before voting. Later phases lose their dates (they had
-    passed), so the round waits for the board to set new ones."""
+    passed), so the round waits for the board to set new ones. ``expected``: as for advance.
+
+    Locks: the round (``lock_round``): a round the dates moved to voting cannot go back."""
+    rnd = lock_round(rnd)
+    _expect(rnd, expected)
     if target not in rnd.back_targets():
         raise RoundError(
             _(

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import permissions
-from ..extensions import db, paginate
+from ..errors import DomainError
+from ..extensions import paginate
 from ..forms import options
 from ..i18n import current_locale_name, local_to_utc, utc_to_local
 from ..money import format_euros_input
@@ -34,8 +35,8 @@ bp = Blueprint("rounds", __name__)
 
 
 def load_round(wijk: Neighbourhood, round_id: int) -> Round:
-    """The round of this wijk (404 otherwise, also for a concept the user may not see), moved
-    along its dates first."""
+    """The round of this wijk (404 otherwise, also for a concept the user may not see), shown in
+    the phase its dates imply (nothing is written: see queries.as_of_now)."""
     return visible_or_404(queries.round_in(wijk, round_id))
 
 
@@ -48,9 +49,7 @@ def load_wijk_round(slug: str, round_id: int) -> tuple[Neighbourhood, Round]:
 def visible_or_404(rnd: Round | None) -> Round:
     if rnd is None or not rnd.can_view(current_user):
         abort(404)
-    if operations.sync_phase(rnd):
-        db.session.commit()
-    return rnd
+    return queries.as_of_now(rnd)
 
 
 @bp.get("/wijk/<slug>/rondes")
@@ -59,11 +58,7 @@ def index(slug: str) -> str:
     wijk = wijk_or_404(slug)
     is_board = permissions.is_board(current_user, wijk)
     page = paginate(queries.rounds_of(wijk, include_concepts=is_board))
-    changed = False
-    for rnd in page.items:
-        changed = operations.sync_phase(rnd) or changed
-    if changed:
-        db.session.commit()
+    queries.all_as_of_now(page.items)
     return render_template("rounds/index.html", wijk=wijk, page=page, is_board=is_board)
 
 
@@ -183,19 +178,18 @@ def _data(form: RoundForm) -> operations.RoundData:
 @board_required
 def create(wijk: Neighbourhood) -> Any:
     form = _round_form(wijk, formdata=request.form if request.method == "POST" else None)
+    status = 200 if request.method == "GET" else 422
     if request.method == "POST" and form.validate():
         try:
             rnd = operations.create_round(current_user, wijk, _data(form))
-        except RoundError as error:
-            db.session.rollback()
+        except DomainError as error:
             form.form_errors.append(error.message)
+            status = error.status
         else:
-            db.session.commit()
             flash(
                 _("De ronde is aangemaakt als concept. Alleen het bestuur ziet hem nu."), "success"
             )
             return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
-    status = 422 if request.method == "POST" else 200
     return render_template("rounds/form.html", wijk=wijk, form=form, rnd=None), status
 
 
@@ -204,25 +198,35 @@ def create(wijk: Neighbourhood) -> Any:
 def edit(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
     form = _round_form(wijk, rnd, formdata=request.form if request.method == "POST" else None)
+    status = 200 if request.method == "GET" else 422
     if request.method == "POST" and form.validate():
         try:
             operations.update_round(current_user, rnd, _data(form))
-        except RoundError as error:
-            db.session.rollback()
+        except DomainError as error:
             form.form_errors.append(error.message)
-            rnd = load_round(wijk, round_id)
+            status = error.status
+            rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
         else:
-            db.session.commit()
             flash(_("De ronde is opgeslagen."), "success")
             return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
-    status = 422 if request.method == "POST" else 200
     return render_template("rounds/form.html", wijk=wijk, form=form, rnd=rnd), status
 
 
 def _phase_form(rnd: Round, formdata: Any = None) -> PhaseForm:
     form = PhaseForm(formdata=formdata)
     form.target.choices = options([(p.value, phase_label(p)) for p in rnd.back_targets()])
+    if formdata is None:
+        form.current.data = rnd.phase.value  # the phase this page shows (see _expected)
     return form
+
+
+def _expected(form: PhaseForm) -> Phase | None:
+    """The phase the board's page showed when the button was pressed: the operation moves the
+    round only if it is still there (a second click or a second board member: 409)."""
+    try:
+        return Phase(form.current.data) if form.current.data else None
+    except ValueError:
+        return None
 
 
 def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
@@ -236,17 +240,23 @@ def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
             if not form.validate_on_submit():
                 raise RoundError(" ".join(str(e) for errs in form.errors.values() for e in errs))
             if action == "advance":
-                operations.advance(current_user, rnd, form.reason.data or "")
+                operations.advance(
+                    current_user, rnd, form.reason.data or "", expected=_expected(form)
+                )
             else:
                 if not form.target.data:
                     raise RoundError(_("Kies de fase waar de ronde naartoe gaat."))
                 operations.go_back(
-                    current_user, rnd, Phase(form.target.data), form.reason.data or ""
+                    current_user,
+                    rnd,
+                    Phase(form.target.data),
+                    form.reason.data or "",
+                    expected=_expected(form),
                 )
             message = _("De ronde is nu in de fase '%(phase)s'.", phase=phase_label(rnd.phase))
-    except RoundError as error:
-        db.session.rollback()
-        rnd = load_round(wijk, round_id)
+    except DomainError as error:
+        rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
+        form.current.data = rnd.phase.value  # the page now shows this phase
         return (
             render_template(
                 "rounds/show.html",
@@ -259,9 +269,8 @@ def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
                 phase_error=error.message,
                 **_dialogue(rnd),
             ),
-            422,
+            error.status,
         )
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
 
