@@ -19,7 +19,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from wijkbudget.accounts.models import User
-from wijkbudget.accounts.operations import make_verify_token
+from wijkbudget.accounts.operations import make_reset_token, make_verify_token
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.cli import DEMO_BOARD, DEMO_COUNCILLOR, DEMO_PASSWORD, seed_demo_data
 from wijkbudget.dialogue.models import Thread
@@ -87,6 +87,7 @@ class World:
     thread: int
     project: int
     unverified_token: str
+    reset_token: str
 
 
 def _add_vote_round(wijk_id: int, board: User, residents: list[User]) -> tuple[int, int]:
@@ -177,6 +178,7 @@ def world(app: Any, make_client: Any) -> World:
         thread=thread,
         project=project,
         unverified_token=make_verify_token(unverified),
+        reset_token=make_reset_token(residents[1]),
     )
 
 
@@ -216,6 +218,7 @@ def pages(w: World) -> dict[str, list[str]]:
         "/registreren",
         "/toegankelijkheid",
         f"/bevestigen/{w.unverified_token}",
+        f"/wachtwoord-vergeten/{w.reset_token}",
     ]
     resident = [
         *public[:12],

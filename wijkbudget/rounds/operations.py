@@ -268,14 +268,18 @@ def sync_phase(rnd: Round, now: datetime | None = None) -> bool:
     leaves steunen). Returns whether anything changed. Stops where a move is not possible yet
     (e.g. proposals still unreviewed).
 
-    Only for a round the caller has locked (``lock_round``) inside a use case: it writes."""
+    Locks: nothing itself: only for a round the caller has locked (``lock_round``,
+    ``tick_round``) inside a use case, as it writes."""
     return bool(_sync(rnd, now))
 
 
 def lock_round(rnd: Round | int, now: datetime | None = None) -> Round:
     """The round's row locked (``FOR UPDATE``) for the rest of the use case, read afresh and
     moved along the dates that have passed (so a write that depends on the phase judges by
-    the dates, whether or not ``flask tick`` has run). Raises Conflict if it was deleted."""
+    the dates, whether or not ``flask tick`` has run). Raises Conflict if it was deleted.
+
+    Locks: the round, then (the support threshold, when steunen ends) its proposals: take it
+    before any proposal, user or wijk row."""
     locked = lock_or_gone(Round, rnd)
     sync_phase(locked, now)
     return locked
@@ -335,7 +339,9 @@ def tick(now: datetime | None = None) -> list[Moved]:
 def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
     """Voting → uitslag, for results.operations.close_voting only (which counts the votes in the
     same transaction). The caller has already taken the round out of voting with a guarded
-    update, so a second close cannot get here."""
+    update, so a second close cannot get here.
+
+    Locks: nothing itself: the caller's guarded update holds the round's row."""
     _move(rnd, Phase.RESULT, actor, _("Stemming gesloten en geteld."), when)
 
 
