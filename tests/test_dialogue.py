@@ -13,7 +13,18 @@ from tests.conftest import mail_body
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.dialogue import operations
-from wijkbudget.dialogue.models import Comment, DialogueError, RateLimited, Thread, ThreadStatus
+from wijkbudget.dialogue.models import (
+    Comment,
+    DialogueError,
+    Follow,
+    MailSettings,
+    Meeting,
+    PendingNotice,
+    PostingBlock,
+    RateLimited,
+    Thread,
+    ThreadStatus,
+)
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
@@ -635,3 +646,145 @@ def test_a_long_reply_chain_is_cut_on_the_thread_page_and_paged_on_its_own(
     with count_queries() as after:
         client.get(f"/gesprekken/{thread.id}")
     assert len(after) == len(before), "\n\n".join(after)
+
+
+# --- one transaction per use case, double clicks (issue 17) ------------------------------------
+
+
+def test_a_conversation_is_started_by_a_post_never_by_a_page(
+    west, people, proposal, make_client, client, count_queries
+):
+    """A proposal made before every proposal got its conversation: its page offers to start it
+    (and writes nothing); the button starts it once, however often it is pressed."""
+    url = f"/voorstellen/{proposal.id}/gesprek"
+    with count_queries() as statements:
+        page = client.get(url)
+    assert page.status_code == 200 and "Over dit voorstel is nog niet gepraat." in (
+        page.get_data(as_text=True)
+    )
+    assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
+    assert db.session.scalar(select(func.count(Thread.id))) == 0
+    bram = signed_in(make_client, people["Bram"])
+    token = bram.csrf(url)  # a double click: both presses from the same page
+    first = bram.post(url, {"csrf_token": token})
+    second = bram.post(url, {"csrf_token": token})
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count(Thread.id))) == 1
+    assert client.get(url).status_code == 303  # from now on straight to it
+
+
+def test_follow_carries_its_intent(thread, people, make_client):
+    chris = signed_in(make_client, people["Chris"])
+    url = f"/gesprekken/{thread.id}"
+    assert 'name="want" value="1"' in chris.get(url).get_data(as_text=True)
+    for want, follows in (("1", 1), ("1", 1), ("0", 0), ("0", 0)):
+        assert chris.post(f"{url}/volgen", {"want": want}, page=url).status_code == 303
+        assert db.session.scalar(select(func.count(Follow.id))) == follows
+    chris.post(f"{url}/volgen", {"want": "1"}, page=url)
+    assert 'name="want" value="0"' in chris.get(url).get_data(as_text=True)
+
+
+def test_mail_settings_page_only_reads(people, make_client, count_queries):
+    anna = signed_in(make_client, people["Anna"])
+    with count_queries() as statements:
+        assert anna.get("/account/meldingen").status_code == 200
+    assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
+    assert db.session.scalar(select(func.count(MailSettings.user_id))) == 0
+    page = "/account/meldingen"
+    assert anna.post(page, {"comment_mail": ""}, page=page).status_code == 303
+    assert anna.post(page, {"comment_mail": ""}, page=page).status_code == 303
+    settings = db.session.scalars(select(MailSettings)).all()
+    assert len(settings) == 1 and settings[0].comment_mail is False
+
+
+def test_the_boards_decisions_about_a_comment_are_taken_once(
+    thread, people, board, west, make_client
+):
+    bad = say(thread, people["Bram"], "Onaardig", 10)
+    henk = signed_in(make_client, board)
+    base = f"/wijk/{west.slug}/bestuur/reacties/{bad.id}"
+    queue = f"/wijk/{west.slug}/bestuur/moderatie"
+    # nothing to dismiss yet
+    henk.post(f"{base}/meldingen-afwijzen", {}, page=queue)
+    assert "Er zijn geen open meldingen bij deze reactie." in henk.get(queue).get_data(as_text=True)
+    for _ in range(2):
+        henk.post(f"{base}/verbergen", {"reason": "persoonlijke aanval"}, page=queue)
+    assert "Het bestuur heeft deze reactie al verborgen." in henk.get(queue).get_data(as_text=True)
+    for _ in range(2):
+        henk.post(f"{base}/herstellen", {}, page=queue)
+    assert "Deze reactie is niet verborgen." in henk.get(queue).get_data(as_text=True)
+    actions = list(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == bad.id))
+    )
+    assert actions.count("comment.hide") == 1 and actions.count("comment.restore") == 1
+    assert "comment.dismiss_reports" not in actions
+
+
+def test_double_clicks_on_topic_block_meeting_delete_and_approve(
+    thread, people, board, west, make_client, inbox
+):
+    rnd = thread.round
+    anna = signed_in(make_client, people["Anna"])
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/onderwerpen/nieuw"
+    for _ in range(2):
+        assert anna.post(page, {"title": "Groen", "body": ""}, page=page).status_code == 303
+    topics = db.session.scalars(select(Thread).where(Thread.kind == "topic")).all()
+    assert len(topics) == 1
+    henk = signed_in(make_client, board)
+    approve = f"/wijk/{west.slug}/bestuur/onderwerpen/{topics[0].id}/goedkeuren"
+    henk.post(approve, {}, page="/")
+    henk.post(approve, {}, page="/")
+    assert "Dit onderwerp is al open." in henk.get(f"/gesprekken/{topics[0].id}").get_data(
+        as_text=True
+    )
+    block = f"/wijk/{west.slug}/bestuur/blokkeren"
+    data = {"user_id": str(people["Bram"].id), "days": "7", "reason": "Schelden"}
+    for _ in range(2):
+        assert henk.post(block, data, page="/").status_code == 303
+    assert db.session.scalar(select(func.count(PostingBlock.id))) == 1
+    assert len(inbox.to("bram@example.org")) == 1
+    meeting = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/bijeenkomsten/nieuw"
+    data = {"held_at": "2026-10-01T19:30", "place": "De Boei", "attendees": "9", "summary": ""}
+    for _ in range(2):
+        assert henk.post(meeting, data, page=meeting).status_code == 303
+    other = henk.post(meeting, {**data, "attendees": "10"}, page=meeting)
+    assert other.status_code == 422 and "Er staat al een bijeenkomst" in other.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(select(func.count(Meeting.id))) == 1
+    mine = say(thread, people["Chris"], "Foutje", 1)
+    chris = signed_in(make_client, people["Chris"])
+    for _ in range(2):
+        assert chris.post(f"/reacties/{mine.id}/verwijderen", {}, page="/").status_code == 303
+
+
+def test_the_conversation_closes_when_voting_ends_by_its_date(thread, people, make_client):
+    """Whether or not the board has closed the vote yet."""
+    rnd = thread.round
+    rnd.phase = Phase.VOTING
+    rnd.set_start(Phase.RESULT, utcnow() - timedelta(minutes=1))
+    db.session.commit()
+    bram = signed_in(make_client, people["Bram"])
+    url = f"/gesprekken/{thread.id}"
+    response = bram.post(f"{url}/reacties", {"body": "Te laat"}, page=url)
+    assert response.status_code == 422 and "gesloten" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+def test_a_digest_is_sent_after_its_commit(app, thread, people, inbox, monkeypatch):
+    """A digest whose use case fails sends nothing and keeps what waits, for the next run."""
+    say(thread, people["Bram"], "Eerste reactie", 50)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database weg")
+
+    with app.test_request_context():
+        monkeypatch.setattr(operations, "unsubscribe_token", broken)
+        with pytest.raises(RuntimeError):
+            operations.send_digests()
+        assert inbox.to("anna@example.org") == []
+        assert db.session.scalar(select(func.count(PendingNotice.id))) == 1
+        monkeypatch.undo()
+        assert operations.send_digests() == 1
+    assert len(inbox.to("anna@example.org")) == 1

@@ -897,3 +897,231 @@ def test_my_proposals(west, rnd, fatima, make_proposal, make_client):
     make_proposal(rnd, fatima, State.CONCEPT, title="Mijn concept")
     body = signed_in(make_client, fatima).get("/mijn-voorstellen").get_data(as_text=True)
     assert "Mijn concept" in body and "Concept" in body
+
+
+# --- one transaction per use case, double clicks (issue 17) ------------------------------------
+
+
+def test_a_review_decision_taken_twice_is_a_409_and_mailed_once(
+    west, rnd, fatima, board, make_client, make_proposal, inbox
+):
+    rnd.phase = Phase.REVIEW
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    db.session.commit()
+    henk = signed_in(make_client, board)
+    url = f"/wijk/{west.slug}/bestuur/voorstellen/{proposal.id}/toelaten"
+    assert henk.post(url, {"message": "Mooi"}, page="/").status_code == 303
+    again = henk.post(url, {"message": "Mooi"}, page="/")
+    assert again.status_code == 409
+    assert "Dit besluit is net al genomen" in again.get_data(as_text=True)
+    assert len(inbox.to("fatima@example.org")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "proposal.admit")
+        )
+        == 1
+    )
+
+
+def test_mail_of_a_decision_waits_for_the_commit(app, rnd, fatima, board, make_proposal, inbox):
+    """A decision inside a use case that is rolled back afterwards sends nothing."""
+    from wijkbudget.errors import DomainError
+    from wijkbudget.usecase import use_case
+
+    rnd.phase = Phase.REVIEW
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    db.session.commit()
+
+    @use_case
+    def admit_then_refuse() -> None:
+        operations.admit(board, proposal, "Mooi")  # a nested use case: joins this one
+        raise DomainError("Toch niet.")
+
+    with app.test_request_context():
+        with pytest.raises(DomainError):
+            admit_then_refuse()
+        assert inbox.to("fatima@example.org") == []
+        db.session.expire_all()
+        assert db.session.get(Proposal, proposal.id).state == State.SUBMITTED
+        operations.admit(board, proposal, "Mooi")
+    assert len(inbox.to("fatima@example.org")) == 1
+
+
+def test_invitations_twice_and_beyond_the_limit(
+    west, rnd, fatima, make_user, make_client, make_proposal, inbox
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    url = f"/voorstellen/{proposal.id}"
+    assert (
+        me.post(f"{url}/mede-indieners", {"email": "jan@example.org"}, page=url).status_code == 303
+    )
+    again = me.post(f"{url}/mede-indieners", {"email": "Jan@example.org"}, page=url)
+    assert again.status_code == 409 and "al uitgenodigd" in again.get_data(as_text=True)
+    assert len(inbox.to("jan@example.org")) == 1
+    for i in range(operations.MAX_COAUTHORS - 1):
+        assert (
+            me.post(f"{url}/mede-indieners", {"email": f"m{i}@example.org"}, page=url).status_code
+            == 303
+        )
+    full = me.post(f"{url}/mede-indieners", {"email": "teveel@example.org"}, page=url)
+    assert full.status_code == 422 and "hoogstens 10 mede-indieners" in full.get_data(as_text=True)
+    assert inbox.to("teveel@example.org") == []
+
+
+def test_accepting_twice_joins_once_and_a_full_proposal_takes_no_more(
+    west, rnd, fatima, make_user, make_client, make_proposal
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    jan = make_user("jan@example.org", wijk=west)
+    kees = make_user("kees@example.org", wijk=west)
+    invites = [operations.CoAuthor(email=u.email) for u in (jan, kees)]
+    proposal.coauthors.extend(invites)
+    for k in range(operations.MAX_COAUTHORS - 1):
+        proposal.coauthors.append(
+            operations.CoAuthor(email=f"al{k}@example.org", accepted_at=utcnow())
+        )
+    db.session.commit()
+
+    def link(invite):
+        token = operations._invite_serializer().dumps({"c": invite.id, "e": invite.email})
+        return f"/voorstellen/uitnodiging/{token}"
+
+    me = signed_in(make_client, jan)
+    assert me.post(link(invites[0]), {}, page=link(invites[0])).status_code == 303
+    assert me.post(link(invites[0]), {}, page=link(invites[0])).status_code == 303  # pressed twice
+    joined = db.session.scalar(
+        select(func.count(operations.ProposalEvent.id)).where(
+            operations.ProposalEvent.kind == "coauthor_joined"
+        )
+    )
+    assert joined == 1
+    late = signed_in(make_client, kees).post(link(invites[1]), {}, page=link(invites[1]))
+    assert late.status_code == 409 and "al 10 mede-indieners" in late.get_data(as_text=True)
+
+
+def test_the_same_proposal_form_sent_twice_makes_one_proposal_with_its_conversation(
+    west, rnd, fatima, make_client
+):
+    from wijkbudget.dialogue.models import Thread
+
+    me = signed_in(make_client, fatima)
+    page = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen/nieuw"
+    first = me.post(page, proposal_form(rnd), page=page)
+    second = me.post(page, proposal_form(rnd), page=page)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    proposal = only_proposal()
+    assert db.session.scalar(select(func.count(Proposal.id))) == 1
+    thread = db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id))
+    assert thread is not None  # every new proposal has its conversation
+    assert (
+        me.get(f"/voorstellen/{proposal.id}/gesprek")
+        .headers["Location"]
+        .endswith(f"/gesprekken/{thread.id}")
+    )
+
+
+def test_submit_and_withdraw_twice_change_once(rnd, fatima, make_client, make_proposal):
+    proposal = make_proposal(rnd, fatima, State.CONCEPT)
+    me = signed_in(make_client, fatima)
+    url = f"/voorstellen/{proposal.id}"
+    for what, kind in (("indienen", "submitted"), ("intrekken", "withdrawn")):
+        for _ in range(2):
+            assert me.post(f"{url}/{what}", {"reason": ""}, page=url).status_code == 303
+        db.session.expire_all()
+        events = [e.kind for e in db.session.get(Proposal, proposal.id).events]
+        assert events.count(kind) == 1
+
+
+def test_the_same_estimate_twice_is_one_event(app, rnd, fatima, board, make_proposal, inbox):
+    rnd.phase = Phase.REVIEW
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    db.session.commit()
+    with app.test_request_context():
+        for _ in range(2):
+            operations.set_estimate(board, proposal, 200_000, "Offerte")
+    assert len(inbox.to("fatima@example.org")) == 1
+    kinds = [e.kind for e in db.session.get(Proposal, proposal.id).events]
+    assert kinds.count("estimate") == 1
+
+
+def test_removing_a_photo_twice_removes_it_once_and_its_file_after_the_commit(
+    app, rnd, fatima, make_client, make_proposal
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    assert upload(me, proposal, jpeg_with_gps(), "a.jpg").status_code == 303
+    image = db.session.scalar(select(ProposalImage))
+    stored = Path(app.config["UPLOAD_DIR"]) / image.filename
+    assert stored.exists()
+    url = f"/voorstellen/{proposal.id}/fotos/{image.id}/verwijderen"
+    assert me.post(url, {}, page=f"/voorstellen/{proposal.id}").status_code == 303
+    assert not stored.exists()
+    assert me.post(url, {}, page=f"/voorstellen/{proposal.id}").status_code == 404
+
+
+def test_a_refused_photo_leaves_no_file(app, rnd, fatima, make_client, make_proposal, monkeypatch):
+    """The photo is written before its use case; when the use case refuses, the file goes."""
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    monkeypatch.setattr(operations, "MAX_IMAGES", 0)  # the check under the lock refuses
+    response = upload(me, proposal, jpeg_with_gps(), "a.jpg")
+    assert response.status_code == 422
+    uploads = Path(app.config["UPLOAD_DIR"])
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_the_threshold_counts_the_rows_not_the_stored_count(
+    west, rnd, fatima, board, make_user, make_proposal
+):
+    rnd.phase = Phase.SUPPORT
+    rnd.support_threshold = 2
+    proposal = make_proposal(rnd, fatima, State.ADMITTED)
+    for i in range(2):
+        db.session.add(Support(proposal_id=proposal.id, user_id=make_user(f"s{i}@example.org").id))
+    proposal.support_count = 1  # as the old race could leave it: one too few
+    db.session.commit()
+    rounds.advance(board, db.session.get(Round, rnd.id), "Steunperiode voorbij")
+    db.session.expire_all()
+    proposal = db.session.get(Proposal, proposal.id)
+    assert proposal.state == State.ADMITTED and proposal.support_count == 2
+
+
+def test_support_and_estimate_judge_the_phase_by_the_dates(
+    app, west, rnd, fatima, board, make_user, make_client, make_proposal
+):
+    """Voting opened by its date, and no tick has written it yet: a support and a new cost are
+    refused all the same (the refused use case writes nothing: the move is tick's to write)."""
+    from datetime import timedelta
+
+    rnd.phase = Phase.SUPPORT
+    rnd.set_start(Phase.VOTING, utcnow() - timedelta(minutes=1))
+    proposal = make_proposal(rnd, fatima, State.ADMITTED)
+    db.session.commit()
+    voter = signed_in(make_client, make_user("v@example.org", wijk=west))
+    refused = voter.post(f"/voorstellen/{proposal.id}/steun", {"want": "1"}, page="/")
+    assert refused.status_code == 422
+    assert "in de fase &#39;Stemmen&#39;" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Support.id))) == 0
+    with app.test_request_context(), pytest.raises(operations.ProposalError):
+        operations.set_estimate(board, db.session.get(Proposal, proposal.id), 1, "Goedkoper")
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).board_cost_cents is None
+    assert db.session.get(Round, rnd.id).phase == Phase.SUPPORT  # not written by a refusal
+
+
+def test_a_proposal_page_and_list_only_read(
+    west, rnd, fatima, make_proposal, client, count_queries
+):
+    """A GET writes nothing: not the phase its dates imply, not a conversation."""
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    for url in (
+        f"/voorstellen/{proposal.id}",
+        f"/voorstellen/{proposal.id}/gesprek",  # a proposal made without its conversation
+        f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen",
+    ):
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+        assert writes == [], (url, writes)

@@ -241,10 +241,12 @@ def post_comment(
     Locks: the round (shared: the conversation closes with the vote, and the vote cannot close
     halfway), the thread (its counts are counted again after the lock), then the person's row
     (their pace, their turn in the thread and a block are read after it)."""
-    now = now or utcnow()
     lock_or_gone(Round, thread.round_id, read=True)
     thread = lock_or_gone(Thread, thread.id)
     lock_or_gone(User, user.id)
+    # the time is read once the locks are held: a comment that waited for another one of the
+    # same person is judged at the moment the other one was already there
+    now = now or utcnow()
     refusal = thread.post_refusal(user)
     if refusal:
         raise DialogueError(refusal)
