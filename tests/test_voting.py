@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Date, DateTime, func, inspect, select
+from sqlalchemy import Date, DateTime, event, func, inspect, select
 
 from tests.conftest import PASSWORD
 from wijkbudget.accounts.models import Role
@@ -22,6 +24,7 @@ from wijkbudget.voting.models import (
     Ballot,
     BallotChoice,
     Channel,
+    CodeBatch,
     PaperBatch,
     Participation,
     VotingCode,
@@ -350,15 +353,27 @@ def test_letters_and_csv_shown_until_printed(west, ballot_round, board, make_cli
         == 303
     )
     batch_id = db.session.scalar(select(VotingCode.batch_id))
-    letters = henk.get(f"{base}/{batch_id}/brieven").get_data(as_text=True)
-    assert letters.count('class="letter"') == 4 and "/stem" in letters
-    csv_text = henk.get(f"{base}/{batch_id}.csv").get_data(as_text=True)
-    assert len(csv_text.strip().splitlines()) == 5
+    # showing the codes is logged, so a form sends for them: a page that is only read (GET)
+    # writes nothing
+    assert henk.get(f"{base}/{batch_id}/brieven").status_code == 405
+    assert henk.get(f"{base}/{batch_id}.csv").status_code == 405
+    page = henk.get(base).get_data(as_text=True)
     assert (
-        henk.post(base, {"action": "printed", "batch": str(batch_id)}, page=base).status_code == 303
+        f'action="{base}/{batch_id}/brieven"' in page and f'action="{base}/{batch_id}.csv"' in page
     )
-    assert henk.get(f"{base}/{batch_id}/brieven").status_code == 410
-    assert "codes.generate" in db.session.scalars(select(AuditEvent.action)).all()
+    letters = henk.post(f"{base}/{batch_id}/brieven", page=base).get_data(as_text=True)
+    assert letters.count('class="letter"') == 4 and "/stem" in letters
+    csv_text = henk.post(f"{base}/{batch_id}.csv", page=base).get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == 5
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["codes.generate", "codes.shown", "codes.shown"]
+    printed = {"action": "printed", "batch": str(batch_id)}
+    assert henk.post(base, printed, page=base).status_code == 303
+    assert henk.post(f"{base}/{batch_id}/brieven", page=base).status_code == 410
+    assert henk.post(f"{base}/{batch_id}.csv", page=base).status_code == 410
+    # printed twice (a double click): nothing more happens
+    assert henk.post(base, printed, page=base).status_code == 303
+    assert db.session.scalars(select(AuditEvent.action)).all().count("codes.printed") == 1
 
 
 # --- one ballot per person ------------------------------------------------------------------------
@@ -629,3 +644,484 @@ def test_ballot_page_and_cast_take_the_same_statements_for_any_number_of_proposa
     # costs, four writes
     assert few == many
     assert many == (2, 8), many
+
+
+# --- issue 17: one use case per change, double clicks, the phase by the dates -------------------
+
+
+def review_and_cast(client, url, choice):
+    """Choose, review and send a ballot the way a browser does; the response of the cast."""
+    assert client.post(url, {"p": choice, "action": "review"}, page=url).status_code == 303
+    token = client.csrf(f"{url}/controleren")
+    return lambda: client.post(f"{url}/versturen", {"csrf_token": token})
+
+
+@contextmanager
+def same_cookie_twice(client):
+    """The browser sends a form twice (a double click) with the cookie it had before either
+    answer came: restore that cookie after the first."""
+    before = client.raw.get_cookie("session", domain="wijkbudget.test").value
+    yield lambda: client.raw.set_cookie("session", before, domain="wijkbudget.test")
+
+
+def test_a_double_click_on_cast_shows_the_receipt_of_the_one_ballot(
+    west, ballot_round, voter, board, make_client
+):
+    """The second click of a double click arrives when the first one's ballot is in: the page
+    says so and shows that ballot's receipt (the first response never reached the screen)."""
+    rnd, proposals = ballot_round
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    me = make_client()
+    me.login(voter.email)
+    send = review_and_cast(me, url, [str(proposals[0].id)])
+    with same_cookie_twice(me) as restore:
+        first = send()
+        restore()
+        second = send()
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    shown = me.get(second.headers["Location"]).get_data(as_text=True)
+    receipt = re.search(r'class="receipt"><strong>([A-Z0-9-]+)<', shown).group(1)
+    assert queries.check_receipt(receipt) is not None
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    # a third attempt, later, from the same browser: one vote per person (409)
+    assert me.get(url).status_code == 409
+    again = me.post(f"{url}/versturen", {}, page="/stem")
+    assert again.status_code == 409 and "al gestemd" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Participation.id))) == 1
+
+    # with a code: the same
+    rnd.eligibility = Eligibility.CODES
+    code = operations.batch_codes(operations.generate_codes(board, rnd, 1))[0]
+    visitor = make_client()
+    assert visitor.post("/stem", {"code": code}, page="/stem").status_code == 303
+    send = review_and_cast(visitor, url, [str(proposals[2].id)])
+    with same_cookie_twice(visitor) as restore:
+        first = send()
+        restore()
+        second = send()
+    assert first.headers["Location"] == second.headers["Location"]
+    assert second.headers["Location"].endswith("/stemmen/bewijs")
+    assert db.session.scalar(select(func.count(Ballot.id))) == 2
+
+
+def test_a_cast_judges_by_the_dates_whether_or_not_the_tick_ran(
+    west, board, voter, make_round, make_proposal, make_client
+):
+    """Voting opened by date an hour ago, and nothing wrote that move yet: the ballot opens and
+    the cast counts (it writes the move). Voting ended by date: the cast is refused, although
+    the round is stored in voting until the board closes it."""
+    rnd = make_round(west, Phase.SUPPORT)
+    proposal = make_proposal(rnd, board, State.ADMITTED, cost=100_000)
+    rnd.voting_opens = datetime.now(UTC) - timedelta(hours=1)
+    db.session.commit()
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    me = make_client()
+    me.login(voter.email)
+    assert me.get(url).status_code == 200
+    assert db.session.get(Round, rnd.id).phase == Phase.SUPPORT  # the page wrote nothing
+    assert review_and_cast(me, url, [str(proposal.id)])().status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.VOTING
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+
+    rnd.result_opens = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    late = make_client()
+    late.login(board.email)
+    late_url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    assert late.post(late_url, {"p": [str(proposal.id)], "action": "review"}, page=late_url)
+    response = late.post(f"{late_url}/versturen", {}, page="/stem")
+    assert response.status_code == 422 and "voorbij" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.get(Round, rnd.id).phase == Phase.VOTING  # until the board closes it
+
+
+def test_a_round_not_yet_open_by_its_dates_takes_no_ballot(
+    west, board, voter, make_round, make_proposal
+):
+    rnd = make_round(west, Phase.SUPPORT)
+    proposal = make_proposal(rnd, board, State.ADMITTED, cost=100_000)
+    rnd.voting_opens = datetime.now(UTC) + timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(VotingError, match="niet open"):
+        operations.cast(rnd, {proposal.id: 1}, user=voter, channel=Channel.ONLINE)
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.SUPPORT
+    assert db.session.scalar(select(func.count(Participation.id))) == 0
+
+
+def test_the_same_form_sent_twice_makes_one_batch(west, ballot_round, board, make_client):
+    """A double click on "Codes maken" or "Stapel beginnen": the form carries a token, and the
+    second request finds what the first made (one batch of codes, one paper batch)."""
+    rnd, _p = ballot_round
+    henk = make_client()
+    henk.login(board.email)
+    codes_url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    page = henk.get(codes_url).get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"action": "generate", "count": "5", "label": "Brieven", "form_token": token}
+    for _ in range(2):
+        response = henk.post(codes_url, data, page=codes_url)
+        assert response.status_code == 303
+    assert db.session.scalar(select(func.count(CodeBatch.id))) == 1
+    assert db.session.scalar(select(func.count(VotingCode.id))) == 5
+    assert henk.get(codes_url).get_data(as_text=True).count("5 codes gemaakt") == 1
+    # a new visit of the page is a new form: a new batch
+    page = henk.get(codes_url).get_data(as_text=True)
+    other = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    assert other != token
+    assert henk.post(codes_url, {**data, "form_token": other}, page=codes_url).status_code == 303
+    assert db.session.scalar(select(func.count(CodeBatch.id))) == 2
+
+    paper_url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/papier"
+    page = henk.get(paper_url).get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"label": "Buurthuis", "declared": "3", "form_token": token}
+    first = henk.post(paper_url, data, page=paper_url)
+    second = henk.post(paper_url, data, page=paper_url)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count(PaperBatch.id))) == 1
+    assert db.session.scalars(select(AuditEvent.action)).all().count("paper.open") == 1
+
+
+def test_revoking_twice_or_a_used_code(west, ballot_round, board, voter, make_client):
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    batch = operations.generate_codes(board, rnd, 3)
+    codes = operations.batch_codes(batch)
+    operations.cast(rnd, ids(proposals, 0), code=operations.find_code(rnd, codes[0]),
+                    channel=Channel.CODE)  # fmt: skip
+    henk = make_client()
+    henk.login(board.email)
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    for flashed in ("De code is ingetrokken.", "Deze code was al ingetrokken."):
+        response = henk.post(url, {"action": "revoke_code", "code": codes[1]}, page=url)
+        assert response.status_code == 303
+        assert flashed in henk.get(url).get_data(as_text=True)
+    assert db.session.scalars(select(AuditEvent.action)).all().count("codes.revoke") == 1
+    # a code that voted keeps its vote: it cannot be revoked any more
+    response = henk.post(url, {"action": "revoke_code", "code": codes[0]}, page=url)
+    assert response.status_code == 409 and "al gestemd" in response.get_data(as_text=True)
+    used = db.session.scalar(select(VotingCode).where(VotingCode.used.is_(True)))
+    assert used.revoked_at is None
+
+    # the whole batch, twice: its unused codes are revoked (the used one keeps its vote), once
+    for _ in range(2):
+        data = {"action": "revoke_batch", "batch": str(batch.id)}
+        assert henk.post(url, data, page=url).status_code == 303
+    db.session.expire_all()
+    states = db.session.execute(
+        select(VotingCode.used, VotingCode.revoked_at.is_not(None)).order_by(VotingCode.id)
+    ).all()
+    assert sorted(states) == [(False, True), (False, True), (True, False)]
+    assert db.session.scalars(select(AuditEvent.action)).all().count("codes.revoke_batch") == 1
+    assert db.session.get(CodeBatch, batch.id).seed is None
+
+
+def test_a_walk_in_code_twice_gives_two_codes_and_no_error(west, ballot_round, board, make_client):
+    rnd, _p = ballot_round
+    henk = make_client()
+    henk.login(board.email)
+    url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    shown = set()
+    for _ in range(2):
+        response = henk.post(url, {"action": "walk_in"}, page=url)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        shown.add(re.search(r'class="receipt"><strong>([A-Z0-9-]+)<', body).group(1))
+    assert len(shown) == 2
+    assert (
+        db.session.scalar(select(func.count(CodeBatch.id)).where(CodeBatch.seed.is_not(None))) == 0
+    )
+
+
+def test_a_paper_batch_ends_once(west, ballot_round, board, board2, make_client):
+    """Confirm twice, discard twice, confirm a discarded one, enter a sheet into a closed one:
+    each a 409 with what happened; the batch ends either confirmed with its ballots or
+    discarded with none."""
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 4))
+    henk, ria = make_client(), make_client()
+    henk.login(board.email)
+    ria.login(board2.email)
+    base = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/papier"
+
+    def batch_with(sheets):
+        url = henk.post(base, {"label": "Markt", "declared": str(len(sheets))}, page=base)
+        url = url.headers["Location"]
+        for code in sheets:
+            data = {"identifier": code, "p": str(proposals[0].id)}
+            assert henk.post(url, data, page=url).status_code == 303
+        return url
+
+    confirmed = batch_with(codes[:2])
+    assert ria.post(confirmed, {"action": "confirm"}, page=confirmed).status_code == 303
+    for action, message in (
+        ("confirm", "al bevestigd"),
+        ("discard", "al bevestigd"),
+    ):
+        response = ria.post(confirmed, {"action": action}, page=confirmed)
+        assert response.status_code == 409 and message in response.get_data(as_text=True)
+    sheet = {"identifier": codes[2], "p": str(proposals[0].id)}
+    response = henk.post(confirmed, {**sheet, "action": "sheet"}, page=confirmed)
+    assert response.status_code == 409 and "al bevestigd" in response.get_data(as_text=True)
+
+    discarded = batch_with(codes[2:4])
+    assert ria.post(discarded, {"action": "discard"}, page=discarded).status_code == 303
+    for action in ("discard", "confirm"):
+        response = ria.post(discarded, {"action": action}, page=discarded)
+        assert response.status_code == 409 and "al weggegooid" in response.get_data(as_text=True)
+    response = henk.post(discarded, {**sheet, "action": "sheet"}, page=discarded)
+    assert response.status_code == 409
+
+    db.session.expire_all()
+    for batch in db.session.scalars(select(PaperBatch)):
+        ballots = db.session.scalars(select(Ballot).where(Ballot.paper_batch_id == batch.id)).all()
+        if batch.confirmed_at is not None:
+            assert batch.discarded_at is None
+            assert len(ballots) == batch.declared_count and all(b.counted for b in ballots)
+        else:
+            assert batch.discarded_at is not None and ballots == []
+    # the discarded batch's codes can vote again; the confirmed batch's cannot
+    assert operations.find_code(rnd, codes[2]) is not None
+    assert operations.find_code(rnd, codes[0]) is None
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("paper.confirm") == 1 and actions.count("paper.discard") == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "constraint"),
+    [
+        ({"confirmed_at": True, "discarded_at": True}, "closed_once"),
+        ({"confirmed_at": True, "confirmed_by": "creator"}, "four_eyes"),
+        ({"declared_count": 0}, "declared"),
+    ],
+)
+def test_the_database_keeps_the_rules_of_a_paper_batch(ballot_round, board, change, constraint):
+    from sqlalchemy.exc import IntegrityError
+
+    from wijkbudget.extensions import utcnow
+
+    rnd, _p = ballot_round
+    batch = PaperBatch(
+        round_id=rnd.id, label="Markt", declared_count=change.get("declared_count", 2),
+        created_by_id=board.id,
+    )  # fmt: skip
+    if change.get("confirmed_at"):
+        batch.confirmed_at = utcnow()
+    if change.get("discarded_at"):
+        batch.discarded_at = utcnow()
+    if change.get("confirmed_by"):
+        batch.confirmed_by_id = board.id
+    db.session.add(batch)
+    with pytest.raises(IntegrityError, match=constraint):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_the_database_keeps_paper_ballots_with_their_batch(ballot_round):
+    from sqlalchemy.exc import IntegrityError
+
+    rnd, _p = ballot_round
+    db.session.add(Ballot(round_id=rnd.id, counted=False))  # online, yet not counted
+    with pytest.raises(IntegrityError, match="online_counted"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(Participation(round_id=rnd.id, user_id=None, code_id=None,
+                                 channel=Channel.PAPER))  # fmt: skip
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+# --- the limits on voting codes count guesses only ----------------------------------------------
+
+
+def test_only_unknown_codes_count_against_the_limits(app, west, ballot_round, board, client):
+    app.config["RATELIMIT_CODES"] = "3 per hour"
+    app.config["RATELIMIT_CODES_GLOBAL"] = "1000 per hour"
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 3))
+    operations.cast(rnd, ids(proposals, 0), code=operations.find_code(rnd, codes[0]),
+                    channel=Channel.CODE)  # fmt: skip
+    operations.revoke_code(board, rnd, codes[1])
+    # a used code, a revoked one, an empty field, an expired form: refused, and not counted
+    for _ in range(3):
+        assert client.post("/stem", {"code": codes[0]}, page="/stem").status_code == 422
+        assert client.post("/stem", {"code": codes[1]}, page="/stem").status_code == 422
+        assert client.post("/stem", {"code": "  "}, page="/stem").status_code == 422
+        assert client.post("/stem", {"code": codes[2], "csrf_token": "oud"}).status_code == 400
+    assert client.post("/stem", {"code": codes[2]}, page="/stem").status_code == 303
+    # three guesses, and then the door closes for this address
+    for _ in range(3):
+        assert client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem").status_code == 422
+    assert client.post("/stem", {"code": codes[2]}, page="/stem").status_code == 429
+
+
+def test_many_guesses_from_everywhere_are_logged_once(app, client):
+    app.config["RATELIMIT_CODES"] = "100 per hour"
+    app.config["RATELIMIT_CODES_GLOBAL"] = "2 per hour"
+    for _ in range(2):
+        assert client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem").status_code == 422
+    for _ in range(3):
+        assert client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem").status_code == 429
+    assert db.session.scalars(select(AuditEvent.action)).all() == ["codes.many_failures"]
+
+
+@contextmanager
+def database_outage(engine):
+    """The database is gone: every statement on a connection and every new connection fails
+    the way the driver fails when the server went away (SQLAlchemy wraps it as it would)."""
+    gone = engine.dialect.loaded_dbapi.OperationalError
+
+    def refuse(*_args, **_kwargs):
+        raise gone("server closed the connection unexpectedly")
+
+    hooks = [("do_connect", refuse), ("do_execute", refuse), ("do_execute_no_params", refuse),
+             ("do_executemany", refuse)]  # fmt: skip
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+def test_a_database_outage_during_code_entries_locks_no_code_out(
+    app, west, ballot_round, board, make_client
+):
+    """Issue 17: twelve seconds without a database during code entries locked every valid code
+    out for an hour, and the audit log blamed guessing. Now an attempt during an outage gets a
+    503 (try again), counts against no limit, and afterwards every code votes."""
+    app.config["RATELIMIT_CODES"] = "3 per 15 minutes"
+    app.config["RATELIMIT_CODES_GLOBAL"] = "5 per hour"
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.CODES
+    codes = operations.batch_codes(operations.generate_codes(board, rnd, 4))
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    # four voters at one address (a community centre), their forms open before the outage
+    voters = [make_client() for _ in codes]
+    tokens = [voter.csrf("/stem") for voter in voters]
+    with database_outage(db.engine):
+        for _attempt in range(5):
+            for voter, token, code in zip(voters, tokens, codes, strict=True):
+                response = voter.post("/stem", {"code": code, "csrf_token": token})
+                assert response.status_code == 503, response.status_code
+                assert "niets verloren" in response.get_data(as_text=True)
+                assert response.headers["Retry-After"]
+                wrong = voter.post("/stem", {"code": "AAAA-BBBB-CCCC", "csrf_token": token})
+                assert wrong.status_code == 503
+    # the database is back: every code opens its ballot and casts
+    for voter, token, code in zip(voters, tokens, codes, strict=True):
+        entered = voter.post("/stem", {"code": code, "csrf_token": token})
+        assert entered.status_code == 303, entered.status_code
+        assert voter.get(url).status_code == 200
+        assert review_and_cast(voter, url, [str(proposals[0].id)])().status_code == 303
+    assert db.session.scalar(select(func.count(Ballot.id))) == 4
+    assert db.session.scalar(select(func.count(VotingCode.id)).where(VotingCode.used)) == 4
+    assert "codes.many_failures" not in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_cast_during_an_outage_is_a_503_and_nothing_is_lost(
+    west, ballot_round, voter, make_client
+):
+    rnd, proposals = ballot_round
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    me = make_client()
+    me.login(voter.email)
+    send = review_and_cast(me, url, [str(proposals[0].id)])
+    with database_outage(db.engine):
+        response = send()
+    assert response.status_code == 503
+    assert send().status_code == 303  # the draft was kept: the same click again
+    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+
+
+def test_the_migration_revokes_the_codes_of_revoked_batches_and_stops_at_a_broken_batch(
+    tmp_path,
+):
+    """c17a0003votes: codes of a batch revoked before keep not working (now marked revoked
+    themselves, as a revocation does today); a paper batch both confirmed and discarded stops
+    the migration with the batch named (the board decides, not a migration)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from wijkbudget import create_app
+    from wijkbudget.extensions import utcnow
+    from wijkbudget.neighbourhoods.models import Neighbourhood
+
+    url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
+    migrated = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "x"})
+    with migrated.app_context():
+        upgrade()
+        wijk = Neighbourhood(name="Zuid", slug="zuid", description="")
+        rnd = Round(neighbourhood=wijk, title="R", introduction="", budget_cents=100,
+                    min_cost_cents=1, max_cost_cents=100, phase=Phase.VOTING)  # fmt: skip
+        batch = CodeBatch(label="Brieven", size=2, seed="ab" * 32)
+        db.session.add_all([wijk, rnd])
+        db.session.flush()
+        batch.round_id = rnd.id
+        db.session.add(batch)
+        db.session.flush()
+        for i, used in enumerate((True, False)):
+            db.session.add(VotingCode(batch_id=batch.id, round_id=rnd.id, code_hash=f"h{i}",
+                                      used=used))  # fmt: skip
+        # a cast ballot: the migration rebuilds tables that ballots and their choices refer to
+        # (on SQLite), and must not take them along
+        from wijkbudget.accounts.models import User
+        from wijkbudget.proposals.models import Proposal
+
+        author = User(email="a@example.org", display_name="A", password_hash="x")
+        proposal = Proposal(round=rnd, neighbourhood_id=wijk.id, submitter=author, title="P",
+                            summary="S", state=State.ADMITTED, cost_cents=10)  # fmt: skip
+        db.session.add_all([author, proposal])
+        db.session.flush()
+        ballot = Ballot(round_id=rnd.id, counted=True)
+        ballot.choices = [BallotChoice(proposal_id=proposal.id, points=1)]
+        db.session.add(ballot)
+        db.session.flush()
+        code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.used.is_(True)))
+        db.session.add(Participation(round_id=rnd.id, code_id=code_id, channel=Channel.CODE))
+        db.session.commit()
+        round_id = rnd.id
+        db.session.remove()
+        downgrade(revision="c17a0002props")
+        with db.engine.begin() as connection:
+            # as revoking a batch left it before: the batch revoked, its codes not
+            connection.execute(text("UPDATE code_batch SET revoked_at = :t"), {"t": utcnow()})
+            connection.execute(
+                text(
+                    "INSERT INTO paper_batch (round_id, label, declared_count, created_at, "
+                    "confirmed_at, discarded_at) VALUES (:r, 'Markt', 2, :t, :t, :t)"
+                ),
+                {"r": round_id, "t": utcnow()},
+            )
+        with pytest.raises(SystemExit):  # (Flask-Migrate logs the message and exits)
+            upgrade(revision="c17a0003votes")
+        with db.engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert version.scalar() == "c17a0002props"
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE paper_batch SET discarded_at = NULL"))
+        upgrade()
+        with db.engine.connect() as connection:
+            codes = connection.execute(
+                text("SELECT used, revoked_at IS NOT NULL FROM voting_code ORDER BY code_hash")
+            ).all()
+            seed = connection.execute(text("SELECT seed FROM code_batch")).scalar()
+        assert [tuple(map(bool, row)) for row in codes] == [(True, False), (False, True)]
+        assert seed is None
+        with db.engine.connect() as connection:
+            for table in ("ballot", "ballot_choice", "participation", "voting_code"):
+                count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                assert count == (2 if table == "voting_code" else 1), table
+            assert (
+                connection.execute(text("SELECT code_id FROM participation")).scalar() is not None
+            )
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()

@@ -1,5 +1,6 @@
-"""Closing the vote: in one transaction the round leaves voting for good, the ballots are counted
-with the round's rule by the tally engine, and the result is stored, never to change."""
+"""Closing the vote: in one transaction (one use case) the round leaves voting for good, the
+ballots are counted with the round's rule by the tally engine, the result is stored, never to
+change, and each chosen proposal gets its grant."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime
 from fractions import Fraction
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from .. import permissions
 from ..accounts.models import User
@@ -21,6 +23,7 @@ from ..rounds import operations as rounds
 from ..rounds.models import Aggregation, BallotType, Phase, Round
 from ..spending import operations as spending
 from ..tally.model import BallotKind, Election, Project
+from ..usecase import use_case
 from ..voting.models import Ballot, BallotChoice, PaperBatch
 from .models import TIE_BREAK, AlreadyClosed, Result, ResultError, ResultLine
 
@@ -104,14 +107,24 @@ def _cents(amount: Fraction | int | None, scale: int) -> int | None:
     return int(Fraction(amount) * 100 / scale)  # rounded down to a cent
 
 
+@use_case(conflict=_l("De stemming is net al gesloten. Kijk bij de uitslag."))
 def close_voting(
     board: User, rnd: Round, *, confirmed: bool, now: datetime | None = None
 ) -> Result:
     """Stemming sluiten: only the board of the wijk, only after the voting end date (when one is
-    set), never with a paper batch still open, and only once."""
+    set), never with a paper batch still open, and only once. Counts the ballots, stores the
+    result and grants the chosen proposals (spending.grant_chosen), all in this use case.
+
+    Locks: the round (``rounds.lock_round``, ``FOR UPDATE``) before anything is checked. Every
+    cast holds it ``FOR SHARE``, so the close waits for the ballots being cast and a cast after
+    it finds the vote closed; opening a paper batch locks it too, and a batch being entered,
+    confirmed or discarded (under the batch's own lock) shows here as still open. A second close
+    waits, then finds the round out of voting (409): one result (``round_result.round_id`` is
+    unique), one grant per chosen proposal (``funded_project.proposal_id`` is unique)."""
     now = now or utcnow()
     if not permissions.is_board(board, rnd.neighbourhood):
         raise ResultError(_("Alleen het bestuur van de wijk kan de stemming sluiten."))
+    rnd = rounds.lock_round(rnd, now)
     if rnd.phase != Phase.VOTING:
         raise AlreadyClosed(_("De stemming is al gesloten."))
     if not confirmed:
@@ -139,19 +152,6 @@ def close_voting(
                 label=open_batches,
             )
         )
-    # the guarded move out of voting: of two closes at once, one gets here; on PostgreSQL it
-    # waits for ballots being cast right now (they hold a shared lock on the round)
-    moved = db.session.execute(
-        update(Round)
-        .where(Round.id == rnd.id, Round.phase == Phase.VOTING)
-        .values(phase=Phase.RESULT)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        db.session.rollback()
-        raise AlreadyClosed(_("De stemming is al gesloten."))
-    db.session.refresh(rnd)
-    rnd.phase = Phase.VOTING  # in memory only, so the phase change below is logged from voting
     rounds.close_voting_phase(board, rnd, now)
     return _count(board, rnd, now)
 

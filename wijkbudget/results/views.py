@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import permissions
-from ..extensions import db
+from ..errors import DomainError
 from ..i18n import current_locale_name
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import wijk_or_404
@@ -22,7 +22,7 @@ from ..rounds.views import load_round, load_wijk_round
 from ..voting import queries as voting_queries
 from . import operations, queries
 from .forms import CloseForm
-from .models import Result, ResultError
+from .models import Result
 
 bp = Blueprint("results", __name__)
 
@@ -44,14 +44,12 @@ def close(wijk: Neighbourhood, round_id: int) -> Any:
     if form.validate_on_submit():
         try:
             operations.close_voting(current_user, rnd, confirmed=form.confirm.data)
-        except ResultError as exc:
-            db.session.rollback()
+        except DomainError as exc:
             error, status = exc.message, exc.status
-            rnd = load_round(wijk, round_id)
+            rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
         else:
-            db.session.commit()
             flash(_("De stemming is gesloten en geteld. Dit is de uitslag."), "success")
-            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+            return redirect(url_for(".show", slug=wijk.slug, round_id=round_id), 303)
     elif form.is_submitted():
         error, status = _("Het formulier was verlopen. Probeer het opnieuw."), 400
     return render_template(

@@ -38,6 +38,10 @@ class Channel(enum.StrEnum):
 
 class CodeBatch(db.Model):
     __tablename__ = "code_batch"
+    __table_args__ = (
+        # a revoked batch can never be shown again
+        CheckConstraint("revoked_at IS NULL OR seed IS NULL", name="revoked_wiped"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(
@@ -54,6 +58,8 @@ class CodeBatch(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the token of the form that made it: the same form sent twice (a double click) makes one
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class VotingCode(db.Model):
@@ -81,7 +87,19 @@ class VotingCode(db.Model):
 
 
 class PaperBatch(db.Model):
+    """A pile of paper ballots, entered by one board member and confirmed by another (or
+    discarded). It ends once: confirmed with all its ballots, or discarded with none."""
+
     __tablename__ = "paper_batch"
+    __table_args__ = (
+        CheckConstraint("declared_count > 0", name="declared"),
+        CheckConstraint("confirmed_at IS NULL OR discarded_at IS NULL", name="closed_once"),
+        # four eyes: the one who entered the batch does not confirm it
+        CheckConstraint(
+            "confirmed_by_id IS NULL OR created_by_id IS NULL OR confirmed_by_id <> created_by_id",
+            name="four_eyes",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(
@@ -98,6 +116,8 @@ class PaperBatch(db.Model):
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the token of the form that opened it: the same form sent twice (a double click) opens one
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property
     def is_open(self) -> bool:
@@ -112,6 +132,12 @@ class Participation(db.Model):
         UniqueConstraint("round_id", "user_id"),
         UniqueConstraint("round_id", "code_id"),
         CheckConstraint("user_id IS NOT NULL OR code_id IS NOT NULL", name="who"),
+        # a paper vote belongs to its batch (discarding the batch takes it away), no other does
+        CheckConstraint(
+            "(channel = 'paper' AND paper_batch_id IS NOT NULL) "
+            "OR (channel <> 'paper' AND paper_batch_id IS NULL)",
+            name="paper_batch",
+        ),
         Index("ix_participation_round_channel", "round_id", "channel"),
     )
 
@@ -132,7 +158,11 @@ def new_ballot_id() -> str:
 
 class Ballot(db.Model):
     __tablename__ = "ballot"
-    __table_args__ = (Index("ix_ballot_round_counted", "round_id", "counted"),)
+    __table_args__ = (
+        Index("ix_ballot_round_counted", "round_id", "counted"),
+        # only a paper ballot waits (for its batch's confirmation); a ballot cast online counts
+        CheckConstraint("counted OR paper_batch_id IS NOT NULL", name="online_counted"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_ballot_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))

@@ -1,11 +1,15 @@
 """Voting pages: the ballot (choose → review → cast → receipt), code entry, the receipt check,
 and the board's codes, letters and paper batches. Every step works without JavaScript; htmx
-only updates the budget bar while ticking."""
+only updates the budget bar while ticking.
+
+The views never commit or roll back: each change is an operation (a use case) that does; a
+refusal comes back as a DomainError whose message the page shows with its status."""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import random
 import secrets
 from functools import cache
@@ -17,31 +21,33 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from ..audit.operations import record
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..htmx import is_htmx
 from ..i18n import current_locale_name
 from ..neighbourhoods.models import Neighbourhood
-from ..pagecache import fragment, quiet_commit
+from ..pagecache import fragment
 from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.queries import round_by_slug_query
 from ..rounds.views import load_round, load_wijk_round, visible_or_404
 from . import operations, queries
-from .codes import group
+from .codes import group, new_receipt
 from .forms import (
     CodeForm,
     GenerateCodesForm,
@@ -53,7 +59,35 @@ from .forms import (
 )
 from .models import AlreadyVoted, Channel, CodeBatch, PaperBatch, VotingError
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("voting", __name__)
+
+
+def _away() -> str:
+    return _(
+        "Wijkbudget kan even niet bij zijn gegevens. Er is niets verloren gegaan: wat je net "
+        "deed, is niet opgeslagen, en een stemcode blijft gewoon geldig. Probeer het over een "
+        "minuut opnieuw."
+    )
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def database_away(error: Exception) -> Any:
+    """The database cannot be reached (a restart, a network hiccup): a 503 that says to try
+    again. Nothing was saved (a use case that failed has rolled back; the request's session is
+    closed at its end), a code stays usable, and no limit counted the attempt."""
+    log.warning("database unreachable on %s: %s", request.endpoint, error)
+    headers = {"Retry-After": "60", "Cache-Control": "no-store"}
+    try:
+        page = render_template("errors/error.html", code=503, message=_away())
+    except SQLAlchemyError:
+        # the page needed the database too (someone logged in: their language, the menu)
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            text = _away()
+        return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    return page, 503, headers
 
 
 # --- the voter's draft, kept in the session until it is cast --------------------------------------
@@ -97,6 +131,37 @@ def _selection_from_form(rnd: Round) -> dict[int, int]:
         if value.isdigit():
             selection[int(value)] = 1
     return selection
+
+
+def _pending_receipt(round_id: int) -> str:
+    """The receipt code the cast of this round will get, chosen before it is sent (kept in the
+    session): a second click on "versturen" carries the same one, so it can show the receipt
+    of the ballot the first click cast ("je stem is al binnen") instead of an error."""
+    pending = dict(session.get("pending_receipts", {}))
+    if str(round_id) not in pending:
+        pending[str(round_id)] = new_receipt()
+        session["pending_receipts"] = pending
+    return str(pending[str(round_id)])
+
+
+def _cast_done(slug: str, round_id: int, receipt: str | None) -> Any:
+    """After the cast: clear the draft, the code and the pending receipt; show the receipt."""
+    _clear_draft(round_id)
+    for key in ("vote_codes", "pending_receipts"):
+        kept = dict(session.get(key, {}))
+        kept.pop(str(round_id), None)
+        session[key] = kept
+    session["receipt"] = {"round": round_id, "code": group(receipt or "", 5)}
+    return redirect(url_for(".receipt", slug=slug, round_id=round_id), 303)
+
+
+def _already_in(slug: str, round_id: int) -> Any:
+    """A cast that was refused: if the ballot of this very visit is in (the first of two
+    clicks cast it), show its receipt, as a cast would; else None. Read only on a refusal."""
+    pending = dict(session.get("pending_receipts", {})).get(str(round_id))
+    if pending and queries.check_receipt(pending) is not None:
+        return _cast_done(slug, round_id, pending)
+    return None
 
 
 def _code_id(round_id: int) -> int | None:
@@ -227,6 +292,7 @@ def ballot(slug: str, round_id: int) -> Any:
         if request.form.get("action") == "review":
             if errors:
                 return _render_ballot(wijk, rnd, selection, 422, errors)
+            _pending_receipt(rnd.id)
             return redirect(url_for(".review", slug=wijk.slug, round_id=rnd.id), 303)
         # "bereken": the same page with the totals, and what is still wrong
         return _render_ballot(wijk, rnd, selection, 200, errors if selection else [])
@@ -261,6 +327,7 @@ def review(slug: str, round_id: int) -> Any:
         return gate
     selection = draft(rnd)
     proposals = queries.ballot_proposals(rnd, chosen=selection)
+    _pending_receipt(rnd.id)
     return render_template(
         "voting/review.html",
         wijk=wijk,
@@ -280,24 +347,27 @@ def cast(slug: str, round_id: int) -> Any:
     code = queries.usable_code(code_id, rnd.id) if code_id else None
     gate = _gate(wijk, rnd, code is not None)
     if gate is not None:
-        return gate
+        return _already_in(slug, round_id) or gate
     user = current_user if current_user.is_authenticated else None
     selection = draft(rnd)
     channel = Channel.CODE if code is not None else Channel.ONLINE
     try:
-        receipt = operations.cast(rnd, selection, user=user, code=code, channel=channel)
+        receipt = operations.cast(
+            rnd,
+            selection,
+            user=user,
+            code=code,
+            channel=channel,
+            receipt=_pending_receipt(round_id),
+        )
     except DomainError as error:
-        db.session.rollback()
+        done = _already_in(slug, round_id) if isinstance(error, AlreadyVoted) else None
+        if done is not None:
+            return done  # a second click: the first one's ballot is in
         rnd = load_round(wijk, round_id)
         return _render_ballot(wijk, rnd, selection, error.status, [error.message])
-    quiet_commit(db.session)  # a ballot changes no public page (the turnout may lag a little)
     # (the round id from the URL, not rnd.id: the commit expired rnd, which would be read again)
-    _clear_draft(round_id)
-    codes = dict(session.get("vote_codes", {}))
-    codes.pop(str(round_id), None)
-    session["vote_codes"] = codes
-    session["receipt"] = {"round": round_id, "code": group(receipt or "", 5)}
-    return redirect(url_for(".receipt", slug=slug, round_id=round_id), 303)
+    return _cast_done(slug, round_id, receipt)
 
 
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/stemmen/bewijs")
@@ -311,29 +381,33 @@ def receipt(slug: str, round_id: int) -> Any:
 
 
 def _many_wrong_codes() -> None:
-    """Many wrong codes from everywhere at once: everyone slows down, and the log says so."""
-    record(
-        "codes.many_failures",
-        actor=None,
-        role="system",
-        after={"limiet": current_app.config["RATELIMIT_CODES_GLOBAL"]},
-    )
-    db.session.commit()
+    """Many unknown codes from everywhere at once: everyone slows down, and the log says so
+    (once per window of the limit). The 429 stands even when the log cannot be written."""
+    try:
+        operations.note_many_wrong_codes(current_app.config["RATELIMIT_CODES_GLOBAL"])
+    except SQLAlchemyError as error:
+        log.warning("could not log the limit on wrong voting codes: %s", error)
 
 
-def _code_fails(response: Any) -> bool:
-    return response.status_code != 303
+def _code_was_unknown(response: Any) -> bool:
+    """Whether a code entry counts against the limits: only when the code typed was not found
+    (``enter_code`` says so in ``g``). Never a server error, a database that could not be
+    reached, an expired form, a refusal by a limit, a used or revoked code (a real one) or a
+    code that worked: a database outage locks nobody out, and the log blames no guessing."""
+    return bool(g.get("voting_code_unknown"))
 
 
 @bp.route("/stem", methods=["GET", "POST"])
 @public
 @limiter.limit(
-    lambda: current_app.config["RATELIMIT_CODES"], methods=["POST"], deduct_when=_code_fails
+    lambda: current_app.config["RATELIMIT_CODES"],
+    methods=["POST"],
+    deduct_when=_code_was_unknown,
 )
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_CODES_GLOBAL"],
     methods=["POST"],
-    deduct_when=_code_fails,
+    deduct_when=_code_was_unknown,
     key_func=lambda: "all-voting-codes",
     on_breach=lambda limit: _many_wrong_codes(),
 )
@@ -342,13 +416,14 @@ def enter_code() -> Any:
     error = None
     if request.method == "POST":
         form = CodeForm()
-        code = operations.find_code(None, form.code.data or "") if form.validate() else None
-        if code is not None:
-            rnd = code.round
+        found = operations.look_up_code(form.code.data or "") if form.validate() else None
+        if found is not None and found.code is not None:
+            rnd = found.code.round
             codes = dict(session.get("vote_codes", {}))
-            codes[str(rnd.id)] = code.id
+            codes[str(rnd.id)] = found.code.id
             session["vote_codes"] = codes
             return redirect(url_for(".ballot", slug=rnd.neighbourhood.slug, round_id=rnd.id), 303)
+        g.voting_code_unknown = found is not None and found.unknown
         # the same answer for a wrong, a used and a revoked code
         error = _(
             "Deze code werkt niet. Kijk of je hem goed hebt overgenomen, "
@@ -394,11 +469,22 @@ def fingerprints(slug: str, round_id: int) -> Any:
 # --- the board: codes ---------------------------------------------------------------------------
 
 
+def _form_token() -> str:
+    """A token for a form that makes something (codes, a paper batch): the same form sent twice
+    (a double click) makes it once (the operation keeps the token, unique)."""
+    return secrets.token_urlsafe(24)
+
+
+def _sent_token() -> str | None:
+    token = (request.form.get("form_token") or "").strip()
+    return token[:64] or None
+
+
 @bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes", methods=["GET", "POST"])
 @board_required
 def codes(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
-    error = None
+    error, status = None, 200
     walk_in = None
     if request.method == "POST":
         action = request.form.get("action", "")
@@ -409,9 +495,13 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                     raise VotingError(first_error(form))
                 area = next((a for a in wijk.areas if str(a.id) == form.area.data), None)
                 batch = operations.generate_codes(
-                    current_user, rnd, form.count.data, area=area, label=form.label.data or ""
+                    current_user,
+                    rnd,
+                    form.count.data,
+                    area=area,
+                    label=form.label.data or "",
+                    form_token=_sent_token(),
                 )
-                db.session.commit()
                 flash(
                     _(
                         "%(n)d codes gemaakt. Print nu de brieven of download de lijst: "
@@ -420,35 +510,30 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                     ),
                     "success",
                 )
-                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=round_id), 303)
             if action == "revoke_code":
                 revoke = RevokeCodeForm()
                 if not revoke.validate():
                     raise VotingError(first_error(revoke))
-                operations.revoke_code(current_user, rnd, revoke.code.data or "")
-                db.session.commit()
-                flash(_("De code is ingetrokken."), "success")
-                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
+                if operations.revoke_code(current_user, rnd, revoke.code.data or ""):
+                    flash(_("De code is ingetrokken."), "success")
+                else:
+                    flash(_("Deze code was al ingetrokken."), "success")
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=round_id), 303)
             if action == "walk_in":
                 walk_in = operations.issue_walk_in_code(current_user, rnd)
-                db.session.commit()
             else:
-                batch = db.session.get(CodeBatch, int(request.form.get("batch", "0") or 0))
-                if batch is None or batch.round_id != rnd.id:
-                    abort(404)
+                batch = _batch(rnd, int(request.form.get("batch", "0") or 0))
                 if action == "printed":
                     operations.mark_printed(current_user, batch, rnd)
                 elif action == "revoke_batch":
                     operations.revoke_batch(current_user, batch, rnd)
                 else:
                     abort(400)
-                db.session.commit()
-                return redirect(url_for(".codes", slug=wijk.slug, round_id=rnd.id), 303)
-        except VotingError as exc:
-            db.session.rollback()
-            error = exc.message
-            rnd = load_round(wijk, round_id)
-    status = 422 if error else 200
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=round_id), 303)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        rnd = load_round(wijk, round_id)  # as it is now (after the use case, or its rollback)
     return render_template(
         "voting/codes.html",
         wijk=wijk,
@@ -457,6 +542,7 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
         error=error,
         walk_in=walk_in,
         turnout=queries.turnout(rnd),
+        form_token=_form_token(),
     ), status
 
 
@@ -467,38 +553,41 @@ def _batch(rnd: Round, batch_id: int) -> CodeBatch:
     return batch
 
 
-@bp.get("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>/brieven")
+def _not_shown(wijk: Neighbourhood, rnd: Round, error: DomainError) -> Any:
+    """The codes cannot be shown (printed or revoked already: 410)."""
+    status = 410 if type(error) is VotingError else error.status
+    return render_template("voting/refused.html", wijk=wijk, rnd=rnd, refusal=error.message), status
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>/brieven")
 @board_required
 def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    """The letters to print. A form sends for them: showing the codes is logged, and a page
+    that is only read writes nothing."""
     rnd = load_round(wijk, round_id)
     batch = _batch(rnd, batch_id)
     try:
-        codes = operations.batch_codes(batch)
-    except VotingError as error:
-        return render_template(
-            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=error.message
-        ), 410
-    record("codes.shown", actor=current_user, role="board", obj=batch, neighbourhood=wijk)
-    db.session.commit()
+        codes = operations.show_codes(current_user, rnd, batch)
+    except DomainError as error:
+        return _not_shown(wijk, rnd, error)
     vote_url = url_for(".enter_code", _external=True)
-    return render_template(
-        "voting/letters.html", wijk=wijk, rnd=rnd, codes=codes, vote_url=vote_url
+    return (
+        render_template("voting/letters.html", wijk=wijk, rnd=rnd, codes=codes, vote_url=vote_url),
+        200,
+        {"Cache-Control": "no-store"},
     )
 
 
-@bp.get("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>.csv")
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>.csv")
 @board_required
 def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    """The codes as a CSV file (sent for with a form, as the letters)."""
     rnd = load_round(wijk, round_id)
     batch = _batch(rnd, batch_id)
     try:
-        codes = operations.batch_codes(batch)
-    except VotingError as error:
-        return render_template(
-            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=error.message
-        ), 410
-    record("codes.shown", actor=current_user, role="board", obj=batch, neighbourhood=wijk)
-    db.session.commit()
+        codes = operations.show_codes(current_user, rnd, batch)
+    except DomainError as error:
+        return _not_shown(wijk, rnd, error)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["stemcode"])
@@ -507,7 +596,7 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         out.getvalue(),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="stemcodes-{batch.id}.csv"',
+            "Content-Disposition": f'attachment; filename="stemcodes-{batch_id}.csv"',
             "Cache-Control": "no-store",
         },
     )
@@ -520,28 +609,35 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
 @board_required
 def paper(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         form = PaperBatchForm()
         try:
             if not form.validate():
                 raise VotingError(first_error(form))
             batch = operations.open_paper_batch(
-                current_user, rnd, form.label.data or "", form.declared.data
+                current_user,
+                rnd,
+                form.label.data or "",
+                form.declared.data,
+                form_token=_sent_token(),
             )
-        except VotingError as exc:
-            db.session.rollback()
-            error = exc.message
-            rnd = load_round(wijk, round_id)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+            rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
         else:
-            db.session.commit()
             return redirect(
-                url_for(".paper_batch", slug=wijk.slug, round_id=rnd.id, batch_id=batch.id), 303
+                url_for(".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch.id), 303
             )
     batches = queries.paper_batches(rnd)
-    return render_template("voting/paper.html", wijk=wijk, rnd=rnd, batches=batches, error=error), (
-        422 if error else 200
-    )
+    return render_template(
+        "voting/paper.html",
+        wijk=wijk,
+        rnd=rnd,
+        batches=batches,
+        error=error,
+        form_token=_form_token(),
+    ), status
 
 
 @bp.route(
@@ -577,19 +673,20 @@ def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
                 )
                 message = _("Het stembiljet is ingevoerd.")
         except AlreadyVoted as exc:
-            db.session.commit()  # keeps the conflict in the audit log; the sheet itself was undone
-            error, status = exc.message, 409
-        except VotingError as exc:
-            db.session.rollback()
-            error, status = exc.message, 422
+            # the sheet was not entered; the conflict itself is kept for the board
+            operations.record_paper_conflict(current_user, rnd, batch)
+            error, status = exc.message, exc.status
+        except DomainError as exc:
+            error, status = exc.message, exc.status
         else:
-            db.session.commit()
             flash(message, "success")
             return redirect(
-                url_for(".paper_batch", slug=wijk.slug, round_id=rnd.id, batch_id=batch.id), 303
+                url_for(".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch_id), 303
             )
-        rnd = load_round(wijk, round_id)
+        rnd = load_round(wijk, round_id)  # as they are now (the use case rolled back)
         batch = db.session.get(PaperBatch, batch_id)
+        if batch is None:
+            abort(404)
     return render_template(
         "voting/paper_batch.html",
         wijk=wijk,
