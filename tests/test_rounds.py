@@ -430,3 +430,26 @@ def test_tick_leaves_concepts_voting_and_rounds_without_passed_dates(west, make_
         Phase.VOTING,
         Phase.SUBMISSION,
     ]
+
+
+def test_a_move_is_written_once_even_where_row_locks_are_not_honoured(west, make_round):
+    """SQLite has no FOR UPDATE: a second mover may have read the old phase. The conditional
+    UPDATE … WHERE phase = <old phase> then changes nothing and the move is refused."""
+    from wijkbudget.usecase import Conflict, use_case
+
+    rnd = make_round(west, Phase.SUBMISSION)
+    stale = db.session.get(Round, rnd.id)  # read before the other move
+    with db.engine.begin() as connection:  # another request moved it meanwhile
+        connection.execute(
+            Round.__table__.update().where(Round.id == rnd.id).values(phase="review")
+        )
+
+    @use_case
+    def move_from_what_was_read() -> None:
+        operations._move(stale, Phase.REVIEW, None, "", utcnow())
+
+    with pytest.raises(Conflict):
+        move_from_what_was_read()
+    assert stored_phase(rnd.id) == Phase.REVIEW
+    assert db.session.scalars(select(PhaseChange)).all() == []
+    assert db.session.scalar(select(AuditEvent.id)) is None

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
-from ..usecase import Conflict, lock, lock_or_gone, use_case
+from ..usecase import Conflict, guarded, lock, lock_or_gone, use_case
 from .models import (
     PHASES,
     Aggregation,
@@ -222,14 +224,24 @@ def update_round(actor: User, rnd: Round, data: RoundData) -> None:
 
 # --- phases -----------------------------------------------------------------------------------
 
+_MOVED_MEANWHILE = _l("De ronde is net al naar een andere fase gegaan. Er is niets veranderd.")
+
 
 def _move(rnd: Round, target: Phase, actor: User | None, reason: str, when: datetime) -> None:
+    """Write one move. The phase changes with a conditional ``UPDATE … WHERE phase = <the phase
+    this move starts from>``: under the round's lock it always changes the row; where a lock is
+    not honoured (SQLite has no ``FOR UPDATE``) a second mover that read the old phase changes
+    nothing and is refused, so a move is never written twice."""
     from ..proposals import operations as proposals
 
     source = rnd.phase
     if source == Phase.SUPPORT and PHASES.index(target) > PHASES.index(Phase.SUPPORT):
         proposals.apply_support_threshold(rnd)
-    rnd.phase = target
+    if not guarded(
+        update(Round).where(Round.id == rnd.id, Round.phase == source).values(phase=target)
+    ):
+        raise Conflict(str(_MOVED_MEANWHILE))
+    set_committed_value(rnd, "phase", target)  # written just now
     if target != Phase.CONCEPT and PHASES.index(target) > PHASES.index(source):
         rnd.set_start(target, when if actor is not None else (rnd.starts(target) or when))
     rnd.phase_changes.append(
@@ -332,16 +344,19 @@ def tick(now: datetime | None = None) -> list[Moved]:
     due = [rnd.id for rnd in candidates if phase_by_dates(rnd, now) != rnd.phase]
     moved: list[Moved] = []
     for round_id in due:
-        moved.extend(tick_round(round_id, now))
+        try:
+            moved.extend(tick_round(round_id, now))
+        except Conflict:  # moved by another at the same moment (where locks are not honoured)
+            continue
     return moved
 
 
 def close_voting_phase(actor: User, rnd: Round, when: datetime) -> None:
     """Voting → uitslag, for results.operations.close_voting only (which counts the votes in the
-    same transaction). The caller has already taken the round out of voting with a guarded
-    update, so a second close cannot get here.
+    same transaction). The caller holds the round (``lock_round``) and found it in voting, so a
+    second close cannot get here.
 
-    Locks: nothing itself: the caller's guarded update holds the round's row."""
+    Locks: nothing itself: the caller holds the round's row."""
     _move(rnd, Phase.RESULT, actor, _("Stemming gesloten en geteld."), when)
 
 
