@@ -15,7 +15,7 @@ from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Eligibility, Phase
 from wijkbudget.voting import operations as voting
-from wijkbudget.voting.models import Channel, Participation
+from wijkbudget.voting.models import Participation
 
 
 def redis_up() -> bool:
@@ -243,14 +243,14 @@ def test_a_change_made_with_a_plain_update_is_seen_at_once(west, voting_round, m
 def test_ballot_rows_written_past_the_session_still_count_as_a_change(
     west, voting_round, board, make_client
 ):
-    """The cast writes on the session's connection directly; only the online cast commits
-    quietly, any other commit after it (a paper sheet, the command line) is a change."""
+    """The cast writes on the session's connection directly; only the cast itself (a use case
+    of its own) commits quietly, any other commit of those rows (a paper sheet: part of
+    entering it) is a change."""
     rnd, proposals = voting_round
-    code = voting.find_code(rnd, voting.batch_codes(voting.generate_codes(board, rnd, 1))[0])
-    db.session.commit()
+    code = voting.batch_codes(voting.generate_codes(board, rnd, 1))[0]
+    batch = voting.open_paper_batch(board, rnd, "Buurthuis", 1)
     listing = f"/wijk/{west.slug}/rondes/{rnd.id}/voorstellen"
     assert make_client().get(listing).headers["X-Cache"] == "miss"
     assert make_client().get(listing).headers["X-Cache"] == "hit"
-    voting.cast(rnd, {proposals[1].id: 1}, code=code, channel=Channel.CODE)
-    db.session.commit()
+    voting.enter_sheet(board, rnd, batch, code, {proposals[1].id: 1})
     assert make_client().get(listing).headers["X-Cache"] == "miss"

@@ -283,3 +283,43 @@ def test_result_page_queries_do_not_grow_with_proposals(
             assert client.get(f"/wijk/{west.slug}/rondes/{rnd.id}/uitslag").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_double_click_on_close_counts_once_and_grants_once(voted, board, make_client):
+    """The second click finds the vote closed (409, with where to look); one result, one
+    funded project and one grant in the ledger per chosen proposal, one audit line."""
+    from wijkbudget.spending.models import EntryKind, LedgerEntry
+
+    rnd, _p = voted
+    henk = make_client()
+    henk.login(board.email)
+    token = henk.csrf(close_url(rnd))
+    first = henk.raw.post(close_url(rnd), data={"confirm": "y", "csrf_token": token})
+    second = henk.raw.post(close_url(rnd), data={"confirm": "y", "csrf_token": token})
+    assert first.status_code == 303
+    assert second.status_code == 409 and "al gesloten" in second.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Result.id))) == 1
+    funded = db.session.scalar(select(func.count(ResultLine.id)).where(ResultLine.funded))
+    assert db.session.scalar(select(func.count(FundedProject.id))) == funded == 2
+    grants = select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == EntryKind.GRANT)
+    assert db.session.scalar(grants) == funded
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("round.close") == 1
+
+
+def test_closing_is_one_use_case_and_a_refusal_leaves_nothing(voted, board, monkeypatch):
+    """A failure while granting (after the count) undoes the whole close: the round is still
+    in voting, no result is stored."""
+    rnd, _p = voted
+
+    def broken(*_args, **_kwargs):
+        raise ResultError("kapot")
+
+    monkeypatch.setattr(spending, "grant_chosen", broken)
+    with pytest.raises(ResultError, match="kapot"):
+        operations.close_voting(board, rnd, confirmed=True)
+    db.session.expire_all()
+    assert db.session.get(Round, rnd.id).phase == Phase.VOTING
+    assert db.session.scalar(select(func.count(Result.id))) == 0
+    assert "round.close" not in db.session.scalars(select(AuditEvent.action)).all()

@@ -818,6 +818,8 @@ def test_revoking_twice_or_a_used_code(west, ballot_round, board, voter, make_cl
     assert sorted(states) == [(False, True), (False, True), (True, False)]
     assert db.session.scalars(select(AuditEvent.action)).all().count("codes.revoke_batch") == 1
     assert db.session.get(CodeBatch, batch.id).seed is None
+    # a batch that is no number is not found (it was a 500)
+    assert henk.post(url, {"action": "revoke_batch", "batch": "abc"}, page=url).status_code == 404
 
 
 def test_a_walk_in_code_twice_gives_two_codes_and_no_error(west, ballot_round, board, make_client):

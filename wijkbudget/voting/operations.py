@@ -306,9 +306,9 @@ def _lock_for_cast(rnd: Round) -> Round:
         set_committed_value(rnd, "result_opens", locked.result_opens)  # when voting ends
         return rnd
     stored = db.session.scalar(statements.stored_phase, {"round_id": rnd.id})
-    if stored is not None and rnd.due_phase(utcnow(), stored) is not None:
-        return rounds.lock_round(rnd)
-    set_committed_value(rnd, "phase", stored if stored is not None else rnd.phase)
+    if stored is None or rnd.due_phase(utcnow(), stored) is not None:
+        return rounds.lock_round(rnd)  # (a round deleted meanwhile: a 409 from there)
+    set_committed_value(rnd, "phase", stored)
     return rnd
 
 

@@ -523,7 +523,8 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
             if action == "walk_in":
                 walk_in = operations.issue_walk_in_code(current_user, rnd)
             else:
-                batch = _batch(rnd, int(request.form.get("batch", "0") or 0))
+                sent = request.form.get("batch", "")
+                batch = _batch(rnd, int(sent) if sent.isdigit() else 0)
                 if action == "printed":
                     operations.mark_printed(current_user, batch, rnd)
                 elif action == "revoke_batch":
