@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
 from wijkbudget.accounts.models import Role, User
@@ -374,7 +374,7 @@ def test_one_topic_block_meeting_and_conversation_per_double_click(
                 board_tabs,
                 f"/wijk/{scene.slug}/bestuur/rondes/{scene.rnd.id}/bijeenkomsten/nieuw",
                 {
-                    "held_at": f"2026-10-0{attempt + 1}T19:30",
+                    "held_at": f"2026-10-{attempt + 1:02d}T19:30",
                     "place": "Buurthuis",
                     "attendees": "12",
                     "summary": "",
@@ -446,7 +446,9 @@ def test_a_suggested_topic_approved_twice_at_once_opens_once(scene, clients):
 def test_mail_settings_and_unsubscribe_at_once(scene, clients, make_client, app):
     """The settings row is made once, however many pages save it or links unsubscribe at once."""
     for attempt in repeat():
-        person = scene.residents[attempt]
+        person = scene.residents[attempt % N]
+        db.session.execute(delete(MailSettings))  # each attempt makes the row afresh
+        db.session.commit()
         tabs = clients(*[person.email] * 2)
         token = operations.unsubscribe_token(person)
 
