@@ -524,11 +524,12 @@ def set_support(user: User, proposal: Proposal, want: bool) -> SupportOutcome:
     return SupportOutcome(supports=want, changed=True)
 
 
+@use_case
 def apply_support_threshold(rnd: Round) -> None:
     """At the end of the steunen phase: admitted proposals with fewer supports than the
     threshold leave the ballot. Runs inside the use case that moves the round on
-    (rounds.operations), never on its own. It counts the support rows (never the stored count),
-    and stores what it counted with each proposal.
+    (rounds.operations: a nested use case, it joins that transaction). It counts the support
+    rows (never the stored count), and stores what it counted with each proposal.
 
     Locks: the round (the caller's lock_round already holds it; taken here again, without
     reading the round afresh, so the count is right whoever calls): no support comes in or goes
