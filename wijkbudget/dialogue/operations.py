@@ -58,7 +58,10 @@ REPLAY_WINDOW = timedelta(minutes=10)
 
 def new_proposal_thread(proposal: Proposal) -> Thread:
     """The conversation about a proposal, made with it: for a use case that just created the
-    proposal (proposals.operations.create_proposal) or holds its lock."""
+    proposal (proposals.operations.create_proposal) or holds its lock.
+
+    Locks: nothing itself (its caller holds the proposal: made in this transaction, or
+    locked)."""
     thread = Thread(
         neighbourhood_id=proposal.neighbourhood_id,
         round_id=proposal.round_id,
@@ -687,7 +690,10 @@ def unsubscribe(token: str) -> User:
 def send_digests(now: datetime | None = None) -> int:
     """One mail per person with everything new since their last digest, at most once an hour.
     Returns how many mails went out. Run it from cron, e.g. every 10 minutes. Each person is
-    one use case (``_send_digest``): a failure for one leaves the others' done."""
+    one use case (``_send_digest``): a failure for one leaves the others' done.
+
+    Locks: each person's row in turn (``_send_digest``); finding who has mail waiting only
+    reads."""
     now = now or utcnow()
     user_ids = list(
         db.session.scalars(select(PendingNotice.user_id).distinct().order_by(PendingNotice.user_id))
