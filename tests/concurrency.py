@@ -23,9 +23,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 #: how often each race is run in a test (a race that holds once may have been lucky)
 REPEAT = int(os.environ.get("WIJKBUDGET_RACE_REPEAT", "3"))
@@ -79,3 +81,23 @@ def assert_no_server_errors(responses: list[Any]) -> None:
     """No contender got a 5xx: a refusal is a 409/422 or an idempotent success."""
     codes = statuses(responses)
     assert all(code < 500 for code in codes), codes
+
+
+@contextmanager
+def database_outage(engine):
+    """The database is gone: every statement on a connection and every new connection fails
+    the way the driver fails when the server went away (SQLAlchemy wraps it as it would)."""
+    gone = engine.dialect.loaded_dbapi.OperationalError
+
+    def refuse(*_args, **_kwargs):
+        raise gone("server closed the connection unexpectedly")
+
+    hooks = [("do_connect", refuse), ("do_execute", refuse), ("do_execute_no_params", refuse),
+             ("do_executemany", refuse)]  # fmt: skip
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)

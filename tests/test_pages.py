@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.concurrency import database_outage
 from wijkbudget import create_app
+from wijkbudget.extensions import db
 from wijkbudget.permissions import public
 
 
@@ -147,3 +149,16 @@ def test_no_inline_script_or_style_in_the_templates():
         assert not re.search(r"<script(?![^>]*\bsrc=)", source), template
         assert not re.search(r"\son[a-z]+=\"", source), template
         assert ' style="' not in source and "<style" not in source, template
+
+
+def test_a_database_outage_is_a_503_that_says_to_try_again_on_any_page(app, client, make_wijk):
+    """Not only the voting pages: a page or an API call while the database is away gets a 503
+    with Retry-After and a Dutch message (not a 500), and works again when it is back."""
+    make_wijk("West")
+    with database_outage(db.engine):
+        page = client.get("/wijk/west")
+        api = client.get("/api/v1/wijken")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "60"
+    assert "Probeer het over een minuut opnieuw" in page.get_data(as_text=True)
+    assert api.status_code == 503 and "opnieuw" in api.get_json()["error"]
+    assert client.get("/wijk/west").status_code == 200

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Date, DateTime, event, func, inspect, select
+from sqlalchemy import Date, DateTime, func, inspect, select
 
+from tests.concurrency import database_outage
 from tests.conftest import PASSWORD
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
@@ -972,26 +973,6 @@ def test_many_guesses_from_everywhere_are_logged_once(app, client):
     for _ in range(3):
         assert client.post("/stem", {"code": "AAAA-BBBB-CCCC"}, page="/stem").status_code == 429
     assert db.session.scalars(select(AuditEvent.action)).all() == ["codes.many_failures"]
-
-
-@contextmanager
-def database_outage(engine):
-    """The database is gone: every statement on a connection and every new connection fails
-    the way the driver fails when the server went away (SQLAlchemy wraps it as it would)."""
-    gone = engine.dialect.loaded_dbapi.OperationalError
-
-    def refuse(*_args, **_kwargs):
-        raise gone("server closed the connection unexpectedly")
-
-    hooks = [("do_connect", refuse), ("do_execute", refuse), ("do_execute_no_params", refuse),
-             ("do_executemany", refuse)]  # fmt: skip
-    for name, hook in hooks:
-        event.listen(engine, name, hook)
-    try:
-        yield
-    finally:
-        for name, hook in hooks:
-            event.remove(engine, name, hook)
 
 
 def test_a_database_outage_during_code_entries_locks_no_code_out(

@@ -1,13 +1,14 @@
-"""Domain errors and the error pages (400, 403, 404, 405, 409, 413, 422, 429, 500), in Dutch."""
+"""Domain errors and the error pages (400 … 429, 500, 503), in plain Dutch."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,42 @@ def init_app(app: Flask) -> None:
                 "het nu staat."
             ),
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_away(error: Exception) -> Any:
+        """The database cannot be reached (a restart, a network hiccup, a deadlock that stayed
+        after every retry): a 503 that says to try again, not a 500. Nothing half-done was saved
+        (the use case rolled back). The voting pages have their own words for it."""
+        from flask import current_app
+        from flask_babel import force_locale
+        from flask_babel import gettext as _
+
+        from .extensions import db
+
+        log.warning("database unreachable on %s: %s", request.endpoint, error)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        headers = {"Retry-After": "60", "Cache-Control": "no-store"}
+
+        def away() -> str:
+            return _(
+                "Wijkbudget kan even niet bij zijn gegevens. Wat je net deed, is niet opgeslagen; "
+                "wat al was opgeslagen, is niet verloren. Probeer het over een minuut opnieuw."
+            )
+
+        if request.path.startswith("/api/"):
+            response = jsonify({"error": away()})
+            response.status_code = 503
+            response.headers.update(headers)
+            return response
+        try:
+            return _render(503, message=away())[0], 503, headers
+        except SQLAlchemyError:
+            # the page needed the database too (someone logged in: their language, the menu)
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                text = away()
+            return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int]:
