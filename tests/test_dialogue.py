@@ -152,6 +152,22 @@ def test_post_inline_with_htmx_and_without_javascript(thread, people, board, mak
     assert bram_again.is_board_response is False
 
 
+@pytest.mark.parametrize("odd", ["²", "99999999999", "abc"])
+def test_a_hidden_id_that_is_no_id_is_not_found(thread, people, board, west, make_client, odd):
+    """The reply's parent and the person to block come from hidden fields: "²" (str.isdigit
+    says yes, int() says no) or a number too big for the column (PostgreSQL refuses it) is
+    nobody and nothing: a 404, never a 500, and nothing is written."""
+    anna = signed_in(make_client, people["Anna"])
+    url = f"/gesprekken/{thread.id}/reacties"
+    sent = anna.post(url, {"body": "Mooi plan", "parent_id": odd}, page=f"/gesprekken/{thread.id}")
+    assert sent.status_code == 404
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+    henk = signed_in(make_client, board)
+    block = f"/wijk/{west.slug}/bestuur/blokkeren"
+    data = {"user_id": odd, "days": "7", "reason": "Scheldwoorden"}
+    assert henk.post(block, data, page=f"/gesprekken/{thread.id}").status_code == 404
+
+
 def test_edit_within_15_minutes_only(thread, people, make_client):
     fresh = say(thread, people["Bram"], "Eerst", 1)
     old = say(thread, people["Bram"], "Oud", 20)

@@ -629,6 +629,9 @@ def test_board_decisions_are_public_logged_and_mailed(
         ).status_code
         == 303
     )
+    for odd in ("#²", "99999999999"):  # no proposal number: a Dutch 422, never a 500
+        response = henk.post(f"{base}/{third.id}/dubbel", {"original": odd, "note": ""}, page="/")
+        assert response.status_code == 422 and "bijvoorbeeld 12" in response.get_data(as_text=True)
     assert (
         henk.post(
             f"{base}/{third.id}/dubbel", {"original": f"#{first.id}", "note": ""}, page="/"

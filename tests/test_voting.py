@@ -585,6 +585,40 @@ def test_board_forms_refuse_bad_input_in_dutch(
     assert db.session.scalar(select(func.count(PaperBatch.id))) == 0
 
 
+@pytest.mark.parametrize("odd", ["²", "99999999999", "-3", "1e3"])
+def test_an_id_that_is_no_id_is_no_choice_and_no_server_error(
+    west, ballot_round, board, voter, make_client, odd
+):
+    """What a form sends as a proposal or batch id may be anything: "²" (which str.isdigit
+    accepts and int() does not) or a number too big for the column (PostgreSQL refuses it).
+    It is no choice and no batch, never a 500; the ballot works on with what is left."""
+    rnd, proposals = ballot_round
+    rnd.eligibility = Eligibility.ACCOUNTS
+    db.session.commit()
+    kees = make_client()
+    kees.login(voter.email)
+    ballot = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    response = kees.post(ballot, {"p": odd, "action": "review"}, page=ballot)
+    assert response.status_code == 422 and "Kies minstens" in response.get_data(as_text=True)
+    assert kees.post(f"{ballot}/bereken", {"p": odd}, page=ballot).status_code == 200
+    mixed = {"p": [odd, str(proposals[2].id)], "action": "review"}
+    assert kees.post(ballot, mixed, page=ballot).status_code == 303
+    review = kees.get(f"{ballot}/controleren")
+    assert review.status_code == 200 and "Bloembakken" in review.get_data(as_text=True)
+    rnd.ballot_type = BallotType.CUMULATIVE
+    rnd.ballot_points = 3
+    db.session.commit()
+    points = {f"pts-{odd}": "3", f"pts-{proposals[0].id}": "", "action": "review"}
+    assert kees.post(ballot, points, page=ballot).status_code == 422
+    points = {f"pts-{proposals[0].id}": odd, "action": "review"}
+    assert kees.post(ballot, points, page=ballot).status_code == 422
+
+    henk = make_client()
+    henk.login(board.email)
+    codes = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    assert henk.post(codes, {"action": "printed", "batch": odd}, page=codes).status_code == 404
+
+
 def test_a_code_that_stops_working_sends_the_voter_back_to_the_code_page(
     west, ballot_round, board, make_client
 ):

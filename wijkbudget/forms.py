@@ -16,6 +16,19 @@ from wtforms.widgets import CheckboxInput, ListWidget
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # a value this much longer than any field allows is not echoed back into the page
 ECHO_LIMIT = 10_000
+#: the largest id a database column holds (PostgreSQL's ``integer``), as for ``<int:…>`` in URLs
+MAX_ID = 2**31 - 1
+
+
+def database_id(text: Any) -> int | None:
+    """An id sent in a form (a hidden field, a checkbox, a typed number): ASCII digits that fit
+    a database integer; anything else (``"²"``, which ``str.isdigit`` accepts, or a number too
+    big for the column, which PostgreSQL refuses with an error) is None: no such row."""
+    text = str(text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 def options(pairs: Any, group: str | None = None) -> list[SelectChoice]:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db, limiter, login_manager, paginate
-from ..forms import options
+from ..forms import database_id, options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..permissions import admin_required, login_required, public
@@ -85,14 +85,14 @@ def _register_form() -> RegisterForm:
 
 
 def _resolve_place(value: str) -> tuple[Neighbourhood | None, Area | None]:
-    kind, raw_id = value[:1], value[1:]
-    if not raw_id.isdigit():
+    kind, place_id = value[:1], database_id(value[1:])
+    if place_id is None:
         return None, None
     if kind == "a":
-        area = db.session.get(Area, int(raw_id))
+        area = db.session.get(Area, place_id)
         return (area.neighbourhood, area) if area else (None, None)
     if kind == "w":
-        return db.session.get(Neighbourhood, int(raw_id)), None
+        return db.session.get(Neighbourhood, place_id), None
     return None, None
 
 

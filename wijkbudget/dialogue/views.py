@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import permissions
 from ..errors import DomainError
 from ..extensions import csrf, db, paginate
-from ..forms import options
+from ..forms import database_id, options
 from ..htmx import is_htmx
 from ..i18n import local_to_utc
 from ..neighbourhoods.models import Neighbourhood
@@ -170,8 +170,9 @@ def post(thread_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_thread(thread, 422, form=form, fragment=is_htmx())
     parent = None
-    if (form.parent_id.data or "").isdigit():
-        parent = db.session.get(Comment, int(form.parent_id.data))
+    if (form.parent_id.data or "").strip():
+        parent_id = database_id(form.parent_id.data)
+        parent = db.session.get(Comment, parent_id) if parent_id is not None else None
         if parent is None or parent.thread_id != thread.id:
             abort(404)
     try:
@@ -397,11 +398,8 @@ def block(wijk: Neighbourhood) -> Any:
 
     form = BlockForm()
     form.validate()
-    user = (
-        db.session.get(User, int(form.user_id.data))
-        if (form.user_id.data or "").isdigit()
-        else None
-    )
+    user_id = database_id(form.user_id.data)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         abort(404)
     return _moderate(

@@ -10,7 +10,7 @@ from wtforms import Form, StringField, TextAreaField
 from wtforms.fields import EmailField, FieldList, FormField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..forms import BaseForm, ChoiceField, MultiCheckboxField
+from ..forms import BaseForm, ChoiceField, MultiCheckboxField, database_id
 from ..money import MoneyError, parse_euros
 
 MAX = _l("Hoogstens %(max)d tekens.")
@@ -166,7 +166,7 @@ class DuplicateForm(BaseForm):
 
     def validate_original(self, field: StringField) -> None:
         text = (field.data or "").strip().lstrip("#")
-        if text and not text.isdigit():
+        if text and database_id(text) is None:
             raise ValidationError(_l("Vul het nummer van het voorstel in, bijvoorbeeld 12."))
 
 

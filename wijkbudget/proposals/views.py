@@ -25,7 +25,7 @@ from ..dialogue import queries as dialogue_queries
 from ..dialogue.models import Thread
 from ..errors import DomainError
 from ..extensions import db, paginate
-from ..forms import options
+from ..forms import database_id, options
 from ..htmx import render_page_or_fragment
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
@@ -612,7 +612,8 @@ def duplicate(wijk: Neighbourhood, proposal_id: int) -> Any:
 
     def run(proposal: Proposal) -> None:
         text = (form.original.data or "").strip().lstrip("#")
-        original = queries.load_proposal(int(text)) if text else None
+        original_id = database_id(text)
+        original = queries.load_proposal(original_id) if original_id is not None else None
         if text and (original is None or original.neighbourhood_id != wijk.id):
             raise operations.ProposalError(_("Er is geen voorstel met dat nummer in deze ronde."))
         operations.mark_duplicate(current_user, proposal, original, form.note.data or "")

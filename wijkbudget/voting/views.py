@@ -38,6 +38,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..forms import database_id
 from ..htmx import is_htmx
 from ..i18n import current_locale_name
 from ..neighbourhoods.models import Neighbourhood
@@ -115,21 +116,25 @@ def _clear_draft(round_id: int) -> None:
 
 
 def _selection_from_form(rnd: Round) -> dict[int, int]:
+    """The choices the form sent: {proposal id: points}. What is no proposal id (not a number,
+    or too big for one) is not a choice."""
     selection: dict[int, int] = {}
     if rnd.ballot_type == "cumulative":
         for key, value in request.form.items():
-            if key.startswith("pts-") and key[4:].isdigit():
+            proposal_id = database_id(key[4:]) if key.startswith("pts-") else None
+            if proposal_id is not None:
                 text = value.strip()
                 if not text:
                     continue
-                if not text.isdigit() or len(text) > 4:
+                if not text.isascii() or not text.isdigit() or len(text) > 4:
                     raise VotingError(_("Vul bij punten een heel getal in, bijvoorbeeld 2."))
                 if int(text) > 0:
-                    selection[int(key[4:])] = int(text)
+                    selection[proposal_id] = int(text)
         return selection
     for value in request.form.getlist("p"):
-        if value.isdigit():
-            selection[int(value)] = 1
+        proposal_id = database_id(value)
+        if proposal_id is not None:
+            selection[proposal_id] = 1
     return selection
 
 
@@ -523,8 +528,7 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
             if action == "walk_in":
                 walk_in = operations.issue_walk_in_code(current_user, rnd)
             else:
-                sent = request.form.get("batch", "")
-                batch = _batch(rnd, int(sent) if sent.isdigit() else 0)
+                batch = _batch(rnd, database_id(request.form.get("batch")) or 0)
                 if action == "printed":
                     operations.mark_printed(current_user, batch, rnd)
                 elif action == "revoke_batch":
