@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.concurrency import postgres_only
+from wijkbudget.audit.operations import record
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
+from wijkbudget.rounds.models import Category, Phase, Round
 from wijkbudget.usecase import ATTEMPTS, Conflict, after_commit, in_use_case, lock, use_case
 
 
@@ -156,6 +158,60 @@ def test_a_real_deadlock_on_postgresql_is_retried_and_both_use_cases_land(app, m
     assert sorted(attempts) in (["A", "A", "B"], ["A", "B", "B"])  # one of them ran twice
     assert sorted(description_in_database(first)) == ["A", "B"]
     assert sorted(description_in_database(second)) == ["A", "B"]
+
+
+@postgres_only
+def test_a_locked_row_does_not_hold_up_new_rows_that_refer_to_it(app, make_wijk, make_round):
+    """lock() takes FOR NO KEY UPDATE: the row's state is locked, its key is not. A new row
+    that refers to a locked row (its foreign key check takes FOR KEY SHARE) does not wait.
+
+    With FOR UPDATE the foreign keys added locks no lock order shows: a use case holding the
+    wijk (every ledger entry: spending.append) that writes a row referring to a round, and one
+    holding that round (lock_round: update_round, a move) that writes an audit line referring to
+    the wijk, waited for each other: a deadlock, one of them run twice. The same between the
+    round and a proposal (thread_for_proposal vs a support), or two people's rows (block_user
+    vs post_comment)."""
+    wijk = make_wijk()
+    wijk_id, round_id = wijk.id, make_round(wijk, Phase.RESULT).id
+    barrier = threading.Barrier(2)
+    attempts: list[str] = []
+    failures: list[BaseException] = []
+
+    @use_case
+    def wijk_then_round() -> None:
+        attempts.append("wijk")
+        lock(Neighbourhood, wijk_id)
+        if attempts.count("wijk") == 1:
+            barrier.wait(10)  # both hold their row now
+        db.session.add(Category(round_id=round_id, name="Nieuw"))
+        db.session.flush()
+
+    @use_case
+    def round_then_wijk() -> None:
+        attempts.append("round")
+        lock(Round, round_id)
+        if attempts.count("round") == 1:
+            barrier.wait(10)
+        record("round.update", actor=None, role="system", neighbourhood=wijk_id)
+        db.session.flush()
+
+    def contender(operation: Any) -> None:
+        try:
+            with app.app_context():
+                operation()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=contender, args=(op,)) for op in (wijk_then_round, round_then_wijk)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert sorted(attempts) == ["round", "wijk"]  # each ran once: nobody waited for the other
 
 
 def test_an_uncaught_refusal_is_its_status_and_message_not_a_500(app, client):

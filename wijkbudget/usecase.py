@@ -148,17 +148,27 @@ _GONE = _l("Dit bestaat niet meer: iemand heeft het net weggehaald.")
 # --- locks ------------------------------------------------------------------------------------
 
 
+# A lock for writing is FOR NO KEY UPDATE (SQLAlchemy's key_share=True) on PostgreSQL: the
+# row's state is locked (another lock of it, and a cast's FOR SHARE, waits), its key is not, so
+# a new row that refers to it (a foreign key check takes FOR KEY SHARE) does not wait. With
+# FOR UPDATE the foreign keys made a lock order of their own, against the documented one: a use
+# case holding the wijk that writes a ledger entry (it refers to a round) and one holding that
+# round that writes an audit line (it refers to the wijk) deadlocked. No use case changes a
+# primary key.
+
+
 def lock(model: type[R], ident: Any, *, read: bool = False) -> R | None:
     """The row of ``model`` with primary key ``ident``, locked until the use case ends
-    (``FOR UPDATE``; ``FOR SHARE`` with ``read=True``), with its attributes read afresh (an
-    object the view loaded earlier is refreshed: the guard must see the locked state)."""
+    (``FOR NO KEY UPDATE``, see above; ``FOR SHARE`` with ``read=True``), with its
+    attributes read afresh (an object the view loaded earlier is refreshed: the guard must see
+    the locked state)."""
     if ident is None:
         return None
     key = getattr(ident, "id", ident)
     statement = (
         select(model)
         .where(model.id == key)  # type: ignore[attr-defined]
-        .with_for_update(read=read)
+        .with_for_update(read=read, key_share=not read)
         .execution_options(populate_existing=True)
     )
     return db.session.scalars(statement).one_or_none()
@@ -173,9 +183,11 @@ def lock_or_gone(model: type[R], ident: Any, *, read: bool = False) -> R:
 
 
 def lock_rows(statement: Select[Any]) -> list[Any]:
-    """Every row ``statement`` selects, locked (``FOR UPDATE``) and read afresh."""
+    """Every row ``statement`` selects, locked (as :func:`lock`) and read afresh."""
     return list(
-        db.session.scalars(statement.with_for_update().execution_options(populate_existing=True))
+        db.session.scalars(
+            statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+        )
     )
 
 

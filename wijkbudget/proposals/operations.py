@@ -534,7 +534,7 @@ def apply_support_threshold(rnd: Round) -> None:
     Locks: the round (the caller's lock_round already holds it; taken here again, without
     reading the round afresh, so the count is right whoever calls): no support comes in or goes
     out while it counts. Then the admitted proposals of the round."""
-    db.session.execute(select(Round.id).where(Round.id == rnd.id).with_for_update())
+    db.session.execute(select(Round.id).where(Round.id == rnd.id).with_for_update(key_share=True))
     if not rnd.support_enabled or rnd.support_threshold <= 0:
         return
     counted = (
@@ -547,7 +547,7 @@ def apply_support_threshold(rnd: Round) -> None:
         select(Proposal, counted)
         .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
         .order_by(Proposal.id)
-        .with_for_update(of=Proposal)
+        .with_for_update(of=Proposal, key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     for proposal, supports in rows:

@@ -80,7 +80,7 @@ def append(
 
     Locks: the wijk (``neighbourhood``), always the last lock a use case of this area takes."""
     db.session.execute(
-        select(Neighbourhood.id).where(Neighbourhood.id == wijk_id).with_for_update()
+        select(Neighbourhood.id).where(Neighbourhood.id == wijk_id).with_for_update(key_share=True)
     )
     head = db.session.execute(
         select(LedgerEntry.seq, LedgerEntry.hash)
