@@ -228,9 +228,16 @@ def test_board_advances_with_a_reason_and_it_is_logged(
     rnd = make_round(west, Phase.SUBMISSION)
     page = f"/wijk/{west.slug}/rondes/{rnd.id}"
     url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/volgende-fase"
-    response = board_client.post(url, {"reason": ""}, page=page)
+    response = board_client.post(url, {"reason": "", "current": "submission"}, page=page)
     assert response.status_code == 422 and "Schrijf waarom" in response.get_data(as_text=True)
-    response = board_client.post(url, {"reason": "Genoeg voorstellen binnen"}, page=page)
+    # a form without the phase its page showed (an old page, a hand-made or replayed request)
+    # moves nothing
+    for odd in ({}, {"current": ""}, {"current": "stemmen"}, {"current": "x" * 5000}):
+        response = board_client.post(url, {"reason": "Genoeg", **odd}, page=page)
+        assert response.status_code == 422 and "verouderd" in response.get_data(as_text=True)
+    assert stored_phase(rnd.id) == Phase.SUBMISSION
+    form = {"reason": "Genoeg voorstellen binnen", "current": "submission"}
+    response = board_client.post(url, form, page=page)
     assert response.status_code == 303
     db.session.expire_all()
     rnd = db.session.get(Round, rnd.id)
@@ -238,8 +245,9 @@ def test_board_advances_with_a_reason_and_it_is_logged(
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.phase"))
     assert event.actor_id == board.id and "Genoeg voorstellen binnen" in event.after
     # no admitted proposal yet: no voting... (first through steunen, which needs nothing)
-    assert board_client.post(url, {"reason": "door"}, page=page).status_code == 303
-    response = board_client.post(url, {"reason": "stemmen"}, page=page)
+    form = {"reason": "door", "current": "review"}
+    assert board_client.post(url, form, page=page).status_code == 303
+    response = board_client.post(url, {"reason": "stemmen", "current": "support"}, page=page)
     assert response.status_code == 422 and "geen enkel toegelaten voorstel" in response.get_data(
         as_text=True
     )

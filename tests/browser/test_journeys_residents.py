@@ -267,6 +267,10 @@ def test_residents_discuss_report_and_board_hides(
     log_in(page, "anna@example.org")
     page.goto(f"/voorstellen/{proposal.id}")
     page.get_by_role("link", name="Lees en praat mee").click()
+    # a proposal made before conversations came with every proposal (as this factory makes it):
+    # opening its page writes nothing, a button starts the conversation
+    expect(page.get_by_text("Over dit voorstel is nog niet gepraat.")).to_be_visible()
+    page.get_by_role("button", name="Begin het gesprek").click()
     expect(page.get_by_text("Nog geen reacties. Jij mag beginnen.")).to_be_visible()
     thread_url = re.sub(r"^https?://[^/]+", "", page.url).split("#")[0]
     page.get_by_label("Praat mee").fill("Wie helpt mee met **schilderen**?")

@@ -220,13 +220,17 @@ def _phase_form(rnd: Round, formdata: Any = None) -> PhaseForm:
     return form
 
 
-def _expected(form: PhaseForm) -> Phase | None:
+def _expected(form: PhaseForm) -> Phase:
     """The phase the board's page showed when the button was pressed: the operation moves the
-    round only if it is still there (a second click or a second board member: 409)."""
+    round only if it is still there (a second click or a second board member: 409). A form
+    without it (an old page, a hand-made request) moves nothing: replayed, it could move the
+    round one phase further each time."""
     try:
-        return Phase(form.current.data) if form.current.data else None
+        return Phase(form.current.data or "")
     except ValueError:
-        return None
+        raise RoundError(
+            _("Dit formulier is verouderd. Laad de pagina opnieuw en kies dan opnieuw.")
+        ) from None
 
 
 def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
