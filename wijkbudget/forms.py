@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, IntegerField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 # C0 control characters other than tab, newline and carriage return (PostgreSQL refuses NUL)
@@ -29,6 +29,20 @@ def database_id(text: Any) -> int | None:
         return None
     value = int(text)
     return value if value <= MAX_ID else None
+
+
+class MaxLength(Length):
+    """Length(max=…) that ends the field's validation when the text is too long: no later
+    validator (a pattern, an e-mail check, the form's own ``validate_<field>``) sees it."""
+
+    def __init__(self, max: int, message: Any = None) -> None:  # noqa: A002 (WTForms' name)
+        super().__init__(max=max, message=message)
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except ValidationError as error:
+            raise StopValidation(str(error)) from error
 
 
 def options(pairs: Any, group: str | None = None) -> list[SelectChoice]:

@@ -26,6 +26,9 @@ _AMOUNT = re.compile(
     $""",
     re.VERBOSE | re.ASCII,  # ASCII: \d would also match Arabic-Indic and other digits
 )
+#: longer than any amount up to MAX_CENTS however it is written ("€ 20.000.000,00", spaces):
+#: refused before any pattern looks at it
+AMOUNT_MAX_LENGTH = 40
 # 1250.50, typed the English way: one dot with exactly two digits after it is a decimal point
 _DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<dec>\d{2})$", re.ASCII)
 
@@ -37,7 +40,12 @@ class MoneyError(DomainError):
 def parse_euros(text: str) -> int:
     """ "1.250,50", "€ 1250", "12,5", "1250.50" → cents. Refuses what is not a plain amount."""
     # any whitespace, including the (narrow) no-break spaces that copying "€ 1.250" brings along
-    cleaned = re.sub(r"\s+", "", (text or "").replace("€", ""))
+    text = text or ""
+    if len(text) > AMOUNT_MAX_LENGTH:
+        if text.strip().isascii() and text.strip().replace(".", "").replace(",", "").isdigit():
+            raise _too_large()
+        raise MoneyError(_("Dit is geen bedrag. Schrijf het zo: 1.250,00."))
+    cleaned = "".join(text.replace("€", "").split())
     if cleaned.endswith(",-"):
         cleaned = cleaned[:-2]
     if not cleaned:
@@ -46,18 +54,29 @@ def parse_euros(text: str) -> int:
         raise MoneyError(_("Een bedrag kan niet negatief zijn."))
     match = _DOT_DECIMAL.match(cleaned) or _AMOUNT.match(cleaned)
     if not match:
-        if re.fullmatch(r"[0-9.]*,[0-9]{3,}", cleaned):
+        before, comma, decimals = cleaned.rpartition(",")
+        if (
+            comma
+            and len(decimals) > 2
+            and decimals.isascii()
+            and decimals.isdigit()
+            and all(char in "0123456789." for char in before)
+        ):
             raise MoneyError(_("Een bedrag heeft hoogstens twee cijfers achter de komma."))
         raise MoneyError(_("Dit is geen bedrag. Schrijf het zo: 1.250,00."))
     whole = match.group("int").replace(".", "").lstrip("0") or "0"
     decimals = (match.group("dec") or "").ljust(2, "0")
     # the length first: a 5,000-digit string would not even parse
     if len(whole) > _MAX_WHOLE_DIGITS or int(whole) * 100 + int(decimals) > MAX_CENTS:
-        raise MoneyError(
-            _("Dit bedrag is te groot. Het hoogste bedrag is %(max)s.", max=format_cents(MAX_CENTS))
-        )
+        raise _too_large()
     cents = int(whole) * 100 + int(decimals)
     return cents
+
+
+def _too_large() -> MoneyError:
+    return MoneyError(
+        _("Dit bedrag is te groot. Het hoogste bedrag is %(max)s.", max=format_cents(MAX_CENTS))
+    )
 
 
 def _locale() -> str:

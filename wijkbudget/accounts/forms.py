@@ -11,16 +11,20 @@ from wtforms.validators import (
     DataRequired,
     Email,
     InputRequired,
-    Length,
     ValidationError,
 )
 
-from ..forms import BaseForm, ChoiceField, EmptyForm, options
+from ..forms import BaseForm, ChoiceField, EmptyForm, MaxLength, options
 from ..neighbourhoods.models import normalise_postcode, postcode_digits
 from .models import Role
+from .names import NAME_MAX, display_name_problem, normalise_display_name
+from .passwords import MAX_LENGTH as PASSWORD_MAX
 from .passwords import password_problem
 
-NAME_MAX = 80
+#: "3531 AB": anything longer is refused before the postcode is looked at
+POSTCODE_MAX = 7
+PASSWORD_TOO_LONG = _l("Een wachtwoord heeft hoogstens %(max)d tekens.")
+POSTCODE_MESSAGE = _l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
 
 
 def _email_field() -> EmailField:
@@ -28,7 +32,7 @@ def _email_field() -> EmailField:
         _l("E-mailadres"),
         validators=[
             DataRequired(_l("Vul je e-mailadres in.")),
-            Length(max=254, message=_l("Dit e-mailadres is te lang.")),
+            MaxLength(max=254, message=_l("Dit e-mailadres is te lang.")),
             Email(message=_l("Dit is geen geldig e-mailadres."), check_deliverability=False),
         ],
     )
@@ -39,10 +43,25 @@ def _name_field() -> StringField:
         _l("Naam die anderen zien"),
         validators=[
             DataRequired(_l("Vul een naam in.")),
-            Length(max=NAME_MAX, message=_l("Een naam mag hoogstens %(max)d tekens hebben.")),
+            MaxLength(max=NAME_MAX, message=_l("Een naam mag hoogstens %(max)d tekens hebben.")),
+            DisplayNameRules(),
         ],
         description=_l("Je voornaam is genoeg. Deze naam staat bij wat je schrijft."),
     )
+
+
+class DisplayNameRules:
+    """WTForms validator around the display name rules; a name that stays as it was (an
+    account from before the rules) is not checked again. The field keeps the name as stored."""
+
+    def __call__(self, form: BaseForm, field: StringField) -> None:
+        name = normalise_display_name(field.data or "")
+        if name == (field.object_data or ""):
+            return
+        problem = display_name_problem(name)
+        if problem:
+            raise ValidationError(problem)
+        field.data = name
 
 
 class PasswordRules:
@@ -59,7 +78,11 @@ class PasswordRules:
 def _new_password_field(label: str | None = None) -> PasswordField:
     return PasswordField(
         label or _l("Wachtwoord"),
-        validators=[DataRequired(_l("Kies een wachtwoord.")), PasswordRules()],
+        validators=[
+            DataRequired(_l("Kies een wachtwoord.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+            PasswordRules(),
+        ],
         description=_l(
             "Minstens 10 tekens. Een zin van een paar woorden is makkelijk te onthouden."
         ),
@@ -80,9 +103,7 @@ class RegisterForm(BaseForm):
         _l("Postcode"),
         validators=[
             DataRequired(_l("Vul je postcode in.")),
-            Length(
-                max=7, message=_l("Dit is geen Nederlandse postcode. Schrijf bijvoorbeeld 3531 AB.")
-            ),
+            MaxLength(max=POSTCODE_MAX, message=POSTCODE_MESSAGE),
         ],
         description=_l("Bijvoorbeeld 3531 AB. We kijken alleen of je in de wijk woont."),
     )
@@ -118,7 +139,11 @@ class RegisterForm(BaseForm):
 class LoginForm(BaseForm):
     email = _email_field()
     password = PasswordField(
-        _l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in."))]
+        _l("Wachtwoord"),
+        validators=[
+            DataRequired(_l("Vul je wachtwoord in.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+        ],
     )
     remember = BooleanField(_l("Ingelogd blijven op dit apparaat"))
 
@@ -138,6 +163,7 @@ class ProfileForm(BaseForm):
     work_postcode = StringField(
         _l("Postcode van je werk"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[MaxLength(max=POSTCODE_MAX, message=POSTCODE_MESSAGE)],
         description=_l(
             "Werk je in een wijk waar je niet woont? Vul de postcode van je werkplek in. Dan mag "
             "je meedoen in rondes van die wijk die ook open zijn voor mensen die er werken. "
@@ -160,14 +186,22 @@ class ProfileForm(BaseForm):
 
 class ChangePasswordForm(BaseForm):
     current = PasswordField(
-        _l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul je huidige wachtwoord in."))]
+        _l("Huidig wachtwoord"),
+        validators=[
+            DataRequired(_l("Vul je huidige wachtwoord in.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+        ],
     )
     password = _new_password_field(_l("Nieuw wachtwoord"))
 
 
 class DeleteAccountForm(BaseForm):
     password = PasswordField(
-        _l("Je wachtwoord, ter bevestiging"), validators=[DataRequired(_l("Vul je wachtwoord in."))]
+        _l("Je wachtwoord, ter bevestiging"),
+        validators=[
+            DataRequired(_l("Vul je wachtwoord in.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+        ],
     )
     confirm = BooleanField(
         _l("Ja, verwijder mijn account. Dit kan niet ongedaan worden."),

@@ -22,6 +22,7 @@ from ..mail import send_template
 from ..neighbourhoods.models import Area, Neighbourhood, normalise_postcode, postcode_digits
 from ..usecase import Conflict, after_commit, lock, lock_or_gone, use_case
 from .models import Role, RoleAssignment, User, new_login_token
+from .names import display_name_problem, normalise_display_name
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .queries import neighbourhood_for_postcode
 
@@ -149,7 +150,10 @@ def _register(
             )
         )
         return None
-    problem = password_problem(password, email=email, name=display_name)
+    display_name = normalise_display_name(display_name)
+    problem = display_name_problem(display_name) or password_problem(
+        password, email=email, name=display_name
+    )
     if problem:
         raise AccountError(problem)
     if area is not None and area.neighbourhood_id != neighbourhood.id:
@@ -157,7 +161,7 @@ def _register(
     user = User(
         email=email,
         password_hash=hash_password(password),
-        display_name=display_name.strip(),
+        display_name=display_name,
         neighbourhood=neighbourhood,
         area=area,
         postcode=postcode,
@@ -328,8 +332,12 @@ def update_profile(
         raise AccountError(_("Deze buurt hoort niet bij jouw wijk."))
     if language not in current_app.config["LANGUAGES"]:
         raise AccountError(_("Deze taal kennen we niet."))
+    display_name = normalise_display_name(display_name)
+    # a name from before the rules stays; a new one is checked
+    if display_name != user.display_name and (problem := display_name_problem(display_name)):
+        raise AccountError(problem)
     postcode, work_wijk = _work_place(user, work_postcode)
-    user.display_name = display_name.strip()
+    user.display_name = display_name
     user.language = language
     user.area = area
     user.work_postcode = postcode

@@ -28,6 +28,7 @@ class AuditFilterForm(BaseForm):
         _l("Onderwerp"),
         validators=[
             Optional(),
+            Length(max=40, message=_l("Dit onderwerp bestaat niet.")),
             Regexp(
                 r"^(budget_round|funded_project|proposal):[0-9]{1,12}$",
                 message=_l("Dit onderwerp bestaat niet."),

@@ -24,7 +24,7 @@ class CommentForm(BaseForm):
         validators=[DataRequired(_l("Schrijf eerst je reactie.")), Length(max=5000, message=MAX)],
         description=_l("Je kunt *schuin*, **vet**, lijstjes, > citaten en links gebruiken."),
     )
-    parent_id = HiddenField()
+    parent_id = HiddenField(validators=[Length(max=20, message=_l("Hoogstens %(max)d tekens."))])
     as_board = BooleanField(_l("Als reactie van het bestuur"))
 
 
@@ -58,7 +58,7 @@ class HideForm(BaseForm):
 
 
 class BlockForm(BaseForm):
-    user_id = HiddenField()
+    user_id = HiddenField(validators=[Length(max=20, message=_l("Hoogstens %(max)d tekens."))])
     days = IntegerField(
         _l("Hoeveel dagen?"),
         default=7,

@@ -17,7 +17,10 @@ from ..extensions import db
 from ..usecase import lock_or_gone, use_case
 from .models import Area, Neighbourhood, PostcodeRange
 
+#: one postcode area or a range of them, after the text is split into parts (see below)
 RANGE_RE = re.compile(r"^([1-9][0-9]{3})(?:-([1-9][0-9]{3}))?$")
+#: far more than a wijk's list (the form takes 2,000 characters); checked before any parsing
+POSTCODE_RANGES_MAX = 10_000
 
 
 class NeighbourhoodError(DomainError):
@@ -26,8 +29,15 @@ class NeighbourhoodError(DomainError):
 
 def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
     """ "3531-3533, 3541" → [(3531, 3533), (3541, 3541)], with a Dutch message for what is wrong."""
+    text = text or ""
+    if len(text) > POSTCODE_RANGES_MAX:
+        raise NeighbourhoodError(_("Deze lijst met postcodegebieden is te lang."))
+    # without a pattern that can backtrack: commas and semicolons are spaces, spaces collapse,
+    # and spaces around a dash go ("3531 - 3533" → "3531-3533"); then each part is matched
+    words = text.replace(",", " ").replace(";", " ").split()
+    joined = " ".join(words).replace(" -", "-").replace("- ", "-")
     ranges: list[tuple[int, int]] = []
-    for part in re.split(r"[,;\s]+", re.sub(r"\s*-\s*", "-", text or "")):
+    for part in joined.split(" "):
         if not part:
             continue
         match = RANGE_RE.match(part)

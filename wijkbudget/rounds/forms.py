@@ -209,4 +209,4 @@ class PhaseForm(BaseForm):
     )
     target = ChoiceField(_l("Terug naar fase"), validators=[Optional()])
     #: the phase the page showed: a replayed or second click does not move the round again
-    current = HiddenField()
+    current = HiddenField(validators=[Length(max=40, message=MAX)])

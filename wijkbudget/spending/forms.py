@@ -97,7 +97,8 @@ class CloseProjectForm(BaseForm):
 
 class TreasurerForm(BaseForm):
     email = EmailField(
-        _l("E-mailadres van de penvoerder (leeg: geen penvoerder)"), validators=[Optional()]
+        _l("E-mailadres van de penvoerder (leeg: geen penvoerder)"),
+        validators=[Optional(), Length(max=254, message=_l("Dit e-mailadres is te lang."))],
     )
     person: User | None = None  # the account of that address, found while validating
 
