@@ -55,6 +55,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pagecache.init_app(app, db)  # first: its hooks must run before (and after) all others
     replica.init_app(app, db)  # after it: a page served from the cache reads nothing
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+
+    @app.before_request
+    def cap_form_bodies() -> None:
+        """Before anything reads the form (the CSRF check): only a form with a file (multipart)
+        may be as big as MAX_CONTENT_LENGTH, each of its text fields at most
+        MAX_FORM_MEMORY_SIZE; any other body at most FORM_MAX_BYTES (413)."""
+        from flask import request
+
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = app.config["FORM_MAX_BYTES"]
+
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,14 @@ DEFAULTS: dict[str, Any] = {
     "COOKIE_SECURE": True,
     "PROXY_FIX": False,
     "LOG_LEVEL": "INFO",
-    # request limits: a huge body gets 413, a huge form field a clear message
+    # request limits: a huge body gets 413. MAX_CONTENT_LENGTH is for a form with a file (a
+    # photo, a receipt); any other form may be at most FORM_MAX_BYTES in all, and each text
+    # field of a form with a file at most MAX_FORM_MEMORY_SIZE (the longest text field is
+    # 20,000 characters)
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
+    "FORM_MAX_BYTES": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+    "MAX_FORM_PARTS": 1000,
     # languages
     "LANGUAGES": "nl,en",
     "BABEL_DEFAULT_LOCALE": "nl",
@@ -40,6 +46,14 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_VERIFY_MAX_AGE": 48 * 3600,
     "PASSWORD_RESET_MAX_AGE": 2 * 3600,
     "PASSWORD_MIN_LENGTH": 10,
+    # sessions (accounts/sessions.py): ended when unused this long, or this long after signing
+    # in, whatever happens; "ingelogd blijven" keeps a resident's session up to the lifetime.
+    # Accounts with a role (board, councillor, admin) have the STAFF_ limits and never stay
+    # signed in after the browser closes.
+    "SESSION_IDLE_MINUTES": 14 * 24 * 60,
+    "SESSION_LIFETIME_HOURS": 30 * 24,
+    "STAFF_SESSION_IDLE_MINUTES": 30,
+    "STAFF_SESSION_LIFETIME_HOURS": 12,
     # rate limits (Flask-Limiter syntax); storage is memory:// or a redis:// URL
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -138,6 +152,18 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
 
     secure = bool(app.config["COOKIE_SECURE"])
     app.config.update(
+        # __Host-: the browser takes the cookie only over https, for this host, for every path
+        SESSION_COOKIE_NAME="__Host-session" if secure else "session",
+        REMEMBER_COOKIE_NAME="__Host-remember" if secure else "remember_token",
+        # the cookie is sent again only when the session changed (sessions.py: at most once a
+        # minute for a signed-in person); it is refused once older than the longest lifetime
+        SESSION_REFRESH_EACH_REQUEST=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(
+            hours=max(
+                int(app.config["SESSION_LIFETIME_HOURS"]),
+                int(app.config["STAFF_SESSION_LIFETIME_HOURS"]),
+            )
+        ),
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -267,6 +267,15 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 @use_case(quiet=True)
+def end_sessions(user: User) -> None:
+    """Log out everywhere: a new login token, so every session and remember-me cookie of this
+    account (this browser's, other devices', any copy) stops working. Logging out does this.
+
+    Locks: nothing: one column of the person's own account; any new token will do."""
+    user.login_token = new_login_token()
+
+
+@use_case(quiet=True)
 def set_language(user: User, language: str) -> None:
     """The language of the account's pages and mail (no public page shows it: quiet).
 

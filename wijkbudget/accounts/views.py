@@ -29,7 +29,7 @@ from ..forms import database_id, options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..permissions import admin_required, login_required, public
-from . import operations, queries
+from . import operations, queries, sessions
 from .forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -52,9 +52,17 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(login_token: str) -> User | None:
-    return db.session.scalar(
+    """The account of this session, if the session still holds: the login token is the
+    account's current one (not logged out, no new password since) and the session is neither
+    idle too long nor too old (sessions.py). Otherwise the session ends here."""
+    user = db.session.scalar(
         select(User).where(User.login_token == login_token, User.deleted_at.is_(None))
     )
+    if user is not None and sessions.still_valid(user):
+        return user
+    sessions.forget()
+    flash(_("Je bent uitgelogd. Log opnieuw in om verder te gaan."), "info")
+    return None
 
 
 def _limit(key: str) -> Any:
@@ -200,7 +208,8 @@ def login() -> Any:
             form.password.errors.append(_("Het e-mailadres of het wachtwoord klopt niet."))
         else:
             session.clear()
-            login_user(user, remember=form.remember.data)
+            login_user(user)  # "ingelogd blijven": a lasting session cookie (sessions.py)
+            sessions.start(user, remember=form.remember.data)
             session["lang"] = user.language
             flash(_("Je bent ingelogd."), "success")
             return redirect(
@@ -213,11 +222,22 @@ def login() -> Any:
 @bp.post("/uitloggen")
 @public
 def logout() -> Any:
+    """Logging out ends every session of the account (a new login token), so a copied cookie
+    stops working too; this browser's session cookie and any remember-me cookie go."""
     EmptyForm().validate_on_submit()  # CSRF is checked globally; nothing else to validate
-    logout_user()
-    session.clear()
+    if current_user.is_authenticated:
+        operations.end_sessions(current_user)
+    _end_here()
     flash(_("Je bent uitgelogd."), "info")
     return redirect(url_for("neighbourhoods.home"), 303)
+
+
+def _end_here() -> None:
+    """Sign this browser out: the session emptied, and (set after emptying it, so it is not
+    lost) the order to delete a remember-me cookie."""
+    logout_user()
+    session.clear()
+    sessions.forget()
 
 
 # --- password reset ---------------------------------------------------------------------------
@@ -251,7 +271,7 @@ def reset_password(token: str) -> Any:
         except DomainError as error:
             form.password.errors.append(error.message)
         else:
-            logout_user()
+            _end_here()
             flash(_("Je wachtwoord is veranderd. Log in met je nieuwe wachtwoord."), "success")
             return redirect(url_for(".login"), 303)
     status = 422 if form.is_submitted() else 200
@@ -332,7 +352,10 @@ def change_password() -> Any:
         except DomainError as error:
             form.current.errors.append(error.message)
         else:
-            login_user(current_user._get_current_object(), remember=False)  # the new login token
+            # this browser goes on with the new login token (every other session has ended)
+            user = current_user._get_current_object()
+            login_user(user)
+            sessions.start(user, remember=session.permanent)
             flash(
                 _("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success"
             )
@@ -350,14 +373,25 @@ def delete_account() -> Any:
         except DomainError as error:
             form.password.errors.append(error.message)
         else:
-            logout_user()
-            session.clear()
+            _end_here()
             flash(
                 _("Je account is verwijderd. Wat je schreef blijft staan als 'oud-bewoner'."),
                 "info",
             )
             return redirect(url_for("neighbourhoods.home"), 303)
     return _render_account(422, delete_form=form)
+
+
+@bp.post("/account/overal-uitloggen")
+@login_required
+def end_all_sessions() -> Any:
+    """Log out everywhere ("Overal uitloggen"): every session of the account ends, here too."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for(".account"), 303)
+    operations.end_sessions(current_user)
+    _end_here()
+    flash(_("Je bent nu overal uitgelogd, ook hier."), "success")
+    return redirect(url_for(".login"), 303)
 
 
 # --- language ---------------------------------------------------------------------------------

@@ -1,6 +1,13 @@
 """Photos with a proposal: checked by their content (never the name), limited in bytes and
 pixels, re-encoded with Pillow so that nothing of the original file (EXIF, GPS, comments,
-trailing data) survives, and stored under a generated name."""
+trailing data) survives, and stored under a generated name.
+
+Memory: the pixels are counted from the file's header before anything is decoded. A file may
+say at most ``MAX_FILE_PIXELS`` (Pillow's own decompression-bomb guard is set to the same, for
+every image this process opens); a JPEG is then decoded at a reduced scale where that still
+gives the stored size (``draft``), and what is decoded may be at most ``MAX_DECODED_PIXELS``.
+So one upload decodes at most 12.5 million pixels: ``benchmarks/uploads.py`` measures what that
+costs (about 120 MB at most, for a transparent PNG), docs/security.md states it."""
 
 from __future__ import annotations
 
@@ -15,13 +22,25 @@ from typing import Any, BinaryIO
 from flask import Flask
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import DomainError
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+#: the most pixels a file may say it has (read from its header, before decoding): a 48 MP
+#: phone photo fits
+MAX_FILE_PIXELS = 64_000_000
+#: the most pixels that are decoded (a JPEG after ``draft``; a PNG or WebP as it is): a
+#: 12-megapixel phone photo (4032 x 3024) fits
+MAX_DECODED_PIXELS = 12_500_000
+MAX_PIXELS = MAX_DECODED_PIXELS  # a PNG or WebP is decoded as it is: this is its limit
 MAX_SIDE = 2000
+# Pillow refuses (DecompressionBombError) beyond twice this and warns beyond it; the warning is
+# an error too (below), so nothing over MAX_FILE_PIXELS is decoded anywhere in this process
+Image.MAX_IMAGE_PIXELS = MAX_FILE_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+# text chunks (zTXt, iTXt) are thrown away: do not let them take 64 MB on the way
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * PngImagePlugin.MAX_TEXT_CHUNK
 FORMATS = {
     "JPEG": ("image/jpeg", ".jpg"),
     "PNG": ("image/png", ".png"),
@@ -32,6 +51,10 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{22}\.(jpg|png|webp)$")
 
 class ImageError(DomainError):
     pass
+
+
+class TooManyPixels(ImageError):
+    """The image is too large in pixels (its message fits a photo and a receipt alike)."""
 
 
 @dataclass(frozen=True)
@@ -62,27 +85,37 @@ def _read(stream: BinaryIO | Any, max_bytes: int) -> bytes:
 def process_upload(stream: BinaryIO | Any, *, max_bytes: int = MAX_BYTES) -> ProcessedImage:
     data = _read(stream, max_bytes)
     not_a_photo = _("Dit bestand is geen foto in JPEG-, PNG- of WebP-formaat.")
-    too_big = _("Deze foto heeft te veel pixels. Maak hem kleiner en probeer het opnieuw.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageError(too_big)
-            kind = image.format or ""
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ImageError(too_big) from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise ImageError(not_a_photo) from error
+    too_big = _(
+        "Deze afbeelding heeft te veel pixels (meer dan %(mp)s miljoen). Maak hem kleiner en "
+        "probeer het opnieuw.",
+        mp=format_decimal(MAX_DECODED_PIXELS / 1_000_000),
+    )
+    try:
+        # reads the header only: nothing is decoded yet
+        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+        kind = image.format or ""
+        if image.width * image.height > MAX_FILE_PIXELS:
+            raise TooManyPixels(too_big)
+        if kind == "JPEG":  # decode at 1/2, 1/4 or 1/8 when that still gives the stored size
+            scale = min(MAX_SIDE / image.width, MAX_SIDE / image.height, 1)
+            image.draft(None, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        if image.width * image.height > MAX_DECODED_PIXELS:
+            raise TooManyPixels(too_big)
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise TooManyPixels(too_big) from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageError(not_a_photo) from error
     if kind not in FORMATS:
         raise ImageError(not_a_photo)
-    image = ImageOps.exif_transpose(image) or image
-    if kind == "JPEG":
+    if kind == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
     elif image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB")
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # smaller first (the turn below copies the pixels); reducing_gap=1: first a box reduction
+    # by a whole factor, so a 4000-pixel RGBA image is not also premultiplied at full size
+    image.thumbnail((MAX_SIDE, MAX_SIDE), reducing_gap=1.0)
+    image = ImageOps.exif_transpose(image) or image
     # a fresh image holds only pixels: no EXIF, GPS, ICC, text chunks or trailing bytes
     clean = Image.new(image.mode, image.size)
     clean.paste(image)

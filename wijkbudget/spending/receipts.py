@@ -1,10 +1,17 @@
 """Receipts and invoices with an expense: PDF, JPEG or PNG, at most 10 MB, checked by their
 content (never their name). A photo is re-encoded like a proposal photo (nothing of the original
-file survives); a PDF must open as a PDF with at least one page. Stored under a generated name."""
+file survives, and the same pixel limits hold before anything is decoded); a PDF must open as a
+PDF without a password, with 1 to ``MAX_PDF_PAGES`` pages. Stored under a generated name.
+
+A PDF is read with pypdf under tight limits (the page tree may hold at most a few hundred
+entries, a few levels deep), and any error pypdf raises on a broken or hostile file (truncated,
+garbage after ``%PDF-``, cyclic or nested objects, a bomb) refuses the file with a 422: it is
+never a 500. The pages are counted, never drawn or decompressed."""
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,6 +25,9 @@ from ..proposals import images
 from .models import SpendingError
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_PDF_PAGES = 100
+
+log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{22}\.(pdf|jpg|png)$")
 
 
@@ -49,23 +59,57 @@ def check_upload(stream: Any) -> Receipt:
     if not data:
         raise SpendingError(_("Het bestand is leeg."))
     if data.startswith(b"%PDF-"):
-        from pypdf import PdfReader  # loaded for a receipt, not at start-up
-        from pypdf.errors import PdfReadError
-
-        try:
-            pdf = PdfReader(io.BytesIO(data), strict=False)
-            if len(pdf.pages) < 1:
-                raise _not_a_receipt()
-        except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-            raise _not_a_receipt() from error
+        check_pdf(data)
         return Receipt(data, "application/pdf", ".pdf")
     try:
         photo = images.process_upload(io.BytesIO(data), max_bytes=MAX_BYTES)
+    except images.TooManyPixels as error:
+        raise SpendingError(error.message) from error
     except images.ImageError as error:
         raise _not_a_receipt() from error
     if photo.extension not in (".jpg", ".png"):
         raise _not_a_receipt()
     return Receipt(photo.data, photo.content_type, photo.extension)
+
+
+def check_pdf(data: bytes) -> None:
+    """A PDF that opens without a password and has 1 to MAX_PDF_PAGES pages; anything else is
+    a SpendingError (422)."""
+    from pypdf import PdfReader, apply_configuration  # loaded for a receipt, not at start-up
+    from pypdf.errors import LimitReachedError
+
+    too_many = SpendingError(
+        _(
+            "Deze PDF heeft te veel pagina's (meer dan %(max)s). Stuur alleen de bon of factuur.",
+            max=MAX_PDF_PAGES,
+        )
+    )
+    locked = SpendingError(
+        _("Deze PDF is beveiligd met een wachtwoord. Stuur een PDF zonder wachtwoord.")
+    )
+    encrypted = False
+    try:
+        with apply_configuration(
+            page_tree_maximum_entries=4 * MAX_PDF_PAGES,
+            page_tree_maximum_depth=16,
+            page_tree_maximum_page_entries=100 * MAX_PDF_PAGES,
+        ):
+            pdf = PdfReader(io.BytesIO(data), strict=False)
+            encrypted = pdf.is_encrypted
+            if encrypted and not pdf.decrypt(""):  # opens without asking: an owner password
+                raise locked
+            pages = len(pdf.pages)
+    except SpendingError:
+        raise
+    except LimitReachedError as error:
+        raise too_many if "page tree entry" in str(error) else _not_a_receipt() from error
+    except Exception as error:  # hostile input: pypdf may raise anything (even RecursionError)
+        log.info("receipt PDF refused: %s: %s", type(error).__name__, error)
+        raise (locked if encrypted else _not_a_receipt()) from error
+    if pages < 1:
+        raise _not_a_receipt()
+    if pages > MAX_PDF_PAGES:
+        raise too_many
 
 
 def receipt_dir(app: Flask) -> Path:
