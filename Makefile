@@ -6,13 +6,15 @@ STAMP  := $(VENV)/.installed
 PO     := wijkbudget/translations/en/LC_MESSAGES/messages.po
 MO     := $(PO:.po=.mo)
 export FLASK_APP := wsgi
+# `make run`: plain http on 127.0.0.1, and the links in mail point there
+DEV_ENV := WIJKBUDGET_COOKIE_SECURE=false WIJKBUDGET_PUBLIC_URL=http://127.0.0.1:5000
 
 .PHONY: run test lint install translations extract-messages i18n db-upgrade clean
 
 run: install translations
-	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask db upgrade
-	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask demo-data --if-empty
-	WIJKBUDGET_COOKIE_SECURE=false $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEV_ENV) $(BIN)/flask db upgrade
+	$(DEV_ENV) $(BIN)/flask demo-data --if-empty
+	$(DEV_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -127,6 +127,7 @@ def app_config(
         "MAIL_DIR": str(tmp_path / "mail"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "SERVER_NAME": "wijkbudget.test",
+        "PUBLIC_URL": "http://wijkbudget.test",  # links in mail; other hosts get a 400
         "PAGE_CACHE_SECONDS": 0,  # tests of the page cache turn it on
     }
 

@@ -102,6 +102,7 @@ def test_a_killed_worker_loses_no_confirmed_ballot(
         "WIJKBUDGET_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
         "WIJKBUDGET_SECRET_KEY": app_config["SECRET_KEY"],  # codes are keyed with it
         "WIJKBUDGET_COOKIE_SECURE": "false",
+        "WIJKBUDGET_PUBLIC_URL": "http://127.0.0.1",
         "WIJKBUDGET_UPLOAD_DIR": str(tmp_path / "uploads"),
         "WIJKBUDGET_MAIL_BACKEND": "file",
         "WIJKBUDGET_MAIL_DIR": str(tmp_path / "mail"),

@@ -76,6 +76,7 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "batch_id": 1,
         "project_id": 1,
         "expense_id": 1,
+        "invite_id": 1,
         "what": "uitgaven",
         "fmt": "csv",
     }

@@ -1128,3 +1128,84 @@ def test_a_proposal_page_and_list_only_read(
             assert client.get(url).status_code == 200
         writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
         assert writes == [], (url, writes)
+
+
+# --- invitations that expire and can be withdrawn (issue 18, point 9) ------
+
+
+def _invite(me, proposal, inbox, email="jan@example.org"):
+    url = f"/voorstellen/{proposal.id}"
+    assert me.post(f"{url}/mede-indieners", {"email": email}, page=url).status_code == 303
+    db.session.expire_all()
+    invite = db.session.scalar(
+        select(operations.CoAuthor).where(operations.CoAuthor.email == email)
+    )
+    return invite, re.sub(r"^https?://[^/]+", "", link_in(inbox.last_to(email)))
+
+
+@pytest.mark.parametrize(("days", "expired"), [(13, False), (15, True)])
+def test_an_invitation_expires_after_fourteen_days(
+    west, rnd, fatima, make_user, make_client, make_proposal, inbox, days, expired, monkeypatch
+):
+    from datetime import timedelta
+
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    me = signed_in(make_client, fatima)
+    _invite_row, link = _invite(me, proposal, inbox)
+    monkeypatch.setattr(operations, "utcnow", lambda: utcnow() + timedelta(days=days))
+    jan = signed_in(make_client, make_user("jan@example.org", wijk=west))
+    page, accepted = jan.get(link), jan.post(link, {}, page=f"/voorstellen/{proposal.id}")
+    if not expired:
+        assert page.status_code == 200 and accepted.status_code == 303
+        return
+    for response in (page, accepted):
+        assert response.status_code == 404
+        assert "Deze uitnodiging is verlopen" in response.get_data(as_text=True)
+    own = me.get(f"/voorstellen/{proposal.id}").get_data(as_text=True)
+    assert "uitnodiging verlopen" in own
+    # the address can be invited again, and the new link works
+    _again, new_link = _invite(me, proposal, inbox)
+    assert jan.get(link).status_code == 404  # the old link is not revived by the new one
+    assert jan.post(new_link, {}, page=f"/voorstellen/{proposal.id}").status_code == 303
+    assert jan.get(f"/voorstellen/{proposal.id}/bewerken").status_code == 200
+
+
+def test_an_expired_invitation_is_refused_under_the_lock(
+    west, rnd, fatima, make_user, make_proposal
+):
+    from datetime import timedelta
+
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    jan = make_user("jan@example.org", wijk=west)
+    invite = operations.CoAuthor(email=jan.email, invited_at=utcnow() - timedelta(days=15))
+    proposal.coauthors.append(invite)
+    db.session.commit()
+    with pytest.raises(operations.ProposalError, match="verlopen"):
+        operations.accept_invite(jan, invite)
+
+
+def test_an_author_withdraws_an_invitation(
+    west, rnd, fatima, make_user, make_client, make_proposal, inbox
+):
+    proposal = make_proposal(rnd, fatima, State.SUBMITTED)
+    url = f"/voorstellen/{proposal.id}"
+    me = signed_in(make_client, fatima)
+    invite, link = _invite(me, proposal, inbox)
+    withdraw = f"{url}/mede-indieners/{invite.id}/intrekken"
+    assert f'action="{withdraw}"' in me.get(url).get_data(as_text=True)
+
+    stranger = signed_in(make_client, make_user("kees@example.org", wijk=west))
+    assert stranger.post(withdraw, {}, page=url).status_code == 403
+    assert me.post(withdraw, {}, page=url).status_code == 303
+    assert me.post(withdraw, {}, page=url).status_code == 303  # twice: nothing more happens
+    assert db.session.scalar(select(operations.CoAuthor)) is None
+
+    jan = signed_in(make_client, make_user("jan@example.org", wijk=west))
+    refused = jan.post(link, {}, page=url)
+    assert refused.status_code == 404 and "ingetrokken" in refused.get_data(as_text=True)
+
+    # an accepted invitation is a co-submitter: not withdrawn this way
+    accepted, accepted_link = _invite(me, proposal, inbox, "kees@example.org")
+    assert stranger.post(accepted_link, {}, page=url).status_code == 303
+    response = me.post(f"{url}/mede-indieners/{accepted.id}/intrekken", {}, page=url)
+    assert response.status_code == 422 and "al aangenomen" in response.get_data(as_text=True)

@@ -26,7 +26,19 @@ class DatabaseIntConverter(IntegerConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import cli, errors, i18n, mail, money, pagecache, permissions, replica, security, text
+    from . import (
+        cli,
+        errors,
+        i18n,
+        mail,
+        money,
+        pagecache,
+        permissions,
+        replica,
+        security,
+        text,
+        urls,
+    )
     from .config import load_config
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -74,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     money.init_app(app)
     text.init_app(app)
     security.init_app(app)
+    urls.init_app(app)
 
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp

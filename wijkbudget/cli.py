@@ -450,7 +450,7 @@ def init_app(app: Flask) -> None:
         """Mail everyone their new comments (at most one mail per person per hour)."""
         from .dialogue.operations import send_digests as run
 
-        base = app.config.get("BASE_URL") or "http://127.0.0.1:5000"
+        base = app.config["PUBLIC_URL"] or "http://127.0.0.1:5000"
         with app.test_request_context(base_url=base):
             sent = run()
         click.echo(f"{sent} mail(s) verstuurd.")

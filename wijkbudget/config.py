@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -54,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_LIFETIME_HOURS": 30 * 24,
     "STAFF_SESSION_IDLE_MINUTES": 30,
     "STAFF_SESSION_LIFETIME_HOURS": 12,
+    # proposals: an invitation to co-submit that is not accepted within this many days expires
+    "INVITE_MAX_AGE_DAYS": 14,
     # rate limits (Flask-Limiter syntax); storage is memory:// or a redis:// URL
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -75,8 +78,17 @@ DEFAULTS: dict[str, Any] = {
     # uploaded photos (instance/uploads when empty)
     "UPLOAD_DIR": "",
     "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
-    # the public address, for links in mail sent from the command line (send-digests)
+    # the public address (scheme and host, e.g. https://wijkbudget.example.nl): every link in a
+    # mail, letter or export points here, and requests for any other host get a 400. Required
+    # in production; `make run` sets http://127.0.0.1:5000. (BASE_URL: its old name.)
+    "PUBLIC_URL": "",
     "BASE_URL": "",
+    # more host names the site answers to besides PUBLIC_URL's (comma-separated), e.g. the name
+    # a load balancer's health check uses
+    "EXTRA_HOSTS": "",
+    # PostgreSQL: a statement running longer is cancelled (0: no limit). The command line
+    # (migrations, backup, tally) is not limited; see README "Production notes".
+    "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
     # pagination
     "PAGE_SIZE": 25,
     # public pages for visitors without a session come from a cache (see pagecache.py):
@@ -178,6 +190,52 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config["MAIL_DIR"]:
         app.config["MAIL_DIR"] = str(instance / "mail")
+    _public_url(app)
+    _statement_timeout(app)
     app.config["LANGUAGES"] = [
         code.strip() for code in str(app.config["LANGUAGES"]).split(",") if code.strip()
     ]
+
+
+class ConfigError(RuntimeError):
+    """A setting production needs is missing or malformed: the app does not start."""
+
+
+def _public_url(app: Flask) -> None:
+    """``PUBLIC_URL`` → ``TRUSTED_HOSTS``. Required unless debugging, testing or on the command
+    line (``flask …`` sets FLASK_RUN_FROM_CLI; a command that needs a link then says so)."""
+    url = str(app.config["PUBLIC_URL"] or app.config["BASE_URL"] or "").strip().rstrip("/")
+    app.config["PUBLIC_URL"] = url
+    if not url:
+        if not (app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI")):
+            raise ConfigError(
+                f"{ENV_PREFIX}PUBLIC_URL is not set: the public address of the site (for example "
+                "https://wijkbudget.example.nl) is needed for the links in mail, and only "
+                "requests for its host are answered"
+            )
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+        raise ConfigError(
+            f"{ENV_PREFIX}PUBLIC_URL: expected a scheme and host such as "
+            f"https://wijkbudget.example.nl, got {url!r}"
+        )
+    extra = [host.strip() for host in str(app.config["EXTRA_HOSTS"]).split(",") if host.strip()]
+    app.config["TRUSTED_HOSTS"] = [parts.hostname, *extra]
+
+
+def _statement_timeout(app: Flask) -> None:
+    """PostgreSQL's ``statement_timeout`` for the web app's connections, as a connect option.
+
+    Not on the command line: ``flask db upgrade``, backup and restore may rightly take longer
+    than a page may. The web app's close and count of a round is many short statements."""
+    timeout = int(app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+    url = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    if timeout <= 0 or not url.startswith("postgresql") or os.environ.get("FLASK_RUN_FROM_CLI"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    given = connect_args.get("options", "")
+    connect_args["options"] = f"{given} -c statement_timeout={timeout}".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -42,8 +42,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 def live_server(app: Any, app_config: dict[str, Any]) -> Iterator[str]:
     """The same database and mail server as the test's ``app``, served over HTTP."""
     config = {**app_config, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
-    served = create_app(config)
+    served = create_app({**config, "PUBLIC_URL": "http://127.0.0.1"})
     server = make_server("127.0.0.1", 0, served, threaded=True)
+    served.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in mail
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

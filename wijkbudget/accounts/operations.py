@@ -9,7 +9,7 @@ import hashlib
 import logging
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -20,6 +20,7 @@ from ..errors import DomainError
 from ..extensions import db, utcnow
 from ..mail import send_template
 from ..neighbourhoods.models import Area, Neighbourhood, normalise_postcode, postcode_digits
+from ..urls import external_url
 from ..usecase import Conflict, after_commit, lock, lock_or_gone, use_case
 from .models import Role, RoleAssignment, User, new_login_token
 from .names import display_name_problem, normalise_display_name
@@ -84,7 +85,7 @@ def _mail(user_or_address: User | str, template: str, subject: Any, **context: A
 
 
 def send_verification(user: User) -> None:
-    link = url_for("accounts.verify", token=make_verify_token(user), _external=True)
+    link = external_url("accounts.verify", token=make_verify_token(user))
     _mail(user, "verify", _l("Bevestig je e-mailadres voor wijkbudget"), user=user, link=link)
 
 
@@ -140,7 +141,7 @@ def _register(
     email = normalise_email(email)
     existing = find_user_by_email(email)
     if existing is not None:
-        link = url_for("accounts.reset_request", _external=True)
+        link = external_url("accounts.reset_request")
         after_commit(
             lambda: _mail(
                 existing,
@@ -221,7 +222,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or user.is_deleted:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = external_url("accounts.reset_password", token=make_reset_token(user))
     _mail(user, "reset", _l("Nieuw wachtwoord voor wijkbudget"), user=user, link=link)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -27,6 +27,7 @@ from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal
 from ..rounds.models import Round
 from ..rounds.operations import lock_round
+from ..urls import external_url
 from ..usecase import Conflict, after_commit, lock, lock_or_gone, use_case
 from .models import (
     HIDE_AT_REPORTS,
@@ -726,7 +727,7 @@ def _send_digest(user_id: int, now: datetime) -> bool:
     items = [
         (
             n.comment,
-            url_for("dialogue.thread", thread_id=n.comment.thread_id, _external=True)
+            external_url("dialogue.thread", thread_id=n.comment.thread_id)
             + f"#reactie-{n.comment.id}",
         )
         for n in notices
@@ -737,9 +738,7 @@ def _send_digest(user_id: int, now: datetime) -> bool:
     if not items:
         return False
     settings.last_digest_at = now
-    unsubscribe_link = url_for(
-        "dialogue.unsubscribe", token=unsubscribe_token(user), _external=True
-    )
+    unsubscribe_link = external_url("dialogue.unsubscribe", token=unsubscribe_token(user))
     after_commit(
         lambda: send_template(
             user,

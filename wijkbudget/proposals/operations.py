@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -33,6 +33,7 @@ from ..extensions import db, utcnow
 from ..mail import send_template
 from ..rounds.models import Round
 from ..rounds.operations import lock_round
+from ..urls import external_url
 from ..usecase import Conflict, after_commit, lock_or_gone, use_case
 from . import images as image_files
 from .models import (
@@ -177,7 +178,7 @@ def _authors(proposal: Proposal) -> list[User]:
 
 def _tell_authors(proposal: Proposal, event: ProposalEvent, subject: Any) -> None:
     """Mail the authors about ``event`` once the use case has committed."""
-    link = url_for("proposals.show", proposal_id=proposal.id, _external=True)
+    link = external_url("proposals.show", proposal_id=proposal.id)
     authors = _authors(proposal)
 
     def send() -> None:
@@ -324,7 +325,9 @@ def _invite_serializer() -> URLSafeSerializer:
 @use_case(conflict=_l("Dit adres is al uitgenodigd."))
 def invite_coauthor(user: User, proposal: Proposal, email: str) -> CoAuthor:
     """Invite someone by e-mail to co-submit; the mail goes out after the commit. At most
-    MAX_COAUTHORS invitations per proposal; the same address twice is a 409.
+    MAX_COAUTHORS invitations per proposal; the same address twice is a 409. Expired invitations
+    (``invite_expired``) are cleared first: they hold no place, and the address can be invited
+    again.
 
     Locks: the round (lock_round: the phase) and the proposal: the invitations are counted
     after the lock (a unique constraint on proposal and address as well)."""
@@ -333,17 +336,22 @@ def invite_coauthor(user: User, proposal: Proposal, email: str) -> CoAuthor:
     email = email.strip().lower()
     if email == (user.email or "").lower():
         raise ProposalError(_("Je bent zelf al indiener."))
+    now = utcnow()
+    for expired in [c for c in proposal.coauthors if invite_expired(c, now)]:
+        proposal.coauthors.remove(expired)  # room for a new invitation, also to the same address
+    db.session.flush()
     if any(c.email == email for c in proposal.coauthors):
         raise Conflict(_("Dit adres is al uitgenodigd."))
     if len(proposal.coauthors) >= MAX_COAUTHORS:
         raise ProposalError(
             _("Een voorstel heeft hoogstens %(n)d mede-indieners.", n=MAX_COAUTHORS)
         )
-    invite = CoAuthor(email=email, invited_by_id=user.id, invited_at=utcnow())
+    invite = CoAuthor(email=email, invited_by_id=user.id, invited_at=now)
     proposal.coauthors.append(invite)
     db.session.flush()
-    token = _invite_serializer().dumps({"c": invite.id, "e": email})
-    link = url_for("proposals.accept_invite", token=token, _external=True)
+    # the time tells this invitation from a later one that got the same id (SQLite reuses ids)
+    token = _invite_serializer().dumps({"c": invite.id, "e": email, "t": _stamp(invite)})
+    link = external_url("proposals.accept_invite", token=token)
     after_commit(
         lambda: send_template(
             email,
@@ -363,9 +371,56 @@ def load_invite(token: str) -> CoAuthor:
     except BadSignature as error:
         raise ProposalError(_("Deze uitnodiging klopt niet. Vraag om een nieuwe link.")) from error
     invite = db.session.get(CoAuthor, int(payload.get("c", 0)))
-    if invite is None or invite.email != payload.get("e"):
+    if (
+        invite is None
+        or invite.email != payload.get("e")
+        or payload.get("t", _stamp(invite)) != _stamp(invite)  # (links from before had no time)
+    ):
         raise ProposalError(_("Deze uitnodiging is ingetrokken."))
+    _refuse_expired(invite)
     return invite
+
+
+def _stamp(invite: CoAuthor) -> int:
+    return int(invite.invited_at.timestamp())
+
+
+def invite_expired(invite: CoAuthor, now: datetime | None = None) -> bool:
+    """An invitation that was not accepted within ``INVITE_MAX_AGE_DAYS`` can no longer be."""
+    if invite.accepted_at is not None:
+        return False
+    days = int(current_app.config["INVITE_MAX_AGE_DAYS"])
+    return (now or utcnow()) - invite.invited_at > timedelta(days=days)
+
+
+def _refuse_expired(invite: CoAuthor) -> None:
+    if invite_expired(invite):
+        raise ProposalError(
+            _(
+                "Deze uitnodiging is verlopen: je kon hem %(days)d dagen gebruiken. Vraag de "
+                "indiener om je opnieuw uit te nodigen.",
+                days=int(current_app.config["INVITE_MAX_AGE_DAYS"]),
+            )
+        )
+
+
+@use_case
+def withdraw_invite(user: User, proposal: Proposal, invite_id: int) -> None:
+    """An author takes back an invitation that was not accepted yet; its link stops working.
+    Pressed twice (or already gone): nothing more happens.
+
+    Locks: the round (lock_round) and the proposal, as ``invite_coauthor`` and ``accept_invite``
+    do: an acceptance waits for it, then finds the invitation gone."""
+    proposal = _locked(proposal)
+    if not proposal.is_author(user):
+        raise Forbidden(_("Alleen de indieners van dit voorstel kunnen een uitnodiging intrekken."))
+    invite = next((c for c in proposal.coauthors if c.id == invite_id), None)
+    if invite is None:
+        return
+    if invite.accepted_at is not None:
+        raise ProposalError(_("Deze uitnodiging is al aangenomen. Intrekken kan niet meer."))
+    proposal.coauthors.remove(invite)
+    db.session.flush()
 
 
 @use_case(conflict=_l("Je doet al mee met dit voorstel."))
@@ -383,6 +438,7 @@ def accept_invite(user: User, invite: CoAuthor) -> Proposal:
         if invite.user_id == user.id:
             return proposal
         raise Conflict(_("Deze uitnodiging is al gebruikt."))
+    _refuse_expired(invite)
     if (user.email or "").lower() != invite.email:
         raise Forbidden(
             _("Deze uitnodiging is voor %(email)s. Log in met dat adres.", email=invite.email)

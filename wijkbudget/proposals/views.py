@@ -224,6 +224,7 @@ def _show(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
         "action_error": forms.get("action_error"),
         "thread": db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id)),
         "meetings": dialogue_queries.meetings_about(proposal.id),
+        "invite_expired": operations.invite_expired,
     }
     return render_template("proposals/show.html", **context), status
 
@@ -418,6 +419,21 @@ def invite(proposal_id: int) -> Any:
         form,
         done=_("De uitnodiging is verstuurd."),
     )
+
+
+@bp.post("/voorstellen/<int:proposal_id>/mede-indieners/<int:invite_id>/intrekken")
+@login_required
+def withdraw_invite(proposal_id: int, invite_id: int) -> Any:
+    """An author takes back an invitation that was not accepted yet."""
+    proposal = _load(proposal_id)
+    if not proposal.is_author(current_user):
+        abort(403)
+    try:
+        operations.withdraw_invite(current_user, proposal, invite_id)
+    except DomainError as error:
+        return _show(_load(proposal_id), error.status, action_error=error.message)
+    flash(_("De uitnodiging is ingetrokken."), "success")
+    return redirect(url_for(".show", proposal_id=proposal_id), 303)
 
 
 @bp.route("/voorstellen/uitnodiging/<token>", methods=["GET", "POST"])

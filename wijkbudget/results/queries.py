@@ -3,8 +3,6 @@ downloads, and the "what if" recount of the stored ballots under the other rules
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +12,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..exports import to_csv
 from ..extensions import db
 from ..money import format_cents
 from ..rounds.models import Round
@@ -134,26 +133,24 @@ def as_json(result: Result) -> str:
 
 
 def as_csv(result: Result) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["plek", "voorstel", "titel", "gekozen", "stemmen_of_punten", "voorstanders",
-         "kosten_euro", "uitleg"]
-    )  # fmt: skip
-    for row in as_rows(result):
-        writer.writerow(
-            [
-                row["rank"],
-                row["proposal_id"],
-                row["title"],
-                "ja" if row["funded"] else "nee",
-                row["score"],
-                row["supporters"],
-                f"{row['cost_cents'] // 100}.{row['cost_cents'] % 100:02d}",
-                row["explanation"],
-            ]
-        )
-    return out.getvalue()
+    """The result as a CSV file; titles and explanations that look like a formula arrive as
+    text (exports.neutralise)."""
+    header = ["plek", "voorstel", "titel", "gekozen", "stemmen_of_punten", "voorstanders",
+              "kosten_euro", "uitleg"]  # fmt: skip
+    rows = [
+        [
+            row["rank"],
+            row["proposal_id"],
+            row["title"],
+            "ja" if row["funded"] else "nee",
+            row["score"],
+            row["supporters"],
+            f"{row['cost_cents'] // 100}.{row['cost_cents'] % 100:02d}",
+            row["explanation"],
+        ]
+        for row in as_rows(result)
+    ]
+    return to_csv(header, rows)
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,26 @@
 """Exports of projects, expenses and the ledger: CSV (RFC 4180, formula cells neutralised) and
-XLSX (openpyxl) with the same rows, and the grants in a 360Giving-style JSON."""
+XLSX (openpyxl) with the same rows (both written by wijkbudget/exports.py), and the grants in a
+360Giving-style JSON."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+# the one writer of spreadsheet files, re-exported for the spending views
+from ..exports import neutralise as neutralise
+from ..exports import to_csv as to_csv
+from ..exports import to_xlsx as to_xlsx
 from ..extensions import db
 from ..i18n import utc_to_local
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal
 from . import queries
 from .models import Expense, FundedProject, LedgerEntry
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (a plain
-    number such as "-12.50" is left alone: it cannot be a formula)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
 
 
 def _euros(cents: int | None) -> str:
@@ -122,29 +113,6 @@ def table(wijk: Neighbourhood, what: str, *, private: bool) -> tuple[list[str], 
             for e in entries
         ]
     return header, rows
-
-
-def to_csv(header: list[str], rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return out.getvalue()
-
-
-def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook  # loaded for an export, not at start-up
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append([neutralise(cell) for cell in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def grants_360(wijk: Neighbourhood) -> str:

@@ -7,8 +7,6 @@ refusal comes back as a DomainError whose message the page shows with its status
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import random
 import secrets
@@ -37,6 +35,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from ..errors import DomainError
+from ..exports import to_csv
 from ..extensions import db, limiter
 from ..forms import database_id
 from ..htmx import is_htmx
@@ -47,6 +46,7 @@ from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.queries import round_by_slug_query
 from ..rounds.views import load_round, load_wijk_round, visible_or_404
+from ..urls import external_url
 from . import operations, queries
 from .codes import group, new_receipt
 from .forms import (
@@ -575,7 +575,7 @@ def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         codes = operations.show_codes(current_user, rnd, batch)
     except DomainError as error:
         return _not_shown(wijk, rnd, error)
-    vote_url = url_for(".enter_code", _external=True)
+    vote_url = external_url(".enter_code")
     return (
         render_template("voting/letters.html", wijk=wijk, rnd=rnd, codes=codes, vote_url=vote_url),
         200,
@@ -593,12 +593,8 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         codes = operations.show_codes(current_user, rnd, batch)
     except DomainError as error:
         return _not_shown(wijk, rnd, error)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["stemcode"])
-    writer.writerows([c] for c in codes)
     return Response(
-        out.getvalue(),
+        to_csv(["stemcode"], [[c] for c in codes]),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="stemcodes-{batch_id}.csv"',
