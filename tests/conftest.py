@@ -206,6 +206,23 @@ def make_client(app: Any) -> Any:
     return lambda: FormClient(app.test_client())
 
 
+@pytest.fixture
+def clients(make_client: Any) -> Any:
+    """``clients(*emails)``: a logged-in client with its form token per address, for races
+    (made once per test and reused by every attempt: logging in hashes a password, slow). The
+    same address twice: two tabs of one person."""
+
+    def make(*emails: str) -> list[tuple[Any, str]]:
+        made = []
+        for email in emails:
+            client = make_client()
+            client.login(email)
+            made.append((client, client.csrf()))
+        return made
+
+    return make
+
+
 # --- factories --------------------------------------------------------------------------------
 
 

@@ -60,22 +60,6 @@ def scene(make_wijk, make_user) -> Scene:
     )
 
 
-@pytest.fixture
-def clients(make_client):
-    """Logged-in clients with their form token, made once per test and reused by every attempt
-    (logging in hashes a password: slow). The same address twice: two tabs of one person."""
-
-    def make(*emails: str) -> list[tuple[Any, str]]:
-        made = []
-        for email in emails:
-            client = make_client()
-            client.login(email)
-            made.append((client, client.csrf()))
-        return made
-
-    return make
-
-
 def fresh() -> None:
     """The test's own session forgets what it read: the invariants are read from the database."""
     db.session.rollback()

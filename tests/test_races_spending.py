@@ -76,22 +76,6 @@ def new_project(scene, make_proposal):
     return make
 
 
-@pytest.fixture
-def clients(make_client):
-    """Logged-in clients with their form token, made once per test and reused by every attempt
-    (logging in hashes a password: slow)."""
-
-    def make(*emails: str) -> list[tuple[Any, str]]:
-        made = []
-        for email in emails:
-            client = make_client()
-            client.login(email)
-            made.append((client, client.csrf()))
-        return made
-
-    return make
-
-
 def both_board_members(n: int = N) -> list[str]:
     return ["bestuur@example.org" if i % 2 == 0 else "bestuur2@example.org" for i in range(n)]
 
