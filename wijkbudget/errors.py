@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -45,6 +46,31 @@ def _api_error(error: HTTPException) -> Any:
     response.status_code = error.code or 500
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def database_away_response(away: Callable[[], str]) -> Any:
+    """The 503 for a database that cannot be reached, with the message ``away()``: a page, JSON
+    for the API, or plain text when even the page needs the database (someone logged in: their
+    language, the menu). The request's transaction is rolled back first."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from .extensions import db
+
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    headers = {"Retry-After": "60", "Cache-Control": "no-store"}
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": away()})
+        response.status_code = 503
+        response.headers.update(headers)
+        return response
+    try:
+        return _render(503, message=away())[0], 503, headers
+    except SQLAlchemyError:
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            text = away()
+        return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
@@ -92,36 +118,16 @@ def init_app(app: Flask) -> None:
     def database_away(error: Exception) -> Any:
         """The database cannot be reached (a restart, a network hiccup, a deadlock that stayed
         after every retry): a 503 that says to try again, not a 500. Nothing half-done was saved
-        (the use case rolled back). The voting pages have their own words for it."""
-        from flask import current_app
-        from flask_babel import force_locale
+        (the use case rolled back). The voting pages add their own words (voting.views)."""
         from flask_babel import gettext as _
 
-        from .extensions import db
-
         log.warning("database unreachable on %s: %s", request.endpoint, error)
-        with contextlib.suppress(SQLAlchemyError):
-            db.session.rollback()
-        headers = {"Retry-After": "60", "Cache-Control": "no-store"}
-
-        def away() -> str:
-            return _(
+        return database_away_response(
+            lambda: _(
                 "Wijkbudget kan even niet bij zijn gegevens. Wat je net deed, is niet opgeslagen; "
                 "wat al was opgeslagen, is niet verloren. Probeer het over een minuut opnieuw."
             )
-
-        if request.path.startswith("/api/"):
-            response = jsonify({"error": away()})
-            response.status_code = 503
-            response.headers.update(headers)
-            return response
-        try:
-            return _render(503, message=away())[0], 503, headers
-        except SQLAlchemyError:
-            # the page needed the database too (someone logged in: their language, the menu)
-            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-                text = away()
-            return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+        )
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int]:

@@ -26,7 +26,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -34,6 +33,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from .. import errors
 from ..errors import DomainError
 from ..exports import to_csv
 from ..extensions import db, limiter
@@ -80,15 +80,7 @@ def database_away(error: Exception) -> Any:
     again. Nothing was saved (a use case that failed has rolled back; the request's session is
     closed at its end), a code stays usable, and no limit counted the attempt."""
     log.warning("database unreachable on %s: %s", request.endpoint, error)
-    headers = {"Retry-After": "60", "Cache-Control": "no-store"}
-    try:
-        page = render_template("errors/error.html", code=503, message=_away())
-    except SQLAlchemyError:
-        # the page needed the database too (someone logged in: their language, the menu)
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            text = _away()
-        return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
-    return page, 503, headers
+    return errors.database_away_response(_away)
 
 
 # --- the voter's draft, kept in the session until it is cast --------------------------------------
