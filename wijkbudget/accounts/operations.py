@@ -92,18 +92,9 @@ def send_verification(user: User) -> None:
 # --- use cases --------------------------------------------------------------------------------
 
 
-def register(
-    *,
-    email: str,
-    password: str,
-    display_name: str,
-    neighbourhood: Neighbourhood,
-    area: Area | None,
-    postcode: str,
-    birth_year: int,
-    language: str,
-) -> User | None:
-    """Create an unverified account and mail the verification link.
+def register(**fields: Any) -> User | None:
+    """Create an unverified account and mail the verification link (``fields``: those of
+    ``_register``).
 
     For an address that already has an account nothing is created; that address gets a mail
     saying so. The page answers the same in both cases, so nobody learns who has an account.
@@ -112,16 +103,7 @@ def register(
 
     Locks: nothing: the unique e-mail address decides (``uq_user_account_email``)."""
     try:
-        return _register(
-            email=email,
-            password=password,
-            display_name=display_name,
-            neighbourhood=neighbourhood,
-            area=area,
-            postcode=postcode,
-            birth_year=birth_year,
-            language=language,
-        )
+        return _register(**fields)
     except Conflict:
         return None
 
