@@ -120,7 +120,18 @@ def _register(
     birth_year: int,
     language: str,
 ) -> User | None:
+    # The same checks and the same work (one argon2 hash, one mail) whether or not the
+    # address has an account, in the same order: the answer and its time tell nobody which.
     email = normalise_email(email)
+    display_name = normalise_display_name(display_name)
+    problem = display_name_problem(display_name) or password_problem(
+        password, email=email, name=display_name
+    )
+    if problem:
+        raise AccountError(problem)
+    if area is not None and area.neighbourhood_id != neighbourhood.id:
+        raise AccountError(_("Deze buurt hoort niet bij de gekozen wijk."))
+    password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is not None:
         link = external_url("accounts.reset_request")
@@ -133,17 +144,9 @@ def _register(
             )
         )
         return None
-    display_name = normalise_display_name(display_name)
-    problem = display_name_problem(display_name) or password_problem(
-        password, email=email, name=display_name
-    )
-    if problem:
-        raise AccountError(problem)
-    if area is not None and area.neighbourhood_id != neighbourhood.id:
-        raise AccountError(_("Deze buurt hoort niet bij de gekozen wijk."))
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         display_name=display_name,
         neighbourhood=neighbourhood,
         area=area,
@@ -198,11 +201,16 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address has an account; otherwise do nothing. Same answer.
+    """Mail a reset link if the address has an account; otherwise mail the address that it has
+    no account here (someone typed it). The same page and the same work either way (one mail),
+    so neither the answer nor its time tells whether the address has an account.
 
     Locks: nothing: it writes nothing (the link carries what it needs)."""
-    user = find_user_by_email(email)
+    address = normalise_email(email)
+    user = find_user_by_email(address)
     if user is None or user.is_deleted:
+        link = external_url("accounts.register")
+        _mail(address, "reset_no_account", _l("Nieuw wachtwoord voor wijkbudget"), link=link)
         return
     link = external_url("accounts.reset_password", token=make_reset_token(user))
     _mail(user, "reset", _l("Nieuw wachtwoord voor wijkbudget"), user=user, link=link)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import secrets
 from importlib.resources import files
 
 from argon2 import PasswordHasher
@@ -35,14 +36,14 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash("wijkbudget-dummy-password")
+#: what an unknown account's password is checked against: made when the module loads, so not
+#: even the first unknown address after a start costs a hash more than a known one
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _burn(password: str) -> None:
     with contextlib.suppress(VerificationError):
-        _hasher.verify(_dummy_hash(), password)
+        _hasher.verify(_DUMMY_HASH, password)
 
 
 @functools.cache
