@@ -15,13 +15,16 @@ from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from wijkbudget import create_app
+from wijkbudget.accounts import mfa
 from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.accounts.passwords import hash_password
 from wijkbudget.extensions import db, utcnow
@@ -154,6 +157,30 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+def enrol_second_factor(user: User, secret: str | None = None) -> str:
+    """Give ``user`` a second factor directly in the database (as the set-up page would leave
+    it); returns the secret."""
+    secret = secret or mfa.new_secret()
+    user.totp_secret = mfa.seal(secret, user.id)
+    user.totp_enabled_at = utcnow()
+    db.session.commit()
+    return secret
+
+
+def second_factor_code(email: str) -> str:
+    """The code ``email``'s app shows now. A code works once, and a test may sign the same
+    person in several times within one 30-second step: the test (not the app) forgets the step
+    last used first. The rule itself is tested in tests/test_second_factor.py."""
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.email == email))
+    assert user is not None and user.has_second_factor, email
+    secret = mfa.unseal(user.totp_secret, user.id)
+    assert secret is not None
+    user.totp_last_step = None
+    db.session.commit()
+    return pyotp.TOTP(secret).now()
+
+
 class FormClient:
     """A test client that posts forms the way a browser does: with the page's CSRF token."""
 
@@ -187,9 +214,26 @@ class FormClient:
             data["csrf_token"] = self.csrf(page or "/")
         return self.raw.post(url, data=data, **kwargs)
 
-    def login(self, email: str, password: str = PASSWORD) -> Any:
-        response = self.post("/inloggen", {"email": email, "password": password}, page="/inloggen")
+    def login(self, email: str, password: str = PASSWORD, *, remember: bool = False) -> Any:
+        """Sign in as a person does: the password, then for an account with a second factor
+        the code its app shows now (or, for a role without one yet, the set-up page)."""
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        response = self.post("/inloggen", data, page="/inloggen")
         assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        step = urlsplit(response.headers["Location"]).path
+        if step == "/inloggen/tweede-stap":
+            response = self.post(step, {"code": second_factor_code(email)}, page=step)
+            assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        elif step == "/inloggen/tweede-stap/instellen":
+            page = self.raw.get(step).get_data(as_text=True)
+            secret = re.search(r'data-secret="([A-Z2-7]+)"', page)
+            assert secret, page[:2000]
+            code = pyotp.TOTP(secret.group(1)).now()
+            done = self.post(step, {"code": code}, page=step)
+            assert done.status_code == 200 and "herstelcodes" in done.get_data(as_text=True)
+            response = done
         return response
 
     def logout(self) -> Any:
@@ -277,6 +321,8 @@ def make_user(app: Any) -> Any:
         ]
         db.session.add(user)
         db.session.commit()
+        if roles:  # a role needs the second factor: enrolled, as after the set-up page
+            enrol_second_factor(user)
         return user
 
     return make

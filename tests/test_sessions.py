@@ -33,12 +33,7 @@ def board(make_user, west):
 
 
 def login(client, user, *, remember=False):
-    data = {"email": user.email, "password": PASSWORD}
-    if remember:
-        data["remember"] = "y"
-    response = client.post("/inloggen", data, page="/inloggen")
-    assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    return response
+    return client.login(user.email, remember=remember)
 
 
 def signed_in(client) -> bool:

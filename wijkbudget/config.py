@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_LOGIN": "10 per 15 minutes",
     "RATELIMIT_REGISTER": "5 per hour",
     "RATELIMIT_RESET": "5 per hour",
+    "RATELIMIT_SECOND_FACTOR": "5 per 15 minutes",  # wrong second-factor codes per account
     "RATELIMIT_CODES": "10 per 15 minutes",  # wrong voting codes per IP address
     "RATELIMIT_CODES_GLOBAL": "300 per hour",  # wrong voting codes from everyone together
     "RATELIMIT_API": "300 per minute",  # the open data API, per IP address

@@ -145,7 +145,49 @@ class LoginForm(BaseForm):
             MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
         ],
     )
-    remember = BooleanField(_l("Ingelogd blijven op dit apparaat"))
+    remember = BooleanField(
+        _l("Ingelogd blijven op dit apparaat"),
+        description=_l(
+            "Niet voor accounts van het bestuur, raadsleden en beheerders: die loggen uit als "
+            "de browser sluit."
+        ),
+    )
+
+
+def _code_field(label: object = None) -> StringField:
+    return StringField(
+        label or _l("Code"),
+        validators=[
+            DataRequired(_l("Vul de code in.")),
+            MaxLength(max=32, message=_l("Deze code is te lang.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"},
+    )
+
+
+class SecondFactorForm(BaseForm):
+    """The code from the authenticator app, or a recovery code, when signing in."""
+
+    code = _code_field(_l("Code uit je app, of een herstelcode"))
+
+
+class SecondFactorSetupForm(BaseForm):
+    code = _code_field(_l("De code die je app nu laat zien"))
+
+
+class RenewRecoveryCodesForm(BaseForm):
+    code = _code_field(_l("De code die je app nu laat zien"))
+
+
+class DisableSecondFactorForm(BaseForm):
+    password = PasswordField(
+        _l("Je wachtwoord"),
+        validators=[
+            DataRequired(_l("Vul je wachtwoord in.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+        ],
+    )
+    code = _code_field(_l("Code uit je app, of een herstelcode"))
 
 
 class ResetRequestForm(BaseForm):

@@ -7,7 +7,16 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import UTCDateTime, db, utcnow
@@ -32,6 +41,10 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint(
             "birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year"
+        ),
+        # a second factor that is on has its secret
+        CheckConstraint(
+            "totp_enabled_at IS NULL OR totp_secret IS NOT NULL", name="totp_has_secret"
         ),
     )
 
@@ -60,6 +73,11 @@ class User(UserMixin, db.Model):
     # Part of the session identity: changing it (password change, deletion) logs out every
     # session and "remember me" cookie of this account.
     login_token: Mapped[str] = mapped_column(String(64), default=new_login_token, unique=True)
+    # The second factor (mfa.py): the TOTP secret, encrypted; when it was turned on; the time
+    # step of the last code used (a code works once: the next must be of a later step).
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     neighbourhood: Mapped[Neighbourhood | None] = relationship(foreign_keys=[neighbourhood_id])
     work_neighbourhood: Mapped[Neighbourhood | None] = relationship(
@@ -84,6 +102,15 @@ class User(UserMixin, db.Model):
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Board, councillor and admin accounts sign in with a second factor, always."""
+        return bool(self.role_assignments)
 
     @property
     def is_deleted(self) -> bool:
@@ -143,3 +170,19 @@ class RoleAssignment(db.Model):
 
     user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
     neighbourhood: Mapped[Neighbourhood | None] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """One of the ten recovery codes of an account's second factor, for when the phone is lost.
+    Only a keyed hash is kept (mfa.recovery_hash); a code works once (``used_at``)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

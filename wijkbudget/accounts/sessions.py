@@ -28,8 +28,26 @@ from flask import current_app, session
 
 LOGIN_AT = "login_at"
 SEEN_AT = "seen_at"
+#: this session passed the second factor (mfa.py)
+SECOND_FACTOR = "second_factor"
+#: a sign-in that has passed the password and waits for the second factor
+PENDING = "pending_login"
+#: the second factor's secret while it is being set up, encrypted (mfa.seal)
+ENROL_SECRET = "enrol_secret"  # noqa: S105 (a session key, not a secret)
+#: how long the second step may wait after the password, in seconds
+PENDING_SECONDS = 600
 #: the keys Flask-Login keeps in the session for a signed-in person
-LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember_seconds", LOGIN_AT, SEEN_AT)
+LOGIN_KEYS = (
+    "_user_id",
+    "_fresh",
+    "_id",
+    "_remember_seconds",
+    LOGIN_AT,
+    SEEN_AT,
+    SECOND_FACTOR,
+    PENDING,
+    ENROL_SECRET,
+)
 #: seen_at is renewed when it is at least this old (so the cookie changes at most this often)
 SEEN_EVERY = 60
 
@@ -57,12 +75,36 @@ def limits(user: Any) -> tuple[int, int]:
     )
 
 
-def start(user: Any, *, remember: bool) -> None:
-    """Just signed in with the password (after ``login_user``)."""
+def start(user: Any, *, remember: bool, second_factor: bool = False) -> None:
+    """Just signed in with the password, and the second factor when ``second_factor`` (after
+    ``login_user``)."""
     moment = now()
+    session.pop(PENDING, None)
     session[LOGIN_AT] = moment
     session[SEEN_AT] = moment
+    session[SECOND_FACTOR] = bool(second_factor)
     session.permanent = bool(remember) and not has_role(user)
+
+
+def wait_for_second_factor(user: Any, *, remember: bool, next_url: str | None) -> None:
+    """The password was right; the session remembers who is signing in until the second step
+    (for ``PENDING_SECONDS``). Nobody is signed in yet: ``load_user`` sees no account."""
+    session[PENDING] = {
+        "token": user.login_token,
+        "at": now(),
+        "remember": bool(remember),
+        "next": next_url,
+    }
+
+
+def pending() -> dict[str, Any] | None:
+    """The sign-in waiting for its second step, while it has not waited too long."""
+    waiting = session.get(PENDING)
+    if not isinstance(waiting, dict) or not isinstance(waiting.get("at"), int):
+        return None
+    if now() - waiting["at"] > PENDING_SECONDS:
+        return None
+    return waiting
 
 
 def still_valid(user: Any) -> bool:
@@ -70,6 +112,8 @@ def still_valid(user: Any) -> bool:
     login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
     if not isinstance(login_at, int) or not isinstance(seen_at, int):
         return False  # not started by a sign-in (e.g. an old remember-me cookie)
+    if (user.needs_second_factor or user.has_second_factor) and not session.get(SECOND_FACTOR):
+        return False  # signed in without the second step it needs (e.g. a role granted since)
     idle, lifetime = limits(user)
     moment = now()
     if moment - login_at > lifetime or moment - seen_at > idle:

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from limits import parse as parse_limit
 from sqlalchemy import select
 
 from ..errors import DomainError
@@ -29,17 +30,21 @@ from ..forms import database_id, options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..permissions import admin_required, login_required, public
-from . import operations, queries, sessions
+from . import mfa, operations, queries, sessions
 from .forms import (
     ChangePasswordForm,
     DeleteAccountForm,
+    DisableSecondFactorForm,
     EmptyForm,
     GrantRoleForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
+    RenewRecoveryCodesForm,
     ResetPasswordForm,
     ResetRequestForm,
+    SecondFactorForm,
+    SecondFactorSetupForm,
 )
 from .models import Role, RoleAssignment, User
 
@@ -207,16 +212,164 @@ def login() -> Any:
         if user is None:
             form.password.errors.append(_("Het e-mailadres of het wachtwoord klopt niet."))
         else:
+            remember = bool(form.remember.data)
+            next_url = _safe_next(request.args.get("next"))
             session.clear()
-            login_user(user)  # "ingelogd blijven": a lasting session cookie (sessions.py)
-            sessions.start(user, remember=form.remember.data)
-            session["lang"] = user.language
-            flash(_("Je bent ingelogd."), "success")
-            return redirect(
-                _safe_next(request.args.get("next")) or url_for("neighbourhoods.home"), 303
-            )
+            if user.has_second_factor or user.needs_second_factor:
+                sessions.wait_for_second_factor(user, remember=remember, next_url=next_url)
+                if user.has_second_factor:
+                    return redirect(url_for(".second_factor"), 303)
+                return redirect(url_for(".second_factor_setup"), 303)
+            return _signed_in(user, remember=remember, next_url=next_url)
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/login.html", form=form), status
+
+
+def _sign_in(user: User, *, remember: bool, second_factor: bool) -> None:
+    """This browser is now signed in as ``user`` ("ingelogd blijven": a lasting session cookie,
+    for residents only; sessions.py)."""
+    login_user(user)
+    sessions.start(user, remember=remember, second_factor=second_factor)
+    session["lang"] = user.language
+
+
+def _signed_in(
+    user: User, *, remember: bool, next_url: str | None, second_factor: bool = False
+) -> Any:
+    _sign_in(user, remember=remember, second_factor=second_factor)
+    flash(_("Je bent ingelogd."), "success")
+    return redirect(next_url or url_for("neighbourhoods.home"), 303)
+
+
+def _waiting() -> tuple[User, dict[str, Any]] | None:
+    """The account whose sign-in waits for its second step, and what it waits with."""
+    waiting = sessions.pending()
+    if waiting is None:
+        return None
+    user = db.session.scalar(
+        select(User).where(User.login_token == waiting["token"], User.deleted_at.is_(None))
+    )
+    return (user, waiting) if user is not None else None
+
+
+def _second_factor_key() -> str:
+    """Wrong second-factor codes count per account too (whoever got this far knows the
+    password: the owner can still use a recovery code, and is told by mail)."""
+    waiting = sessions.pending()
+    return "second-factor:" + (str(waiting["token"]) if waiting else "none")
+
+
+def _warn_owner() -> None:
+    """The wrong second-factor codes of one account reached their limit: whoever typed them
+    knows the password. The owner gets one mail per window of the limit."""
+    found = _waiting()
+    if found is None:
+        return
+    user = found[0]
+    window = parse_limit(current_app.config["RATELIMIT_SECOND_FACTOR"])
+    once = type(window)(1, window.multiples)  # one per the same window
+    if limiter.limiter.hit(once, "second-factor-warning", str(user.id)):
+        operations.warn_of_second_factor_attempts(user)
+
+
+def _start_again() -> Any:
+    flash(_("Log opnieuw in. De tweede stap wachtte te lang, of de inlog was al klaar."), "info")
+    session.pop(sessions.PENDING, None)
+    return redirect(url_for(".login"), 303)
+
+
+@bp.route("/inloggen/tweede-stap", methods=["GET", "POST"])
+@public
+@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_SECOND_FACTOR"),
+    methods=["POST"],
+    deduct_when=_failed,
+    key_func=_second_factor_key,
+    on_breach=lambda _limit: _warn_owner(),
+)
+def second_factor() -> Any:
+    """The second step of signing in: the code from the app, or a recovery code."""
+    found = _waiting()
+    if found is None:
+        return _start_again()
+    user, waiting = found
+    if not user.has_second_factor:
+        return redirect(url_for(".second_factor_setup"), 303)
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        if operations.use_second_factor(user, form.code.data):
+            return _signed_in(
+                user, remember=waiting["remember"], next_url=waiting["next"], second_factor=True
+            )
+        form.code.errors.append(str(operations.WRONG_CODE))
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/second_factor.html", form=form), status
+
+
+def _enrol_secret(user: User) -> str:
+    """The secret being set up: made once and kept, encrypted, in the session until the app's
+    first code proves it arrived (nothing is written before that: a GET writes nothing)."""
+    secret = mfa.unseal(session.get(sessions.ENROL_SECRET), user.id, purpose="enrol")
+    if secret is None:
+        secret = mfa.new_secret()
+        session[sessions.ENROL_SECRET] = mfa.seal(secret, user.id, purpose="enrol")
+    return secret
+
+
+def _status(form: SecondFactorSetupForm) -> int:
+    return getattr(form, "refused_with", 422) if form.is_submitted() else 200
+
+
+def _setup_page(user: User, form: SecondFactorSetupForm, action: str, status: int) -> Any:
+    secret = _enrol_secret(user)
+    uri = mfa.provisioning_uri(secret, user.email or "")
+    return render_template(
+        "accounts/second_factor_setup.html",
+        form=form,
+        action=action,
+        qr=mfa.qr_svg(uri, _("QR-code voor je app")),
+        secret=mfa.grouped(secret),
+        required=user.needs_second_factor,
+    ), status
+
+
+def _enable(user: User, form: SecondFactorSetupForm) -> list[str] | None:
+    """Turn the second factor on with the session's secret; None (and the form's error) when
+    the code does not fit."""
+    try:
+        codes = operations.enable_second_factor(user, _enrol_secret(user), form.code.data)
+    except DomainError as error:
+        form.code.errors.append(error.message)
+        form.refused_with = error.status  # 422 for a wrong code, 409 when it is already on
+        return None
+    session.pop(sessions.ENROL_SECRET, None)
+    return codes
+
+
+@bp.route("/inloggen/tweede-stap/instellen", methods=["GET", "POST"])
+@public
+@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+def second_factor_setup() -> Any:
+    """Signing in to an account with a role that has no second factor yet: set it up now."""
+    found = _waiting()
+    if found is None:
+        return _start_again()
+    user, waiting = found
+    if user.has_second_factor:
+        return redirect(url_for(".second_factor"), 303)
+    form = SecondFactorSetupForm()
+    if form.validate_on_submit():
+        codes = _enable(user, form)
+        if codes is not None:
+            _sign_in(user, remember=waiting["remember"], second_factor=True)
+            return render_template(
+                "accounts/recovery_codes.html",
+                codes=codes,
+                onward=waiting["next"] or url_for("neighbourhoods.home"),
+            )
+    action = url_for(".second_factor_setup")
+    return _setup_page(user, form, action, _status(form))
 
 
 @bp.post("/uitloggen")
@@ -307,6 +460,12 @@ def _render_account(status: int = 200, **forms: FlaskForm) -> Any:
         or ChangePasswordForm(prefix="pw", formdata=None),
         "delete_form": forms.get("delete_form") or DeleteAccountForm(prefix="del", formdata=None),
         "resend_form": EmptyForm(),
+        "renew_form": forms.get("renew_form") or RenewRecoveryCodesForm(prefix="rc", formdata=None),
+        "disable_form": forms.get("disable_form")
+        or DisableSecondFactorForm(prefix="off", formdata=None),
+        "codes_left": operations.recovery_codes_left(current_user)
+        if current_user.has_second_factor
+        else 0,
     }
     return render_template("accounts/account.html", **context), status
 
@@ -355,7 +514,11 @@ def change_password() -> Any:
             # this browser goes on with the new login token (every other session has ended)
             user = current_user._get_current_object()
             login_user(user)
-            sessions.start(user, remember=session.permanent)
+            sessions.start(
+                user,
+                remember=session.permanent,
+                second_factor=bool(session.get(sessions.SECOND_FACTOR)),
+            )
             flash(
                 _("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success"
             )
@@ -392,6 +555,60 @@ def end_all_sessions() -> Any:
     _end_here()
     flash(_("Je bent nu overal uitgelogd, ook hier."), "success")
     return redirect(url_for(".login"), 303)
+
+
+@bp.route("/account/tweede-stap", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+def account_second_factor() -> Any:
+    """A resident turns the second factor on from the account page."""
+    user: User = current_user._get_current_object()
+    if user.has_second_factor:
+        return redirect(url_for(".account"), 303)
+    form = SecondFactorSetupForm()
+    if form.validate_on_submit():
+        codes = _enable(user, form)
+        if codes is not None:
+            session[sessions.SECOND_FACTOR] = True  # this session goes on; others end
+            return render_template(
+                "accounts/recovery_codes.html", codes=codes, onward=url_for(".account")
+            )
+    action = url_for(".account_second_factor")
+    return _setup_page(user, form, action, _status(form))
+
+
+@bp.post("/account/tweede-stap/herstelcodes")
+@login_required
+@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+def renew_recovery_codes() -> Any:
+    form = RenewRecoveryCodesForm(prefix="rc")
+    if form.validate_on_submit():
+        try:
+            codes = operations.renew_recovery_codes(current_user, form.code.data)
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            return render_template(
+                "accounts/recovery_codes.html", codes=codes, onward=url_for(".account")
+            )
+    return _render_account(422, renew_form=form)
+
+
+@bp.post("/account/tweede-stap/uitzetten")
+@login_required
+@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+def disable_second_factor() -> Any:
+    form = DisableSecondFactorForm(prefix="off")
+    if form.validate_on_submit():
+        try:
+            operations.disable_second_factor(current_user, form.password.data, form.code.data)
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            session[sessions.SECOND_FACTOR] = False
+            flash(_("De tweede stap staat uit. Je logt weer in met alleen je wachtwoord."), "info")
+            return redirect(url_for(".account"), 303)
+    return _render_account(422, disable_form=form)
 
 
 # --- language ---------------------------------------------------------------------------------
@@ -472,6 +689,28 @@ def admin_grant(user_id: int) -> Any:
         flash(_("De rol is toegekend."), "success")
         return redirect(url_for(".admin_user", user_id=user.id), 303)
     return _render_admin_user(user, form, 422)
+
+
+@bp.post("/beheer/accounts/<int:user_id>/tweede-stap")
+@admin_required
+def admin_reset_second_factor(user_id: int) -> Any:
+    """A lost phone and no recovery codes: the admin clears the second factor; the person sets
+    it up again at the next sign-in (every session of theirs ends). In the audit log."""
+    user = db.get_or_404(User, user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            operations.reset_second_factor(current_user, user)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "De tweede stap is gewist. Bij de volgende keer inloggen stelt deze persoon "
+                    "hem opnieuw in."
+                ),
+                "success",
+            )
+    return redirect(url_for(".admin_user", user_id=user.id), 303)
 
 
 @bp.post("/beheer/rollen/<int:assignment_id>/intrekken")
