@@ -3,10 +3,12 @@ use them."""
 
 from __future__ import annotations
 
+import pyotp
 from sqlalchemy import func, select
 
 from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.audit.models import AuditEvent
+from wijkbudget.cli import DEMO_TOTP_SECRET
 from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
 
@@ -75,6 +77,7 @@ def test_demo_data_is_idempotent_and_prints_logins(app, client):
     result = run(app, "demo-data")
     assert result.exit_code == 0, result.output
     assert "beheer@example.org" in result.output and "bestuur.west@example.org" in result.output
+    assert DEMO_TOTP_SECRET in result.output and "demo-code" in result.output
 
     def counts() -> tuple[int, int, int]:
         return (
@@ -90,8 +93,17 @@ def test_demo_data_is_idempotent_and_prints_logins(app, client):
     result = run(app, "demo-data", "--if-empty")
     assert "geen demogegevens" in result.output and counts() == first
 
-    # the printed logins work
-    client.login("bestuur.west@example.org", "lente-in-de-wijk-2026")
+    # the printed logins work; staff with the printed second-factor key (or `demo-code`)
+    step = client.post(
+        "/inloggen",
+        {"email": "bestuur.west@example.org", "password": "lente-in-de-wijk-2026"},
+        page="/inloggen",
+    )
+    assert step.headers["Location"].endswith("/inloggen/tweede-stap")
+    code = run(app, "demo-code").output.strip()
+    assert code == pyotp.TOTP(DEMO_TOTP_SECRET).now()
+    signed_in = client.post("/inloggen/tweede-stap", {"code": code}, page="/inloggen/tweede-stap")
+    assert signed_in.status_code == 303
     assert client.get("/wijk/west/bestuur").status_code == 200
     residents = db.session.scalar(
         select(func.count(User.id)).where(

@@ -12,6 +12,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .accounts import mfa
 from .accounts import operations as accounts
 from .accounts.models import Role, User
 from .accounts.passwords import hash_password
@@ -60,6 +61,10 @@ DEMO_RESIDENTS = [
 DEMO_BOARD = ("bestuur.west@example.org", "Henk (bestuur West)", "West", "Lombok", "3531 EF", 1960)
 DEMO_COUNCILLOR = "raadslid@example.org"
 DEMO_ADMIN = "beheer@example.org"
+#: The demo's staff accounts share this second-factor key, printed by `demo-data` and in the
+#: README: add it to any authenticator app, or run `flask --app wsgi demo-code`. A public key:
+#: only for the demo accounts, which every real site deletes or never makes.
+DEMO_TOTP_SECRET = "WIJKBUDGETDEMOWIJKBUDGETDEMO2345"  # noqa: S105 (public, demo only)
 
 
 def _user(email: str) -> User | None:
@@ -97,6 +102,10 @@ def _make_user(
 def _ensure_role(user: User, role: Role, wijk: Neighbourhood | None) -> None:
     if not accounts.has_role(user, role, wijk):
         accounts.grant_role(None, user, role, wijk, via="cli")
+    if not user.has_second_factor:  # a role signs in with a second factor: the demo's key
+        db.session.flush()
+        user.totp_secret = mfa.seal(DEMO_TOTP_SECRET, user.id)
+        user.totp_enabled_at = utcnow()
 
 
 DEMO_PROPOSALS = [
@@ -466,6 +475,19 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo-accounts (wachtwoord voor allemaal: {DEMO_PASSWORD}):")
         for email, what in logins:
             click.echo(f"  {email:<28} {what}")
+        click.echo(
+            "Bestuur, raadslid en beheerder loggen in met een tweede stap: zet de sleutel "
+            f"{DEMO_TOTP_SECRET} in een app voor inlogcodes, of vraag de code van nu op met "
+            "'flask --app wsgi demo-code'."
+        )
+
+    @app.cli.command("demo-code")
+    def demo_code() -> None:
+        """The second-factor code of the demo's staff accounts right now (the demo's public
+        key; it opens no account that did not get that key from `demo-data`)."""
+        import pyotp
+
+        click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
 
 
 def _ledger_commands(app: Flask) -> None:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -105,3 +106,24 @@ def shoot(request: pytest.FixtureRequest) -> Any:
         page.set_viewport_size(original)
 
     return take
+
+
+def finish_sign_in(page: Any, email: str) -> None:
+    """After the password: the second step of an account that has one (the code its app shows
+    now), or the set-up of one for a role that has none yet (the secret read off the page, as a
+    phone would scan it), as a person does it in the browser."""
+    import pyotp
+
+    from tests.conftest import second_factor_code
+
+    page.wait_for_url(lambda url: urlsplit(url).path != "/inloggen")
+    path = urlsplit(page.url).path
+    if path == "/inloggen/tweede-stap":
+        page.get_by_label("Code uit je app, of een herstelcode").fill(second_factor_code(email))
+        page.get_by_role("button", name="Inloggen").click()
+    elif path == "/inloggen/tweede-stap/instellen":
+        secret = page.locator("code.secret").get_attribute("data-secret")
+        page.get_by_label("De code die je app nu laat zien").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Tweede stap aanzetten").click()
+        page.get_by_role("link", name="Ik heb ze bewaard, ga verder").click()
+    page.wait_for_url(lambda url: not urlsplit(url).path.startswith("/inloggen"))

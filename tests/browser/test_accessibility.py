@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
+from tests.browser.conftest import finish_sign_in
 from tests.conftest import PASSWORD
-from wijkbudget.accounts.models import Role
+from wijkbudget.accounts.models import Role, RoleAssignment
 from wijkbudget.dialogue.models import Comment
 from wijkbudget.dialogue.operations import thread_for_proposal
 from wijkbudget.extensions import db
+from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals.models import State
 from wijkbudget.results import operations as results
 from wijkbudget.rounds.models import Phase
@@ -114,7 +117,7 @@ def login(page: Any, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(lambda url: "/inloggen" not in url)
+    finish_sign_in(page, email)
 
 
 def blocking_violations(page: Any) -> list[str]:
@@ -151,7 +154,7 @@ def js_only(javascript: bool) -> None:
 
 
 def test_axe_finds_no_serious_violations_on_the_main_pages(
-    js_only, world: World, new_page, shoot
+    js_only, world: World, new_page, shoot, make_user
 ) -> None:
     report: dict[str, list[str]] = {}
     w = world
@@ -222,6 +225,35 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
     }.items():
         board.goto(url)
         check(board, name, report)
+
+    # the second factor's pages: set-up (a role without one yet), its recovery codes, the step
+    wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == w.slug))
+    newcomer = make_user("nieuw-bestuur@example.org", wijk=wijk)
+    db.session.add(RoleAssignment(user=newcomer, role=Role.BOARD, neighbourhood=wijk))
+    db.session.commit()
+    staff = new_page()
+    staff.goto("/inloggen")
+    staff.fill("#email", "nieuw-bestuur@example.org")
+    staff.fill("#password", PASSWORD)
+    staff.locator("main form button[type=submit]").click()
+    staff.wait_for_url("**/inloggen/tweede-stap/instellen")
+    check(staff, "tweede stap instellen", report)
+    shoot(staff, "tweede-stap-instellen")
+    staff.locator("main form button[type=submit]").click()
+    staff.wait_for_selector(".error-summary")
+    check(staff, "tweede stap instellen met fout", report)
+    secret = staff.locator("code.secret").get_attribute("data-secret")
+    staff.fill("#code", pyotp.TOTP(secret).now())
+    staff.locator("main form button[type=submit]").click()
+    staff.wait_for_selector(".recovery-codes")
+    check(staff, "herstelcodes", report)
+    second = new_page()
+    second.goto("/inloggen")
+    second.fill("#email", "nieuw-bestuur@example.org")
+    second.fill("#password", PASSWORD)
+    second.locator("main form button[type=submit]").click()
+    second.wait_for_url("**/inloggen/tweede-stap")
+    check(second, "tweede stap", report)
 
     councillor = new_page()
     login(councillor, w.councillor)

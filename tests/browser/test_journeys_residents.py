@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from PIL import Image
 from sqlalchemy import select
 
+from tests.browser.conftest import finish_sign_in
 from tests.conftest import PASSWORD, link_in
 from wijkbudget.accounts import passwords
 from wijkbudget.accounts.models import Role, User
@@ -43,6 +44,7 @@ def log_in(page: Any, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("E-mailadres").fill(email)
     page.get_by_label("Wachtwoord", exact=True).fill(password)
     page.get_by_role("button", name="Inloggen").click()
+    finish_sign_in(page, email)
     expect(page.get_by_text("Je bent ingelogd.")).to_be_visible()
 
 

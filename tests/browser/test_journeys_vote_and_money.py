@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
+from tests.browser.conftest import finish_sign_in
 from tests.conftest import PASSWORD
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db
@@ -81,6 +82,7 @@ def login(page: Any, email: str) -> None:
     page.get_by_label("E-mailadres").fill(email)
     page.get_by_label("Wachtwoord").fill(PASSWORD)
     page.get_by_role("button", name="Inloggen").click()
+    finish_sign_in(page, email)
     expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
 
 

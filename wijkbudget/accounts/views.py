@@ -363,6 +363,7 @@ def second_factor_setup() -> Any:
         codes = _enable(user, form)
         if codes is not None:
             _sign_in(user, remember=waiting["remember"], second_factor=True)
+            flash(_("Je bent ingelogd."), "success")  # shown on the page after the codes
             return render_template(
                 "accounts/recovery_codes.html",
                 codes=codes,
