@@ -64,8 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_REGISTER": "5 per hour",
     "RATELIMIT_RESET": "5 per hour",
     "RATELIMIT_SECOND_FACTOR": "5 per 15 minutes",  # wrong second-factor codes per account
-    "RATELIMIT_CODES": "10 per 15 minutes",  # wrong voting codes per IP address
-    "RATELIMIT_CODES_GLOBAL": "300 per hour",  # wrong voting codes from everyone together
+    "RATELIMIT_CODES": "20 per 15 minutes",  # wrong voting codes per address (IPv6: per /64)
+    # wrong voting codes from everyone together before the audit log says so (nobody waits)
+    "RATELIMIT_CODES_GLOBAL": "300 per hour",
     "RATELIMIT_API": "300 per minute",  # the open data API, per IP address
     # mail: "file" writes .eml files to instance/mail/, "smtp" sends through MAIL_HOST
     "MAIL_BACKEND": "",

@@ -48,6 +48,50 @@ def _api_error(error: HTTPException) -> Any:
     return response
 
 
+def too_many_response(error: HTTPException) -> Any:
+    """The 429 of a limit: how long to wait, really (the limit's own reset time), in the page,
+    the JSON and ``Retry-After``; on the sign-in page also what the owner can do meanwhile."""
+    import math
+    import time
+
+    from flask_babel import gettext as _
+    from flask_babel import ngettext
+
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    seconds = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+    if seconds <= 90:
+        message = ngettext(
+            "Je hebt het te vaak achter elkaar geprobeerd. Probeer het over %(num)d seconde "
+            "opnieuw.",
+            "Je hebt het te vaak achter elkaar geprobeerd. Probeer het over %(num)d seconden "
+            "opnieuw.",
+            seconds,
+        )
+    else:
+        message = ngettext(
+            "Je hebt het te vaak achter elkaar geprobeerd. Probeer het over %(num)d minuut "
+            "opnieuw.",
+            "Je hebt het te vaak achter elkaar geprobeerd. Probeer het over %(num)d minuten "
+            "opnieuw.",
+            math.ceil(seconds / 60),
+        )
+    if request.endpoint == "accounts.login":
+        message += " " + _(
+            "Op een apparaat waarop je eerder bent ingelogd, kun je nu wel inloggen. Weet je je "
+            "wachtwoord niet meer? Vraag dan een nieuw wachtwoord aan."
+        )
+    headers = {"Retry-After": str(seconds), "Cache-Control": "no-store"}
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": message})
+        response.status_code = 429
+        response.headers.update(headers)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+    return _render(429, message=message)[0], 429, headers
+
+
 def database_away_response(away: Callable[[], str]) -> Any:
     """The 503 for a database that cannot be reached, with the message ``away()``: a page, JSON
     for the API, or plain text when even the page needs the database (someone logged in: their
@@ -82,6 +126,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 429:
+            return too_many_response(error)
         if request.path.startswith("/api/"):
             return _api_error(error)
         return _render(error.code)

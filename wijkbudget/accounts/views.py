@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -30,7 +32,8 @@ from ..forms import database_id, options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..permissions import admin_required, login_required, public
-from . import mfa, operations, queries, sessions
+from ..throttle import address_key
+from . import devices, mfa, operations, queries, sessions
 from .forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -111,7 +114,7 @@ def _resolve_place(value: str) -> tuple[Neighbourhood | None, Area | None]:
 
 @bp.route("/registreren", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_REGISTER"), methods=["POST"])
+@limiter.limit(_limit("RATELIMIT_REGISTER"), methods=["POST"], key_func=address_key)
 def register() -> Any:
     form = _register_form()
     if form.validate_on_submit():
@@ -197,11 +200,45 @@ def _failed(response: Any) -> bool:
     return response.status_code != 303
 
 
+def _known_device() -> str | None:
+    """This browser's nonce if the account whose address was typed signed in here before (one
+    query either way: known and unknown addresses cost the same)."""
+    if "login_device" not in g:
+        email = operations.normalise_email(request.form.get("email", ""))[:254]
+        user_id = db.session.scalar(select(User.id).where(User.email == email)) if email else None
+        g.login_device = devices.known_device(user_id)
+    return g.login_device
+
+
+def _device_key() -> str:
+    return "device:" + (_known_device() or "none")
+
+
 @bp.route("/inloggen", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+# Failed sign-ins are counted per address and per account, except from a browser where that
+# account signed in before: that one has its own counter (devices.py). A flood of wrong
+# passwords slows the attacker and new devices, not the owner at home.
 @limiter.limit(
-    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=_email_key
+    _limit("RATELIMIT_LOGIN"),
+    methods=["POST"],
+    deduct_when=_failed,
+    key_func=address_key,
+    exempt_when=lambda: _known_device() is not None,
+)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"),
+    methods=["POST"],
+    deduct_when=_failed,
+    key_func=_email_key,
+    exempt_when=lambda: _known_device() is not None,
+)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"),
+    methods=["POST"],
+    deduct_when=_failed,
+    key_func=_device_key,
+    exempt_when=lambda: _known_device() is None,
 )
 def login() -> Any:
     if current_user.is_authenticated:
@@ -227,7 +264,14 @@ def login() -> Any:
 
 def _sign_in(user: User, *, remember: bool, second_factor: bool) -> None:
     """This browser is now signed in as ``user`` ("ingelogd blijven": a lasting session cookie,
-    for residents only; sessions.py)."""
+    for residents only; sessions.py), and is a known device of the account (devices.py)."""
+    user_id = user.id
+
+    @after_this_request
+    def known(response: Any) -> Any:
+        devices.remember(response, user_id)
+        return response
+
     login_user(user)
     sessions.start(user, remember=remember, second_factor=second_factor)
     session["lang"] = user.language
@@ -280,7 +324,9 @@ def _start_again() -> Any:
 
 @bp.route("/inloggen/tweede-stap", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=address_key
+)
 @limiter.limit(
     _limit("RATELIMIT_SECOND_FACTOR"),
     methods=["POST"],
@@ -349,7 +395,9 @@ def _enable(user: User, form: SecondFactorSetupForm) -> list[str] | None:
 
 @bp.route("/inloggen/tweede-stap/instellen", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=address_key
+)
 def second_factor_setup() -> Any:
     """Signing in to an account with a role that has no second factor yet: set it up now."""
     found = _waiting()
@@ -399,7 +447,7 @@ def _end_here() -> None:
 
 @bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_RESET"), methods=["POST"])
+@limiter.limit(_limit("RATELIMIT_RESET"), methods=["POST"], key_func=address_key)
 @limiter.limit(_limit("RATELIMIT_RESET"), methods=["POST"], key_func=_email_key)
 def reset_request() -> Any:
     form = ResetRequestForm()
@@ -412,7 +460,7 @@ def reset_request() -> Any:
 
 @bp.route("/wachtwoord-vergeten/<token>", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_RESET"), methods=["POST"])
+@limiter.limit(_limit("RATELIMIT_RESET"), methods=["POST"], key_func=address_key)
 def reset_password(token: str) -> Any:
     try:
         operations.user_for_reset_token(token)
@@ -560,7 +608,9 @@ def end_all_sessions() -> Any:
 
 @bp.route("/account/tweede-stap", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=address_key
+)
 def account_second_factor() -> Any:
     """A resident turns the second factor on from the account page."""
     user: User = current_user._get_current_object()
@@ -580,7 +630,9 @@ def account_second_factor() -> Any:
 
 @bp.post("/account/tweede-stap/herstelcodes")
 @login_required
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=address_key
+)
 def renew_recovery_codes() -> Any:
     form = RenewRecoveryCodesForm(prefix="rc")
     if form.validate_on_submit():
@@ -597,7 +649,9 @@ def renew_recovery_codes() -> Any:
 
 @bp.post("/account/tweede-stap/uitzetten")
 @login_required
-@limiter.limit(_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=_failed, key_func=address_key
+)
 def disable_second_factor() -> Any:
     form = DisableSecondFactorForm(prefix="off")
     if form.validate_on_submit():
