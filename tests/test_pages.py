@@ -128,6 +128,38 @@ def test_a_huge_number_in_a_url_is_not_found_not_a_server_error(client):
         assert client.get(url).status_code == 404, url
 
 
+def test_a_control_character_in_a_url_is_not_found_not_a_server_error(client, make_wijk):
+    """A NUL in a slug or token reached the database (PostgreSQL refuses it in text: a 500)."""
+    make_wijk("West")
+    for url in (
+        "/wijk/%00",
+        "/wijk/we%00st/rondes",
+        "/api/v1/wijken/%00",
+        "/api/v1/wijken/west%1b/rondes",
+        "/beheer/wijken/%0d%0a",
+        "/bevestigen/%00",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/wijk/west").status_code == 200
+
+
+def test_a_page_number_too_big_for_the_database_is_a_400_not_a_server_error(
+    client, make_wijk, make_round
+):
+    """``?page=`` beyond the last page is an empty page; beyond a million (where the offset no
+    longer fits the database's integer) a 400 with a Dutch message, in the API as well."""
+    wijk = make_wijk("West")
+    rnd = make_round(wijk)
+    url = f"/wijk/west/rondes/{rnd.id}/voorstellen"
+    for page in ("1000000", "abc", "٣", "-1", ""):
+        assert client.get(f"{url}?page={page}").status_code == 200, page
+    for page in ("1000001", "368934881474191034", str(10**30)):
+        response = client.get(f"{url}?page={page}")
+        assert response.status_code == 400, page
+        assert "geen pagina met dat nummer" in response.get_data(as_text=True)
+    assert client.get(f"/api/v1/rondes/{rnd.id}/voorstellen?page=1000001").status_code == 400
+
+
 def test_security_headers_on_every_page(app, client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]

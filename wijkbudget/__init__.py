@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,16 @@ class DatabaseIntConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+class PlainTextConverter(UnicodeConverter):
+    """``<slug>``, ``<token>``: a path segment without control characters. No slug or token has
+    one, and a NUL would reach the database (PostgreSQL refuses it in text: a 500), so such a
+    URL is "not found"."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -51,6 +61,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     # every <int:…> in a URL fits a database integer: a bigger number is "not found", not a 500
     app.url_map.converters["int"] = DatabaseIntConverter
+    # and every other <…> is text without control characters: a NUL is "not found", not a 500
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PlainTextConverter
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -15,6 +16,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from .errors import DomainError
 from .replica import RoutingSession
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -66,13 +68,39 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 
+#: the highest ``?page=`` a list answers (the API's limit too): beyond it the offset would
+#: not fit the database's integer (a 500), so it is a bad parameter (400)
+MAX_PAGE = 1_000_000
+
+
+class NoSuchPage(DomainError):
+    """``?page=`` beyond ``MAX_PAGE``: a bad parameter, shown with its message."""
+
+    status = 400
+
+
+def page_number() -> int | None:
+    """``?page=`` as Flask-SQLAlchemy reads it (not a number: None, the first page), refused
+    (``NoSuchPage``, 400) when it is beyond ``MAX_PAGE``."""
+    from flask import request
+
+    try:
+        page = int(request.args.get("page", ""))
+    except ValueError:
+        return None
+    if page > MAX_PAGE:
+        raise NoSuchPage(_("Er is geen pagina met dat nummer. Begin bij de eerste pagina."))
+    return page
+
+
 def paginate(query: Any, per_page: int | None = None) -> Any:
     """One page of ``query`` (``?page=``), PAGE_SIZE rows (or ``per_page``); a page past the end
-    is empty, not 404."""
+    is empty, not 404; a page number beyond ``MAX_PAGE`` is a 400."""
     from flask import current_app
 
     return db.paginate(
         query,
+        page=page_number(),
         per_page=per_page or current_app.config["PAGE_SIZE"],
         max_per_page=100,
         error_out=False,

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
-from ..extensions import db, limiter
+from ..extensions import MAX_PAGE, db, limiter
 from ..neighbourhoods.models import Neighbourhood
 from ..permissions import public
 from ..proposals.models import State
@@ -20,7 +20,6 @@ from . import openapi, queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 100
-MAX_PAGE = 1_000_000
 
 
 @bp.after_request
