@@ -146,8 +146,15 @@ def test_residents_choose_and_staff_cannot_turn_it_off(client, make_client, west
     assert signed_in(client)
     page = client.get("/account/tweede-stap").get_data(as_text=True)
     secret = re.search(r'data-secret="([A-Z2-7]+)"', page).group(1)
+    code = pyotp.TOTP(secret).now()
+    without = client.post("/account/tweede-stap", {"code": code}, page="/account/tweede-stap")
+    assert without.status_code == 422  # a session alone does not tie the account to a phone
+    wrong = {"code": code, "password": "niet-mijn-wachtwoord"}
+    assert (
+        client.post("/account/tweede-stap", wrong, page="/account/tweede-stap").status_code == 422
+    )
     on = client.post(
-        "/account/tweede-stap", {"code": pyotp.TOTP(secret).now()}, page="/account/tweede-stap"
+        "/account/tweede-stap", {"code": code, "password": PASSWORD}, page="/account/tweede-stap"
     )
     assert on.status_code == 200 and signed_in(client)  # this session goes on
     assert password_step(make_client(), resident.email).endswith(STEP)
@@ -235,6 +242,31 @@ def test_admin_clears_a_lost_second_factor(client, make_client, west, make_user,
     )  # flash: 409 msg
 
 
+def test_the_owner_is_mailed_when_the_second_factor_changes_and_no_admin_clears_their_own(
+    client, make_client, west, make_user, inbox
+):
+    resident = make_user("fatima@example.org", wijk=west)
+    client.login(resident.email)
+    page = client.get("/account/tweede-stap").get_data(as_text=True)
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', page).group(1)
+    data = {"code": pyotp.TOTP(secret).now(), "password": PASSWORD}
+    assert client.post("/account/tweede-stap", data, page="/account/tweede-stap").status_code == 200
+    assert "aangezet" in mail_body(inbox.last_to(resident.email))
+
+    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
+    other_admin = make_user("beheer2@example.org", roles=((Role.ADMIN, None),))
+    me = make_client()
+    me.login(admin.email)
+    own = f"/beheer/accounts/{admin.id}"
+    assert me.post(f"{own}/tweede-stap", page=own).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).has_second_factor  # refused: ask another admin
+    theirs = f"/beheer/accounts/{resident.id}"
+    assert me.post(f"{theirs}/tweede-stap", page=theirs).status_code == 303
+    assert "gewist" in mail_body(inbox.last_to(resident.email))
+    assert other_admin.id != admin.id
+
+
 # --- at the same moment (PostgreSQL) --------------------------------------------------------
 
 
@@ -282,7 +314,8 @@ def test_two_tabs_enrolling_at_once_turn_it_on_once(make_client, west, make_user
             token = client.csrf("/account/tweede-stap")
             code = pyotp.TOTP(secret).now()
             return lambda: client.raw.post(
-                "/account/tweede-stap", data={"code": code, "csrf_token": token}
+                "/account/tweede-stap",
+                data={"code": code, "password": PASSWORD, "csrf_token": token},
             )
 
         responses = race(2, contender)

@@ -63,7 +63,7 @@ def test_a_flood_of_wrong_passwords_does_not_lock_the_owner_out(app, make_client
     waiting = attempt(laptop, owner.email, PASSWORD, "203.0.113.9")
     assert waiting.status_code == 429
     seconds = int(waiting.headers["Retry-After"])
-    assert 0 < seconds <= 15 * 60
+    assert 0 < seconds <= 15 * 60 + 1  # the limiter's reset time is rounded up to a second
     page = waiting.get_data(as_text=True)
     assert f"over {math.ceil(seconds / 60)} minu" in page
     assert "eerder bent ingelogd" in page and "nieuw wachtwoord" in page

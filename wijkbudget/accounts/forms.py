@@ -175,6 +175,19 @@ class SecondFactorSetupForm(BaseForm):
     code = _code_field(_l("De code die je app nu laat zien"))
 
 
+class AccountSecondFactorSetupForm(SecondFactorSetupForm):
+    """From the account page: the password too (a session alone does not tie the account to a
+    phone)."""
+
+    password = PasswordField(
+        _l("Je wachtwoord"),
+        validators=[
+            DataRequired(_l("Vul je wachtwoord in.")),
+            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
+        ],
+    )
+
+
 class RenewRecoveryCodesForm(BaseForm):
     code = _code_field(_l("De code die je app nu laat zien"))
 

@@ -53,9 +53,14 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
 
 
+def password_fingerprint(password_hash: str | None) -> str:
+    """Changes whenever the password does, so a reset link (and a known-device cookie) dies
+    after use and after any change."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:20]
+
+
 def _password_fingerprint(user: User) -> str:
-    """Changes whenever the password does, so a reset link dies after use and after any change."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:20]
+    return password_fingerprint(user.password_hash)
 
 
 def make_verify_token(user: User) -> str:
@@ -329,22 +334,44 @@ def use_second_factor(user: User, code: str) -> bool:
     return _code_works(user, code)
 
 
+def _tell_owner(user: User, what: Any) -> None:
+    """Mail the owner that the second factor of their account changed (after the commit)."""
+    link = external_url("accounts.reset_request")
+    after_commit(
+        lambda: _mail(
+            user,
+            "second_factor_changed",
+            _l("De tweede stap van je account is veranderd"),
+            user=user,
+            what=what,
+            link=link,
+        )
+    )
+
+
 @use_case
-def enable_second_factor(user: User, secret: str, code: str) -> list[str]:
+def enable_second_factor(user: User, secret: str, code: str, *, password: str | None) -> list[str]:
     """Turn the second factor on with the secret the person's app now holds, proven by a code
-    it made. Returns the ten recovery codes, to be shown once.
+    it made, and by the password (``password``): a stolen session alone cannot tie the account
+    to the thief's phone. ``password=None`` only for the set-up inside a sign-in, whose
+    password was checked minutes before in that same sign-in. Every other session of the
+    account ends (a new login token). Returns the ten recovery codes, to be shown once.
 
     Locks: the account (``FOR UPDATE``): two tabs that enrol at once turn it on once (the
     second: 409)."""
     user = lock_or_gone(User, user)
     if user.has_second_factor:
         raise Conflict(_("De tweede stap staat al aan voor je account."))
+    if password is not None and not verify_password(user.password_hash, password):
+        raise AccountError(_("Je wachtwoord klopt niet."))
     step = mfa.matching_step(secret, mfa.clean_code(code), None)
     if step is None:
         raise AccountError(str(WRONG_CODE))
     user.totp_secret = mfa.seal(secret, user.id)
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
+    user.login_token = new_login_token()
+    _tell_owner(user, _l("De tweede stap is aangezet."))
     return _new_recovery_codes(user)
 
 
@@ -382,6 +409,8 @@ def disable_second_factor(user: User, password: str, code: str) -> None:
     if not _code_works(user, code):
         raise AccountError(str(WRONG_CODE))
     _clear_second_factor(user)
+    user.login_token = new_login_token()  # every other session ends; this one signs in again
+    _tell_owner(user, _l("De tweede stap is uitgezet."))
 
 
 @use_case
@@ -391,10 +420,15 @@ def reset_second_factor(actor: User, user: User) -> None:
 
     Locks: the account (``FOR UPDATE``)."""
     user = lock_or_gone(User, user)
+    if user.id == actor.id:
+        raise AccountError(
+            _("Je kunt je eigen tweede stap niet wissen. Vraag een andere beheerder.")
+        )
     if not user.has_second_factor:
         raise Conflict(_("Dit account heeft geen tweede stap (meer)."))
     _clear_second_factor(user)
     user.login_token = new_login_token()
+    _tell_owner(user, _l("De beheerder heeft de tweede stap gewist."))
     record(
         "account.second_factor_reset",
         actor=actor,

@@ -91,6 +91,7 @@ def wait_for_second_factor(user: Any, *, remember: bool, next_url: str | None) -
     (for ``PENDING_SECONDS``). Nobody is signed in yet: ``load_user`` sees no account."""
     session[PENDING] = {
         "token": user.login_token,
+        "user": user.id,
         "at": now(),
         "remember": bool(remember),
         "next": next_url,

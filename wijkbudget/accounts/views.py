@@ -28,13 +28,14 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db, limiter, login_manager, paginate
-from ..forms import database_id, options
+from ..forms import CONTROL_CHARS, database_id, options
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..permissions import admin_required, login_required, public
 from ..throttle import address_key
 from . import devices, mfa, operations, queries, sessions
 from .forms import (
+    AccountSecondFactorSetupForm,
     ChangePasswordForm,
     DeleteAccountForm,
     DisableSecondFactorForm,
@@ -82,8 +83,9 @@ def _email_key() -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only local paths: never send someone to another site after login."""
-    if not target:
+    """Only local paths: never send someone to another site after login. A backslash or a
+    control character is refused too: browsers read ``/\\evil.example`` as ``//evil.example``."""
+    if not target or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -204,9 +206,15 @@ def _known_device() -> str | None:
     """This browser's nonce if the account whose address was typed signed in here before (one
     query either way: known and unknown addresses cost the same)."""
     if "login_device" not in g:
-        email = operations.normalise_email(request.form.get("email", ""))[:254]
-        user_id = db.session.scalar(select(User.id).where(User.email == email)) if email else None
-        g.login_device = devices.known_device(user_id)
+        typed = CONTROL_CHARS.sub("", request.form.get("email", "")[:1000])
+        email = operations.normalise_email(typed)[:254]
+        found = db.session.execute(
+            select(User.id, User.password_hash).where(User.email == email)
+        ).first()
+        g.login_device = devices.known_device(
+            found.id if found else None,
+            operations.password_fingerprint(found.password_hash) if found else None,
+        )
     return g.login_device
 
 
@@ -265,11 +273,11 @@ def login() -> Any:
 def _sign_in(user: User, *, remember: bool, second_factor: bool) -> None:
     """This browser is now signed in as ``user`` ("ingelogd blijven": a lasting session cookie,
     for residents only; sessions.py), and is a known device of the account (devices.py)."""
-    user_id = user.id
+    user_id, fingerprint = user.id, operations.password_fingerprint(user.password_hash)
 
     @after_this_request
     def known(response: Any) -> Any:
-        devices.remember(response, user_id)
+        devices.remember(response, user_id, fingerprint)
         return response
 
     login_user(user)
@@ -297,10 +305,11 @@ def _waiting() -> tuple[User, dict[str, Any]] | None:
 
 
 def _second_factor_key() -> str:
-    """Wrong second-factor codes count per account too (whoever got this far knows the
-    password: the owner can still use a recovery code, and is told by mail)."""
+    """Wrong second-factor codes count per account (by its id: a logout or a new password of
+    the owner gives the guesser no fresh count). Whoever got this far knows the password; the
+    owner is told by mail, and waits too while the limit holds."""
     waiting = sessions.pending()
-    return "second-factor:" + (str(waiting["token"]) if waiting else "none")
+    return "second-factor:" + (str(waiting.get("user")) if waiting else "none")
 
 
 def _warn_owner() -> None:
@@ -380,11 +389,13 @@ def _setup_page(user: User, form: SecondFactorSetupForm, action: str, status: in
     ), status
 
 
-def _enable(user: User, form: SecondFactorSetupForm) -> list[str] | None:
+def _enable(user: User, form: SecondFactorSetupForm, password: str | None) -> list[str] | None:
     """Turn the second factor on with the session's secret; None (and the form's error) when
-    the code does not fit."""
+    the code or the password does not fit."""
     try:
-        codes = operations.enable_second_factor(user, _enrol_secret(user), form.code.data)
+        codes = operations.enable_second_factor(
+            user, _enrol_secret(user), form.code.data, password=password
+        )
     except DomainError as error:
         form.code.errors.append(error.message)
         form.refused_with = error.status  # 422 for a wrong code, 409 when it is already on
@@ -408,7 +419,7 @@ def second_factor_setup() -> Any:
         return redirect(url_for(".second_factor"), 303)
     form = SecondFactorSetupForm()
     if form.validate_on_submit():
-        codes = _enable(user, form)
+        codes = _enable(user, form, password=None)  # the password of this very sign-in
         if codes is not None:
             _sign_in(user, remember=waiting["remember"], second_factor=True)
             flash(_("Je bent ingelogd."), "success")  # shown on the page after the codes
@@ -561,11 +572,8 @@ def change_password() -> Any:
             form.current.errors.append(error.message)
         else:
             # this browser goes on with the new login token (every other session has ended)
-            user = current_user._get_current_object()
-            login_user(user)
-            sessions.start(
-                user,
-                remember=session.permanent,
+            _go_on_here(
+                current_user._get_current_object(),
                 second_factor=bool(session.get(sessions.SECOND_FACTOR)),
             )
             flash(
@@ -606,6 +614,13 @@ def end_all_sessions() -> Any:
     return redirect(url_for(".login"), 303)
 
 
+def _go_on_here(user: User, *, second_factor: bool) -> None:
+    """The account got a new login token (every other session ended): this browser goes on
+    with it."""
+    login_user(user)
+    sessions.start(user, remember=session.permanent, second_factor=second_factor)
+
+
 @bp.route("/account/tweede-stap", methods=["GET", "POST"])
 @login_required
 @limiter.limit(
@@ -616,11 +631,11 @@ def account_second_factor() -> Any:
     user: User = current_user._get_current_object()
     if user.has_second_factor:
         return redirect(url_for(".account"), 303)
-    form = SecondFactorSetupForm()
+    form = AccountSecondFactorSetupForm()
     if form.validate_on_submit():
-        codes = _enable(user, form)
+        codes = _enable(user, form, password=form.password.data)
         if codes is not None:
-            session[sessions.SECOND_FACTOR] = True  # this session goes on; others end
+            _go_on_here(user, second_factor=True)  # this session goes on; the others end
             return render_template(
                 "accounts/recovery_codes.html", codes=codes, onward=url_for(".account")
             )
@@ -660,7 +675,7 @@ def disable_second_factor() -> Any:
         except DomainError as error:
             form.code.errors.append(error.message)
         else:
-            session[sessions.SECOND_FACTOR] = False
+            _go_on_here(current_user._get_current_object(), second_factor=False)
             flash(_("De tweede stap staat uit. Je logt weer in met alleen je wachtwoord."), "info")
             return redirect(url_for(".account"), 303)
     return _render_account(422, disable_form=form)
