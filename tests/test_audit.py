@@ -174,6 +174,30 @@ def test_bad_filter_is_explained_not_a_crash(setting, make_client):
     assert "Kies een van de mogelijkheden" in response.get_data(as_text=True)
 
 
+def test_filters_beyond_the_calendar_or_the_id_column_are_explained_not_a_crash(
+    setting, make_client
+):
+    """Found by the route fuzzer: a date in year 1 or 9999 left Python's calendar (a day on,
+    to UTC), ``actor=²`` passed isdigit() but not int(), and a number beyond the column's
+    integer made PostgreSQL refuse the query: each was a 500."""
+    west, _oost, admin = setting
+    add_events(admin, west, 2)
+    client = make_client()
+    client.login(admin.email)
+    for query in ("date_to=9999-12-31", "date_from=0001-01-01"):
+        response = client.get(f"/audit?{query}")
+        assert response.status_code == 422, query
+        assert "Vul een datum in tussen 1900 en 2999." in response.get_data(as_text=True)
+    response = client.get("/audit?subject=proposal:999999999999")
+    assert response.status_code == 422
+    assert "Dit onderwerp bestaat niet." in response.get_data(as_text=True)
+    for actor in ("²", "٣", "99999999999", "0"):
+        response = client.get(f"/audit?actor={actor}")
+        assert response.status_code == 200, actor
+        assert shown(response.get_data(as_text=True)) == 0, actor
+    assert shown(client.get(f"/audit?actor={admin.id}").get_data(as_text=True)) == 2
+
+
 def test_audit_log_is_paginated(setting, make_client):
     west, _oost, admin = setting
     add_events(admin, west, 45)

@@ -531,6 +531,18 @@ def test_meeting_shows_on_round_and_proposal(thread, proposal, board, west, make
     assert "meeting.create" in db.session.scalars(select(AuditEvent.action)).all()
 
 
+def test_a_meeting_in_year_one_is_explained_not_a_crash(proposal, board, west, make_client):
+    """Found by the route fuzzer: year 1 left the calendar on its way to UTC (a 500)."""
+    henk = signed_in(make_client, board)
+    page = f"/wijk/{west.slug}/bestuur/rondes/{proposal.round_id}/bijeenkomsten/nieuw"
+    for moment in ("0001-01-01T00:00", "9999-12-31T23:59"):
+        data = {"held_at": moment, "place": "Buurthuis", "attendees": "3", "summary": "Kort."}
+        response = henk.post(page, data, page=page)
+        assert response.status_code == 422, moment
+        assert "Vul een datum in tussen 1900 en 2999." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Meeting.id))) == 0
+
+
 # --- scale ------
 
 

@@ -99,6 +99,9 @@ def test_board_creates_a_concept_round(west, board_client, client):
         ({"review_opens": "2026-12-01T09:00"}, "ligt vóór", 422),
         ({"submission_opens": "morgen"}, "", 422),
         ({"areas": "999999"}, "Kies een van de mogelijkheden", 422),
+        # found by the route fuzzer: year 1 (or 9999) left the calendar on its way to UTC (500)
+        ({"submission_opens": "0001-01-01T00:00"}, "Vul een datum in tussen 1900 en 2999.", 422),
+        ({"voting_opens": "9999-12-31T23:59"}, "Vul een datum in tussen 1900 en 2999.", 422),
     ],
 )
 def test_bad_round_input_is_explained_and_kept(west, board_client, overrides, message, status):

@@ -237,6 +237,7 @@ def test_bad_expense_input_gets_dutch_messages_and_keeps_nothing(world, make_cli
         ({"amount": "-5"}, ""),
         ({"payee": ""}, "aan wie"),
         ({"spent_on": (date.today() + timedelta(days=3)).isoformat()}, "toekomst"),
+        ({"spent_on": "0001-01-01"}, "tussen 1900 en 2999"),  # (as for every date: WithinYears)
         ({"payee_type": "bank"}, "mogelijkheden"),
         ({"receipt": (io.BytesIO(b"#!/bin/sh\nrm -rf /\n"), "bon.pdf")}, "geen bon of factuur"),
         ({"receipt": (io.BytesIO(b"%PDF-1.4 not really"), "bon.pdf")}, "geen bon of factuur"),

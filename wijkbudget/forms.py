@@ -31,6 +31,19 @@ def database_id(text: Any) -> int | None:
     return value if value <= MAX_ID else None
 
 
+class WithinYears:
+    """A date (or date and time) between 1900 and 2999. Year 1 or 9999 is nobody's date, and
+    turning it into UTC or counting a day on from it leaves Python's calendar (a 500)."""
+
+    FIRST, LAST = 1900, 2999
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data is not None and not self.FIRST <= field.data.year <= self.LAST:
+            first, last = self.FIRST, self.LAST
+            message = _l("Vul een datum in tussen %(first)d en %(last)d.", first=first, last=last)
+            raise StopValidation(str(message))
+
+
 class MaxLength(Length):
     """Length(max=…) that ends the field's validation when the text is too long: no later
     validator (a pattern, an e-mail check, the form's own ``validate_<field>``) sees it."""

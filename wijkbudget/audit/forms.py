@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from ..forms import BaseForm, ChoiceField, options
+from ..forms import BaseForm, ChoiceField, WithinYears, database_id, options
 from .queries import ACTION_LABELS
 
 
@@ -21,8 +21,8 @@ class AuditFilterForm(BaseForm):
         description=_l("Naam, e-mailadres of nummer"),
     )
     action = ChoiceField(_l("Wat"), validators=[Optional()])
-    date_from = DateField(_l("Vanaf"), validators=[Optional()])
-    date_to = DateField(_l("Tot en met"), validators=[Optional()])
+    date_from = DateField(_l("Vanaf"), validators=[Optional(), WithinYears()])
+    date_to = DateField(_l("Tot en met"), validators=[Optional(), WithinYears()])
     #: one round, project or proposal ("budget_round:3"); set by links, e.g. from the audit desk
     subject = StringField(
         _l("Onderwerp"),
@@ -35,6 +35,11 @@ class AuditFilterForm(BaseForm):
             ),
         ],
     )
+
+    def validate_subject(self, field: StringField) -> None:
+        """A number no row can have (beyond the database's integer) is no subject either."""
+        if not field.errors and database_id(field.data.partition(":")[2]) is None:
+            raise ValidationError(str(_l("Dit onderwerp bestaat niet.")))
 
     def __init__(self, *args: object, wijken: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..forms import database_id
 from ..i18n import AMSTERDAM
 from .models import AuditEvent
 
@@ -89,8 +90,9 @@ def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[A
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.actor:
-        if filters.actor.isdigit():
-            query = query.where(AuditEvent.actor_id == int(filters.actor))
+        if filters.actor.isascii() and filters.actor.isdigit():  # an account's number
+            actor_id = database_id(filters.actor)  # (one too big for the column: nobody)
+            query = query.where(false() if actor_id is None else AuditEvent.actor_id == actor_id)
         else:
             pattern = f"%{filters.actor.lower()}%"
             actors = select(User.id).where(

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, MultiCheckboxField
+from ..forms import BaseForm, MultiCheckboxField, WithinYears
 
 MAX = _l("Hoogstens %(max)d tekens.")
 
@@ -91,7 +91,7 @@ class MeetingForm(BaseForm):
     held_at = DateTimeLocalField(
         _l("Wanneer (Nederlandse tijd)"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        validators=[DataRequired(_l("Vul de datum en tijd in."))],
+        validators=[DataRequired(_l("Vul de datum en tijd in.")), WithinYears()],
     )
     place = StringField(
         _l("Waar"), validators=[DataRequired(_l("Vul de plek in.")), Length(max=200, message=MAX)]

@@ -14,7 +14,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import BaseForm, ChoiceField, MultiCheckboxField, WholeNumberField, options
+from ..forms import (
+    BaseForm,
+    ChoiceField,
+    MultiCheckboxField,
+    WholeNumberField,
+    WithinYears,
+    options,
+)
 from ..money import MoneyError, parse_euros
 from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Eligibility, Phase
 
@@ -47,7 +54,7 @@ def _date_field(label: Any) -> DateTimeLocalField:
     return DateTimeLocalField(
         label,
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[Optional()],
+        validators=[Optional(), WithinYears()],
     )
 
 

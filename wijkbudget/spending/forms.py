@@ -9,7 +9,7 @@ from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts.models import User
-from ..forms import BaseForm, ChoiceField, WholeNumberField
+from ..forms import BaseForm, ChoiceField, WholeNumberField, WithinYears
 from ..rounds.forms import EuroField
 from .models import PayeeType, ProjectStatus
 
@@ -32,7 +32,10 @@ def _more_than_zero(form: BaseForm, field: EuroField) -> None:
 class ExpenseForm(BaseForm):
     spent_on = DateField(
         _l("Datum van betalen"),
-        validators=[DataRequired(message=_l("Vul de datum in, bijvoorbeeld 2026-05-14."))],
+        validators=[
+            DataRequired(message=_l("Vul de datum in, bijvoorbeeld 2026-05-14.")),
+            WithinYears(),
+        ],
     )
     amount = EuroField(_l("Bedrag (euro, met btw)"), validators=[DataRequired(), _more_than_zero])
     vat = EuroField(_l("Waarvan btw (euro, mag leeg)"), validators=[Optional()])
@@ -136,5 +139,5 @@ class UpdateForm(BaseForm):
 
 
 class PlanForm(BaseForm):
-    planned_start = DateField(_l("Start (gepland)"), validators=[Optional()])
-    planned_end = DateField(_l("Klaar (gepland)"), validators=[Optional()])
+    planned_start = DateField(_l("Start (gepland)"), validators=[Optional(), WithinYears()])
+    planned_end = DateField(_l("Klaar (gepland)"), validators=[Optional(), WithinYears()])
