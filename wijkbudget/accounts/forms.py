@@ -136,15 +136,20 @@ class RegisterForm(BaseForm):
             raise ValidationError(_l("Vul een geboortejaar in zoals 1980."))
 
 
-class LoginForm(BaseForm):
-    email = _email_field()
-    password = PasswordField(
-        _l("Wachtwoord"),
+def _current_password_field(label: object = None, required: object = None) -> PasswordField:
+    """The password the person has now (to sign in, or to confirm an action)."""
+    return PasswordField(
+        label or _l("Je wachtwoord"),
         validators=[
-            DataRequired(_l("Vul je wachtwoord in.")),
+            DataRequired(required or _l("Vul je wachtwoord in.")),
             MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
         ],
     )
+
+
+class LoginForm(BaseForm):
+    email = _email_field()
+    password = _current_password_field(_l("Wachtwoord"))
     remember = BooleanField(
         _l("Ingelogd blijven op dit apparaat"),
         description=_l(
@@ -179,13 +184,7 @@ class AccountSecondFactorSetupForm(SecondFactorSetupForm):
     """From the account page: the password too (a session alone does not tie the account to a
     phone)."""
 
-    password = PasswordField(
-        _l("Je wachtwoord"),
-        validators=[
-            DataRequired(_l("Vul je wachtwoord in.")),
-            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
-        ],
-    )
+    password = _current_password_field()
 
 
 class RenewRecoveryCodesForm(BaseForm):
@@ -193,13 +192,7 @@ class RenewRecoveryCodesForm(BaseForm):
 
 
 class DisableSecondFactorForm(BaseForm):
-    password = PasswordField(
-        _l("Je wachtwoord"),
-        validators=[
-            DataRequired(_l("Vul je wachtwoord in.")),
-            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
-        ],
-    )
+    password = _current_password_field()
     code = _code_field(_l("Code uit je app, of een herstelcode"))
 
 
@@ -240,24 +233,12 @@ class ProfileForm(BaseForm):
 
 
 class ChangePasswordForm(BaseForm):
-    current = PasswordField(
-        _l("Huidig wachtwoord"),
-        validators=[
-            DataRequired(_l("Vul je huidige wachtwoord in.")),
-            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
-        ],
-    )
+    current = _current_password_field(_l("Huidig wachtwoord"), _l("Vul je huidige wachtwoord in."))
     password = _new_password_field(_l("Nieuw wachtwoord"))
 
 
 class DeleteAccountForm(BaseForm):
-    password = PasswordField(
-        _l("Je wachtwoord, ter bevestiging"),
-        validators=[
-            DataRequired(_l("Vul je wachtwoord in.")),
-            MaxLength(max=PASSWORD_MAX, message=PASSWORD_TOO_LONG),
-        ],
-    )
+    password = _current_password_field(_l("Je wachtwoord, ter bevestiging"))
     confirm = BooleanField(
         _l("Ja, verwijder mijn account. Dit kan niet ongedaan worden."),
         validators=[DataRequired(_l("Zet een vinkje als je het zeker weet."))],

@@ -451,17 +451,6 @@ def warn_of_second_factor_attempts(user: User) -> None:
     )
 
 
-def recovery_codes_left(user: User) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(RecoveryCode)
-            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-        )
-        or 0
-    )
-
-
 @use_case(quiet=True)
 def set_language(user: User, language: str) -> None:
     """The language of the account's pages and mail (no public page shows it: quiet).

@@ -64,9 +64,7 @@ def load_user(login_token: str) -> User | None:
     """The account of this session, if the session still holds: the login token is the
     account's current one (not logged out, no new password since) and the session is neither
     idle too long nor too old (sessions.py). Otherwise the session ends here."""
-    user = db.session.scalar(
-        select(User).where(User.login_token == login_token, User.deleted_at.is_(None))
-    )
+    user = queries.user_by_login_token(login_token)
     if user is not None and sessions.still_valid(user):
         return user
     sessions.forget()
@@ -208,12 +206,10 @@ def _known_device() -> str | None:
     if "login_device" not in g:
         typed = CONTROL_CHARS.sub("", request.form.get("email", "")[:1000])
         email = operations.normalise_email(typed)[:254]
-        found = db.session.execute(
-            select(User.id, User.password_hash).where(User.email == email)
-        ).first()
+        found = queries.id_and_password_hash(email)
         g.login_device = devices.known_device(
-            found.id if found else None,
-            operations.password_fingerprint(found.password_hash) if found else None,
+            found[0] if found else None,
+            operations.password_fingerprint(found[1]) if found else None,
         )
     return g.login_device
 
@@ -298,9 +294,7 @@ def _waiting() -> tuple[User, dict[str, Any]] | None:
     waiting = sessions.pending()
     if waiting is None:
         return None
-    user = db.session.scalar(
-        select(User).where(User.login_token == waiting["token"], User.deleted_at.is_(None))
-    )
+    user = queries.user_by_login_token(waiting["token"])
     return (user, waiting) if user is not None else None
 
 
@@ -523,7 +517,7 @@ def _render_account(status: int = 200, **forms: FlaskForm) -> Any:
         "renew_form": forms.get("renew_form") or RenewRecoveryCodesForm(prefix="rc", formdata=None),
         "disable_form": forms.get("disable_form")
         or DisableSecondFactorForm(prefix="off", formdata=None),
-        "codes_left": operations.recovery_codes_left(current_user)
+        "codes_left": queries.recovery_codes_left(current_user)
         if current_user.has_second_factor
         else 0,
     }
