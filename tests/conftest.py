@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, text
+from sqlalchemy import Engine, event, select, text
 
 from wijkbudget import create_app
 from wijkbudget.accounts import mfa
@@ -95,6 +96,28 @@ def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
 @pytest.fixture
 def inbox(smtp_server: tuple[Controller, Inbox]) -> Inbox:
     return smtp_server[1]
+
+
+# --- connections ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _close_the_pools_a_test_used() -> Iterator[None]:
+    """Close the pooled connections of every engine a test connected with (tests that make an app
+    of their own as well): a pool left to the garbage collector closes nothing, and psycopg warns
+    about an open connection at some later test, which the warnings-as-errors setting fails."""
+    pools: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def remember(connection: Any) -> None:
+        pools.add(connection.engine.pool)
+
+    event.listen(Engine, "engine_connect", remember)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "engine_connect", remember)
+        for pool in list(pools):
+            pool.dispose()
 
 
 # --- the app ----------------------------------------------------------------------------------
