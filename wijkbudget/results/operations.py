@@ -24,6 +24,7 @@ from ..rounds.models import Aggregation, BallotType, Phase, Round
 from ..spending import operations as spending
 from ..tally.model import BallotKind, Election, Project
 from ..usecase import use_case
+from ..voting import operations as voting
 from ..voting.models import Ballot, BallotChoice, PaperBatch
 from .models import TIE_BREAK, AlreadyClosed, Result, ResultError, ResultLine
 
@@ -61,7 +62,7 @@ def round_election(rnd: Round, *, shuffle: bool = True) -> tuple[Election, dict[
     rows = db.session.execute(
         select(Ballot.id, BallotChoice.proposal_id, BallotChoice.points)
         .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
-        .where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
+        .where(Ballot.round_id == rnd.id)
     )
     for ballot_id, proposal_id, points in rows:
         choices = by_ballot.get(ballot_id)
@@ -153,6 +154,8 @@ def close_voting(
             )
         )
     rounds.close_voting_phase(board, rnd, now)
+    # the sealed ballots opened and written in a random order, the round's private key wiped
+    voting.unseal_ballots(rnd)
     return _count(board, rnd, now)
 
 

@@ -1,5 +1,6 @@
 """Voting codes and receipt codes: how they are made, typed and hashed. Codes are stored only as
-an HMAC with the secret key, receipts only as SHA-256."""
+an HMAC with the secret key, receipts only as SHA-256 (and as the key of the voter's copy of
+the ballot, see sealing.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from flask import current_app
 #: no look-alikes: without 0/O, 1/I/L
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-RECEIPT_LENGTH = 10
+#: 16 characters, about 79 bits: the receipt also opens the voter's copy of the ballot
+#: (sealing.py), so it must be far beyond guessing by anyone who holds the database
+RECEIPT_LENGTH = 16
 
 
 def normalise_code(text: str) -> str:

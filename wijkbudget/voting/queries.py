@@ -11,14 +11,23 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import joinedload, load_only
 
+from .. import sealing
 from ..accounts.models import User
 from ..audit.models import AuditEvent
 from ..extensions import db
 from ..neighbourhoods.models import Area
 from ..proposals.models import Proposal, State
 from ..rounds.models import Round
-from .codes import receipt_hash
-from .models import Ballot, CodeBatch, PaperBatch, Participation, VotingCode
+from .codes import normalise_code, receipt_hash
+from .models import (
+    Ballot,
+    CodeBatch,
+    PaperBatch,
+    Participation,
+    Receipt,
+    SealedBallot,
+    VotingCode,
+)
 
 
 def code_usable(
@@ -114,30 +123,42 @@ def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = No
     return db.session.scalar(query.limit(1)) is not None
 
 
-def check_receipt(text: str) -> Ballot | None:
-    if not text.strip():
+@dataclass(frozen=True)
+class CheckedReceipt:
+    """What a receipt shows its holder: the ballot counts (a receipt is only made for a ballot
+    cast online, which counts from the cast), and what is on it (None: cast before ballots were
+    sealed, when the receipt kept no copy)."""
+
+    round_id: int
+    choices: dict[int, int] | None
+
+
+def check_receipt(text: str) -> CheckedReceipt | None:
+    typed = normalise_code(text)
+    if not typed:
         return None
-    return db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_hash(text)))
+    found = db.session.execute(
+        select(Receipt.round_id, Receipt.box).where(Receipt.receipt_hash == receipt_hash(typed))
+    ).first()
+    if found is None:
+        return None
+    choices = sealing.open_with_receipt(typed, found.box) if found.box is not None else None
+    return CheckedReceipt(found.round_id, choices)
 
 
 def receipt_fingerprints(rnd: Round) -> list[str]:
     return list(
         db.session.scalars(
-            select(Ballot.receipt_hash)
-            .where(
-                Ballot.round_id == rnd.id,
-                Ballot.counted.is_(True),
-                Ballot.receipt_hash.is_not(None),
-            )
-            .order_by(Ballot.receipt_hash)
+            select(Receipt.receipt_hash)
+            .where(Receipt.round_id == rnd.id)
+            .order_by(Receipt.receipt_hash)
         )
     )
 
 
 def counted_ballots(rnd: Round) -> int:
-    return db.session.scalar(
-        select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id, Ballot.counted.is_(True))
-    )
+    """The ballots counted at the close (after it: the opened ones)."""
+    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id))
 
 
 def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
@@ -155,7 +176,9 @@ def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
 
 
 def sheets_entered(batch: PaperBatch) -> int:
-    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.paper_batch_id == batch.id))
+    return db.session.scalar(
+        select(func.count(SealedBallot.id)).where(SealedBallot.paper_batch_id == batch.id)
+    )
 
 
 def paper_batches(rnd: Round) -> list[PaperBatch]:

@@ -1,0 +1,103 @@
+"""Sealed ballots: what a ballot looks like in the database until the vote is closed.
+
+Each round has a key pair (X25519, PyNaCl). The public key seals every ballot at the cast (a
+libsodium sealed box: only the private key opens it, and two sealings of the same choice differ).
+The private key is stored only encrypted with a key derived from the app's secret key, which
+lives in the app's configuration and never in the database or its backups. At the close the
+ballots are opened, written in a random order into the ``ballot`` table in one transaction, the
+sealed rows deleted and the round's private key wiped: from then on nobody can open a sealed
+ballot from an older backup either (see README "What ballot secrecy means here").
+
+A receipt opens its own copy of the ballot: the choices are also sealed with a key derived from
+the receipt code (80 bits, known only to the voter), so the voter can see what they chose
+without anything in the database linking the receipt to the counted ballot.
+
+The plain form of a ballot is padded to a multiple of ``PAD`` bytes, so the length of a sealed
+ballot says nothing about how many proposals were chosen (unless a ballot has very many).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import current_app
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.secret import SecretBox
+
+PAD = 256
+
+
+class SealError(Exception):
+    """A sealed ballot or key that does not open (another secret key, a damaged row)."""
+
+
+def _derive(material: bytes, purpose: bytes) -> bytes:
+    return hashlib.blake2b(material, digest_size=SecretBox.KEY_SIZE, person=purpose).digest()
+
+
+def _master() -> SecretBox:
+    secret = current_app.config["SECRET_KEY"]
+    material = secret.encode() if isinstance(secret, str) else bytes(secret)
+    return SecretBox(_derive(material, b"wb-round-key"))
+
+
+def new_round_keys() -> tuple[str, bytes]:
+    """A new key pair for a round: the public key (hex) and the private key sealed with the
+    app's secret key."""
+    private = PrivateKey.generate()
+    return private.public_key.encode().hex(), _master().encrypt(bytes(private))
+
+
+def encode(selection: dict[int, int]) -> bytes:
+    """The plain form: ``id:points`` pairs in proposal order, padded with spaces."""
+    text = ";".join(f"{pid}:{points}" for pid, points in sorted(selection.items())).encode()
+    size = (len(text) // PAD + 1) * PAD
+    return text + b" " * (size - len(text))
+
+
+def decode(data: bytes) -> dict[int, int]:
+    text = data.decode().strip()
+    if not text:
+        return {}
+    pairs = (pair.split(":") for pair in text.split(";"))
+    return {int(pid): int(points) for pid, points in pairs}
+
+
+def seal(public_key: str, selection: dict[int, int]) -> bytes:
+    return SealedBox(PublicKey(bytes.fromhex(public_key))).encrypt(encode(selection))
+
+
+def opener(sealed_private_key: bytes) -> Callable[[bytes], dict[int, int]]:
+    """What opens the sealed ballots of one round (the close). :class:`SealError` when the
+    private key does not open: the secret key changed since the round began."""
+    try:
+        private = PrivateKey(_master().decrypt(sealed_private_key))
+    except CryptoError as error:
+        raise SealError("the round's key does not open with this secret key") from error
+    box = SealedBox(private)
+
+    def open_one(data: bytes) -> dict[int, int]:
+        try:
+            return decode(box.decrypt(data))
+        except (CryptoError, ValueError) as error:
+            raise SealError("a sealed ballot does not open") from error
+
+    return open_one
+
+
+def _receipt_box(receipt: str) -> SecretBox:
+    return SecretBox(_derive(receipt.encode(), b"wb-receipt"))
+
+
+def seal_for_receipt(receipt: str, selection: dict[int, int]) -> bytes:
+    """The voter's own copy, which only the (normalised) receipt code opens."""
+    return _receipt_box(receipt).encrypt(encode(selection))
+
+
+def open_with_receipt(receipt: str, data: bytes) -> dict[int, int] | None:
+    try:
+        return decode(_receipt_box(receipt).decrypt(data))
+    except (CryptoError, ValueError):
+        return None
