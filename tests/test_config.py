@@ -24,6 +24,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if key.startswith("WIJKBUDGET_") and key != "WIJKBUDGET_INSTANCE_PATH":
             monkeypatch.delenv(key)
     monkeypatch.setenv("WIJKBUDGET_PUBLIC_URL", "https://wijkbudget.example.nl")
+    monkeypatch.setenv("WIJKBUDGET_CHECKPOINT_PUBLIC_KEY", "ab" * 32)  # required like the URL
     return path
 
 

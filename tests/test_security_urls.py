@@ -130,6 +130,8 @@ def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("WIJKBUDGET_", "FLASK_")) and key != "WIJKBUDGET_INSTANCE_PATH":
             monkeypatch.delenv(key)
+    # required in production too (tests/test_trust_ledger.py checks that)
+    monkeypatch.setenv("WIJKBUDGET_CHECKPOINT_PUBLIC_KEY", "ab" * 32)
 
 
 def test_production_does_not_start_without_a_public_url(production):

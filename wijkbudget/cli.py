@@ -7,6 +7,7 @@ it lands as a whole or not at all."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import click
 from flask import Flask
@@ -394,6 +395,7 @@ def _wijk(slug: str | None) -> Neighbourhood | None:
 
 def init_app(app: Flask) -> None:
     _ledger_commands(app)
+    _roles_command()
     _backup_commands(app)
     _tally_command(app)
 
@@ -495,11 +497,20 @@ def _ledger_commands(app: Flask) -> None:
 
     @ledger.command("verify")
     @click.option("--wijk", "slug", default=None, help="Only this wijk (its slug).")
-    def verify(slug: str | None) -> None:
+    @click.option(
+        "--checkpoints",
+        "checkpoints_file",
+        type=click.File("rb"),
+        default=None,
+        help="A checkpoints file (JSON, as downloaded or mailed): every chain must extend them.",
+    )
+    def verify(slug: str | None, checkpoints_file: Any) -> None:
         """Recompute the hash chain and check it against the expenses: prints `ok <count>
         <head-hash>` (exit 0), or the id of the first broken entry, or `mismatch` with what
         disagrees, e.g. an expense booked twice (exit 1). With several wijken, the head is the
-        SHA-256 of their heads."""
+        SHA-256 of their heads. Then every chain must extend its signed checkpoints (those in
+        --checkpoints FILE, and the stored ones): else `checkpoint <wijk>: …` and exit 1."""
+        from .spending import commands as checkpoint_commands
         from .spending import operations as spending
 
         if slug:
@@ -512,6 +523,7 @@ def _ledger_commands(app: Flask) -> None:
             ids = list(db.session.scalars(select(Neighbourhood.id).order_by(Neighbourhood.id)))
         result = spending.verify_all(ids)
         if result.ok:
+            checkpoint_commands.check_checkpoints(ids, checkpoints_file)  # exits 1 on a failure
             click.echo(f"ok {result.count} {result.head}")
             return
         if result.broken_id is None:  # the chain is intact; the bookings disagree
@@ -523,7 +535,20 @@ def _ledger_commands(app: Flask) -> None:
         )
         raise SystemExit(1)
 
+    from .spending import commands as checkpoint_commands
+
+    ledger.add_command(checkpoint_commands.checkpoint)
+    ledger.add_command(checkpoint_commands.new_key)
     app.cli.add_command(ledger)
+
+
+def _roles_command() -> None:
+    """``flask db roles``: in Flask-Migrate's ``db`` group (see dbroles.py)."""
+    from flask_migrate.cli import db as db_group
+
+    from .dbroles import roles
+
+    db_group.add_command(roles)
 
 
 #: the choices of ``tally`` (the same as ``tally.rules.RULES`` and ``COMPLETIONS``; written out

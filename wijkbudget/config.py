@@ -98,6 +98,12 @@ DEFAULTS: dict[str, Any] = {
     # memory). Pages are never stale after a change; only the turnout may lag by this much.
     "PAGE_CACHE_SECONDS": 10,
     "PAGE_CACHE_URL": "",
+    # signed ledger checkpoints (spending/checkpoints.py): the hex Ed25519 seed that signs them
+    # (where `flask ledger checkpoint` runs), and/or the hex public key that checks them (the
+    # web app needs only this one). Production requires one of the two; in development and
+    # tests, with neither, the key is derived from SECRET_KEY.
+    "CHECKPOINT_KEY": "",
+    "CHECKPOINT_PUBLIC_KEY": "",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on", "ja"}
@@ -193,6 +199,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     if not app.config["MAIL_DIR"]:
         app.config["MAIL_DIR"] = str(instance / "mail")
     _public_url(app)
+    _checkpoint_key(app)
     _statement_timeout(app)
     app.config["LANGUAGES"] = [
         code.strip() for code in str(app.config["LANGUAGES"]).split(",") if code.strip()
@@ -224,6 +231,24 @@ def _public_url(app: Flask) -> None:
         )
     extra = [host.strip() for host in str(app.config["EXTRA_HOSTS"]).split(",") if host.strip()]
     app.config["TRUSTED_HOSTS"] = [parts.hostname, *extra]
+
+
+def _checkpoint_key(app: Flask) -> None:
+    """The ledger checkpoints' key: required like PUBLIC_URL (not when debugging, testing or on
+    the command line, where a missing key is derived from SECRET_KEY; see checkpoints.py)."""
+    for key in ("CHECKPOINT_KEY", "CHECKPOINT_PUBLIC_KEY"):
+        raw = str(app.config[key] or "").strip()
+        app.config[key] = raw
+        if raw and (len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw)):
+            raise ConfigError(f"{ENV_PREFIX}{key}: expected 64 hexadecimal digits")
+    if app.config["CHECKPOINT_KEY"] or app.config["CHECKPOINT_PUBLIC_KEY"]:
+        return
+    if not (app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI")):
+        raise ConfigError(
+            f"{ENV_PREFIX}CHECKPOINT_PUBLIC_KEY (or {ENV_PREFIX}CHECKPOINT_KEY) is not set: the "
+            "key that checks the signed checkpoints of the ledger. Make one with "
+            "'flask --app wsgi ledger new-key'."
+        )
 
 
 def _statement_timeout(app: Flask) -> None:

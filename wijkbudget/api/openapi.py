@@ -147,6 +147,28 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
+SCHEMAS["Checkpoint"] = _object(
+    {
+        "wijk_id": INT,
+        "wijk": STRING,
+        "length": INT,
+        "head": HASH,
+        "signed_at": {"type": "string", "format": "date-time"},
+        "key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+        "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+        "signed_text": STRING,
+    }
+)
+SCHEMAS["Checkpoints"] = _object(
+    {
+        "type": {"const": "wijkbudget-ledger-checkpoints/1"},
+        "public_key": HASH,
+        "key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+        "algorithm": {"const": "Ed25519"},
+        "checkpoints": {"type": "array", "items": {"$ref": "#/components/schemas/Checkpoint"}},
+    }
+)
+
 PAGE_PARAMETERS = [
     {
         "name": "page",
@@ -265,6 +287,20 @@ def document() -> dict[str, Any]:
             "/api/v1/wijken/{slug}/grootboek": _paged(
                 "LedgerEntry", "A wijk's ledger, oldest first, with hashes", [SLUG]
             ),
+            "/api/v1/wijken/{slug}/controlepunten": _paged(
+                "Checkpoint", "A wijk's signed ledger checkpoints, oldest first", [SLUG]
+            ),
+            "/api/v1/controlepunten": {
+                "get": {
+                    "summary": "Every signed ledger checkpoint and the public key (Ed25519) "
+                    "that verifies them: the file councillors keep",
+                    "parameters": [],
+                    "responses": {
+                        "200": _json(_ref("Checkpoints"), "All checkpoints"),
+                        **_errors(429),
+                    },
+                }
+            },
         },
         "components": {"schemas": SCHEMAS},
     }

@@ -168,3 +168,25 @@ def expenses(project_id: int) -> Response:
 @public
 def ledger(slug: str) -> Response:
     return _page(queries.ledger(_wijk(slug)), lambda items: [queries.entry_dict(e) for e in items])
+
+
+@bp.get("/wijken/<slug>/controlepunten")
+@public
+def checkpoints_of_wijk(slug: str) -> Response:
+    from ..spending import checkpoints
+    from ..spending.models import LedgerCheckpoint
+
+    query = (
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.neighbourhood_id == _wijk(slug).id)
+        .order_by(LedgerCheckpoint.length, LedgerCheckpoint.id)
+    )
+    return _page(query, lambda items: [checkpoints.checkpoint_dict(c) for c in items])
+
+
+@bp.get("/controlepunten")
+@public
+def all_checkpoints() -> Response:
+    from ..spending import checkpoints
+
+    return jsonify(checkpoints.export_document(checkpoints.stored()))

@@ -365,3 +365,51 @@ def _ledger_is_append_only(session: Session, _context: object, _instances: objec
             obj in session.deleted or session.is_modified(obj, include_collections=False)
         ):
             raise SpendingError("Een boeking in het grootboek kan niet worden gewijzigd.")
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed statement "the chain of this wijk had ``length`` entries and ended in
+    ``head_hash`` at ``signed_at``" (see checkpoints.py). Written once, like a ledger entry; the
+    signature is Ed25519 over :meth:`canonical`, by the key with id ``key_id``. Kept outside
+    the database too (mailed to the councillors), it shows a chain that was cut, emptied or
+    recomputed since."""
+
+    __tablename__ = "ledger_checkpoint"
+    __table_args__ = (
+        CheckConstraint("length > 0", name="length"),
+        Index("ix_ledger_checkpoint_wijk_length", "neighbourhood_id", "length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="RESTRICT")
+    )
+    wijk_slug: Mapped[str] = mapped_column(String(80))  # as signed (a slug may change later)
+    length: Mapped[int]  # the seq of the head entry: the chain's number of entries
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))  # hex
+
+    def statement(self) -> dict[str, object]:
+        return {
+            "type": "wijkbudget-ledger-checkpoint/1",
+            "wijk_id": self.neighbourhood_id,
+            "wijk": self.wijk_slug,
+            "length": self.length,
+            "head": self.head_hash,
+            "signed_at": self.signed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+
+    def canonical(self) -> str:
+        """What is signed: the statement as canonical JSON (sorted keys, no spaces)."""
+        return json.dumps(self.statement(), sort_keys=True, separators=(",", ":"))
+
+
+@event.listens_for(Session, "before_flush")
+def _checkpoints_are_append_only(session: Session, _context: object, _instances: object) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, LedgerCheckpoint) and (
+            obj in session.deleted or session.is_modified(obj, include_collections=False)
+        ):
+            raise SpendingError("Een controlepunt van het grootboek kan niet worden gewijzigd.")

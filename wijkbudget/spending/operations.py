@@ -132,13 +132,15 @@ def verify(wijk_id: int) -> Verification:
     with an expense booked twice is not a ledger that is right.
 
     Locks: nothing (it only reads; the desk pages and ``flask ledger verify`` call it)."""
-    chain = _verify_chain(wijk_id)
+    chain = verify_chain(wijk_id)
     if not chain.ok:
         return chain
     return _bookings_problem(wijk_id, chain) or chain
 
 
-def _verify_chain(wijk_id: int) -> Verification:
+def verify_chain(wijk_id: int) -> Verification:
+    """Only the hashes: every ``seq`` follows the one before, every ``prev_hash`` is the hash
+    before it, every ``hash`` is what the entry says (the public ledger page, checkpoints)."""
     prev, count = GENESIS, 0
     while True:  # in batches by seq, so a long ledger never sits in memory at once
         batch = list(

@@ -4,6 +4,7 @@ board's decisions, and the councillor's audit desk with its exports."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 
 from .. import permissions
 from ..errors import DomainError
-from ..extensions import db, paginate
+from ..extensions import db, paginate, utcnow
 from ..forms import options
 from ..neighbourhoods.models import Neighbourhood
 from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
@@ -36,7 +37,7 @@ from ..permissions import (
     public,
 )
 from ..proposals import images as image_files
-from . import exports, operations, queries, receipts
+from . import checkpoints, exports, operations, queries, receipts
 from .forms import (
     CloseProjectForm,
     ExpenseForm,
@@ -87,15 +88,13 @@ def wijk_money(slug: str) -> Any:
     overview = queries.wijk_overview(wijk)
     page = paginate(queries.projects_query(wijk))
     money = queries.money_by_project([p.id for p in page.items])
-    seq, head = queries.ledger_head(wijk)
     return render_template(
         "spending/wijk.html",
         wijk=wijk,
         overview=overview,
         page=page,
         money=money,
-        seq=seq,
-        head=head,
+        ledger_state=checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)),
         available=queries.wijk_available(wijk),
         status_label=queries.status_label,
     )
@@ -106,15 +105,40 @@ def wijk_money(slug: str) -> Any:
 def ledger(slug: str) -> Any:
     wijk = wijk_or_404(slug)
     page = paginate(queries.ledger_query(wijk))
-    seq, head = queries.ledger_head(wijk)
     return render_template(
         "spending/ledger.html",
         wijk=wijk,
         page=page,
-        seq=seq,
-        head=head,
+        ledger_state=checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)),
         kind_label=queries.entry_kind_label,
     )
+
+
+@bp.get("/grootboek/controlepunten")
+@public
+def checkpoints_page() -> Any:
+    """For councillors (and anyone): what a checkpoint is, how to keep and check it."""
+    return render_template(
+        "spending/checkpoints.html",
+        wijken=list(db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name))),
+        latest=checkpoints.latest,
+        key_id=checkpoints.key_id(checkpoints.verify_key()),
+        public_key=checkpoints.public_key_hex(),
+    )
+
+
+@bp.get("/grootboek/controlepunten.json")
+@public
+def checkpoints_file() -> Response:
+    """Every stored checkpoint with the public key, as one file to keep and check against."""
+    document = checkpoints.export_document(checkpoints.stored())
+    response = current_app.response_class(
+        json.dumps(document, indent=1, ensure_ascii=False) + "\n", mimetype="application/json"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="controlepunten-{utcnow():%Y-%m-%d}.json"'
+    )
+    return response
 
 
 @bp.get("/wijk/<slug>/geld/<any(projecten,uitgaven,grootboek):what>.<any(csv,xlsx):fmt>")
