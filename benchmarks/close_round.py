@@ -1,5 +1,6 @@
-"""Closing a round with many ballots: how long the board's "stemming sluiten" takes (reading the
-ballots, the tally, writing the .pb file, the result and the grants), in one transaction.
+"""Closing a round with many ballots: how long the board's "stemming sluiten" takes (opening the
+sealed ballots into the ballot table in random order, reading them, the tally, writing the .pb
+file, the result and the grants), in one transaction.
 
     .venv/bin/python benchmarks/close_round.py [--ballots 100000] [--proposals 40]
         [--database postgresql+psycopg://postgres@127.0.0.1:5432/bench]   # default: SQLite file
@@ -34,7 +35,9 @@ def main() -> None:
     from wijkbudget.proposals.models import Proposal, State
     from wijkbudget.results import operations
     from wijkbudget.rounds.models import Aggregation, Phase, Round
-    from wijkbudget.voting.models import Ballot, BallotChoice
+    from wijkbudget.sealing import seal
+    from wijkbudget.voting import operations as voting
+    from wijkbudget.voting.models import SealedBallot
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
@@ -69,14 +72,14 @@ def main() -> None:
         weights = [rng.random() ** 2 for _ in ids]
         started = time.perf_counter()
         for start in range(0, args.ballots, 10_000):
-            ballots, choices = [], []
+            ballots = []
             for _ in range(min(10_000, args.ballots - start)):
-                ballot_id = str(uuid.uuid4())
-                ballots.append({"id": ballot_id, "round_id": rnd.id, "counted": True})
-                for pid in set(rng.choices(ids, weights, k=rng.randint(1, 6))):
-                    choices.append({"ballot_id": ballot_id, "proposal_id": pid, "points": 1})
-            db.session.execute(insert(Ballot), ballots)
-            db.session.execute(insert(BallotChoice), choices)
+                chosen = set(rng.choices(ids, weights, k=rng.randint(1, 6)))
+                ballots.append(
+                    {"id": str(uuid.uuid4()), "round_id": rnd.id, "counted": True,
+                     "box": seal(rnd.ballot_public_key, dict.fromkeys(chosen, 1))}
+                )  # fmt: skip
+            db.session.execute(insert(SealedBallot), ballots)
         db.session.commit()
         print(f"database   {db.engine.url.get_backend_name()}")
         print(f"seeded     {args.ballots:,} ballots × {args.proposals} proposals "
@@ -85,6 +88,11 @@ def main() -> None:
         rnd = db.session.get(Round, rnd.id)
         board = db.session.get(User, board.id)
         started = time.perf_counter()
+        # the parts on their own (rolled back): opening the sealed ballots, then reading them
+        open_start = time.perf_counter()
+        opened = voting.unseal_ballots(rnd)
+        db.session.flush()
+        unsealed = time.perf_counter() - open_start
         read_start = time.perf_counter()
         election, _ = operations.round_election(rnd)
         read = time.perf_counter() - read_start
@@ -95,6 +103,7 @@ def main() -> None:
         db.session.commit()
         total = time.perf_counter() - started
         funded = sum(1 for line in result.lines if line.funded)
+        print(f"opening    {unsealed:.2f} s ({opened:,} sealed ballots opened, shuffled, written)")
         print(f"reading    {read:.2f} s ({election.voters:,} ballots)")
         print(f"close      {total:.2f} s in all (read, equal shares add-one, .pb file, result, "
               f"grants; {funded} funded)")  # fmt: skip

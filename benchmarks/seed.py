@@ -108,6 +108,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
         Phase,
         Round,
     )
+    from wijkbudget.sealing import new_round_keys, seal
     from wijkbudget.spending.models import (
         GENESIS,
         EntryKind,
@@ -119,11 +120,11 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     )
     from wijkbudget.voting.codes import code_hash, group
     from wijkbudget.voting.models import (
-        Ballot,
-        BallotChoice,
         Channel,
         CodeBatch,
         Participation,
+        Receipt,
+        SealedBallot,
         VotingCode,
     )
 
@@ -283,6 +284,14 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
                         ),
                         "created_at": start,
                         "created_by_id": board_of[w],
+                        # (made by the model for a round added through the ORM)
+                        **dict(
+                            zip(
+                                ("ballot_public_key", "ballot_private_key"),
+                                new_round_keys(),
+                                strict=True,
+                            )
+                        ),
                     }
                 )
         round_ids = list(db.session.scalars(insert(Round).returning(Round.id), round_rows))
@@ -458,15 +467,17 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
                 row["id"] = cid
             code_counter += len(code_ids)
             bulk(VotingCode, code_rows)
-            ballots, choices, parts = [], [], []
+            public_key = round_rows[round_ids.index(rid)]["ballot_public_key"]
+            ballots, receipts, parts = [], [], []
             for i in range(per_voting):
-                ballot_id = str(uuid.uuid4())
-                ballots.append(
-                    {"id": ballot_id, "round_id": rid, "counted": True,
-                     "receipt_hash": secrets.token_hex(32)}
-                )  # fmt: skip
                 chosen = set(rng.choices(pids, popularity, k=rng.randint(1, 5)))
-                choices += [{"ballot_id": ballot_id, "proposal_id": p, "points": 1} for p in chosen]
+                # sealed, as a cast seals it (the close opens them); the receipts without a
+                # copy of the ballot (nobody holds their codes)
+                ballots.append(
+                    {"id": str(uuid.uuid4()), "round_id": rid, "counted": True,
+                     "paper_batch_id": None, "box": seal(public_key, dict.fromkeys(chosen, 1))}
+                )  # fmt: skip
+                receipts.append({"receipt_hash": secrets.token_hex(32), "round_id": rid})
                 if i < online:
                     parts.append(
                         {"round_id": rid, "user_id": voters[i], "code_id": None,
@@ -478,8 +489,8 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 (one straight script)
                          "channel": Channel.CODE, "area_id": None}
                     )  # fmt: skip
             rng.shuffle(parts)  # participation order says nothing about ballot order
-            bulk(Ballot, ballots)
-            bulk(BallotChoice, choices)
+            bulk(SealedBallot, ballots)
+            bulk(Receipt, receipts)
             bulk(Participation, parts)
         fix_sequence("voting_code")
         db.session.execute(

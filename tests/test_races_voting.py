@@ -28,11 +28,12 @@ from wijkbudget.voting import operations
 from wijkbudget.voting.codes import code_hash, normalise_code
 from wijkbudget.voting.models import (
     Ballot,
-    BallotChoice,
     Channel,
     CodeBatch,
     PaperBatch,
     Participation,
+    Receipt,
+    SealedBallot,
     VotingCode,
 )
 
@@ -181,7 +182,7 @@ def test_casts_with_one_code_at_once_make_one_ballot(scene, new_round, make_clie
         assert set(statuses(responses)) <= {303, 409}
         fresh()
         assert count(Participation, Participation.round_id == round_id) == 1
-        assert count(Ballot, Ballot.round_id == round_id) == 1
+        assert count(SealedBallot, SealedBallot.round_id == round_id) == 1
         assert count(VotingCode, VotingCode.round_id == round_id, VotingCode.used) == 1
 
 
@@ -206,9 +207,8 @@ def test_casts_by_one_account_at_once_make_one_ballot(scene, new_round, logged_i
         assert any(r.headers.get("Location", "").endswith("/bewijs") for r in responses)
         fresh()
         assert count(Participation, Participation.round_id == round_id) == 1
-        assert count(Ballot, Ballot.round_id == round_id) == 1
-        ballot = db.session.scalar(select(Ballot.id).where(Ballot.round_id == round_id))
-        assert count(BallotChoice, BallotChoice.ballot_id == ballot) == 1
+        assert count(SealedBallot, SealedBallot.round_id == round_id) == 1
+        assert count(Receipt, Receipt.round_id == round_id) == 1
 
 
 def test_a_revocation_racing_casts_with_that_code(scene, new_round, logged_in, make_client):
@@ -242,7 +242,7 @@ def test_a_revocation_racing_casts_with_that_code(scene, new_round, logged_in, m
                 VotingCode.round_id == round_id
             )
         ).one()
-        ballots = count(Ballot, Ballot.round_id == round_id)
+        ballots = count(SealedBallot, SealedBallot.round_id == round_id)
         assert (used, revoked, ballots) in {(True, False, 1), (False, True, 0)}
         assert count(Participation, Participation.round_id == round_id) == ballots
         if used:  # the board was told it could not revoke a code that voted
@@ -267,7 +267,9 @@ def batch_is_whole(batch_id: int) -> PaperBatch:
     """A batch ends confirmed with all its ballots (counted) or discarded with none; an open
     one has every ballot it holds waiting."""
     batch = db.session.get(PaperBatch, batch_id)
-    ballots = list(db.session.scalars(select(Ballot).where(Ballot.paper_batch_id == batch_id)))
+    ballots = list(
+        db.session.scalars(select(SealedBallot).where(SealedBallot.paper_batch_id == batch_id))
+    )
     votes = count(Participation, Participation.paper_batch_id == batch_id)
     assert not (batch.confirmed_at and batch.discarded_at)
     if batch.confirmed_at is not None:
@@ -342,7 +344,7 @@ def test_two_board_members_confirming_at_once_confirm_once(
         batch = batch_is_whole(batch_id)
         assert batch.confirmed_at is not None
         assert audit_count("paper.confirm", "paper_batch", batch_id) == 1
-        counted = count(Ballot, Ballot.round_id == round_id, Ballot.counted)
+        counted = count(SealedBallot, SealedBallot.round_id == round_id, SealedBallot.counted)
         assert counted == 3
 
 
@@ -510,7 +512,7 @@ def test_casts_when_the_dates_opened_the_vote_before_the_tick_ran(scene, new_rou
         assert all(r.headers.get("Location", "").endswith("/bewijs") for r in responses)
         fresh()
         assert db.session.get(Round, round_id).phase == Phase.VOTING
-        assert count(Ballot, Ballot.round_id == round_id) == N
+        assert count(SealedBallot, SealedBallot.round_id == round_id) == N
         moves = count(
             RoundPhaseChange,
             RoundPhaseChange.round_id == round_id,

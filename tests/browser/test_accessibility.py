@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import finish_sign_in
 from tests.conftest import PASSWORD
+from wijkbudget import sealing
 from wijkbudget.accounts.models import Role, RoleAssignment
 from wijkbudget.dialogue.models import Comment
 from wijkbudget.dialogue.operations import thread_for_proposal
@@ -20,11 +21,11 @@ from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals.models import State
 from wijkbudget.results import operations as results
-from wijkbudget.rounds.models import Phase
+from wijkbudget.rounds.models import Phase, Round
 from wijkbudget.spending import operations as spending
 from wijkbudget.spending.models import FundedProject, PayeeType
 from wijkbudget.voting import operations as voting
-from wijkbudget.voting.models import Ballot, Channel
+from wijkbudget.voting.models import Channel, SealedBallot
 
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
 
@@ -316,9 +317,12 @@ def test_a_resident_casts_the_whole_ballot_with_only_the_keyboard(
     assert len(seen) >= 5
 
     db.session.expire_all()
-    ballots = list(db.session.scalars(select(Ballot).where(Ballot.round_id == w.voting_round)))
+    ballots = list(
+        db.session.scalars(select(SealedBallot).where(SealedBallot.round_id == w.voting_round))
+    )
     assert len(ballots) == 1
-    assert {c.proposal_id for c in ballots[0].choices} == chosen
+    rnd = db.session.get(Round, w.voting_round)
+    assert set(sealing.opener(rnd.ballot_private_key)(ballots[0].box)) == chosen
 
 
 def test_errors_are_tied_to_their_fields(world: World, new_page) -> None:
