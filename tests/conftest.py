@@ -155,6 +155,9 @@ def app_config(
         "SERVER_NAME": "wijkbudget.test",
         "PUBLIC_URL": "http://wijkbudget.test",  # links in mail; other hosts get a 400
         "PAGE_CACHE_SECONDS": 0,  # tests of the page cache turn it on
+        # each test its own maintenance flag (never the instance folder's), and no waiting
+        "MAINTENANCE_FILE": str(tmp_path / "maintenance.json"),
+        "MAINTENANCE_GRACE_SECONDS": 0,
     }
 
 

@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         errors,
         i18n,
         mail,
+        maintenance,
         money,
         pagecache,
         permissions,
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 ping_after_idle(engine, app.config["DATABASE_PING_AFTER_SECONDS"])
     pagecache.init_app(app, db)  # first: its hooks must run before (and after) all others
     replica.init_app(app, db)  # after it: a page served from the cache reads nothing
+    maintenance.init_app(app, db)  # before the CSRF check and the limits: a write gets the 503
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
     @app.before_request
@@ -146,7 +148,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/healthz")
     @permissions.public
     def healthz() -> tuple[str, int, dict[str, str]]:
-        return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+        # "ok", or "maintenance: …" (still 200: the pages are served; see maintenance.py)
+        text, headers = maintenance.health()
+        return text, 200, {"Content-Type": "text/plain; charset=utf-8", **headers}
 
     return app
 

@@ -635,16 +635,36 @@ def _backup_commands(app: Flask) -> None:
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--yes", is_flag=True, help="Do not ask: everything now in the database goes.")
-    def restore_command(path: Path, yes: bool) -> None:
-        """Replace the whole database with the backup at PATH."""
+    @click.option(
+        "--lose-votes",
+        is_flag=True,
+        help="Restore even if votes (and receipts) cast after the backup are lost; names them.",
+    )
+    @click.option(
+        "--lose-ledger",
+        is_flag=True,
+        help="Restore even if ledger entries made after the backup are lost; names them.",
+    )
+    def restore_command(path: Path, yes: bool, lose_votes: bool, lose_ledger: bool) -> None:
+        """Replace the whole database with the backup at PATH, with the site in maintenance
+        for the whole run (writes get a 503). Refused (exit 1, nothing changed) when the
+        database holds votes, receipts or ledger entries the backup lacks, unless --lose-votes
+        / --lose-ledger."""
         from .backup import BackupError, restore
+        from .maintenance import FlagTaken
 
         if not yes:
             click.confirm(
                 "Alles in de database wordt vervangen door de backup. Doorgaan?", abort=True
             )
         try:
-            restore(path)
+            restore(path, lose_votes=lose_votes, lose_ledger=lose_ledger, say=click.echo)
+        except FlagTaken as error:
+            raise click.ClickException(f"Er loopt al een restore: {error}") from error
         except BackupError as error:
             raise click.ClickException(str(error)) from error
         click.echo(f"Teruggezet uit {path}")
+
+    from .maintenance import maintenance_command
+
+    app.cli.add_command(maintenance_command)

@@ -98,6 +98,14 @@ DEFAULTS: dict[str, Any] = {
     # memory). Pages are never stale after a change; only the turnout may lag by this much.
     "PAGE_CACHE_SECONDS": 10,
     "PAGE_CACHE_URL": "",
+    # maintenance (maintenance.py): the flag file every worker looks for before a write
+    # (instance/maintenance.json when empty; on a shared mount when there are several servers);
+    # `flask restore` waits GRACE seconds after setting it for requests already running, and
+    # on PostgreSQL at most DRAIN seconds for the transactions that were open then
+    "MAINTENANCE_FILE": "",
+    "MAINTENANCE_GRACE_SECONDS": 3,
+    "MAINTENANCE_DRAIN_SECONDS": 60,
+    "MAINTENANCE_RETRY_AFTER_SECONDS": 120,
     # signed ledger checkpoints (spending/checkpoints.py): the hex Ed25519 seed that signs them
     # (where `flask ledger checkpoint` runs), and/or the hex public key that checks them (the
     # web app needs only this one). Production requires one of the two; in development and

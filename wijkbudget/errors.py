@@ -93,9 +93,21 @@ def too_many_response(error: HTTPException) -> Any:
 
 
 def database_away_response(away: Callable[[], str]) -> Any:
-    """The 503 for a database that cannot be reached, with the message ``away()``: a page, JSON
-    for the API, or plain text when even the page needs the database (someone logged in: their
-    language, the menu). The request's transaction is rolled back first."""
+    """The 503 for a database that cannot be reached, with the message ``away()``; during
+    maintenance (a restore replacing the tables) the maintenance message instead."""
+    from . import maintenance
+
+    if maintenance.is_on():
+        return maintenance.response()
+    return unavailable_response(away)
+
+
+def unavailable_response(
+    away: Callable[[], str], *, retry_after: int = 60, title: str | None = None
+) -> Any:
+    """A 503 with the message ``away()``: a page, JSON for the API, or plain text when even the
+    page needs the database (someone logged in: their language, the menu). The request's
+    transaction is rolled back first."""
     from flask import current_app
     from flask_babel import force_locale
 
@@ -103,14 +115,14 @@ def database_away_response(away: Callable[[], str]) -> Any:
 
     with contextlib.suppress(SQLAlchemyError):
         db.session.rollback()
-    headers = {"Retry-After": "60", "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):
         response = jsonify({"error": away()})
         response.status_code = 503
         response.headers.update(headers)
         return response
     try:
-        return _render(503, message=away())[0], 503, headers
+        return _render(503, message=away(), title=title)[0], 503, headers
     except SQLAlchemyError:
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             text = away()
