@@ -317,6 +317,21 @@ def test_an_older_database_restores_without_questions(app, scene, tmp_path):
     assert participations(scene["round_id"]) == 1
 
 
+def test_a_restore_into_an_empty_database(app, scene, tmp_path):
+    """After a disaster the database may be new and empty (no tables): nothing to compare,
+    the restore puts everything back."""
+    voting.cast(
+        scene["round"], {scene["proposals"][0]: 1}, user=scene["voters"][0], channel=Channel.ONLINE
+    )
+    path = tmp_path / "site.backup"
+    take_backup(app, path)
+    db.session.remove()
+    db.drop_all()
+    result = run_restore(app, path)
+    assert result.exit_code == 0, result.output
+    assert participations(scene["round_id"]) == 1
+
+
 def test_a_file_that_is_no_backup_changes_nothing(app, scene, tmp_path):
     path = tmp_path / "garbage.backup"
     path.write_bytes(b"no backup at all " * 100)

@@ -277,6 +277,8 @@ def compare(kept: Kept) -> Loss:
         def rows(sql: str) -> list[Any]:
             return list(connection.execute(text(sql)))
 
+        if not {"budget_round", "neighbourhood"} <= live_tables:
+            return loss  # an empty database (a new one after a disaster): nothing to lose
         rounds = {
             row.id: f"{row.title} ({row.wijk})"
             for row in rows(
