@@ -132,6 +132,8 @@ def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
     # required in production too (tests/test_trust_ledger.py checks that)
     monkeypatch.setenv("WIJKBUDGET_CHECKPOINT_PUBLIC_KEY", "ab" * 32)
+    # and the key of the voters' fingerprints (tests/test_one_person_one_vote.py)
+    monkeypatch.setenv("WIJKBUDGET_FINGERPRINT_KEY", "cd" * 32)
 
 
 def test_production_does_not_start_without_a_public_url(production):

@@ -111,6 +111,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .results.views import bp as results_bp
     from .rounds.views import bp as rounds_bp
     from .spending.views import bp as spending_bp
+    from .voting.register_views import bp as voting_register_bp
     from .voting.views import bp as voting_bp
     from .voting.views import voting_banner
 
@@ -121,6 +122,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(voting_bp)
+    app.register_blueprint(voting_register_bp)
     app.register_blueprint(results_bp)
     app.register_blueprint(spending_bp)
     app.register_blueprint(api_bp)

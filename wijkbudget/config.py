@@ -91,6 +91,10 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: a statement running longer is cancelled (0: no limit). The command line
     # (migrations, backup, tally) is not limited; see README "Production notes".
     "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
+    # the key of the voters' fingerprints (voting/fingerprint.py: one vote per mailbox, also
+    # after the account is deleted): a long random string, kept as long as the data. Required
+    # in production; in development and tests derived from SECRET_KEY with a label of its own
+    "FINGERPRINT_KEY": "",
     # pagination
     "PAGE_SIZE": 25,
     # public pages for visitors without a session come from a cache (see pagecache.py):
@@ -208,6 +212,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["MAIL_DIR"] = str(instance / "mail")
     _public_url(app)
     _checkpoint_key(app)
+    _fingerprint_key(app)
     _statement_timeout(app)
     app.config["LANGUAGES"] = [
         code.strip() for code in str(app.config["LANGUAGES"]).split(",") if code.strip()
@@ -257,6 +262,27 @@ def _checkpoint_key(app: Flask) -> None:
             "key that checks the signed checkpoints of the ledger. Make one with "
             "'flask --app wsgi ledger new-key'."
         )
+
+
+def _fingerprint_key(app: Flask) -> None:
+    """``FINGERPRINT_KEY`` is required where ``PUBLIC_URL`` is (not when debugging, testing or
+    on the command line): a key derived from SECRET_KEY would change with it, and every voter
+    fingerprint made before would be forgotten."""
+    key = str(app.config["FINGERPRINT_KEY"] or "").strip()
+    app.config["FINGERPRINT_KEY"] = key
+    if key and len(key) < 32:
+        raise ConfigError(
+            f"{ENV_PREFIX}FINGERPRINT_KEY is too short: use at least 32 random characters, for "
+            "example the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if key or app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI"):
+        return
+    raise ConfigError(
+        f"{ENV_PREFIX}FINGERPRINT_KEY is not set: the key of the voters' fingerprints (one vote "
+        "per mailbox, also after an account is deleted). Set it once to a long random string, "
+        "for example the output of: python -c 'import secrets; print(secrets.token_hex(32))', "
+        "and keep it as long as the data"
+    )
 
 
 def _statement_timeout(app: Flask) -> None:

@@ -58,6 +58,8 @@ class User(UserMixin, db.Model):
     )
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     postcode: Mapped[str | None] = mapped_column(String(7))
+    # asked only in a round with an address register ("12", "12A", "12-2"; voting/register.py)
+    house_number: Mapped[str | None] = mapped_column(String(16))
     # Where the person works, when that is in a wijk they do not live in: a round whose board
     # lets "mensen die er werken" take part is open to them too (permissions.takes_part).
     work_postcode: Mapped[str | None] = mapped_column(String(7))

@@ -558,6 +558,7 @@ def delete_account(user: User, password: str) -> None:
     user.password_hash = None
     user.display_name = None
     user.postcode = None
+    user.house_number = None
     user.work_postcode = None
     user.work_neighbourhood = None
     user.birth_year = None

@@ -103,6 +103,9 @@ class Round(db.Model):
     # eligibility
     min_age: Mapped[int | None]
     workers_eligible: Mapped[bool] = mapped_column(default=False)
+    # an address register (voting/register.py): None when the round has none; else each
+    # address votes at most its number of places, and this is the largest (the rules say it)
+    register_max_votes: Mapped[int | None]
     # supports
     support_enabled: Mapped[bool] = mapped_column(default=True)
     support_threshold: Mapped[int] = mapped_column(default=0)

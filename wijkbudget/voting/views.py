@@ -49,7 +49,7 @@ from ..rounds.queries import round_by_slug_query
 from ..rounds.views import load_round, load_wijk_round, visible_or_404
 from ..throttle import address_key
 from ..urls import external_url
-from . import operations, queries
+from . import operations, queries, register
 from .codes import group, new_receipt
 from .forms import (
     CodeForm,
@@ -268,6 +268,13 @@ def _gate(wijk: Neighbourhood, rnd: Round, has_code: bool) -> Any:
             rnd=rnd,
             refusal=_("Je hebt al gestemd in deze ronde. Er telt één stem per persoon."),
         ), 409
+    # a round with an address register: an account votes for its postcode and house number
+    if (
+        rnd.eligibility != Eligibility.CODES
+        and register.has_register(rnd)
+        and register.account_address_id(rnd, user) is None
+    ):
+        return redirect(url_for("voting_register.address", slug=wijk.slug, round_id=rnd.id), 303)
     return None
 
 
@@ -528,8 +535,27 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                 else:
                     flash(_("Deze code was al ingetrokken."), "success")
                 return redirect(url_for(".codes", slug=wijk.slug, round_id=round_id), 303)
+            if action == "from_register":
+                batch = register.make_codes_from_register(
+                    current_user, rnd, form_token=_sent_token()
+                )
+                flash(
+                    _(
+                        "%(n)d codes gemaakt uit de adressenlijst. Print nu de brieven of "
+                        "download de lijst: daarna zijn de codes niet meer te zien.",
+                        n=batch.size,
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".codes", slug=wijk.slug, round_id=round_id), 303)
             if action == "walk_in":
-                walk_in = operations.issue_walk_in_code(current_user, rnd)
+                # in a round with an address register: for the visitor's address
+                address_id = register.walk_in_address(
+                    rnd,
+                    request.form.get("postcode", "")[:16],
+                    request.form.get("house_number", "")[:40],
+                )
+                walk_in = operations.issue_walk_in_code(current_user, rnd, address_id=address_id)
             else:
                 batch = _batch(rnd, database_id(request.form.get("batch")) or 0)
                 if action == "printed":
@@ -579,8 +605,15 @@ def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     except DomainError as error:
         return _not_shown(wijk, rnd, error)
     vote_url = external_url(".enter_code")
+    addresses = register.batch_addresses(batch, codes)  # codes made per address: on the letter
     return (
-        render_template("voting/letters.html", wijk=wijk, rnd=rnd, codes=codes, vote_url=vote_url),
+        render_template(
+            "voting/letters.html",
+            wijk=wijk,
+            rnd=rnd,
+            letters=list(zip(codes, addresses, strict=True)),
+            vote_url=vote_url,
+        ),
         200,
         {"Cache-Control": "no-store"},
     )
@@ -596,8 +629,16 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         codes = operations.show_codes(current_user, rnd, batch)
     except DomainError as error:
         return _not_shown(wijk, rnd, error)
+    addresses = register.batch_addresses(batch, codes)
+    if any(addresses):  # codes made per address: the address with each
+        table = to_csv(
+            ["stemcode", "postcode", "huisnummer"],
+            [[c, *(a or ("", ""))] for c, a in zip(codes, addresses, strict=True)],
+        )
+    else:
+        table = to_csv(["stemcode"], [[c] for c in codes])
     return Response(
-        to_csv(["stemcode"], [[c] for c in codes]),
+        table,
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="stemcodes-{batch_id}.csv"',
