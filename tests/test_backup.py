@@ -11,7 +11,7 @@ from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending import operations as spending
 from wijkbudget.voting import operations as voting
-from wijkbudget.voting.models import Ballot, Channel, Participation
+from wijkbudget.voting.models import Channel, Participation, SealedBallot
 
 
 def test_backup_wipe_restore(app, tmp_path, make_wijk, make_user, make_round, make_proposal):
@@ -44,15 +44,15 @@ def test_backup_wipe_restore(app, tmp_path, make_wijk, make_user, make_round, ma
         else:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
-    assert db.session.scalar(select(func.count(Ballot.id))) == 0
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 0
 
     refused = runner.invoke(args=["restore", str(path)], input="n\n")
     assert refused.exit_code != 0
-    assert db.session.scalar(select(func.count(Ballot.id))) == 0
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 0
     result = runner.invoke(args=["restore", str(path), "--yes"])
     assert result.exit_code == 0, result.output
     db.session.remove()
-    ballots = db.session.scalar(select(func.count(Ballot.id)))
+    ballots = db.session.scalar(select(func.count(SealedBallot.id)))
     participations = db.session.scalar(select(func.count(Participation.id)))
     assert ballots == participations == 3
     again = spending.verify(wijk.id)

@@ -13,6 +13,7 @@ from sqlalchemy import Date, DateTime, func, inspect, select
 
 from tests.concurrency import database_outage
 from tests.conftest import PASSWORD
+from wijkbudget import sealing
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db
@@ -28,6 +29,8 @@ from wijkbudget.voting.models import (
     CodeBatch,
     PaperBatch,
     Participation,
+    Receipt,
+    SealedBallot,
     VotingCode,
     VotingError,
 )
@@ -124,7 +127,7 @@ def test_outside_voting_nothing_is_cast(ballot_round, voter, phase):
     rnd.phase = phase
     with pytest.raises(VotingError, match="niet open"):
         operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE)
-    assert db.session.scalar(select(func.count(Ballot.id))) == 0
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 0
 
 
 # --- journeys through the web forms (no JavaScript) ---------------------------------------------
@@ -197,7 +200,7 @@ def test_resident_votes_with_account(west, ballot_round, voter, make_client, cli
     # once is once
     again = me.post(f"{url}/versturen", {}, page=url)
     assert again.status_code == 409 and "al gestemd" in again.get_data(as_text=True)
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
 
 
 def test_who_may_vote_with_an_account(west, ballot_round, make_user, make_wijk, make_client):
@@ -267,7 +270,7 @@ def test_someone_who_works_in_the_wijk_votes_where_the_round_lets_them(
         )
         response = me.post(f"{url}/versturen", {}, page=f"{url}/controleren")
         assert response.status_code == 303
-        assert db.session.scalar(select(func.count(Ballot.id))) == 1
+        assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
         participation = db.session.scalar(select(Participation))
         assert (participation.user_id, participation.channel) == (worker.id, Channel.ONLINE)
     else:
@@ -396,7 +399,7 @@ def test_online_voter_cannot_also_vote_on_paper(
     )
     assert response.status_code == 409 and "al gestemd" in response.get_data(as_text=True)
     assert "1 conflict" in henk.get(batch_url).get_data(as_text=True)
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
 
 
 def test_paper_batch_counts_only_when_complete_and_confirmed_by_another(
@@ -439,10 +442,16 @@ def test_paper_batch_counts_only_when_complete_and_confirmed_by_another(
     # the one who entered them cannot confirm
     response = henk.post(batch_url, {"action": "confirm"}, page=batch_url)
     assert response.status_code == 422 and "ander bestuurslid" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.counted.is_(True))) == 0
+    assert (
+        db.session.scalar(select(func.count(SealedBallot.id)).where(SealedBallot.counted.is_(True)))
+        == 0
+    )
     assert ria.post(batch_url, {"action": "confirm"}, page=batch_url).status_code == 303
     db.session.expire_all()
-    assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.counted.is_(True))) == 3
+    assert (
+        db.session.scalar(select(func.count(SealedBallot.id)).where(SealedBallot.counted.is_(True)))
+        == 3
+    )
     turnout = queries.turnout(db.session.get(Round, rnd.id))
     assert turnout.total == 3 and turnout.by_channel == {"paper": 3}
     # the codes are spent: they cannot vote online too
@@ -493,9 +502,9 @@ def test_concurrent_casts_make_exactly_one_ballot(app, ballot_round, voter):
         assert all(o in ("ok", "already") for o in outcomes), [
             o for o in outcomes if o.startswith("error")
         ][:3]
-        assert db.session.scalar(select(func.count(Ballot.id))) == 1
+        assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
         assert db.session.scalar(select(func.count(Participation.id))) == 1
-        assert db.session.scalar(select(func.count(BallotChoice.ballot_id))) == 1
+        assert db.session.scalar(select(func.count(Receipt.receipt_hash))) == 1
 
 
 # --- secrecy --------------------------------------------------------------------------------------
@@ -504,9 +513,14 @@ def test_concurrent_casts_make_exactly_one_ballot(app, ballot_round, voter):
 def test_ballot_table_cannot_be_linked_to_a_voter(app):
     inspector = inspect(db.engine)
     columns = {c["name"]: c for c in inspector.get_columns("ballot")}
-    assert set(columns) == {"id", "round_id", "receipt_hash", "counted", "paper_batch_id"}
-    assert not any(isinstance(c["type"], DateTime | Date) for c in columns.values())
-    for table in ("ballot", "ballot_choice"):
+    assert set(columns) == {"id", "round_id"}
+    sealed = {c["name"]: c for c in inspector.get_columns("sealed_ballot")}
+    assert set(sealed) == {"id", "round_id", "counted", "paper_batch_id", "box"}
+    receipts = {c["name"]: c for c in inspector.get_columns("receipt")}
+    assert set(receipts) == {"receipt_hash", "round_id", "box"}
+    for found in (columns, sealed, receipts):
+        assert not any(isinstance(c["type"], DateTime | Date) for c in found.values())
+    for table in ("ballot", "ballot_choice", "sealed_ballot", "receipt"):
         targets = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
         assert not targets & {"user_account", "voting_code", "participation", "code_batch"}, table
     # the key is random, not a counter that follows the order of participations
@@ -514,17 +528,77 @@ def test_ballot_table_cannot_be_linked_to_a_voter(app):
     assert not participation_columns & {"ballot_id", "receipt_hash"}
 
 
-def test_ballot_ids_are_random_and_receipts_stored_hashed(ballot_round, make_user, west):
+def test_during_the_vote_ballots_are_sealed_and_receipts_stored_hashed(
+    ballot_round, make_user, west, board
+):
+    """What a reader of the database sees during the vote: sealed boxes of one size that do not
+    open without the round's private key, receipts only as hashes; at the close the ballots are
+    opened into the ballot table, the sealed rows go and the private key is wiped."""
+    from wijkbudget import sealing
+    from wijkbudget.results import operations as results
+
     rnd, proposals = ballot_round
-    receipts = []
+    receipts, chosen = [], []
     for i in range(3):
         user = make_user(f"v{i}@example.org", wijk=west)
-        receipts.append(operations.cast(rnd, ids(proposals, i), user=user, channel=Channel.ONLINE))
+        selection = ids(proposals, *((0,), (1,), (0, 2))[i])
+        chosen.append(selection)
+        receipts.append(operations.cast(rnd, selection, user=user, channel=Channel.ONLINE))
     db.session.commit()
-    stored = list(db.session.scalars(select(Ballot)))
+    assert db.session.scalar(select(func.count(Ballot.id))) == 0
+    stored = list(db.session.scalars(select(SealedBallot)))
     assert all(re.fullmatch(r"[0-9a-f-]{36}", b.id) for b in stored)
-    assert {b.receipt_hash for b in stored} == {receipt_hash(r) for r in receipts}
-    assert not {r for r in receipts} & {b.receipt_hash for b in stored}
+    assert len({len(b.box) for b in stored}) == 1  # one or two choices: the same length
+    for ballot in stored:
+        assert str(proposals[0].id).encode() + b":1" not in ballot.box
+    assert len({b.box for b in stored}) == 3
+    hashes = set(db.session.scalars(select(Receipt.receipt_hash)))
+    assert hashes == {receipt_hash(r) for r in receipts}
+    assert not set(receipts) & hashes
+    # the public key seals, the stored private key opens only with the app's secret key
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd.ballot_private_key and bytes.fromhex(rnd.ballot_public_key)
+    open_one = sealing.opener(rnd.ballot_private_key)
+    assert sorted(sorted(open_one(b.box).items()) for b in stored) == sorted(
+        sorted(c.items()) for c in chosen
+    )
+    # each receipt opens its own copy, and only that
+    for receipt, selection in zip(receipts, chosen, strict=True):
+        assert queries.check_receipt(receipt).choices == selection
+    assert queries.check_receipt("A" * 16) is None
+
+    rnd.result_opens = None
+    db.session.commit()
+    results.close_voting(board, rnd, confirmed=True)
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd.ballot_private_key is None
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 0
+    counted = {}
+    for ballot_id, proposal_id in db.session.execute(
+        select(BallotChoice.ballot_id, BallotChoice.proposal_id)
+    ):
+        counted.setdefault(ballot_id, set()).add(proposal_id)
+    assert sorted(map(sorted, counted.values())) == sorted(sorted(c) for c in chosen)
+    # the receipts still show their ballots after the close
+    assert queries.check_receipt(receipts[2]).choices == chosen[2]
+
+
+def test_a_close_with_a_changed_secret_key_stops_and_loses_nothing(app, ballot_round, voter, board):
+    from wijkbudget.results import operations as results
+    from wijkbudget.results.models import Result
+
+    rnd, proposals = ballot_round
+    operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE)
+    db.session.commit()
+    rnd.result_opens = None
+    db.session.commit()
+    app.config["SECRET_KEY"] = "een andere sleutel"
+    with pytest.raises(VotingError, match="SECRET_KEY"):
+        results.close_voting(board, rnd, confirmed=True)
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd.phase == Phase.VOTING and rnd.ballot_private_key
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
+    assert db.session.scalar(select(func.count(Result.id))) == 0
 
 
 def test_turnout_but_no_counts_during_voting_and_fingerprints_after(
@@ -718,7 +792,7 @@ def test_a_double_click_on_cast_shows_the_receipt_of_the_one_ballot(
     shown = me.get(second.headers["Location"]).get_data(as_text=True)
     receipt = re.search(r'class="receipt"><strong>([A-Z0-9-]+)<', shown).group(1)
     assert queries.check_receipt(receipt) is not None
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
     # a third attempt, later, from the same browser: one vote per person (409)
     assert me.get(url).status_code == 409
     again = me.post(f"{url}/versturen", {}, page="/stem")
@@ -737,7 +811,7 @@ def test_a_double_click_on_cast_shows_the_receipt_of_the_one_ballot(
         second = send()
     assert first.headers["Location"] == second.headers["Location"]
     assert second.headers["Location"].endswith("/stemmen/bewijs")
-    assert db.session.scalar(select(func.count(Ballot.id))) == 2
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 2
 
 
 def test_a_cast_judges_by_the_dates_whether_or_not_the_tick_ran(
@@ -758,7 +832,7 @@ def test_a_cast_judges_by_the_dates_whether_or_not_the_tick_ran(
     assert review_and_cast(me, url, [str(proposal.id)])().status_code == 303
     db.session.expire_all()
     assert db.session.get(Round, rnd.id).phase == Phase.VOTING
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
 
     rnd.result_opens = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()
@@ -768,7 +842,7 @@ def test_a_cast_judges_by_the_dates_whether_or_not_the_tick_ran(
     assert late.post(late_url, {"p": [str(proposal.id)], "action": "review"}, page=late_url)
     response = late.post(f"{late_url}/versturen", {}, page="/stem")
     assert response.status_code == 422 and "voorbij" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
     assert db.session.get(Round, rnd.id).phase == Phase.VOTING  # until the board closes it
 
 
@@ -916,7 +990,9 @@ def test_a_paper_batch_ends_once(west, ballot_round, board, board2, make_client)
 
     db.session.expire_all()
     for batch in db.session.scalars(select(PaperBatch)):
-        ballots = db.session.scalars(select(Ballot).where(Ballot.paper_batch_id == batch.id)).all()
+        ballots = db.session.scalars(
+            select(SealedBallot).where(SealedBallot.paper_batch_id == batch.id)
+        ).all()
         if batch.confirmed_at is not None:
             assert batch.discarded_at is None
             assert len(ballots) == batch.declared_count and all(b.counted for b in ballots)
@@ -963,7 +1039,7 @@ def test_the_database_keeps_paper_ballots_with_their_batch(ballot_round):
     from sqlalchemy.exc import IntegrityError
 
     rnd, _p = ballot_round
-    db.session.add(Ballot(round_id=rnd.id, counted=False))  # online, yet not counted
+    db.session.add(SealedBallot(round_id=rnd.id, counted=False, box=b"x"))  # online, not counted
     with pytest.raises(IntegrityError, match="online_counted"):
         db.session.commit()
     db.session.rollback()
@@ -1084,7 +1160,7 @@ def test_a_database_outage_during_code_entries_locks_no_code_out(
         assert entered.status_code == 303, entered.status_code
         assert voter.get(url).status_code == 200
         assert review_and_cast(voter, url, [str(proposals[0].id)])().status_code == 303
-    assert db.session.scalar(select(func.count(Ballot.id))) == 4
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 4
     assert db.session.scalar(select(func.count(VotingCode.id)).where(VotingCode.used)) == 4
     assert "codes.many_failures" not in db.session.scalars(select(AuditEvent.action)).all()
 
@@ -1101,7 +1177,7 @@ def test_a_cast_during_an_outage_is_a_503_and_nothing_is_lost(
         response = send()
     assert response.status_code == 503
     assert send().status_code == 303  # the draft was kept: the same click again
-    assert db.session.scalar(select(func.count(Ballot.id))) == 1
+    assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
 
 
 def test_the_migration_revokes_the_codes_of_revoked_batches_and_stops_at_a_broken_batch(
@@ -1143,7 +1219,7 @@ def test_the_migration_revokes_the_codes_of_revoked_batches_and_stops_at_a_broke
                             summary="S", state=State.ADMITTED, cost_cents=10)  # fmt: skip
         db.session.add_all([author, proposal])
         db.session.flush()
-        ballot = Ballot(round_id=rnd.id, counted=True)
+        ballot = Ballot(round_id=rnd.id)
         ballot.choices = [BallotChoice(proposal_id=proposal.id, points=1)]
         db.session.add(ballot)
         db.session.flush()
@@ -1179,11 +1255,60 @@ def test_the_migration_revokes_the_codes_of_revoked_batches_and_stops_at_a_broke
         assert [tuple(map(bool, row)) for row in codes] == [(True, False), (False, True)]
         assert seed is None
         with db.engine.connect() as connection:
-            for table in ("ballot", "ballot_choice", "participation", "voting_code"):
+            # the plain ballot of a round still voting was sealed by c19a0001secrecy
+            expected = {"ballot": 0, "ballot_choice": 0, "sealed_ballot": 1, "participation": 1,
+                        "voting_code": 2}  # fmt: skip
+            for table, expect in expected.items():
                 count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-                assert count == (2 if table == "voting_code" else 1), table
+                assert count == expect, table
+            box = connection.execute(text("SELECT box FROM sealed_ballot")).scalar()
+            key = connection.execute(text("SELECT ballot_private_key FROM budget_round")).scalar()
+            proposal_id = connection.execute(text("SELECT id FROM proposal")).scalar()
+            assert sealing.opener(key)(box) == {proposal_id: 1}
             assert (
                 connection.execute(text("SELECT code_id FROM participation")).scalar() is not None
             )
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         db.engine.dispose()
+
+
+# --- receipts: kept from caches, and not lost with a lost answer ----------------------------------
+
+
+def test_a_cast_whose_answer_got_lost_shows_its_receipt_on_the_next_visit(
+    west, ballot_round, voter, make_client, make_user
+):
+    """The ballot is in but the answer never reached the browser (the connection broke after
+    the commit): the next visit to the ballot, in the same browser, shows the receipt; nobody
+    else's browser does. Receipt pages are never kept by a browser or a proxy."""
+    from wijkbudget.voting.codes import group
+
+    rnd, proposals = ballot_round
+    url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
+    me = make_client()
+    me.login(voter.email)
+    response = me.post(url, {"p": [str(proposals[0].id)], "action": "review"}, page=url)
+    assert response.status_code == 303
+    assert me.get(f"{url}/controleren").status_code == 200
+    with me.raw.session_transaction() as session:
+        pending = session["pending_receipts"][str(rnd.id)]
+    # the cast as the "versturen" request made it, whose answer was lost
+    operations.cast(rnd, ids(proposals, 0), user=voter, channel=Channel.ONLINE, receipt=pending)
+    db.session.commit()
+
+    other = make_client()
+    other.login(make_user("buur@example.org", wijk=west).email)
+    assert other.get(url).status_code == 200  # someone else: their own empty ballot
+    again = me.get(url)
+    assert again.status_code == 303 and again.headers["Location"].endswith("/stemmen/bewijs")
+    shown = me.get(f"{url}/bewijs")
+    assert group(pending, 4) in shown.get_data(as_text=True)
+    assert shown.headers["Cache-Control"] == "no-store"
+    # once shown, it is gone from the session: the next visit is the usual "al gestemd"
+    assert me.get(url).status_code == 409
+    assert group(pending, 4) not in me.get(f"{url}/bewijs").get_data(as_text=True)
+    # the receipt check shows the ballot to whoever holds the code, and is never cached either
+    checked = make_client().post("/controleer", {"receipt": pending}, page="/controleer")
+    assert "Speeltuin" in checked.get_data(as_text=True)
+    assert checked.headers["Cache-Control"] == "no-store"
+    assert make_client().raw.get("/controleer").headers["Cache-Control"] == "no-store"

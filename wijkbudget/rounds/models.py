@@ -15,12 +15,23 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
+from ..sealing import new_round_keys
 
 if TYPE_CHECKING:
     from ..accounts.models import User
@@ -137,6 +148,10 @@ class Round(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # the key pair ballots are sealed with until the close (see sealing.py): the public key,
+    # and the private key sealed with the app's secret key, wiped when the ballots are opened
+    ballot_public_key: Mapped[str | None] = mapped_column(String(64))
+    ballot_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     neighbourhood: Mapped[Neighbourhood] = relationship()
     areas: Mapped[list[Area]] = relationship(secondary=round_area, order_by=Area.name)
@@ -302,6 +317,13 @@ class Round(db.Model):
 
     def __repr__(self) -> str:
         return f"<Round {self.id} {self.phase}>"
+
+
+@event.listens_for(Round, "before_insert")
+def _give_the_round_its_keys(_mapper: object, _connection: object, rnd: Round) -> None:
+    """Every round is made with the key pair its ballots will be sealed with."""
+    if rnd.ballot_public_key is None:
+        rnd.ballot_public_key, rnd.ballot_private_key = new_round_keys()
 
 
 class Category(db.Model):

@@ -1,11 +1,16 @@
 """Voting: who took part (``Participation``, one per person per round, enforced by unique
-constraints) and what was chosen (``Ballot``), kept apart so that no row links a ballot to a
-person.
+constraints) and what was chosen, kept apart so that nothing in the database links a ballot to a
+person — also not for someone who reads the database or a backup of it (issue 19).
 
-Secrecy by schema: ``ballot`` has a random UUID key, no timestamp, no column or foreign key to a
-user, a code, a participation, a session or an address. Its only links are to the round, to the
-proposals chosen, and, for paper, to the batch it was entered in (a batch is a pile of sheets,
-not a person). The receipt the voter gets is stored only as its SHA-256.
+During the vote a ballot is a ``SealedBallot``: sealed with the round's public key (see
+sealing.py), written in the same transaction as the participation, so it is safe from the first
+moment (a receipt means the ballot is stored) and yet says nothing to a reader of the database.
+The voter's ``Receipt`` holds a second copy that only the receipt code opens. At the close the
+sealed ballots are opened and written into ``Ballot``/``BallotChoice`` in a random order, in one
+transaction, with new random ids and no timestamp, batch, receipt or person; the sealed rows are
+deleted and the round's private key wiped. So the counted ballots share one transaction and are
+in random physical order: neither ``xmin`` nor ``ctid`` nor a dump's row order links them to the
+order of voting.
 """
 
 from __future__ import annotations
@@ -14,7 +19,15 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import DomainError
@@ -75,6 +88,11 @@ class VotingCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256, never the code
     used: Mapped[bool] = mapped_column(default=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # in a round with an address register: the address this code votes for (made from the
+    # register, or a walk-in code given at the table); erased with the register
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("register_address.id", ondelete="SET NULL"), index=True
+    )
 
     batch: Mapped[CodeBatch] = relationship()
     round: Mapped[Round] = relationship()
@@ -150,26 +168,96 @@ class Participation(db.Model):
     paper_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("paper_batch.id", ondelete="CASCADE"), index=True
     )
+    # the address of the register this vote counts against (a round with a register only)
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("register_address.id", ondelete="SET NULL"), index=True
+    )
+
+
+class RegisterAddress(db.Model):
+    """One address of a round's address register (issue 19): a postcode and a house number,
+    no names. It votes at most ``capacity`` times, whatever the channel: every cast for it
+    raises ``used`` with a conditional update (``used < capacity``), in the cast's
+    transaction. Erased after the round (voting/register.py)."""
+
+    __tablename__ = "register_address"
+    __table_args__ = (
+        UniqueConstraint("round_id", "postcode", "house_number"),
+        CheckConstraint("capacity > 0", name="capacity"),
+        CheckConstraint("used >= 0 AND used <= capacity", name="used"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))
+    postcode: Mapped[str] = mapped_column(String(7))  # "3531 AB"
+    house_number: Mapped[str] = mapped_column(String(16))  # "12", "12A", "12-2" (register.py)
+    capacity: Mapped[int] = mapped_column(default=1)
+    used: Mapped[int] = mapped_column(default=0)
+
+
+class VoterFingerprint(db.Model):
+    """That a mailbox voted in a round, as a keyed hash of its normalised address
+    (voting/fingerprint.py): it outlives the account, so a new account for the same mailbox
+    (deleted and registered again, a plus-address, gmail's dots) cannot vote again. Written in
+    the cast's transaction; it goes with its participation (a discarded paper batch)."""
+
+    __tablename__ = "voter_fingerprint"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participation_id: Mapped[int] = mapped_column(
+        ForeignKey("participation.id", ondelete="CASCADE"), index=True
+    )
 
 
 def new_ballot_id() -> str:
     return str(uuid.uuid4())
 
 
-class Ballot(db.Model):
-    __tablename__ = "ballot"
+class SealedBallot(db.Model):
+    """A ballot during the vote, sealed with the round's public key (opened only at the close).
+    A paper ballot waits for its batch's confirmation (``counted``); one cast online counts."""
+
+    __tablename__ = "sealed_ballot"
     __table_args__ = (
-        Index("ix_ballot_round_counted", "round_id", "counted"),
-        # only a paper ballot waits (for its batch's confirmation); a ballot cast online counts
+        Index("ix_sealed_ballot_round_counted", "round_id", "counted"),
         CheckConstraint("counted OR paper_batch_id IS NOT NULL", name="online_counted"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_ballot_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))
-    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    counted: Mapped[bool] = mapped_column(default=True)  # paper: only once its batch is confirmed
+    counted: Mapped[bool] = mapped_column(default=True)
     paper_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("paper_batch.id", ondelete="CASCADE"), index=True
+    )
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Receipt(db.Model):
+    """A voter's receipt: stored as its SHA-256 (the list of counted receipts is public after
+    the close), with the ballot sealed with a key only the receipt code gives. Cast before the
+    ballots were sealed (issue 19), a receipt has no box: it says the ballot counts, not what
+    is on it."""
+
+    __tablename__ = "receipt"
+
+    receipt_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    box: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Ballot(db.Model):
+    """A counted ballot: written at the close, in a random order, from the sealed ones."""
+
+    __tablename__ = "ballot"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_ballot_id)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
     )
 
     choices: Mapped[list[BallotChoice]] = relationship(

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import permissions
+from .. import permissions, sealing
 from ..accounts.models import User
 from ..audit.models import AuditEvent
 from ..audit.operations import record
@@ -37,6 +37,8 @@ from ..proposals.models import Proposal
 from ..rounds import operations as rounds
 from ..rounds.models import BallotType, Eligibility, Phase, Round
 from ..usecase import Conflict, guarded, lock_or_gone, use_case
+from . import register
+from .addresses import MAX_PLACES
 from .codes import (
     code_hash,
     derive_code,
@@ -45,6 +47,7 @@ from .codes import (
     normalise_code,
     receipt_hash,
 )
+from .fingerprint import fingerprint
 from .models import (
     AlreadyVoted,
     Ballot,
@@ -53,6 +56,9 @@ from .models import (
     CodeBatch,
     PaperBatch,
     Participation,
+    Receipt,
+    SealedBallot,
+    VoterFingerprint,
     VotingCode,
     VotingError,
     new_ballot_id,
@@ -261,8 +267,9 @@ class _CastStatements:
     stored_phase: Any
     participation: Any
     use_code: Any
-    ballot: Any
-    choice: Any
+    fingerprint: Any
+    sealed: Any
+    receipt: Any
 
 
 @cache
@@ -281,8 +288,9 @@ def _cast_statements() -> _CastStatements:
         use_code=update(VotingCode.__table__)
         .where(code.id == bindparam("code"), code.used.is_(False), code.revoked_at.is_(None))
         .values(used=True),
-        ballot=insert(Ballot.__table__),
-        choice=insert(BallotChoice.__table__),
+        fingerprint=insert(VoterFingerprint.__table__),
+        sealed=insert(SealedBallot.__table__),
+        receipt=insert(Receipt.__table__),
     )
 
 
@@ -332,10 +340,19 @@ def cast(
     a little); a paper ballot is part of entering its sheet (:func:`enter_sheet`), which
     commits.
 
-    Locks: the round ``FOR SHARE`` while it is stored in voting, else ``FOR UPDATE`` through
-    ``rounds.lock_round`` when its dates have moved it on (see :func:`_lock_for_cast`); the code
-    with a conditional ``UPDATE … WHERE used IS false AND revoked_at IS NULL`` (a revocation or
-    another cast of the same code at the same moment: one of the two changes the row)."""
+    The ballot is stored sealed with the round's public key, and online a receipt whose box
+    only the receipt opens (see sealing.py and :func:`unseal_ballots`): nothing written here
+    tells a reader of the database what this person chose.
+
+    Locks, in this order: the round ``FOR SHARE`` while it is stored in voting, else ``FOR
+    UPDATE`` through ``rounds.lock_round`` when its dates have moved it on (see
+    :func:`_lock_for_cast`); the participation's unique keys (round, account) and (round, code);
+    for an account, the mailbox's fingerprint (primary key (round, fingerprint): a second
+    account for the same mailbox, 409); the code with a conditional ``UPDATE … WHERE used IS
+    false AND revoked_at IS NULL`` (a revocation or another cast of the same code at the same
+    moment: one of the two changes the row); in a round with an address register, the
+    address's place with ``UPDATE … WHERE used < capacity`` (register.claim: the last place
+    goes to one cast, the others get 409)."""
     rnd = _lock_for_cast(rnd)
     statements = _cast_statements()
     proposals = ballot_costs(rnd, selection)
@@ -360,13 +377,15 @@ def cast(
         area_id = user.area_id
     else:
         area_id = None
+    # in a round with an address register: the address whose place this vote takes (register.py)
+    address_id = register.address_for_cast(rnd, user=user, code=code)
     # written with plain statements on the session's connection (same transaction) rather than
     # through the ORM: the cast is the busiest write of a vote, and these rows never change
     connection = db.session.connection()
     note_write(db.session)  # for the page cache (a ballot cast online then commits quietly)
     receipt = (receipt or new_receipt()) if paper_batch is None else None
     try:
-        connection.execute(
+        inserted = connection.execute(
             statements.participation,
             {
                 "round_id": rnd.id,
@@ -375,6 +394,7 @@ def cast(
                 "channel": channel,
                 "area_id": area_id,
                 "paper_batch_id": paper_batch.id if paper_batch is not None else None,
+                "address_id": address_id,
             },
         )
     except IntegrityError as error:
@@ -382,30 +402,114 @@ def cast(
         raise AlreadyVoted(
             _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
         ) from error
+    if code is None and user is not None and user.email:
+        # a vote by an account: its mailbox's fingerprint, which outlives the account
+        # (fingerprint.py); a second account for the same mailbox is refused here
+        try:
+            connection.execute(
+                statements.fingerprint,
+                {
+                    "round_id": rnd.id,
+                    "fingerprint": fingerprint(user.email),
+                    "participation_id": inserted.inserted_primary_key[0],
+                },
+            )
+        except IntegrityError as error:
+            raise AlreadyVoted(
+                _(
+                    "Met dit e-mailadres is in deze ronde al gestemd, ook als dat met een "
+                    "eerder account of een andere schrijfwijze van hetzelfde adres was. Er telt "
+                    "één stem per persoon."
+                )
+            ) from error
     if code is not None:
         marked = connection.execute(statements.use_code, {"code": code.id})
         if marked.rowcount != 1:  # revoked a moment ago (a used one failed just above)
             raise Conflict(_("Deze stemcode is niet (meer) geldig."))
-    ballot_id = new_ballot_id()
+    if address_id is not None:
+        register.claim(connection, address_id)  # one place of the address, or 409
+    # the ballot sealed with the round's public key (only the close opens it), and the voter's
+    # own copy that only the receipt opens: nothing readable links either to this participation
+    if not rnd.ballot_public_key:
+        raise Conflict(_("Deze ronde kan nu geen stemmen aannemen. Probeer het later opnieuw."))
     connection.execute(
-        statements.ballot,
+        statements.sealed,
         {
-            "id": ballot_id,
+            "id": new_ballot_id(),
             "round_id": rnd.id,
-            "receipt_hash": receipt_hash(receipt) if receipt else None,
             "counted": paper_batch is None,
             "paper_batch_id": paper_batch.id if paper_batch is not None else None,
+            "box": sealing.seal(rnd.ballot_public_key, selection),
         },
     )
-    if selection:
+    if receipt:
+        typed = normalise_code(receipt)
         connection.execute(
-            statements.choice,
-            [
-                {"ballot_id": ballot_id, "proposal_id": pid, "points": points}
-                for pid, points in sorted(selection.items())
-            ],
+            statements.receipt,
+            {
+                "receipt_hash": receipt_hash(typed),
+                "round_id": rnd.id,
+                "box": sealing.seal_for_receipt(typed, selection),
+            },
         )
     return receipt
+
+
+# --- the close: the sealed ballots opened, in a random order -------------------------------------
+
+
+def unseal_ballots(rnd: Round) -> int:
+    """Part of closing the vote (``results.close_voting``, under its lock on the round): open
+    every counted sealed ballot of the round with the round's private key, write them into
+    ``ballot``/``ballot_choice`` in a random order with new random ids, delete the sealed rows
+    and wipe the private key. Returns the number of ballots written.
+
+    All in the close's transaction: the counted ballots share its ``xmin``, lie in random
+    physical order, and from the commit on no key exists that opens a sealed ballot from an
+    older backup. A key that does not open (the secret key changed during the vote) stops the
+    close with a clear message, and nothing is lost."""
+    sealed = db.session.scalars(
+        select(SealedBallot.box).where(
+            SealedBallot.round_id == rnd.id, SealedBallot.counted.is_(True)
+        )
+    ).all()
+    if sealed and not rnd.ballot_private_key:
+        raise VotingError(_("De sleutel van deze ronde ontbreekt: de stemmen kunnen niet open."))
+    selections: list[dict[int, int]] = []
+    if sealed:
+        try:
+            open_one = sealing.opener(rnd.ballot_private_key or b"")
+            selections = [open_one(box) for box in sealed]
+        except sealing.SealError as error:
+            raise VotingError(
+                _(
+                    "De stemmen van deze ronde gaan niet open met de geheime sleutel van de "
+                    "site. Is WIJKBUDGET_SECRET_KEY veranderd sinds het stemmen begon? Zet de "
+                    "oude terug en sluit dan de stemming."
+                )
+            ) from error
+    secrets.SystemRandom().shuffle(selections)
+    ballots = []
+    choices = []
+    for selection in selections:
+        ballot_id = new_ballot_id()
+        ballots.append({"id": ballot_id, "round_id": rnd.id})
+        choices.extend(
+            {"ballot_id": ballot_id, "proposal_id": pid, "points": points}
+            for pid, points in sorted(selection.items())
+        )
+    connection = db.session.connection()
+    for start in range(0, len(ballots), 5000):
+        connection.execute(insert(Ballot.__table__), ballots[start : start + 5000])
+    for start in range(0, len(choices), 10000):
+        connection.execute(insert(BallotChoice.__table__), choices[start : start + 10000])
+    db.session.execute(
+        delete(SealedBallot)
+        .where(SealedBallot.round_id == rnd.id)
+        .execution_options(synchronize_session=False)
+    )
+    rnd.ballot_private_key = None
+    return len(ballots)
 
 
 # --- printed codes ------------------------------------------------------------------------------
@@ -430,6 +534,7 @@ def generate_codes(
     area: Area | None = None,
     label: str = "",
     form_token: str | None = None,
+    addresses: Sequence[int] | None = None,
 ) -> CodeBatch:
     """A batch of ``count`` new codes for the round, stored as HMACs; they can be shown (for the
     letters) until the board says the letters are printed. ``form_token`` is the token of the
@@ -439,7 +544,9 @@ def generate_codes(
     a phase no date moves a round to; closing the vote waits for this, casts are not held up);
     a second batch from the same form: refused by the unique ``form_token`` (409), or found."""
     _board(board, rnd)
-    if not 1 <= count <= MAX_BATCH:
+    if addresses is not None and len(addresses) != count:
+        raise ValueError("one address per code")
+    if not 1 <= count <= (MAX_BATCH if addresses is None else MAX_PLACES):
         raise VotingError(_("Maak tussen 1 en %(max)d codes tegelijk.", max=MAX_BATCH))
     if area is not None and area.neighbourhood_id != rnd.neighbourhood_id:
         raise VotingError(_("Kies een buurt van deze wijk."))
@@ -452,6 +559,13 @@ def generate_codes(
     rnd = lock_or_gone(Round, rnd, read=True)
     if rnd.has_reached(Phase.RESULT):
         raise VotingError(_("Het stemmen is voorbij: er kunnen geen codes meer bij."))
+    if addresses is None and register.has_register(rnd):
+        raise VotingError(
+            _(
+                "Deze ronde heeft een adressenlijst: elke code hoort bij een adres. Maak de codes "
+                "uit de adressenlijst, of geef ter plekke een code uit voor een adres."
+            )
+        )
     batch = CodeBatch(
         round_id=rnd.id,
         area_id=area.id if area else None,
@@ -465,7 +579,16 @@ def generate_codes(
     db.session.flush()
     db.session.execute(
         VotingCode.__table__.insert(),
-        [{"batch_id": batch.id, "round_id": rnd.id, "code_hash": h, "used": False} for h in hashes],
+        [
+            {
+                "batch_id": batch.id,
+                "round_id": rnd.id,
+                "code_hash": h,
+                "used": False,
+                "address_id": addresses[i] if addresses is not None else None,
+            }
+            for i, h in enumerate(hashes)
+        ],
     )
     record(
         "codes.generate",
@@ -587,13 +710,20 @@ def revoke_code(board: User, rnd: Round, text: str) -> bool:
 
 
 @use_case
-def issue_walk_in_code(board: User, rnd: Round) -> str:
+def issue_walk_in_code(board: User, rnd: Round, *, address_id: int | None = None) -> str:
     """One code on the spot, for someone at the table without a letter or account; it is shown
     once. Every press makes a new code: one that nobody saw (a double click shows the second)
-    can never be shown again and so never used.
+    can never be shown again and so never used. In a round with an address register the code
+    is for the visitor's address (``address_id``, see register.walk_in_address).
 
     Locks: as :func:`generate_codes` (the round ``FOR SHARE``)."""
-    batch = generate_codes(board, rnd, 1, label=_("Ter plekke uitgegeven"))
+    batch = generate_codes(
+        board,
+        rnd,
+        1,
+        label=_("Ter plekke uitgegeven"),
+        addresses=[address_id] if address_id is not None else None,
+    )
     code = batch_codes(batch)[0]
     batch.seed = None
     record("codes.walk_in", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
@@ -730,8 +860,8 @@ def confirm_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
             )
         )
     db.session.execute(
-        update(Ballot)
-        .where(Ballot.paper_batch_id == batch.id)
+        update(SealedBallot)
+        .where(SealedBallot.paper_batch_id == batch.id)
         .values(counted=True)
         .execution_options(synchronize_session=False)
     )
@@ -764,7 +894,8 @@ def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
         .values(used=False)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(delete(Ballot).where(Ballot.paper_batch_id == batch.id))
+    register.release_batch(batch.id)  # the places its sheets took at their addresses
+    db.session.execute(delete(SealedBallot).where(SealedBallot.paper_batch_id == batch.id))
     db.session.execute(delete(Participation).where(Participation.paper_batch_id == batch.id))
     batch.discarded_at = utcnow()
     record("paper.discard", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)

@@ -150,13 +150,16 @@ def _cast_done(slug: str, round_id: int, receipt: str | None) -> Any:
         kept = dict(session.get(key, {}))
         kept.pop(str(round_id), None)
         session[key] = kept
-    session["receipt"] = {"round": round_id, "code": group(receipt or "", 5)}
+    session["receipt"] = {"round": round_id, "code": group(receipt or "", 4)}
     return redirect(url_for(".receipt", slug=slug, round_id=round_id), 303)
 
 
 def _already_in(slug: str, round_id: int) -> Any:
-    """A cast that was refused: if the ballot of this very visit is in (the first of two
-    clicks cast it), show its receipt, as a cast would; else None. Read only on a refusal."""
+    """If the ballot of this very visit is in, show its receipt, as the cast would have; else
+    None. For a cast that was refused (the first of two clicks cast it), and on the next visit
+    to the ballot or the review page after a cast whose answer got lost (the connection broke
+    after the commit): the receipt chosen before the cast is still in this browser's session,
+    and only this browser holds it. A read, and only when a receipt is pending."""
     pending = dict(session.get("pending_receipts", {})).get(str(round_id))
     if pending and queries.check_receipt(pending) is not None:
         return _cast_done(slug, round_id, pending)
@@ -282,6 +285,9 @@ def _gate(wijk: Neighbourhood, rnd: Round, has_code: bool) -> Any:
 @public
 def ballot(slug: str, round_id: int) -> Any:
     wijk, rnd, has_code = _load_vote(slug, round_id)
+    done = _already_in(slug, round_id) if request.method == "GET" else None
+    if done is not None:
+        return done  # cast, but the answer got lost: the receipt now
     selection = draft(rnd)
     if request.method == "POST":
         try:
@@ -328,6 +334,9 @@ def calculate(slug: str, round_id: int) -> Any:
 @public
 def review(slug: str, round_id: int) -> Any:
     wijk, rnd, has_code = _load_vote(slug, round_id)
+    done = _already_in(slug, round_id)
+    if done is not None:
+        return done  # cast, but the answer got lost: the receipt now
     gate = _gate(wijk, rnd, has_code)
     if gate is not None:
         return gate
@@ -381,9 +390,9 @@ def cast(slug: str, round_id: int) -> Any:
 def receipt(slug: str, round_id: int) -> Any:
     wijk, rnd = load_wijk_round(slug, round_id)
     shown = session.pop("receipt", None)
-    if not shown or shown.get("round") != rnd.id:
-        return render_template("voting/receipt.html", wijk=wijk, rnd=rnd, receipt=None)
-    return render_template("voting/receipt.html", wijk=wijk, rnd=rnd, receipt=shown["code"])
+    code = shown["code"] if shown and shown.get("round") == rnd.id else None
+    page = render_template("voting/receipt.html", wijk=wijk, rnd=rnd, receipt=code)
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 def _count_wrong_code() -> None:
@@ -458,11 +467,11 @@ def check() -> Any:
         form = ReceiptForm()
         ballot = queries.check_receipt(form.receipt.data or "") if form.validate() else None
     proposals = {}
-    if ballot is not None:
-        proposals = queries.proposals_by_id([c.proposal_id for c in ballot.choices])
-    return render_template("voting/check.html", asked=asked, ballot=ballot, proposals=proposals), (
-        404 if asked and ballot is None else 200
-    )
+    if ballot is not None and ballot.choices:
+        proposals = queries.proposals_by_id(list(ballot.choices))
+    page = render_template("voting/check.html", asked=asked, ballot=ballot, proposals=proposals)
+    # what a receipt shows is for its holder only: never kept by a browser or a proxy
+    return page, (404 if asked and ballot is None else 200), {"Cache-Control": "no-store"}
 
 
 @bp.get("/wijk/<slug>/rondes/<int:round_id>/bewijzen")
