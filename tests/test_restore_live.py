@@ -317,19 +317,49 @@ def test_an_older_database_restores_without_questions(app, scene, tmp_path):
     assert participations(scene["round_id"]) == 1
 
 
-def test_a_restore_into_an_empty_database(app, scene, tmp_path):
+def test_a_restore_into_an_empty_database(app, app_config, scene, tmp_path):
     """After a disaster the database may be new and empty (no tables): nothing to compare,
-    the restore puts everything back."""
+    the restore puts everything back. (A database of its own: the suite's shared one is left
+    alone.)"""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from wijkbudget import create_app
+
     voting.cast(
         scene["round"], {scene["proposals"][0]: 1}, user=scene["voters"][0], channel=Channel.ONLINE
     )
     path = tmp_path / "site.backup"
     take_backup(app, path)
-    db.session.remove()
-    db.drop_all()
-    result = run_restore(app, path)
-    assert result.exit_code == 0, result.output
-    assert participations(scene["round_id"]) == 1
+    url = app_config["SQLALCHEMY_DATABASE_URI"]
+    server = None
+    if url.startswith("postgresql"):
+        name = f"wijkbudget_empty_{uuid.uuid4().hex[:10]}"
+        server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        fresh_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    else:
+        fresh_url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    fresh = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": fresh_url})
+    try:
+        with fresh.app_context():
+            result = fresh.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
+            assert result.exit_code == 0, result.output
+            with db.engine.connect() as connection:
+                restored = connection.execute(
+                    text("SELECT count(*) FROM participation WHERE round_id = :r"),
+                    {"r": scene["round_id"]},
+                ).scalar()
+            assert restored == 1
+            db.engine.dispose()
+    finally:
+        if server is not None:
+            with server.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            server.dispose()
 
 
 def test_a_file_that_is_no_backup_changes_nothing(app, scene, tmp_path):
