@@ -29,6 +29,7 @@ APPEND_ONLY = (
     "round_result_line",
     "ballot",
     "ballot_choice",
+    "receipt",  # a receipt is never changed or deleted by the site
 )
 #: tables the runtime role only reads
 READ_ONLY = ("alembic_version",)
@@ -59,6 +60,13 @@ def statements(owner: str, app: str, database: str) -> list[str]:
         # the runtime role is never the owner, nor a member of it
         f"REVOKE {owner} FROM {app}",
         f"GRANT CONNECT ON DATABASE {quoted_db} TO {owner}, {app}",
+        # `flask restore` (as the owner) waits for the site's open transactions, which
+        # pg_stat_activity shows another role only with pg_read_all_stats (docs/restore.md);
+        # a role that may not grant it leaves the restore to warn and wait the grace period
+        f"""DO $$ BEGIN GRANT pg_read_all_stats TO {owner};
+            EXCEPTION WHEN insufficient_privilege THEN
+                RAISE WARNING 'pg_read_all_stats not granted to {owner}';
+        END $$""",
         f"ALTER SCHEMA public OWNER TO {owner}",
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA public TO {app}",

@@ -283,8 +283,8 @@ def health() -> tuple[str, dict[str, str]]:
     if found is None:
         return "ok", {}
     state = "stale" if found.stale else "on"
-    text = f"maintenance: {state}, {found.reason} since {found.started}"
-    return f"{text} (pid {found.pid} on {found.host})", {"X-Maintenance": state}
+    # (no pid or host name: this is public; `flask maintenance status` names them)
+    return f"maintenance: {state}, {found.reason} since {found.started}", {"X-Maintenance": state}
 
 
 def _write_request_during_maintenance() -> bool:

@@ -5,8 +5,9 @@ libsodium sealed box: only the private key opens it, and two sealings of the sam
 The private key is stored only encrypted with a key derived from the app's secret key, which
 lives in the app's configuration and never in the database or its backups. At the close the
 ballots are opened, written in a random order into the ``ballot`` table in one transaction, the
-sealed rows deleted and the round's private key wiped: from then on nobody can open a sealed
-ballot from an older backup either (see README "What ballot secrecy means here").
+sealed rows deleted and the round's private key wiped: from then on the database holds no key
+that opens a sealed ballot (an older backup does, which opens only with the app's secret key:
+see README "What ballot secrecy means here").
 
 A receipt opens its own copy of the ballot: the choices are also sealed with a key derived from
 the receipt code (80 bits, known only to the voter), so the voter can see what they chose

@@ -247,7 +247,7 @@ def read_document(data: Any) -> list[Anchor]:
                     signature=str(item["signature"]),
                 )
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (1e400: inf)
             raise ValueError(f"checkpoint {len(anchors) + 1}: {exc}") from exc
     return anchors
 

@@ -113,7 +113,7 @@ def check_checkpoints(wijk_ids: list[int], file: Any) -> None:
     if file is not None:
         try:
             anchors = checkpoints.read_document(json.loads(file.read()))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # (RecursionError: nested too deep)
             click.echo(f"Dit is geen bestand met controlepunten: {exc}", err=True)
             raise SystemExit(2) from exc
     wijken = {

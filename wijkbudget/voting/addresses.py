@@ -182,6 +182,7 @@ def parse_register(data: bytes) -> ParsedRegister:
     columns = {"postcode": 0, "number": 1, "capacity": 2}
     seen: dict[tuple[str, str], int] = {}
     first = True
+    rows = 0  # every line with something on it counts, also one with a problem
     try:
         for row in reader:
             number = reader.line_num
@@ -203,7 +204,8 @@ def parse_register(data: bytes) -> ParsedRegister:
                         return parsed
                     columns = named
                     continue
-            if len(parsed.lines) >= MAX_ROWS:
+            rows += 1
+            if rows > MAX_ROWS:
                 parsed.refuse(
                     _("De lijst heeft meer dan %(max)d adressen; dat kan niet.", max=MAX_ROWS)
                 )

@@ -16,7 +16,11 @@ Normalisation (``normalise_email``), decided in issue 19:
   person is vanishingly rare; the cost of being wrong is one vote refused with a clear
   message, the cost of not doing it is a second vote for anyone who knows the trick;
 - dots in the local part are dropped only for gmail.com (Gmail ignores them; elsewhere
-  ``jan.de.vries`` and ``jandevries`` may be two people).
+  ``jan.de.vries`` and ``jandevries`` may be two people);
+- the domain's ``xn--`` labels are decoded (IDNA: ``bücher.nl`` and ``xn--bcher-kva.nl`` are one
+  domain); Fastmail's subdomain addressing (``iets@naam.fastmail.com`` is ``naam@fastmail.com``);
+  Yahoo's disposable addresses (``basis-iets@yahoo.com`` → ``basis-@yahoo.com``: a Yahoo name
+  has no ``-``, and the base belongs to one account, which need not be the mailbox ``basis@``).
 
 Without the key the fingerprint says nothing about the address (it is no plain hash that a list
 of addresses could be run through); with the key, someone can test whether a given address
@@ -26,6 +30,7 @@ it was used in is in voting: with another key, earlier votes are no longer recog
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import unicodedata
@@ -42,6 +47,27 @@ DERIVED_KEY_LABEL = b"wijkbudget voter fingerprint key (derived for development 
 
 GMAIL = "gmail.com"
 GMAIL_ALIASES = frozenset({"gmail.com", "googlemail.com"})
+#: Fastmail's own domains, where ``iets@naam.fastmail.com`` is delivered to ``naam@fastmail.com``
+#: (subdomain addressing; a custom domain at Fastmail can do it too, unseen from here)
+FASTMAIL = frozenset({"fastmail.com", "fastmail.fm"})
+#: Yahoo's domains, where ``basis-iets@`` is a disposable address of the one who owns the base
+#: name ``basis`` (a Yahoo name has no ``-``); kept as ``basis-@``, never merged with ``basis@``
+YAHOO = frozenset(
+    {"yahoo.com", "yahoo.nl", "yahoo.be", "yahoo.de", "yahoo.fr", "yahoo.co.uk", "ymail.com",
+     "rocketmail.com"}
+)  # fmt: skip
+
+
+def _unicode_domain(domain: str) -> str:
+    """The domain with its ``xn--`` labels (IDNA's ASCII form) decoded: ``xn--bcher-kva.nl`` and
+    ``bücher.nl`` are one domain. A label that does not decode stays as it is."""
+    labels = []
+    for label in domain.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError, ValueError):  # else not IDNA: as typed
+                label = label[4:].encode("ascii").decode("punycode").lower()
+        labels.append(label)
+    return unicodedata.normalize("NFKC", ".".join(labels))
 
 
 def normalise_email(address: str) -> str:
@@ -52,13 +78,18 @@ def normalise_email(address: str) -> str:
     local, at, domain = text.rpartition("@")
     if not at or not local:
         return text
-    domain = domain.strip().rstrip(".")
+    domain = _unicode_domain(domain.strip().rstrip("."))
     if domain in GMAIL_ALIASES:
         domain = GMAIL
+    name, dot, parent = domain.partition(".")
+    if dot and name and parent in FASTMAIL:  # iets@naam.fastmail.com is naam@fastmail.com
+        local, domain = name, parent
     untagged = local.split("+", 1)[0]
     local = untagged or local  # "+iets@" alone is no tag on a name
     if domain == GMAIL:
         local = local.replace(".", "") or local
+    if domain in YAHOO and "-" in local.strip("-"):  # basis-iets@ is basis's disposable address
+        local = local.split("-", 1)[0] + "-"
     return f"{local}@{domain}"
 
 

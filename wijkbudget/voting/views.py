@@ -444,6 +444,13 @@ def enter_code() -> Any:
             codes = dict(session.get("vote_codes", {}))
             codes[str(rnd.id)] = found.code.id
             session["vote_codes"] = codes
+            # a code that can vote is a new voter in this browser (a used one is refused): what
+            # the last one left here (the draft, the receipt of a cast whose answer got lost)
+            # is theirs, not this voter's (a shared computer, the table at the buurthuis)
+            _clear_draft(rnd.id)
+            pending = dict(session.get("pending_receipts", {}))
+            if pending.pop(str(rnd.id), None) is not None:
+                session["pending_receipts"] = pending
             return redirect(url_for(".ballot", slug=rnd.neighbourhood.slug, round_id=rnd.id), 303)
         g.voting_code_unknown = found is not None and found.unknown
         if g.voting_code_unknown:
