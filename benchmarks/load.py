@@ -221,6 +221,10 @@ def main() -> None:  # noqa: C901, PLR0915 (one straight script)
         "WIJKBUDGET_DATABASE_URL": args.database,
         "WIJKBUDGET_SECRET_KEY": plan["secret_key"],
         "WIJKBUDGET_COOKIE_SECURE": "false",
+        # what production requires (config.py); the benchmark's own values
+        "WIJKBUDGET_PUBLIC_URL": base,
+        "WIJKBUDGET_CHECKPOINT_PUBLIC_KEY": "ab" * 32,
+        "WIJKBUDGET_FINGERPRINT_KEY": "cd" * 32,
         "WIJKBUDGET_RATELIMIT_ENABLED": "false",
         "WIJKBUDGET_LOG_LEVEL": "WARNING",
         "WIJKBUDGET_PAGE_CACHE_SECONDS": "0" if args.page_cache == "off" else "10",

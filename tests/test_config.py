@@ -25,6 +25,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.setenv("WIJKBUDGET_PUBLIC_URL", "https://wijkbudget.example.nl")
     monkeypatch.setenv("WIJKBUDGET_CHECKPOINT_PUBLIC_KEY", "ab" * 32)  # required like the URL
+    monkeypatch.setenv("WIJKBUDGET_FINGERPRINT_KEY", "cd" * 32)  # and so is this
     return path
 
 

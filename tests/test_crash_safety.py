@@ -104,6 +104,7 @@ def test_a_killed_worker_loses_no_confirmed_ballot(
         "WIJKBUDGET_COOKIE_SECURE": "false",
         "WIJKBUDGET_PUBLIC_URL": "http://127.0.0.1",
         "WIJKBUDGET_CHECKPOINT_PUBLIC_KEY": "ab" * 32,
+        "WIJKBUDGET_FINGERPRINT_KEY": "cd" * 32,
         "WIJKBUDGET_UPLOAD_DIR": str(tmp_path / "uploads"),
         "WIJKBUDGET_MAIL_BACKEND": "file",
         "WIJKBUDGET_MAIL_DIR": str(tmp_path / "mail"),
