@@ -131,6 +131,11 @@ def test_the_next_voter_at_a_shared_computer_sees_nothing_of_the_last_one(code_r
         # Yahoo's disposable addresses: basis-iets@ all go to the owner of the base name
         ("jan-krant@yahoo.com", "jan-winkel@yahoo.com"),
         ("Jan-Krant@YMail.com", "jan-stem@ymail.com"),
+        # one provider's domains whose names are one namespace
+        ("jan@protonmail.com", "jan+x@proton.me"),
+        ("jan@pm.me", "jan@protonmail.ch"),
+        ("jan@me.com", "jan@icloud.com"),
+        ("jan@mac.com", "jan+stem@icloud.com"),
     ],
 )
 def test_another_spelling_of_one_mailbox_has_the_same_fingerprint(app, one, other):

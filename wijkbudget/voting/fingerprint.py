@@ -10,7 +10,9 @@ a paper sheet naming the account) and however concurrent (the primary key decide
 Normalisation (``normalise_email``), decided in issue 19:
 
 - Unicode NFKC, lower case, spaces around it stripped;
-- ``googlemail.com`` is ``gmail.com`` (the same mailboxes);
+- ``googlemail.com`` is ``gmail.com`` (the same mailboxes), and so are Proton's domains
+  (``proton.me``, ``protonmail.com``, ``.ch``, ``pm.me``) and Apple's (``icloud.com``,
+  ``me.com``, ``mac.com``) among themselves;
 - a ``+tag`` in the local part is dropped for *every* provider: Gmail, Outlook, iCloud, Proton
   and Fastmail deliver ``naam+iets@`` to ``naam@``, and a provider where ``a+b`` is another
   person is vanishingly rare; the cost of being wrong is one vote refused with a clear
@@ -47,6 +49,16 @@ DERIVED_KEY_LABEL = b"wijkbudget voter fingerprint key (derived for development 
 
 GMAIL = "gmail.com"
 GMAIL_ALIASES = frozenset({"gmail.com", "googlemail.com"})
+#: domains of one provider whose names are one namespace: ``naam@`` on each is one account's
+#: (Proton reserves a name on all its domains for its account; Apple's older @me.com and @mac.com
+#: addresses are the same mailbox as @icloud.com, and nobody else can have them)
+DOMAIN_ALIASES = {
+    "protonmail.com": "proton.me",
+    "protonmail.ch": "proton.me",
+    "pm.me": "proton.me",
+    "me.com": "icloud.com",
+    "mac.com": "icloud.com",
+}
 #: Fastmail's own domains, where ``iets@naam.fastmail.com`` is delivered to ``naam@fastmail.com``
 #: (subdomain addressing; a custom domain at Fastmail can do it too, unseen from here)
 FASTMAIL = frozenset({"fastmail.com", "fastmail.fm"})
@@ -81,6 +93,7 @@ def normalise_email(address: str) -> str:
     domain = _unicode_domain(domain.strip().rstrip("."))
     if domain in GMAIL_ALIASES:
         domain = GMAIL
+    domain = DOMAIN_ALIASES.get(domain, domain)
     name, dot, parent = domain.partition(".")
     if dot and name and parent in FASTMAIL:  # iets@naam.fastmail.com is naam@fastmail.com
         local, domain = name, parent
