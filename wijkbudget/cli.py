@@ -474,6 +474,11 @@ def init_app(app: Flask) -> None:
             click.echo("De database heeft al wijken: geen demogegevens toegevoegd.")
             return
         logins = seed_demo_data()
+        # a first signed checkpoint of each wijk's ledger, as the daily cron job would make it
+        from .spending import checkpoints
+
+        checkpoints.sign_all()
+        db.session.commit()
         click.echo(f"Demo-accounts (wachtwoord voor allemaal: {DEMO_PASSWORD}):")
         for email, what in logins:
             click.echo(f"  {email:<28} {what}")
