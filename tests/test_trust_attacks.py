@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nacl.public import PrivateKey
 from nacl.signing import SigningKey
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import IsolatedClient
@@ -31,6 +32,7 @@ from tests.test_trust_ledger import (  # noqa: F401 (fixtures)
 )
 from wijkbudget import create_app, sealing
 from wijkbudget.accounts.models import Role
+from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Eligibility, Phase
@@ -39,7 +41,7 @@ from wijkbudget.voting import fingerprint as fp
 from wijkbudget.voting import operations
 from wijkbudget.voting.addresses import MAX_ROWS, parse_register
 from wijkbudget.voting.codes import code_hash, group, normalise_code
-from wijkbudget.voting.models import Channel, VotingCode
+from wijkbudget.voting.models import Channel, Participation, SealedBallot, VotingCode
 
 # --- 1. ballot secrecy ------------------------------------------------------------------------
 
@@ -114,6 +116,29 @@ def test_the_next_voter_at_a_shared_computer_sees_nothing_of_the_last_one(code_r
     assert cast.status_code == 303 and cast.headers["Location"].endswith("/stemmen/bewijs")
     shown = laptop.get(f"{url}/bewijs").get_data(as_text=True)
     assert group(pending, 4) not in shown
+
+
+def test_a_public_key_swapped_in_the_database_seals_no_ballot_for_the_swapper(code_round):
+    """Someone who can write the database (its administrator, the runtime role's password)
+    puts a public key of their own on a round during the vote: every later ballot would be
+    sealed for them, and linked to its voter by xmin. The cast checks the public key against
+    the round's private key (which only the app's secret key opens) and refuses."""
+    wijk, rnd, proposals, codes = code_round
+    swapper = PrivateKey.generate()
+    db.session.execute(
+        text("UPDATE budget_round SET ballot_public_key = :key WHERE id = :id"),
+        {"key": swapper.public_key.encode().hex(), "id": rnd.id},
+    )
+    db.session.commit()
+    db.session.expire_all()
+    code = db.session.scalar(
+        select(VotingCode).where(VotingCode.code_hash == code_hash(normalise_code(codes[0])))
+    )
+    with pytest.raises(DomainError):
+        operations.cast(rnd, {proposals[0].id: 1}, code=code, channel=Channel.CODE)
+    db.session.rollback()
+    assert db.session.scalars(select(SealedBallot.box)).all() == []
+    assert db.session.scalar(select(func.count(Participation.id))) == 0
 
 
 # --- 2. one person, one vote ------------------------------------------------------------------

@@ -20,7 +20,9 @@ ballot says nothing about how many proposals were chosen (unless a ballot has ve
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
+from functools import lru_cache
 
 from flask import current_app
 from nacl.exceptions import CryptoError
@@ -38,10 +40,13 @@ def _derive(material: bytes, purpose: bytes) -> bytes:
     return hashlib.blake2b(material, digest_size=SecretBox.KEY_SIZE, person=purpose).digest()
 
 
-def _master() -> SecretBox:
+def _secret() -> bytes:
     secret = current_app.config["SECRET_KEY"]
-    material = secret.encode() if isinstance(secret, str) else bytes(secret)
-    return SecretBox(_derive(material, b"wb-round-key"))
+    return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+
+def _master() -> SecretBox:
+    return SecretBox(_derive(_secret(), b"wb-round-key"))
 
 
 def new_round_keys() -> tuple[str, bytes]:
@@ -64,6 +69,29 @@ def decode(data: bytes) -> dict[int, int]:
         return {}
     pairs = (pair.split(":") for pair in text.split(";"))
     return {int(pid): int(points) for pid, points in pairs}
+
+
+@lru_cache(maxsize=256)
+def _public_of(sealed_private_key: bytes, secret: bytes) -> str:
+    private = PrivateKey(SecretBox(_derive(secret, b"wb-round-key")).decrypt(sealed_private_key))
+    return str(private.public_key.encode().hex())
+
+
+def round_public_key(public_key: str | None, sealed_private_key: bytes | None) -> str:
+    """The round's public key to seal with, after checking that it belongs to the round's
+    private key: someone who can write the database but lacks the secret key could otherwise
+    put a key of their own on the round and read every ballot cast after it. Once per round and
+    process (the private key is opened to derive its public key). :class:`SealError` when it
+    does not belong, or a key is missing or does not open (another secret key)."""
+    if not public_key or not sealed_private_key:
+        raise SealError("the round has no key pair (closed, or not made)")
+    try:
+        derived = _public_of(bytes(sealed_private_key), _secret())
+    except (CryptoError, ValueError, TypeError) as error:
+        raise SealError("the round's private key does not open with this secret key") from error
+    if not hmac.compare_digest(derived, public_key):
+        raise SealError("the round's public key is not its private key's: changed in the database")
+    return public_key
 
 
 def seal(public_key: str, selection: dict[int, int]) -> bytes:

@@ -10,6 +10,7 @@ batch first).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ from .models import (
 from .queries import BallotItem, ballot_costs, sheets_entered
 
 MAX_BATCH = 20_000
+log = logging.getLogger(__name__)
 
 
 # --- the rules of a ballot ----------------------------------------------------------------------
@@ -430,8 +432,15 @@ def cast(
         register.claim(connection, address_id)  # one place of the address, or 409
     # the ballot sealed with the round's public key (only the close opens it), and the voter's
     # own copy that only the receipt opens: nothing readable links either to this participation
-    if not rnd.ballot_public_key:
-        raise Conflict(_("Deze ronde kan nu geen stemmen aannemen. Probeer het later opnieuw."))
+    # (checked against the round's private key: a public key put in by whoever can write the
+    # database would seal the ballots for them)
+    try:
+        public_key = sealing.round_public_key(rnd.ballot_public_key, rnd.ballot_private_key)
+    except sealing.SealError as error:
+        log.error("round %s: no ballot sealed: %s", rnd.id, error)
+        raise Conflict(
+            _("Deze ronde kan nu geen stemmen aannemen. Probeer het later opnieuw.")
+        ) from error
     connection.execute(
         statements.sealed,
         {
@@ -439,7 +448,7 @@ def cast(
             "round_id": rnd.id,
             "counted": paper_batch is None,
             "paper_batch_id": paper_batch.id if paper_batch is not None else None,
-            "box": sealing.seal(rnd.ballot_public_key, selection),
+            "box": sealing.seal(public_key, selection),
         },
     )
     if receipt:
