@@ -249,6 +249,25 @@ def test_a_file_with_odd_values_is_no_checkpoint_file(app, signed_wijk, tmp_path
     assert result.exit_code == 2 and "geen bestand met controlepunten" in result.output
 
 
+def test_the_councillors_desk_does_not_call_a_cut_ledger_correct(
+    app, signed_wijk, make_user, make_client
+):
+    """The public page says the chain no longer extends its checkpoint; the councillors, who
+    hold the checkpoints, must not read "Het grootboek klopt" on their own desk meanwhile."""
+    wijk_id, _path = signed_wijk
+    make_user("raad@example.org", roles=((Role.COUNCILLOR, None),))
+    # the tail cut back behind the signed checkpoint (three entries signed, one after it)
+    db.session.execute(text("DELETE FROM ledger_entry WHERE seq >= 3"))
+    db.session.commit()
+    councillor = make_client()
+    councillor.login("raad@example.org")
+    desk = councillor.get("/wijk/west/controle").get_data(as_text=True)
+    assert "Het grootboek klopt:" not in desk
+    assert "er zijn boekingen verdwenen" in desk
+    desks = councillor.get("/controle").get_data(as_text=True)
+    assert "Grootboek klopt (" not in desks and "Het grootboek klopt niet!" in desks
+
+
 def _as_runtime_role(statement: str, params: dict[str, Any]) -> None:
     """Run ``statement`` on the app's own connection (the runtime role on PostgreSQL)."""
     try:

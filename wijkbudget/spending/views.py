@@ -510,6 +510,8 @@ def desk(wijk: Neighbourhood) -> Any:
         overview=queries.wijk_overview(wijk),
         flags=queries.flags(wijk),
         verification=verification,
+        # (the chain may be intact in itself and yet cut or recomputed: the signed checkpoints)
+        ledger_state=checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)),
         may_read_audit=permissions.can_read_audit(current_user),
         pending_count=db.session.scalar(
             select(func.count(Expense.id)).where(
@@ -533,5 +535,8 @@ def desks() -> Any:
         total = queries.Money()
         for r in queries.wijk_overview(wijk):
             total.add(r.money)
-        rows.append((wijk, total, operations.verify(wijk.id)))
+        verification = operations.verify(wijk.id)
+        # a chain intact in itself may still be cut or recomputed: the signed checkpoints say
+        extends = verification.ok and checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)).ok
+        rows.append((wijk, total, verification, extends))
     return render_template("spending/desks.html", page=page, rows=rows)
