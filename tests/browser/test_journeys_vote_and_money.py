@@ -29,7 +29,7 @@ from wijkbudget.results.models import Result
 from wijkbudget.rounds.models import BallotType, Eligibility, Phase, Round
 from wijkbudget.spending.models import Expense, ExpenseState, FundedProject, LedgerEntry
 from wijkbudget.voting import operations as voting
-from wijkbudget.voting.models import Ballot, Channel
+from wijkbudget.voting.models import Ballot, Channel, SealedBallot
 
 
 def euro(amount: str) -> re.Pattern[str]:
@@ -92,7 +92,7 @@ def ballot_url(rnd: Round) -> str:
 
 def receipt_on(page: Any) -> str:
     receipt = page.locator(".receipt strong")
-    expect(receipt).to_have_text(re.compile(r"[A-Z0-9]{5}(-[A-Z0-9]{1,5})+"))
+    expect(receipt).to_have_text(re.compile(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){3}"))
     return receipt.inner_text().strip()
 
 
@@ -108,7 +108,11 @@ def cast_after_review(page: Any, *titles: str) -> str:
 
 def counted_ballots() -> int:
     db.session.expire_all()
-    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.counted.is_(True))) or 0
+    # during the vote: the sealed ballots that count; after the close: the opened ones
+    sealed = select(func.count(SealedBallot.id)).where(SealedBallot.counted.is_(True))
+    return (db.session.scalar(sealed) or 0) + (
+        db.session.scalar(select(func.count(Ballot.id))) or 0
+    )
 
 
 # --- 4. voting --------------------------------------------------------------------------------
