@@ -13,8 +13,9 @@ A receipt opens its own copy of the ballot: the choices are also sealed with a k
 the receipt code (80 bits, known only to the voter), so the voter can see what they chose
 without anything in the database linking the receipt to the counted ballot.
 
-The plain form of a ballot is padded to a multiple of ``PAD`` bytes, so the length of a sealed
-ballot says nothing about how many proposals were chosen (unless a ballot has very many).
+The plain form of a ballot is padded to a multiple of ``PAD`` bytes above the longest plain
+form the round allows (every proposal on the ballot, with the most points one may have), so
+every sealed ballot of a round has one length, whatever was chosen.
 """
 
 from __future__ import annotations
@@ -56,10 +57,12 @@ def new_round_keys() -> tuple[str, bytes]:
     return private.public_key.encode().hex(), _master().encrypt(bytes(private))
 
 
-def encode(selection: dict[int, int]) -> bytes:
-    """The plain form: ``id:points`` pairs in proposal order, padded with spaces."""
+def encode(selection: dict[int, int], room: int = 0) -> bytes:
+    """The plain form: ``id:points`` pairs in proposal order, padded with spaces to the next
+    multiple of ``PAD`` above ``room`` (the longest plain form the round allows, see
+    ``voting.queries.ballot_room``), so every ballot of a round has one length."""
     text = ";".join(f"{pid}:{points}" for pid, points in sorted(selection.items())).encode()
-    size = (len(text) // PAD + 1) * PAD
+    size = (max(len(text), room) // PAD + 1) * PAD
     return text + b" " * (size - len(text))
 
 
@@ -94,8 +97,8 @@ def round_public_key(public_key: str | None, sealed_private_key: bytes | None) -
     return public_key
 
 
-def seal(public_key: str, selection: dict[int, int]) -> bytes:
-    return SealedBox(PublicKey(bytes.fromhex(public_key))).encrypt(encode(selection))
+def seal(public_key: str, selection: dict[int, int], room: int = 0) -> bytes:
+    return SealedBox(PublicKey(bytes.fromhex(public_key))).encrypt(encode(selection, room))
 
 
 def opener(sealed_private_key: bytes) -> Callable[[bytes], dict[int, int]]:
@@ -120,9 +123,9 @@ def _receipt_box(receipt: str) -> SecretBox:
     return SecretBox(_derive(receipt.encode(), b"wb-receipt"))
 
 
-def seal_for_receipt(receipt: str, selection: dict[int, int]) -> bytes:
+def seal_for_receipt(receipt: str, selection: dict[int, int], room: int = 0) -> bytes:
     """The voter's own copy, which only the (normalised) receipt code opens."""
-    return _receipt_box(receipt).encrypt(encode(selection))
+    return _receipt_box(receipt).encrypt(encode(selection, room))
 
 
 def open_with_receipt(receipt: str, data: bytes) -> dict[int, int] | None:

@@ -357,7 +357,7 @@ def cast(
     goes to one cast, the others get 409)."""
     rnd = _lock_for_cast(rnd)
     statements = _cast_statements()
-    proposals = ballot_costs(rnd, selection)
+    proposals, room = ballot_costs(rnd, selection)  # room: the padding (sealing.encode)
     found = problems(rnd, selection, proposals)
     if found:
         raise VotingError(" ".join(found))
@@ -448,7 +448,7 @@ def cast(
             "round_id": rnd.id,
             "counted": paper_batch is None,
             "paper_batch_id": paper_batch.id if paper_batch is not None else None,
-            "box": sealing.seal(public_key, selection),
+            "box": sealing.seal(public_key, selection, room),
         },
     )
     if receipt:
@@ -458,7 +458,7 @@ def cast(
             {
                 "receipt_hash": receipt_hash(typed),
                 "round_id": rnd.id,
-                "box": sealing.seal_for_receipt(typed, selection),
+                "box": sealing.seal_for_receipt(typed, selection, room),
             },
         )
     return receipt

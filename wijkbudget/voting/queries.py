@@ -9,7 +9,7 @@ from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from .. import sealing
 from ..accounts.models import User
@@ -17,7 +17,7 @@ from ..audit.models import AuditEvent
 from ..extensions import db
 from ..neighbourhoods.models import Area
 from ..proposals.models import Proposal, State
-from ..rounds.models import Round
+from ..rounds.models import BallotType, Round
 from .codes import normalise_code, receipt_hash
 from .models import (
     Ballot,
@@ -90,9 +90,18 @@ class BallotItem:
 
 
 @cache
-def _ballot_costs_query() -> Select[tuple[int, int]]:
+def _ballot_costs_query() -> Select[tuple[int, int, int, int]]:
+    # the whole ballot (for the padding of sealed ballots): two uncorrelated subqueries, which
+    # PostgreSQL and SQLite compute once per statement
+    other = aliased(Proposal)
+    on_ballot = (other.round_id == bindparam("round_id"), other.state == State.ADMITTED)
     return (
-        select(Proposal.id, func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents))
+        select(
+            Proposal.id,
+            func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents),
+            select(func.count(other.id)).where(*on_ballot).scalar_subquery(),
+            select(func.max(other.id)).where(*on_ballot).scalar_subquery(),
+        )
         .where(
             Proposal.round_id == bindparam("round_id"),
             Proposal.state == State.ADMITTED,
@@ -102,14 +111,24 @@ def _ballot_costs_query() -> Select[tuple[int, int]]:
     )
 
 
-def ballot_costs(rnd: Round, chosen: Iterable[int]) -> list[BallotItem]:
+def ballot_costs(rnd: Round, chosen: Iterable[int]) -> tuple[list[BallotItem], int]:
     """What each chosen proposal costs, if it is on the ballot (the cast checks a ballot with it,
-    under a lock): a chosen id that is missing here is not on the ballot."""
+    under a lock): a chosen id that is missing here is not on the ballot. And the length of the
+    longest plain ballot the round allows (``sealing.encode``'s ``room``: every proposal on the
+    ballot with the most points one may get), in the same statement: sealed ballots are padded
+    beyond it, so that their length says nothing about what was chosen."""
     ids = list(chosen)
     if not ids:
-        return []
-    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id, "ids": ids})
-    return [BallotItem(pid, cost) for pid, cost in rows]
+        return [], 0
+    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id, "ids": ids}).all()
+    if not rows:
+        return [], 0
+    _pid, _cost, count, highest = rows[0]
+    most = 1
+    if rnd.ballot_type == BallotType.CUMULATIVE and rnd.ballot_points:
+        most = min(rnd.ballot_max_points_each or rnd.ballot_points, rnd.ballot_points)
+    room = int(count) * (len(str(highest)) + len(str(most)) + 2)
+    return [BallotItem(pid, cost) for pid, cost, _count, _highest in rows], room
 
 
 def has_voted(rnd: Round, user: User | None = None, code: VotingCode | None = None) -> bool:
