@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import IsolatedClient
+from tests.test_restore_live import run_restore, scene, take_backup  # noqa: F401 (fixture)
 from tests.test_trust_ledger import (  # noqa: F401 (fixtures)
     Database,
     book,
@@ -35,10 +36,13 @@ from wijkbudget.accounts.models import Role
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
+from wijkbudget.results import operations as results
+from wijkbudget.results.models import Result
 from wijkbudget.rounds.models import Eligibility, Phase
 from wijkbudget.spending import checkpoints
 from wijkbudget.voting import fingerprint as fp
 from wijkbudget.voting import operations
+from wijkbudget.voting import operations as voting
 from wijkbudget.voting.addresses import MAX_ROWS, parse_register
 from wijkbudget.voting.codes import code_hash, group, normalise_code
 from wijkbudget.voting.models import (
@@ -396,6 +400,30 @@ class TestAsTheRuntimeRole:
 
 
 # --- 4. maintenance -----------------------------------------------------------------------------
+
+
+def test_a_vote_closed_after_the_backup_makes_the_restore_refuse(app, scene, tmp_path):
+    """The vote was closed after the backup: its result is public (the page, the .pb people
+    downloaded). A restore that takes the round back into voting, with its sealed ballots and
+    its key, loses that result: it must say so and want --lose-votes, also when the operator
+    allowed the grants' ledger entries to go (money is not votes)."""
+    path = tmp_path / "site.backup"
+    rnd = scene["round"]
+    voting.cast(rnd, {scene["proposals"][0]: 1}, user=scene["voters"][0], channel=Channel.ONLINE)
+    take_backup(app, path)
+    rnd.result_opens = None
+    db.session.commit()
+    results.close_voting(scene["board"], rnd, confirmed=True)
+    refused = run_restore(app, path, "--lose-ledger")
+    assert refused.exit_code == 1, refused.output
+    assert "Wijkbudget 2027 (Noord): de uitslag van een gesloten stemming" in refused.output
+    assert "--lose-votes" in refused.output
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Result.id))) == 1
+    done = run_restore(app, path, "--lose-ledger", "--lose-votes")
+    assert done.exit_code == 0, done.output
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Result.id))) == 0
 
 
 def test_health_tells_a_visitor_no_process_or_host(app, make_client):

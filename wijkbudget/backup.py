@@ -96,7 +96,13 @@ def backup(path: Path) -> None:
 # --- what a restore would lose ----------------------------------------------------------------
 
 #: table → the column that identifies a row across the live database and a backup
-KEYS = {"participation": "id", "receipt": "receipt_hash", "ledger_entry": "hash"}
+KEYS = {
+    "participation": "id",
+    "receipt": "receipt_hash",
+    "ledger_entry": "hash",
+    # a vote closed after the backup: the restore would take its round back into voting
+    "round_result": "round_id",
+}
 
 
 @dataclass
@@ -106,18 +112,22 @@ class Loss:
 
     votes: Counter[str] = field(default_factory=Counter)
     receipts: Counter[str] = field(default_factory=Counter)
+    results: Counter[str] = field(default_factory=Counter)  # closed votes, per round
     ledger: Counter[str] = field(default_factory=Counter)
     ledger_cents: Counter[str] = field(default_factory=Counter)
 
     @property
     def of_votes(self) -> bool:
-        return bool(self.votes or self.receipts)
+        return bool(self.votes or self.receipts or self.results)
 
     def lines(self) -> list[str]:
         lines = [f"  {where}: {n} stem(men)" for where, n in sorted(self.votes.items())]
         lines += [
             f"  {where}: {n} stembewijs(zen) (bonnetje met code)"
             for where, n in sorted(self.receipts.items())
+        ]
+        lines += [
+            f"  {where}: de uitslag van een gesloten stemming" for where in sorted(self.results)
         ]
         lines += [
             f"  {where}: {n} post(en) in het grootboek, samen {_euros(self.ledger_cents[where])}"
@@ -303,6 +313,10 @@ def compare(kept: Kept) -> Loss:
                 if _text(row.receipt_hash) not in backup_receipts:
                     where = rounds.get(row.round_id, "alle rondes")
                     loss.receipts[where] += 1
+        if (backup_results := in_both("round_result")) is not None:
+            for row in rows("SELECT round_id FROM round_result"):
+                if _text(row.round_id) not in backup_results:
+                    loss.results[rounds.get(row.round_id, f"ronde {row.round_id}")] += 1
         if (backup_hashes := in_both("ledger_entry")) is not None:
             for row in rows("SELECT hash, neighbourhood_id, amount_cents FROM ledger_entry"):
                 if _text(row.hash) not in backup_hashes:
