@@ -327,22 +327,18 @@ class TestAsTheRuntimeRole:
             db.session.remove()
             db.engine.dispose()
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the triggers guard UPDATE and DELETE only, and the runtime role keeps INSERT on "
-        "ballot, ballot_choice and participation: it can add a ballot, or a choice to a counted "
-        "ballot, to a round whose result is stored. Fix: a migration with a BEFORE INSERT trigger "
-        "on ballot, ballot_choice, participation and round_result_line that refuses when the round "
-        "has a round_result written by an earlier transaction",
-    )
     def test_nothing_can_be_added_to_the_ballots_of_a_closed_round(
         self, database, closed_round, make_proposal
     ):
+        """The runtime role keeps INSERT on ballot, ballot_choice and participation (the cast
+        and the close need it); migration c19a0004closed refuses a row for a round whose result
+        an earlier transaction stored (the close's own inserts pass)."""
         postgresql_only(database)
         rnd = closed_round["round"]
         round_id = rnd.id
         ballot_id = database.scalar("SELECT id FROM ballot WHERE round_id = :r", r=round_id)
         other = make_proposal(rnd, closed_round["voter"], State.ADMITTED, title="Nog een").id
+        voter_id = closed_round["voter"].id
         db.session.remove()
         refusals = 0
         for statement, params in (
@@ -354,12 +350,17 @@ class TestAsTheRuntimeRole:
                 "INSERT INTO ballot_choice (ballot_id, proposal_id, points) VALUES (:b, :p, 1)",
                 {"b": ballot_id, "p": other},
             ),
+            (
+                "INSERT INTO participation (round_id, channel, user_id) VALUES (:r, 'online', :u)",
+                {"r": round_id, "u": voter_id},
+            ),
         ):
             try:
                 _as_runtime_role(statement, params)
-            except DBAPIError:
+            except DBAPIError as error:
+                assert "closed round" in str(error)
                 refusals += 1
-        assert refusals == 2
+        assert refusals == 3
         assert database.scalar("SELECT count(*) FROM ballot_choice") == 1
 
     def test_receipts_cannot_be_changed_or_removed_by_the_runtime_role(
