@@ -1,4 +1,5 @@
-"""``flask tally FILE.pb --rule ... [--completion ...] [--json]``: counting a pabulib file."""
+"""``flask tally FILE.pb --rule ... [--completion ...] [--json]`` and the same without the app,
+``python -m wijkbudget.tally``: counting a pabulib file."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wijkbudget import cli
-from wijkbudget.tally import pabulib, rules
+from wijkbudget.tally import command, pabulib, rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "pabulib"
@@ -130,8 +130,65 @@ def test_bad_options_are_refused(app, args):
 
 
 def test_the_choices_are_the_rules():
-    assert set(cli.TALLY_RULES) == set(rules.RULES)
-    assert set(cli.TALLY_COMPLETIONS) == set(rules.COMPLETIONS)
+    assert set(command.RULES) == set(rules.RULES)
+    assert set(command.COMPLETIONS) == set(rules.COMPLETIONS)
+
+
+def _standalone(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wijkbudget.tally", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "args"),
+    [
+        (ASSEN, ["--rule", "equal-shares"]),
+        (ASSEN, ["--rule", "greedy", "--json"]),
+        (KINOWA, ["--rule", "equal-shares", "--completion", "none", "--json"]),
+        (KINOWA, ["--rule", "equal-shares", "--completion", "greedy"]),
+    ],
+)
+def test_the_standalone_counter_says_what_flask_tally_says(app, path, args):
+    """``python -m wijkbudget.tally``: the same output, notes and exit code as ``flask tally``."""
+    done = _standalone(path, *args)
+    result = tally(app, path, *args)
+    assert done.returncode == result.exit_code == 0, done.stderr
+    assert done.stdout == result.stdout and done.stdout
+    assert done.stderr == result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--rule", "mes"], ["--rule", "equal-shares", "--completion", "add2"], []]
+)
+def test_the_standalone_counter_refuses_what_flask_tally_refuses(app, tmp_path, args):
+    assert _standalone(ASSEN, *args).returncode == tally(app, ASSEN, *args).exit_code == 2
+    missing = tmp_path / "nope.pb"
+    done = _standalone(missing, "--rule", "greedy")
+    assert done.returncode == 2 and "Bestand niet gevonden" in done.stderr
+    broken = tmp_path / "broken.pb"
+    broken.write_text(BROKEN)
+    done = _standalone(broken, "--rule", "greedy")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == tally(app, broken, "--rule", "greedy").stderr
+
+
+def test_the_standalone_counter_loads_no_flask_and_no_app():
+    probe = (
+        "import sys; from wijkbudget.tally.command import main; "
+        f"code = main([{str(ASSEN)!r}, '--rule', 'equal-shares']); "
+        "loaded = [m for m in sys.modules if m == 'flask' or m.startswith(('flask.', "
+        "'sqlalchemy', 'wijkbudget.')) and not m.startswith('wijkbudget.tally')]; "
+        "print('LOADED', loaded, code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert "LOADED [] 0" in done.stdout, done.stdout[-500:]
 
 
 def test_the_real_command():

@@ -556,29 +556,15 @@ def _roles_command() -> None:
     db_group.add_command(roles)
 
 
-#: the choices of ``tally`` (the same as ``tally.rules.RULES`` and ``COMPLETIONS``; written out
-#: here so that the app does not import the rules, and numpy, when it starts)
-TALLY_RULES = ("greedy", "equal-shares")
-TALLY_COMPLETIONS = ("add1", "greedy", "none")
-
-
-def _tally_amount(value: int, scale: int) -> int | float:
-    """An amount for ``tally --json`` in units of the file's currency: a whole number for files
-    without decimals, else a number with decimals (123450 at scale 100 → 1234.5)."""
-    if scale == 1:
-        return value
-    from fractions import Fraction
-
-    return float(Fraction(value, scale))
-
-
 def _tally_command(app: Flask) -> None:
+    from .tally.command import COMPLETIONS, RULES
+
     @app.cli.command("tally")
     @click.argument("path", metavar="FILE.pb")
-    @click.option("--rule", required=True, type=click.Choice(TALLY_RULES), help="How to count.")
+    @click.option("--rule", required=True, type=click.Choice(RULES), help="How to count.")
     @click.option(
         "--completion",
-        type=click.Choice(TALLY_COMPLETIONS),
+        type=click.Choice(COMPLETIONS),
         default="add1",
         show_default=True,
         help="How equal shares fills the budget (ignored with --rule greedy).",
@@ -588,38 +574,13 @@ def _tally_command(app: Flask) -> None:
         """Count a pabulib .pb file: print the funded project ids in selection order.
 
         With --json: {"rule", "completion", "funded", "cost", "budget"}, amounts in the file's
-        currency units. Exit code 2 when the file is missing or cannot be read."""
-        import json
+        currency units. Exit code 2 when the file is missing or cannot be read. The same as
+        ``python -m wijkbudget.tally``, which starts without the app (tally/command.py)."""
+        from .tally.command import count
 
-        from .tally import pabulib, rules
-
-        try:
-            election = pabulib.read(path)
-        except FileNotFoundError:
-            click.echo(f"Bestand niet gevonden: {path}", err=True)
-            raise SystemExit(2) from None
-        except pabulib.PabulibError as error:
-            click.echo(f"{path}: {error}", err=True)
-            raise SystemExit(2) from None
-        except OSError as error:
-            click.echo(f"Kan {path} niet lezen: {error.strerror or error}", err=True)
-            raise SystemExit(2) from None
-        for note in election.notes:
-            click.echo(note, err=True)
-        used = completion if rule == "equal-shares" else None
-        outcome = rules.run(election, rule, used) if used else rules.run(election, rule)
-        if as_json:
-            summary = {
-                "rule": rule,
-                "completion": used,
-                "funded": outcome.funded,
-                "cost": _tally_amount(outcome.cost, election.scale),
-                "budget": _tally_amount(outcome.budget, election.scale),
-            }
-            click.echo(json.dumps(summary, ensure_ascii=False))
-        else:
-            for pid in outcome.funded:
-                click.echo(pid)
+        code = count(path, rule, completion, as_json=as_json)
+        if code:
+            raise SystemExit(code)
 
 
 def _backup_commands(app: Flask) -> None:
