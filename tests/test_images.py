@@ -15,7 +15,7 @@ from PIL import Image, ImageFile, PngImagePlugin
 from werkzeug.datastructures import FileStorage
 
 from wijkbudget.errors import DomainError
-from wijkbudget.proposals.images import (
+from wijkbudget.images import (
     MAX_BYTES,
     MAX_PIXELS,
     MAX_SIDE,

@@ -978,7 +978,7 @@ def test_a_failed_recording_leaves_no_receipt_on_disk(world, app):
 def test_a_failed_update_leaves_no_photos_on_disk(world, app, monkeypatch):
     from werkzeug.datastructures import FileStorage
 
-    from wijkbudget.proposals import images
+    from wijkbudget import images
 
     _wijk, _other, _rnd, people, projects = world
 

@@ -14,9 +14,9 @@ from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from tests.test_spending import last_expense, pdf_bytes, png_bytes, record, world  # noqa: F401
+from wijkbudget import images
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
-from wijkbudget.proposals import images
 from wijkbudget.proposals.models import ProposalImage
 from wijkbudget.proposals.models import State as ProposalState
 from wijkbudget.spending import receipts

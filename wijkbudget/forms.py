@@ -7,10 +7,19 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, IntegerField, SelectField, SelectMultipleField
+from wtforms import (
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .money import MoneyError, parse_euros
 
 # C0 control characters other than tab, newline and carriage return (PostgreSQL refuses NUL)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -131,3 +140,21 @@ class BaseForm(FlaskForm):
 
 class EmptyForm(BaseForm):
     """A form with only its CSRF token: for buttons that change something."""
+
+
+class EuroField(StringField):
+    """An amount in euros as people type it ("1.250,50"); ``cents`` holds the parsed value."""
+
+    cents: int | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.cents = None
+        text = (self.data or "").strip()
+        if not text:
+            if self.flags.required:
+                raise ValidationError(_l("Vul een bedrag in, bijvoorbeeld 1.250,00."))
+            return
+        try:
+            self.cents = parse_euros(text)
+        except MoneyError as error:
+            raise ValidationError(error.message) from error

@@ -10,8 +10,7 @@ from wtforms import Form, StringField, TextAreaField
 from wtforms.fields import EmailField, FieldList, FormField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..forms import BaseForm, ChoiceField, MultiCheckboxField, database_id
-from ..money import MoneyError, parse_euros
+from ..forms import BaseForm, ChoiceField, EuroField, MultiCheckboxField, database_id
 
 MAX = _l("Hoogstens %(max)d tekens.")
 COST_ROWS = 6
@@ -21,7 +20,7 @@ class CostLineForm(Form):
     """One row of the cost table (no CSRF of its own: it lives inside ProposalForm)."""
 
     item = StringField(_l("Waaraan"), validators=[Length(max=200, message=MAX)])
-    amount = StringField(_l("Bedrag (euro)"), validators=[Length(max=20, message=MAX)])
+    amount = EuroField(_l("Bedrag (euro)"), validators=[Length(max=20, message=MAX)])
 
 
 class ProposalForm(BaseForm):
@@ -70,10 +69,9 @@ class ProposalForm(BaseForm):
                     str(_l("Vul bij elke kostenpost een omschrijving én een bedrag in."))
                 )
                 continue
-            try:
-                cents = parse_euros(amount_text)
-            except MoneyError as error:
-                problems.append(error.message)
+            cents = row.amount.cents
+            if row.amount.errors or cents is None:
+                problems.extend(str(error) for error in row.amount.errors)
                 continue
             if cents <= 0:
                 problems.append(str(_l("Een kostenpost moet meer dan € 0 zijn.")))
@@ -140,21 +138,13 @@ class ChangesForm(BaseForm):
 
 
 class EstimateForm(BaseForm):
-    amount = StringField(
+    amount = EuroField(
         _l("Schatting van het bestuur (euro; leeg: die van de indieners)"),
         validators=[Length(max=20, message=MAX)],
     )
     note = TextAreaField(
         _l("Waarom anders? (openbaar)"), validators=[Length(max=2000, message=MAX)]
     )
-
-    def validate_amount(self, field: StringField) -> None:
-        self.cents: int | None = None
-        if (field.data or "").strip():
-            try:
-                self.cents = parse_euros(field.data)
-            except MoneyError as error:
-                raise ValidationError(error.message) from error
 
 
 class DuplicateForm(BaseForm):

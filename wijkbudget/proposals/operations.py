@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 
+from .. import images as image_files
 from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
@@ -35,7 +36,6 @@ from ..rounds.models import Round
 from ..rounds.operations import lock_round
 from ..urls import external_url
 from ..usecase import Conflict, after_commit, lock_or_gone, use_case
-from . import images as image_files
 from .models import (
     Action,
     CoAuthor,

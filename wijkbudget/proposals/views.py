@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import images as image_files
 from ..dialogue import queries as dialogue_queries
 from ..dialogue.models import Thread
 from ..errors import DomainError
@@ -33,7 +34,6 @@ from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
 from ..permissions import board_required, login_required, public
 from ..rounds.models import Round
 from ..rounds.views import load_round
-from . import images as image_files
 from . import operations, queries
 from .forms import (
     COST_ROWS,
@@ -614,9 +614,7 @@ def estimate(wijk: Neighbourhood, proposal_id: int) -> Any:
         Action.ESTIMATE,
         "estimate_form",
         form,
-        lambda p: operations.set_estimate(
-            current_user, p, getattr(form, "cents", None), form.note.data or ""
-        ),
+        lambda p: operations.set_estimate(current_user, p, form.amount.cents, form.note.data or ""),
         _("De schatting van het bestuur is opgeslagen."),
     )
 

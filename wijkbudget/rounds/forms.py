@@ -17,33 +17,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from ..forms import (
     BaseForm,
     ChoiceField,
+    EuroField,
     MultiCheckboxField,
     WholeNumberField,
     WithinYears,
     options,
 )
-from ..money import MoneyError, parse_euros
 from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Eligibility, Phase
 
 MAX = _l("Hoogstens %(max)d tekens.")
-
-
-class EuroField(StringField):
-    """An amount in euros as people type it ("1.250,50"); ``cents`` holds the parsed value."""
-
-    cents: int | None = None
-
-    def pre_validate(self, form: Any) -> None:
-        self.cents = None
-        text = (self.data or "").strip()
-        if not text:
-            if self.flags.required:
-                raise ValidationError(_l("Vul een bedrag in, bijvoorbeeld 1.250,00."))
-            return
-        try:
-            self.cents = parse_euros(text)
-        except MoneyError as error:
-            raise ValidationError(error.message) from error
 
 
 def _lines(text: str | None) -> list[str]:

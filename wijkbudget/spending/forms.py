@@ -9,8 +9,7 @@ from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts.models import User
-from ..forms import BaseForm, ChoiceField, WholeNumberField, WithinYears
-from ..rounds.forms import EuroField
+from ..forms import BaseForm, ChoiceField, EuroField, WholeNumberField, WithinYears
 from .models import PayeeType, ProjectStatus
 
 

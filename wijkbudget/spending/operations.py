@@ -23,12 +23,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .. import permissions
+from .. import images, permissions
 from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
+from ..money import format_cents
 from ..neighbourhoods.models import Neighbourhood
-from ..proposals import images
 from ..proposals.models import Proposal
 from ..rounds.models import Round
 from ..usecase import Conflict, lock_or_gone, use_case
@@ -230,7 +230,7 @@ def _bookings_problem(wijk_id: int, chain: Verification) -> Verification | None:
                 "%(want_corrections)d keer te zijn.",
                 id=expense_id,
                 state=queries.expense_state_label(state),
-                amount=queries.euros(amount),
+                amount=format_cents(amount),
                 found=found,
                 corrections=found_corrections,
                 want=want,
@@ -357,9 +357,9 @@ def _check_room(project: FundedProject, amount: int, *, with_pending: bool) -> N
                 "Deze uitgave past niet in het geld van het project: er is nog %(left)s over "
                 "(toegekend %(granted)s, uitgegeven of aangevraagd %(used)s). Vraag het bestuur "
                 "eerst om extra geld.",
-                left=queries.euros(money.granted - used),
-                granted=queries.euros(money.granted),
-                used=queries.euros(used),
+                left=format_cents(money.granted - used),
+                granted=format_cents(money.granted),
+                used=format_cents(used),
             )
         )
 
@@ -621,7 +621,7 @@ def reallocate(board: User, project: FundedProject, amount_cents: int, reason: s
         raise SpendingError(
             _(
                 "Zoveel vrij geld heeft de wijk niet: er is %(available)s beschikbaar.",
-                available=queries.euros(available),
+                available=format_cents(available),
             )
         )
     entry = append(

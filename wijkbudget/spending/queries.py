@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db, utcnow
-from ..money import format_cents
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal
 from ..results.models import Result
@@ -26,10 +25,6 @@ from .models import (
     ProgressUpdate,
     ProjectStatus,
 )
-
-
-def euros(cents: int) -> str:
-    return format_cents(cents)
 
 
 @dataclass

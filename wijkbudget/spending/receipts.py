@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 
-from ..proposals import images
+from .. import images
 from .models import SpendingError
 
 MAX_BYTES = 10 * 1024 * 1024

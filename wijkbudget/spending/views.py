@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import images as image_files
 from .. import permissions
 from ..errors import DomainError
 from ..extensions import db, paginate, utcnow
@@ -36,7 +37,6 @@ from ..permissions import (
     oversight_required,
     public,
 )
-from ..proposals import images as image_files
 from . import checkpoints, exports, operations, queries, receipts
 from .forms import (
     CloseProjectForm,

@@ -24,7 +24,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from ..errors import DomainError
+from .errors import DomainError
 
 MAX_BYTES = 5 * 1024 * 1024
 #: the most pixels a file may say it has (read from its header, before decoding): a 48 MP
