@@ -11,7 +11,7 @@ import pytest
 from tests.concurrency import database_outage
 from wijkbudget import create_app
 from wijkbudget.extensions import db
-from wijkbudget.permissions import public
+from wijkbudget.guards import public
 
 
 def test_home_lists_wijken_with_skip_link_and_local_htmx(client, make_wijk):

@@ -215,7 +215,7 @@ def test_a_locked_row_does_not_hold_up_new_rows_that_refer_to_it(app, make_wijk,
 
 
 def test_an_uncaught_refusal_is_its_status_and_message_not_a_500(app, client):
-    from wijkbudget.permissions import public
+    from wijkbudget.guards import public
 
     @public
     def refuse() -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-from . import ROOT
+from .paths import ROOT
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import (
         cli,
         errors,
+        guards,
         i18n,
         mail,
         maintenance,
@@ -149,7 +150,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     @app.get("/healthz")
-    @permissions.public
+    @guards.public
     def healthz() -> tuple[str, int, dict[str, str]]:
         # "ok", or "maintenance: …" (still 200: the pages are served; see maintenance.py)
         text, headers = maintenance.health()

@@ -10,8 +10,8 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, s
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
-from . import ROOT
 from .extensions import babel
+from .paths import ROOT
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

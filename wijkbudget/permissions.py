@@ -8,24 +8,19 @@ in the rounds of that wijk that its board opened to "mensen die er werken" (``ta
 *admin* manages wijken and roles. Admin is not a super-board: an admin who must act as a board
 member grants themselves that role, and that grant is in the audit log.
 
-Views use the decorators below; each marks the view with the role it needs
-(``view.required_role``), which the role-matrix test reads to walk every protected route.
+These are plain predicates on a user (models' ``can_*`` rules use them); the decorators that guard
+views with them are in ``guards.py``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
-from sqlalchemy import select
 
 from .accounts.models import Role, RoleAssignment, User
-from .extensions import db, login_manager
 from .neighbourhoods.models import Neighbourhood
 
 if TYPE_CHECKING:
@@ -112,70 +107,6 @@ def acting_role(user: User, wijk: Neighbourhood | None = None) -> str:
     if is_admin(user):
         return "admin"
     return "resident"
-
-
-# --- decorators -------------------------------------------------------------------------------
-
-
-def _mark(view: Callable[..., Any], role: str, wijk_scoped: bool) -> None:
-    view.required_role = role  # type: ignore[attr-defined]
-    view.wijk_scoped = wijk_scoped  # type: ignore[attr-defined]
-
-
-def _load_wijk(slug: str) -> Neighbourhood:
-    wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug))
-    if wijk is None:
-        abort(404)
-    return wijk
-
-
-def _guard(role: str, check: Callable[..., bool], *, wijk_scoped: bool = False) -> Callable[[F], F]:
-    """A decorator: sign-in required (else the login page), then ``check`` (else 403).
-
-    A wijk-scoped guard loads the wijk named by the route's ``slug`` (404 if there is none), checks
-    the user against that wijk and hands the view ``wijk`` instead of ``slug``.
-    """
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not _active(current_user):
-                return login_manager.unauthorized()
-            if wijk_scoped:
-                kwargs["wijk"] = _load_wijk(kwargs.pop("slug"))
-                allowed = check(current_user, kwargs["wijk"])
-            else:
-                allowed = check(current_user)
-            if not allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        _mark(wrapped, role, wijk_scoped)
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
-#: any signed-in, active account
-login_required = _guard("user", _active)
-#: a board member of the wijk named by the route's ``slug``; the view receives ``wijk``
-board_required = _guard("board", is_board, wijk_scoped=True)
-#: an admin
-admin_required = _guard("admin", is_admin)
-#: the board of the wijk named by ``slug`` or a councillor for it (reads, e.g. "what if")
-oversight_required = _guard(
-    "oversight",
-    lambda user, wijk: is_board(user, wijk) or is_councillor(user, wijk),
-    wijk_scoped=True,
-)
-#: admins and councillors (what they see is narrowed by ``audit_scope``)
-audit_reader_required = _guard("audit", can_read_audit)
-
-
-def public(view: F) -> F:
-    """Open to everyone, signed in or not (marked so the role matrix knows it was meant)."""
-    _mark(view, "public", False)
-    return view
 
 
 # --- names of roles, for pages and the audit log ------------------------------------------------

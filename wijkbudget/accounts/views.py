@@ -29,9 +29,9 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db, limiter, login_manager, paginate
 from ..forms import CONTROL_CHARS, database_id, options
+from ..guards import admin_required, login_required, public
 from ..neighbourhoods import queries as neighbourhood_queries
 from ..neighbourhoods.models import Area, Neighbourhood
-from ..permissions import admin_required, login_required, public
 from ..throttle import address_key
 from . import devices, mfa, operations, queries, sessions
 from .forms import (

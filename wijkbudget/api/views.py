@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ..extensions import MAX_PAGE, db, limiter
+from ..guards import public
 from ..neighbourhoods.models import Neighbourhood
-from ..permissions import public
 from ..proposals.models import State
 from ..rounds.models import Phase, Round
 from ..spending.models import FundedProject

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from .. import permissions
 from ..extensions import db, paginate
+from ..guards import audit_reader_required
 from ..htmx import render_page_or_fragment
 from ..neighbourhoods.models import Neighbourhood
-from ..permissions import audit_reader_required
 from .forms import AuditFilterForm
 from .queries import ACTION_LABELS, AuditFilter, audit_events
 

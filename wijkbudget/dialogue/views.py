@@ -15,13 +15,12 @@ from .. import permissions
 from ..errors import DomainError
 from ..extensions import csrf, db, paginate
 from ..forms import database_id, options
+from ..guards import board_required, login_required, public
 from ..htmx import is_htmx
 from ..i18n import local_to_utc
+from ..loaders import in_wijk_or_404, load_round, wijk_or_404
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
-from ..permissions import board_required, login_required, public
 from ..proposals import queries as proposal_queries
-from ..rounds.views import load_round
 from . import operations, queries
 from .forms import (
     BlockForm,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from flask import abort
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -84,19 +81,3 @@ def worker_count(wijk: Neighbourhood) -> int:
         )
         or 0
     )
-
-
-def wijk_or_404(slug: str) -> Neighbourhood:
-    return db.first_or_404(select(Neighbourhood).where(Neighbourhood.slug == slug))
-
-
-T = TypeVar("T")
-
-
-def in_wijk_or_404(obj: T | None, wijk: Neighbourhood) -> T:
-    """The object (a proposal, thread, project, expense: anything with a ``neighbourhood_id``)
-    when it belongs to this wijk; otherwise 404. Another wijk's object is not even said to exist
-    in a board's URL of this wijk (no IDOR)."""
-    if obj is None or getattr(obj, "neighbourhood_id", None) != wijk.id:
-        abort(404)
-    return obj

@@ -11,16 +11,14 @@ from flask_login import current_user
 from .. import permissions
 from ..errors import DomainError
 from ..extensions import db, paginate
-from ..permissions import admin_required, board_required, public
+from ..guards import admin_required, board_required, public
+from ..loaders import wijk_or_404
 from ..rounds import queries as rounds_queries
 from . import operations, queries
 from .forms import AreaForm, DescriptionForm, NeighbourhoodForm
 from .models import Neighbourhood
 
 bp = Blueprint("neighbourhoods", __name__)
-
-
-_wijk_or_404 = queries.wijk_or_404
 
 
 @bp.get("/")
@@ -33,7 +31,7 @@ def home() -> str:
 @bp.get("/wijk/<slug>")
 @public
 def show(slug: str) -> str:
-    wijk = _wijk_or_404(slug)
+    wijk = wijk_or_404(slug)
     is_board = permissions.is_board(current_user, wijk)
     rounds = list(
         db.session.scalars(rounds_queries.rounds_of(wijk, include_concepts=is_board).limit(5))
@@ -144,7 +142,7 @@ def admin_create() -> Any:
 @bp.route("/beheer/wijken/<slug>", methods=["GET", "POST"])
 @admin_required
 def admin_edit(slug: str) -> Any:
-    wijk = _wijk_or_404(slug)
+    wijk = wijk_or_404(slug)
     form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text)
     status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
@@ -172,7 +170,7 @@ def admin_edit(slug: str) -> Any:
 @bp.post("/beheer/wijken/<slug>/buurten")
 @admin_required
 def admin_add_area(slug: str) -> Any:
-    wijk = _wijk_or_404(slug)
+    wijk = wijk_or_404(slug)
     area_form = AreaForm()
     status = 422
     if area_form.validate_on_submit():

@@ -27,13 +27,12 @@ from ..dialogue.models import Thread
 from ..errors import DomainError
 from ..extensions import db, paginate
 from ..forms import database_id, options
+from ..guards import board_required, login_required, public
 from ..htmx import render_page_or_fragment
+from ..loaders import in_wijk_or_404, load_round, wijk_or_404
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
-from ..permissions import board_required, login_required, public
 from ..rounds.models import Round
-from ..rounds.views import load_round
 from . import operations, queries
 from .forms import (
     COST_ROWS,

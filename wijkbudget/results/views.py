@@ -12,13 +12,12 @@ from markupsafe import Markup
 
 from .. import permissions
 from ..errors import DomainError
+from ..guards import board_required, oversight_required, public
 from ..i18n import current_locale_name
+from ..loaders import load_round, load_wijk_round, wijk_or_404
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import wijk_or_404
 from ..pagecache import fragment
-from ..permissions import board_required, oversight_required, public
 from ..rounds.models import Phase, Round
-from ..rounds.views import load_round, load_wijk_round
 from ..voting import queries as voting_queries
 from . import operations, queries
 from .forms import CloseForm

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,12 +12,12 @@ from .. import permissions
 from ..errors import DomainError
 from ..extensions import paginate
 from ..forms import options
+from ..guards import board_required, public
 from ..i18n import current_locale_name, local_to_utc, utc_to_local
+from ..loaders import load_round, wijk_or_404
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import wijk_or_404
 from ..pagecache import fragment
-from ..permissions import board_required, public
 from . import operations, queries
 from .forms import PhaseForm, RoundForm
 from .models import (
@@ -32,24 +32,6 @@ from .models import (
 )
 
 bp = Blueprint("rounds", __name__)
-
-
-def load_round(wijk: Neighbourhood, round_id: int) -> Round:
-    """The round of this wijk (404 otherwise, also for a concept the user may not see), shown in
-    the phase its dates imply (nothing is written: see queries.as_of_now)."""
-    return visible_or_404(queries.round_in(wijk, round_id))
-
-
-def load_wijk_round(slug: str, round_id: int) -> tuple[Neighbourhood, Round]:
-    """The same as wijk_or_404 and load_round, in one query."""
-    rnd = visible_or_404(queries.round_by_slug(slug, round_id))
-    return rnd.neighbourhood, rnd
-
-
-def visible_or_404(rnd: Round | None) -> Round:
-    if rnd is None or not rnd.can_view(current_user):
-        abort(404)
-    return queries.as_of_now(rnd)
 
 
 @bp.get("/wijk/<slug>/rondes")

@@ -28,15 +28,15 @@ from .. import permissions
 from ..errors import DomainError
 from ..extensions import db, paginate, utcnow
 from ..forms import options
-from ..neighbourhoods.models import Neighbourhood
-from ..neighbourhoods.queries import in_wijk_or_404, wijk_or_404
-from ..permissions import (
+from ..guards import (
     audit_reader_required,
     board_required,
     login_required,
     oversight_required,
     public,
 )
+from ..loaders import in_wijk_or_404, wijk_or_404
+from ..neighbourhoods.models import Neighbourhood
 from . import checkpoints, exports, operations, queries, receipts
 from .forms import (
     CloseProjectForm,
@@ -184,7 +184,7 @@ def grants_json(slug: str) -> Response:
 @public
 def summary(slug: str, round_id: int) -> Any:
     """One screen (and one printed page) to share: budget, turnout, proposals, funded, spent."""
-    from ..rounds.views import load_round
+    from ..loaders import load_round
 
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import DomainError
+from ..guards import board_required, login_required
+from ..loaders import load_round, load_wijk_round
 from ..neighbourhoods.models import Neighbourhood
-from ..permissions import board_required, login_required
 from ..rounds.models import Eligibility, Phase
-from ..rounds.views import load_round, load_wijk_round
 from . import register
 from .addresses import MAX_BYTES, MAX_CAPACITY, MAX_ROWS
 from .models import VotingError

@@ -39,14 +39,14 @@ from ..errors import DomainError
 from ..exports import to_csv
 from ..extensions import db, limiter
 from ..forms import database_id
+from ..guards import board_required, public
 from ..htmx import is_htmx
 from ..i18n import current_locale_name
+from ..loaders import load_round, load_wijk_round, visible_or_404
 from ..neighbourhoods.models import Neighbourhood
 from ..pagecache import fragment
-from ..permissions import board_required, public
 from ..rounds.models import Eligibility, Phase, Round
 from ..rounds.queries import round_by_slug_query
-from ..rounds.views import load_round, load_wijk_round, visible_or_404
 from ..throttle import address_key
 from ..urls import external_url
 from . import operations, queries, register
