@@ -262,7 +262,10 @@ def test_someone_who_works_in_the_wijk_supports_only_where_the_round_lets_them(
     if workers_eligible:
         assert refusal is None
     else:
-        assert refusal == "Alleen bewoners van de wijk met een bevestigd account kunnen steunen."
+        wijk = proposal.round.neighbourhood.name
+        assert (
+            refusal == f"Alleen bewoners van wijk {wijk} met een bevestigd account kunnen steunen."
+        )
 
 
 def test_someone_who_works_in_the_wijk_becomes_coauthor_where_the_round_lets_them(

@@ -129,12 +129,8 @@ class Thread(db.Model):
             return _("Log in om mee te praten.")
         wijk = self.round.neighbourhood
         if not self.may_take_part(user):
-            if self.kind == ThreadKind.PROPOSAL and self.round.workers_eligible:
-                return _(
-                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
-                    "werken, praten met een bevestigd account mee.",
-                    wijk=wijk.name,
-                )
+            if self.kind == ThreadKind.PROPOSAL:
+                return self.round.take_part_refusal(user, "talk")
             if permissions.takes_part(user, self.round):
                 # someone who works in the wijk, in a topic of a round open to them
                 return _(
@@ -142,10 +138,7 @@ class Thread(db.Model):
                     "mee. Over de voorstellen van deze ronde kun je wel meepraten.",
                     wijk=wijk.name,
                 )
-            return _(
-                "Alleen bewoners van wijk %(wijk)s met een bevestigd account praten mee.",
-                wijk=wijk.name,
-            )
+            return self.round.take_part_refusal(user, "talk", residents_only=True)
         if self.status != ThreadStatus.OPEN:
             return _("Dit onderwerp wacht nog op goedkeuring van het bestuur.")
         if self.is_closed:

@@ -199,13 +199,8 @@ class Proposal(db.Model):
                 return _("Alleen het bestuur van de wijk kan dit doen.")
             if self.is_author(user):
                 return _("Je bent indiener van dit voorstel. Een ander bestuurslid toetst het.")
-        elif who == "resident" and not permissions.takes_part(user, self.round):
-            if self.round.workers_eligible:
-                return _(
-                    "Alleen bewoners van de wijk, en in deze ronde ook mensen die er werken, "
-                    "kunnen met een bevestigd account steunen."
-                )
-            return _("Alleen bewoners van de wijk met een bevestigd account kunnen steunen.")
+        elif who == "resident":
+            return self.round.take_part_refusal(user, "support")
         return None
 
     def refusal(self, action: Action, user: User | None) -> str | None:

@@ -430,7 +430,6 @@ def accept_invite(user: User, invite: CoAuthor) -> Proposal:
 
     Locks: the round (lock_round) and the proposal (the co-submitters are counted after it),
     then the invitation row (read afresh: accepted or not)."""
-    from .. import permissions
 
     proposal = _locked(invite.proposal_id)
     invite = lock_or_gone(CoAuthor, invite.id)
@@ -443,21 +442,9 @@ def accept_invite(user: User, invite: CoAuthor) -> Proposal:
         raise Forbidden(
             _("Deze uitnodiging is voor %(email)s. Log in met dat adres.", email=invite.email)
         )
-    if not permissions.takes_part(user, proposal.round):
-        if proposal.round.workers_eligible:
-            raise Forbidden(
-                _(
-                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
-                    "werken, kunnen mede-indiener worden.",
-                    wijk=proposal.neighbourhood.name,
-                )
-            )
-        raise Forbidden(
-            _(
-                "Alleen bewoners van wijk %(wijk)s kunnen mede-indiener worden.",
-                wijk=proposal.neighbourhood.name,
-            )
-        )
+    refusal = proposal.round.take_part_refusal(user, "coauthor")
+    if refusal is not None:
+        raise Forbidden(refusal)
     if proposal.state in {State.WITHDRAWN, State.REJECTED}:
         raise ProposalError(_("Dit voorstel is niet meer open."))
     if proposal.is_author(user):

@@ -263,26 +263,80 @@ class Round(db.Model):
 
         return permissions.is_board(user, self.neighbourhood)
 
+    def take_part_refusal(
+        self, user: User | None, activity: str, *, residents_only: bool = False
+    ) -> str | None:
+        """Why ``user`` does not take part in this round (``permissions.takes_part``) for
+        ``activity`` — "propose", "support", "coauthor", "vote" or "talk" —, in plain Dutch;
+        None when they do. Every refusal of "who takes part" is worded here, once.
+        ``residents_only``: for what only residents do even in a round open to people who work
+        in the wijk (the wijkdialoog's topics); the caller has checked residence itself."""
+        from flask_babel import gettext as _  # flask_babel: models load without a request
+
+        from .. import permissions  # permissions' predicates sit beside the models
+
+        if not residents_only and permissions.takes_part(user, self):
+            return None
+        wijk = self.neighbourhood.name
+        if self.workers_eligible and not residents_only:
+            with_workers = {
+                "propose": _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen met een bevestigd account een voorstel indienen.",
+                    wijk=wijk,
+                ),
+                "support": _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen met een bevestigd account steunen.",
+                    wijk=wijk,
+                ),
+                "coauthor": _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen mede-indiener worden.",
+                    wijk=wijk,
+                ),
+                "vote": _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, kunnen met een bevestigd account stemmen.",
+                    wijk=wijk,
+                ),
+                "talk": _(
+                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
+                    "werken, praten met een bevestigd account mee.",
+                    wijk=wijk,
+                ),
+            }
+            return with_workers[activity]
+        for_residents = {
+            "propose": _(
+                "Alleen bewoners van wijk %(wijk)s met een bevestigd account kunnen een "
+                "voorstel indienen.",
+                wijk=wijk,
+            ),
+            "support": _(
+                "Alleen bewoners van wijk %(wijk)s met een bevestigd account kunnen steunen.",
+                wijk=wijk,
+            ),
+            "coauthor": _(
+                "Alleen bewoners van wijk %(wijk)s kunnen mede-indiener worden.", wijk=wijk
+            ),
+            "vote": _("Alleen bevestigde bewoners van wijk %(wijk)s kunnen stemmen.", wijk=wijk),
+            "talk": _(
+                "Alleen bewoners van wijk %(wijk)s met een bevestigd account praten mee.",
+                wijk=wijk,
+            ),
+        }
+        return for_residents[activity]
+
     def proposal_refusal(self, user: User | None) -> str | None:
         """Why ``user`` cannot put in a new proposal now, in plain Dutch; None when they can."""
         from flask_babel import gettext as _
 
-        from .. import permissions
-
         if self.phase != Phase.SUBMISSION:
             return _("Voorstellen indienen kan alleen in de fase 'Indienen'.")
-        if not permissions.takes_part(user, self):
-            if self.workers_eligible:
-                return _(
-                    "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er "
-                    "werken, kunnen met een bevestigd account een voorstel indienen.",
-                    wijk=self.neighbourhood.name,
-                )
-            return _(
-                "Alleen bewoners van wijk %(wijk)s met een bevestigd account kunnen een "
-                "voorstel indienen.",
-                wijk=self.neighbourhood.name,
-            )
+        refusal = self.take_part_refusal(user, "propose")
+        if refusal is not None:
+            return refusal
         if not self.is_old_enough(user):  # type: ignore[arg-type]
             return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=self.min_age)
         return None

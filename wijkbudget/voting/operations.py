@@ -175,17 +175,9 @@ def account_refusal(rnd: Round, user: User | None) -> str | None:
     """In accounts mode: why this account cannot vote in this round (None: it can)."""
     if user is None or not user.is_authenticated:
         return _("Log in om te stemmen.")
-    if not permissions.takes_part(user, rnd):
-        if rnd.workers_eligible:
-            return _(
-                "Alleen bewoners van wijk %(wijk)s, en in deze ronde ook mensen die er werken, "
-                "kunnen met een bevestigd account stemmen.",
-                wijk=rnd.neighbourhood.name,
-            )
-        return _(
-            "Alleen bevestigde bewoners van wijk %(wijk)s kunnen stemmen.",
-            wijk=rnd.neighbourhood.name,
-        )
+    refusal = rnd.take_part_refusal(user, "vote")
+    if refusal is not None:
+        return refusal
     if not rnd.is_old_enough(user):
         return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=rnd.min_age)
     return None
