@@ -26,7 +26,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, Update, select
@@ -78,7 +78,19 @@ def after_commit(callback: Callable[[], Any]) -> None:
     db.session.info.setdefault(_AFTER, []).append(callback)
 
 
-def use_case(fn: Callable[P, R] | None = None, *, conflict: Any = None, quiet: bool = False) -> Any:
+@overload
+def use_case(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def use_case(
+    fn: None = None, *, conflict: Any = None, quiet: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def use_case(
+    fn: Callable[P, R] | None = None, *, conflict: Any = None, quiet: bool = False
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate an operation: it runs as one transaction (see the module's docstring).
 
     ``conflict`` is the Dutch message for a constraint the database refused (a lazy string);
@@ -131,6 +143,8 @@ def use_case(fn: Callable[P, R] | None = None, *, conflict: Any = None, quiet: b
                 return result
             raise AssertionError("unreachable")  # pragma: no cover
 
+        # a marker the tests read (every writing operation is a use case); functions take
+        # attributes, but their type does not declare this one
         run.__wrapped_use_case__ = True  # type: ignore[attr-defined]
         return run
 
@@ -167,6 +181,7 @@ def lock(model: type[R], ident: Any, *, read: bool = False) -> R | None:
     key = getattr(ident, "id", ident)
     statement = (
         select(model)
+        # every model has an integer primary key ``id``; R is any model, so mypy cannot see it
         .where(model.id == key)  # type: ignore[attr-defined]
         .with_for_update(read=read, key_share=not read)
         .execution_options(populate_existing=True)
@@ -195,4 +210,5 @@ def guarded(statement: Update) -> bool:
     """Run a conditional ``UPDATE … WHERE <state is what the guard expects>``; True when it
     changed a row (so this request won), False when another got there first."""
     result = db.session.execute(statement.execution_options(synchronize_session=False))
+    # an UPDATE gives a CursorResult, which has rowcount; execute() is typed as the general Result
     return bool(result.rowcount)  # type: ignore[attr-defined]
