@@ -1,28 +1,39 @@
-"""Domain errors and the error pages (400 … 429, 500, 503), in plain Dutch."""
+"""The error pages (400 … 429, 500, 503), in plain Dutch, and the domain's refusal.
+
+:class:`DomainError` is defined in refusals.py (below the extensions, which raise it) and named
+here too, where every area imports it from. The 503 page itself is unavailable.py's (maintenance
+answers with it as well).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from . import maintenance
+from .extensions import db, limiter
+from .refusals import DomainError
+from .unavailable import unavailable_response
+
+__all__ = [
+    "DomainError",
+    "database_away_response",
+    "init_app",
+    "too_many_response",
+    "unavailable_response",
+]
+
 log = logging.getLogger(__name__)
-
-
-class DomainError(Exception):
-    """A rule of the domain said no. ``message`` is already in the person's language."""
-
-    status = 422
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _render(code: int, **context: Any) -> tuple[str, int]:
@@ -31,8 +42,6 @@ def _render(code: int, **context: Any) -> tuple[str, int]:
 
 def _api_error(error: HTTPException) -> Any:
     """The open data API answers in JSON, also for a URL that matches no route."""
-    from flask_babel import gettext as _
-
     messages = {
         400: _("Ongeldige vraag."),
         404: _("Niet gevonden."),
@@ -51,14 +60,6 @@ def _api_error(error: HTTPException) -> Any:
 def too_many_response(error: HTTPException) -> Any:
     """The 429 of a limit: how long to wait, really (the limit's own reset time), in the page,
     the JSON and ``Retry-After``; on the sign-in page also what the owner can do meanwhile."""
-    import math
-    import time
-
-    from flask_babel import gettext as _
-    from flask_babel import ngettext
-
-    from .extensions import limiter
-
     current = limiter.current_limit
     seconds = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
     if seconds <= 90:
@@ -95,38 +96,9 @@ def too_many_response(error: HTTPException) -> Any:
 def database_away_response(away: Callable[[], str]) -> Any:
     """The 503 for a database that cannot be reached, with the message ``away()``; during
     maintenance (a restore replacing the tables) the maintenance message instead."""
-    from . import maintenance
-
     if maintenance.is_on():
         return maintenance.response()
     return unavailable_response(away)
-
-
-def unavailable_response(
-    away: Callable[[], str], *, retry_after: int = 60, title: str | None = None
-) -> Any:
-    """A 503 with the message ``away()``: a page, JSON for the API, or plain text when even the
-    page needs the database (someone logged in: their language, the menu). The request's
-    transaction is rolled back first."""
-    from flask import current_app
-    from flask_babel import force_locale
-
-    from .extensions import db
-
-    with contextlib.suppress(SQLAlchemyError):
-        db.session.rollback()
-    headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
-    if request.path.startswith("/api/"):
-        response = jsonify({"error": away()})
-        response.status_code = 503
-        response.headers.update(headers)
-        return response
-    try:
-        return _render(503, message=away(), title=title)[0], 503, headers
-    except SQLAlchemyError:
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            text = away()
-        return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
@@ -157,10 +129,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def integrity_error(error: IntegrityError) -> Any:
         """A constraint refused a write outside any use case: the database kept its rule."""
-        from flask_babel import gettext as _
-
-        from .extensions import db
-
         db.session.rollback()
         log.info("refused by a constraint outside a use case: %s", error.orig)
         return _render(
@@ -177,8 +145,6 @@ def init_app(app: Flask) -> None:
         """The database cannot be reached (a restart, a network hiccup, a deadlock that stayed
         after every retry): a 503 that says to try again, not a 500. Nothing half-done was saved
         (the use case rolled back). The voting pages add their own words (voting.views)."""
-        from flask_babel import gettext as _
-
         log.warning("database unreachable on %s: %s", request.endpoint, error)
         return database_away_response(
             lambda: _(
@@ -189,7 +155,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int]:
-        from .extensions import db
-
         db.session.rollback()
         return _render(500)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app, request
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_limiter import Limiter
@@ -13,10 +14,10 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
-from .errors import DomainError
+from .refusals import DomainError
 from .replica import RoutingSession
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -82,8 +83,6 @@ class NoSuchPage(DomainError):
 def page_number() -> int | None:
     """``?page=`` as Flask-SQLAlchemy reads it (not a number: None, the first page), refused
     (``NoSuchPage``, 400) when it is beyond ``MAX_PAGE``."""
-    from flask import request
-
     try:
         page = int(request.args.get("page", ""))
     except ValueError:
@@ -96,8 +95,6 @@ def page_number() -> int | None:
 def paginate(query: Any, per_page: int | None = None) -> Any:
     """One page of ``query`` (``?page=``), PAGE_SIZE rows (or ``per_page``); a page past the end
     is empty, not 404; a page number beyond ``MAX_PAGE`` is a 400."""
-    from flask import current_app
-
     return db.paginate(
         query,
         page=page_number(),
@@ -111,8 +108,6 @@ def paginate(query: Any, per_page: int | None = None) -> Any:
 def enum_column(enum_type: Any) -> Any:
     """A string enum stored by value as VARCHAR (no native enum: migrations stay simple on both
     back ends; adding a member needs no ALTER TYPE)."""
-    from sqlalchemy import Enum
-
     return Enum(
         enum_type, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e]
     )

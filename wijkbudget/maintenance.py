@@ -41,8 +41,11 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, has_app_context, has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
+
+from .unavailable import unavailable_response
 
 #: methods that never write: served during maintenance
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -248,8 +251,6 @@ def during_restore(app: Flask | None = None, say: Any = print) -> Iterator[Flag]
 
 
 def message() -> str:
-    from flask_babel import gettext as _
-
     found = read_flag()
     if found is not None and found.reason == RESTORE:
         return _(
@@ -265,11 +266,7 @@ def message() -> str:
 def response() -> Any:
     """The 503 of maintenance: a page (or JSON for the API, or plain text when even the page
     cannot be made), ``Retry-After``, nothing saved."""
-    from flask_babel import gettext as _
-
-    from . import errors
-
-    return errors.unavailable_response(
+    return unavailable_response(
         message,
         retry_after=int(current_app.config["MAINTENANCE_RETRY_AFTER_SECONDS"]),
         title=_("Even onderhoud"),
