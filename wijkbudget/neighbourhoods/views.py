@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import permissions
-from ..errors import DomainError
+from ..actions import Refusal, run_action
 from ..extensions import db, paginate
 from ..guards import admin_required, board_required, public
 from ..loaders import wijk_or_404
@@ -92,15 +92,25 @@ def workers(wijk: Neighbourhood) -> str:
 @board_required
 def describe(wijk: Neighbourhood) -> Any:
     form = DescriptionForm()
-    if not form.validate_on_submit():
-        return _render_board(wijk, form, 422)
-    try:
-        operations.update_description(current_user, wijk, form.description.data or "")
-    except DomainError as error:
-        form.description.errors.append(error.message)
-        return _render_board(wijk, form, error.status)
-    flash(_("De uitleg over de wijk is opgeslagen."), "success")
-    return redirect(url_for(".board", slug=wijk.slug), 303)
+
+    def again(refusal: Refusal) -> Any:
+        _note(form.description, refusal)
+        return _render_board(wijk, form, refusal.status)
+
+    return run_action(
+        lambda: operations.update_description(current_user, wijk, form.description.data or ""),
+        form=form,
+        done=_("De uitleg over de wijk is opgeslagen."),
+        to=url_for(".board", slug=wijk.slug),
+        again=again,
+    )
+
+
+def _note(field: Any, refusal: Refusal) -> None:
+    """The operation's refusal among ``field``'s errors (a form's own errors are on its fields
+    already)."""
+    if refusal.message:
+        field.errors.append(refusal.message)
 
 
 # --- admin: wijken and buurten ----------------------------------------------------------------
@@ -113,30 +123,43 @@ def admin_list() -> str:
     return render_template("neighbourhoods/admin_list.html", page=page)
 
 
+def _render_form(
+    form: NeighbourhoodForm,
+    wijk: Neighbourhood | None,
+    refusal: Refusal | None = None,
+    area_form: AreaForm | None = None,
+) -> Any:
+    """The form of a wijk, with a refusal in place: a conflict (409: the same name at the same
+    moment, or the wijk deleted meanwhile) at the name, the postcode areas' problems (422) at
+    the postcodes."""
+    if refusal is not None:
+        _note(form.name if refusal.status == 409 else form.postcodes, refusal)
+    if wijk is not None and area_form is None:
+        area_form = AreaForm()
+    status = refusal.status if refusal is not None else 200
+    return render_template(
+        "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form
+    ), status
+
+
 @bp.route("/beheer/wijken/nieuw", methods=["GET", "POST"])
 @admin_required
 def admin_create() -> Any:
     form = NeighbourhoodForm()
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        try:
-            wijk = operations.create_neighbourhood(
-                current_user,
-                name=form.name.data,
-                postcodes=form.postcodes.data,
-                cbs_code=form.cbs_code.data,
-            )
-        except operations.NeighbourhoodError as error:
-            form.postcodes.errors.append(error.message)
-        except DomainError as error:  # the same name at the same moment: 409
-            form.name.errors.append(error.message)
-            status = error.status
-        else:
-            flash(
-                _("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name), "success"
-            )
-            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
-    return render_template("neighbourhoods/admin_form.html", form=form, wijk=None), status
+    if not form.is_submitted():
+        return _render_form(form, None)
+    return run_action(
+        lambda: operations.create_neighbourhood(
+            current_user,
+            name=form.name.data,
+            postcodes=form.postcodes.data,
+            cbs_code=form.cbs_code.data,
+        ),
+        form=form,
+        done=lambda wijk: _("Wijk %(name)s is aangemaakt. Voeg nu de buurten toe.", name=wijk.name),
+        to=lambda wijk: url_for(".admin_edit", slug=wijk.slug),
+        again=lambda refusal: _render_form(form, None, refusal),
+    )
 
 
 @bp.route("/beheer/wijken/<slug>", methods=["GET", "POST"])
@@ -144,27 +167,21 @@ def admin_create() -> Any:
 def admin_edit(slug: str) -> Any:
     wijk = wijk_or_404(slug)
     form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text)
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        try:
-            operations.update_neighbourhood(
-                current_user,
-                wijk,
-                name=form.name.data,
-                postcodes=form.postcodes.data,
-                cbs_code=form.cbs_code.data,
-            )
-        except operations.NeighbourhoodError as error:
-            form.postcodes.errors.append(error.message)
-        except DomainError as error:  # deleted meanwhile: 409
-            form.name.errors.append(error.message)
-            status = error.status
-        else:
-            flash(_("De wijk is opgeslagen."), "success")
-            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
-    return render_template(
-        "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=AreaForm()
-    ), status
+    if not form.is_submitted():
+        return _render_form(form, wijk)
+    return run_action(
+        lambda: operations.update_neighbourhood(
+            current_user,
+            wijk,
+            name=form.name.data,
+            postcodes=form.postcodes.data,
+            cbs_code=form.cbs_code.data,
+        ),
+        form=form,
+        done=_("De wijk is opgeslagen."),
+        to=lambda _result: url_for(".admin_edit", slug=wijk.slug),
+        again=lambda refusal: _render_form(form, wijk, refusal),
+    )
 
 
 @bp.post("/beheer/wijken/<slug>/buurten")
@@ -172,19 +189,18 @@ def admin_edit(slug: str) -> Any:
 def admin_add_area(slug: str) -> Any:
     wijk = wijk_or_404(slug)
     area_form = AreaForm()
-    status = 422
-    if area_form.validate_on_submit():
-        try:
-            area = operations.add_area(
-                current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data
-            )
-        except DomainError as error:
-            area_form.name.errors.append(error.message)
-            status = error.status
-        else:
-            flash(_("Buurt %(name)s is toegevoegd.", name=area.name), "success")
-            return redirect(url_for(".admin_edit", slug=wijk.slug), 303)
-    form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text, formdata=None)
-    return render_template(
-        "neighbourhoods/admin_form.html", form=form, wijk=wijk, area_form=area_form
-    ), status
+
+    def again(refusal: Refusal) -> Any:
+        _note(area_form.name, refusal)
+        form = NeighbourhoodForm(obj=wijk, postcodes=wijk.postcodes_text, formdata=None)
+        return _render_form(form, wijk, Refusal(refusal.status), area_form)
+
+    return run_action(
+        lambda: operations.add_area(
+            current_user, wijk, name=area_form.name.data, cbs_code=area_form.cbs_code.data
+        ),
+        form=area_form,
+        done=lambda area: _("Buurt %(name)s is toegevoegd.", name=area.name),
+        to=url_for(".admin_edit", slug=wijk.slug),
+        again=again,
+    )
