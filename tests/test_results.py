@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from wijkbudget.rounds import operations as rounds
 from wijkbudget.rounds.models import Aggregation, BallotType, Phase, Round, RoundError
 from wijkbudget.spending import operations as spending
 from wijkbudget.spending.models import FundedProject
-from wijkbudget.tally import pabulib, rules
+from wijkbudget.tally import pabulib, parallel, rules
 from wijkbudget.voting import operations as voting
 from wijkbudget.voting.models import Channel, VotingError
 
@@ -241,6 +242,40 @@ def test_what_if_is_for_board_and_councillors_only(voted, board, make_user, make
     greedy = body.split("Meeste stemmen (greedy)")[1].split("</section>")[0]
     assert "Speeltuin" in greedy and "Bankjes" in greedy and "Moestuin" not in greedy
     assert "officieel" in body.split("Gelijke delen (Method of Equal Shares)")[1][:80]
+
+
+def test_closing_may_fork_for_the_count_but_the_compare_page_never_does(
+    voted, board, make_user, make_client, west, monkeypatch
+):
+    """Closing a round asks for the add-one search in two processes (one count that may take a
+    while); the "what if" page, a GET in a web worker, counts in its own process. Forced: two
+    CPUs and no time alone first, so that any search asked to split does at once."""
+    monkeypatch.setattr(parallel, "SOLO", 0.0)
+    monkeypatch.setattr(parallel, "cpus", lambda: 2)
+    forked = []
+    fork = os.fork
+
+    def recorded_fork():
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(parallel.os, "fork", recorded_fork)
+    rnd, p = voted
+    result = operations.close_voting(board, rnd, confirmed=True)
+    db.session.commit()
+    assert len(forked) == 1  # the child was reaped before the count returned
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)
+    funded = {line.proposal_id for line in result.lines if line.funded}
+    assert funded == {p["bankjes"].id, p["moestuin"].id}
+
+    monkeypatch.setattr(parallel.os, "fork", lambda: pytest.fail("the compare page forked"))
+    councillor = make_client()
+    councillor.login(make_user("raad@example.org", roles=((Role.COUNCILLOR, west),)).email)
+    page = councillor.get(f"/wijk/{west.slug}/rondes/{rnd.id}/uitslag/vergelijken")
+    assert page.status_code == 200 and "niet de officiële uitslag" in page.get_data(as_text=True)
 
 
 def test_cumulative_round_counts_points(west, board, make_round, make_proposal, make_user):

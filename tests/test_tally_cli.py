@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -47,6 +48,23 @@ def test_completion_defaults_to_add1_and_greedy_ignores_it(app):
     for extra in ([], ["--completion", "none"]):
         result = tally(app, ASSEN, "--rule", "greedy", *extra)
         assert result.exit_code == 0 and result.stdout.splitlines() == greedy
+
+
+def test_the_command_line_asks_for_the_parallel_search(app, monkeypatch):
+    """A count on the command line may take a while and runs alone: its add-one search may use
+    a second CPU (rules.run(..., parallel=True)), unlike a page view's."""
+    asked = []
+    run = rules.run
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("parallel"))
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "run", spy)
+    for rule in ("equal-shares", "greedy"):
+        assert tally(app, ASSEN, "--rule", rule).exit_code == 0
+    assert command.count(str(ASSEN), "equal-shares", out=io.StringIO()) == 0
+    assert asked == [True, True, True]
 
 
 def test_assen_as_the_city_counted_it(app):

@@ -18,8 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from wijkbudget.tally import rules
+from wijkbudget.tally import fastrun, parallel, rules
+from wijkbudget.tally.engine import mes_fast
+from wijkbudget.tally.exact import mes_exact
 from wijkbudget.tally.model import BallotKind, Election, Project
+from wijkbudget.tally.prep import Prep
+from wijkbudget.tally.search import add1
 
 pabutools = pytest.importorskip("pabutools")
 
@@ -127,7 +131,7 @@ def test_equal_shares_add1_matches_pabutools(elections, name):
         if set(ours.funded) != ref.supported:
             assert ref.cost(ref.mes(b + 1)) > ref.budget
     if b - start <= 150:  # our own loop without skipping agrees
-        stepped = rules._add1(rules._Prep(election), rules._mes_fast, skip=False)
+        stepped = add1(Prep(election), mes_fast, skip=False)
         assert stepped[0] == ours.voter_budget
 
 
@@ -228,15 +232,15 @@ def test_fast_path_equals_exact_path(cumulative):
     rng = random.Random(7 + cumulative)
     for _ in range(300):
         election = random_election(rng, cumulative)
-        prep = rules._Prep(election)
+        prep = Prep(election)
         if prep.n == 0:
             continue
         for b in (
             Fraction(election.budget, prep.n),
             Fraction(rng.randint(0, 40), rng.randint(1, 7)),
         ):
-            exact = rules._mes_exact(prep, b, True)
-            fast = rules._mes_fast(prep, b, True)
+            exact = mes_exact(prep, b, True)
+            fast = mes_fast(prep, b, True)
             assert (fast.order, fast.money) == (exact.order, exact.money)
 
 
@@ -246,11 +250,11 @@ def test_add1_skipping_equals_stepping(cumulative):
     for _ in range(150):
         election = random_election(rng, cumulative)
         election.ballots *= rng.randint(1, 30)  # bigger budgets per step
-        prep = rules._Prep(election)
+        prep = Prep(election)
         if prep.n == 0:
             continue
-        stepped = rules._add1(prep, rules._mes_fast, skip=False)
-        skipped = rules._add1(prep, rules._mes_fast)
+        stepped = add1(prep, mes_fast, skip=False)
+        skipped = add1(prep, mes_fast)
         assert (skipped[0], skipped[1].order) == (stepped[0], stepped[1].order)
 
 
@@ -270,18 +274,18 @@ def scaled_election(rng: random.Random, cumulative: bool) -> Election:
 
 def scaled_preps(
     rng: random.Random, cumulative: bool, count: int
-) -> Iterator[tuple[Election, rules._Prep]]:
+) -> Iterator[tuple[Election, Prep]]:
     """``count`` scaled elections, each with its prepared form (those without voters left out)."""
     for _ in range(count):
         election = scaled_election(rng, cumulative)
-        prep = rules._Prep(election)
+        prep = Prep(election)
         if prep.n:
             yield election, prep
 
 
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_replay_proves_only_budgets_with_the_same_run(cumulative):
-    """Every budget that a run with a grid (rules._Replay) claims to give its run does so in the
+    """Every budget that a run with a grid (replay.Replay) claims to give its run does so in the
     exact implementation; grids of single budgets and of pieces, on elections with many steps
     per change of the outcome and on ones where the outcome changes at almost every step."""
     rng = random.Random(4242 + cumulative)
@@ -292,18 +296,18 @@ def test_replay_proves_only_budgets_with_the_same_run(cumulative):
         n = rng.choice([1, 2, 5, 16, 40])
         spacing = rng.choice([1, 1, 3])
         grid = [b0 + i * spacing * unit for i in range(n + 1)]
-        run = rules._mes_fast(prep, Fraction(grid[-1]), grid=grid)
+        run = mes_fast(prep, Fraction(grid[-1]), grid=grid)
         context = (election.budget, election.projects, election.ballots, grid)
         if not run.stopped:
-            assert run.order == rules._mes_exact(prep, Fraction(grid[-1])).order, context
+            assert run.order == mes_exact(prep, Fraction(grid[-1])).order, context
         for g in run.covered:
             assert grid[0] < g <= grid[-1], context
-            assert rules._mes_exact(prep, Fraction(g)).order == run.order, (g, context)
+            assert mes_exact(prep, Fraction(g)).order == run.order, (g, context)
         proven_total += len(run.covered)
     assert proven_total > 200  # the proofs do prove things
 
 
-def _cannot_end_the_search(prep: rules._Prep, order: list[int]) -> bool:
+def _cannot_end_the_search(prep: Prep, order: list[int]) -> bool:
     return sum(prep.cost[p] for p in order) <= prep.budget and len(order) < len(prep.supported)
 
 
@@ -317,8 +321,8 @@ def test_runs_cut_short_within_the_budget(cumulative):
     for election, prep in scaled_preps(rng, cumulative, 150):
         start = prep.first_share
         for b in (start, start + rng.randint(1, 60) * prep.scale):
-            whole = rules._mes_exact(prep, Fraction(b)).order
-            run = rules._mes_fast(prep, Fraction(b), within=prep.budget)
+            whole = mes_exact(prep, Fraction(b)).order
+            run = mes_fast(prep, Fraction(b), within=prep.budget)
             context = (b, election.budget, election.projects, election.ballots)
             assert run.stopped == run.cut, context
             if run.cut:
@@ -341,10 +345,10 @@ def test_runs_with_a_grid_cut_short_within_the_budget(cumulative):
         unit = prep.scale
         b0 = prep.first_share + rng.randint(0, 40) * unit
         grid = [b0 + i * unit for i in range(rng.choice([1, 5, 16]) + 1)]
-        run = rules._mes_fast(prep, Fraction(grid[-1]), grid=grid, within=prep.budget)
+        run = mes_fast(prep, Fraction(grid[-1]), grid=grid, within=prep.budget)
         checked = list(run.covered) + ([grid[-1]] if run.cut or not run.stopped else [])
         for g in checked:
-            whole = rules._mes_exact(prep, Fraction(g)).order
+            whole = mes_exact(prep, Fraction(g)).order
             context = (g, election.budget, election.projects, election.ballots, grid)
             if run.cut:
                 cut += 1
@@ -361,13 +365,13 @@ def test_runs_on_one_prepared_election_in_any_order():
     rng = random.Random(717)
     for _ in range(60):
         election = random_election(rng, False)
-        shared = rules._Prep(election)
+        shared = Prep(election)
         if shared.n == 0:
             continue
         budgets = [Fraction(rng.randint(0, 60), rng.randint(1, 5)) for _ in range(8)]
         for b in budgets:
-            fresh = rules._mes_fast(rules._Prep(election), b, True)
-            again = rules._mes_fast(shared, b, True)
+            fresh = mes_fast(Prep(election), b, True)
+            again = mes_fast(shared, b, True)
             assert (again.order, again.money) == (fresh.order, fresh.money)
 
 
@@ -375,17 +379,17 @@ def test_runs_on_one_prepared_election_in_any_order():
 def test_fast_path_sorting_fallback_equals_exact_path(cumulative, monkeypatch):
     """The partition found by sorting (used when water-filling takes too many rounds), forced
     everywhere, against the exact implementation."""
-    monkeypatch.setattr(rules, "_FILL_ROUNDS", 0)
+    monkeypatch.setattr(fastrun, "_FILL_ROUNDS", 0)
     rng = random.Random(31 + cumulative)
     for _ in range(200):
         election = random_election(rng, cumulative)
         election.ballots *= rng.randint(1, 3)
-        prep = rules._Prep(election)
+        prep = Prep(election)
         if prep.n == 0:
             continue
         b = Fraction(rng.randint(0, 40), rng.randint(1, 7))
-        exact = rules._mes_exact(prep, b, True)
-        fast = rules._mes_fast(prep, b, True)
+        exact = mes_exact(prep, b, True)
+        fast = mes_fast(prep, b, True)
         assert (fast.order, fast.money) == (exact.order, exact.money)
 
 
@@ -396,14 +400,14 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
     where there are few steps, every step's order of the fast run against the exact one."""
     rng = random.Random(2027 + cumulative)
     for election, prep in scaled_preps(rng, cumulative, 80):
-        exact_b, exact_run = rules._add1(prep, rules._mes_exact, skip=False)
-        fast_b, fast_run = rules._add1(prep, rules._mes_fast)
+        exact_b, exact_run = add1(prep, mes_exact, skip=False)
+        fast_b, fast_run = add1(prep, mes_fast)
         context = (election.budget, election.projects, election.ballots)
         assert (fast_b, fast_run.order) == (exact_b, exact_run.order), context
         b = Fraction(prep.first_share)
         if exact_b - b <= 100 * prep.scale:
             while b <= exact_b + prep.scale:
-                assert rules._mes_fast(prep, b).order == rules._mes_exact(prep, b).order, context
+                assert mes_fast(prep, b).order == mes_exact(prep, b).order, context
                 b += prep.scale
 
 
@@ -415,8 +419,8 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
 def forks(monkeypatch):
     """Split every add-one search at once (no time alone first), as if there were two CPUs;
     the children forked are recorded (pids)."""
-    monkeypatch.setattr(rules, "_SOLO", 0.0)
-    monkeypatch.setattr(rules, "_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "SOLO", 0.0)
+    monkeypatch.setattr(parallel, "cpus", lambda: 2)
     pids = []
     fork = os.fork
 
@@ -426,7 +430,7 @@ def forks(monkeypatch):
             pids.append(pid)
         return pid
 
-    monkeypatch.setattr(rules.os, "fork", recorded_fork)
+    monkeypatch.setattr(parallel.os, "fork", recorded_fork)
     yield pids
     for pid in pids:  # every child was reaped: its pid is gone
         with pytest.raises(ChildProcessError):
@@ -439,43 +443,54 @@ def test_add1_parallel_equals_sequential(cumulative, chunk, forks, monkeypatch):
     """The search split over two processes finds the budget of the sequential loop: chunks of
     one budget each (the first qualifying budget at any place in a chunk, or at its start) and
     chunks that grow (tries inside chunks)."""
-    monkeypatch.setattr(rules, "_CHUNK_TIME", chunk)
-    monkeypatch.setattr(rules, "_CHUNK_SHARE", chunk)
+    monkeypatch.setattr(parallel, "CHUNK_TIME", chunk)
+    monkeypatch.setattr(parallel, "CHUNK_SHARE", chunk)
     rng = random.Random(606 + cumulative)
     split = 0
     for election, prep in scaled_preps(rng, cumulative, 25):
         before = len(forks)
-        parallel = rules._add1(prep, rules._mes_fast, parallel=True)[0]
+        in_two = add1(prep, mes_fast, parallel=True)[0]
         split += len(forks) > before
-        sequential = rules._add1(prep, rules._mes_fast)[0]
-        assert parallel == sequential, (election.budget, election.projects, election.ballots)
+        sequential = add1(prep, mes_fast)[0]
+        assert in_two == sequential, (election.budget, election.projects, election.ballots)
     assert split > 10
 
 
 @pytest.mark.parametrize("name", FILES)
 def test_add1_parallel_equals_sequential_on_real_elections(elections, name, forks):
-    parallel = rules.run(elections[name], "equal-shares", "add1", parallel=True)
-    assert parallel == outcome_of(elections, name, "equal-shares")
-    assert rules.run(elections[name], "equal-shares", "add1", parallel=False) == parallel
+    in_two = rules.run(elections[name], "equal-shares", "add1", parallel=True)
+    assert in_two == outcome_of(elections, name, "equal-shares")
+    assert rules.run(elections[name], "equal-shares", "add1", parallel=False) == in_two
 
 
 def test_add1_stays_in_one_process_with_one_cpu(elections, monkeypatch):
-    monkeypatch.setattr(rules, "_SOLO", 0.0)
-    monkeypatch.setattr(rules, "_cpus", lambda: 1)
-    monkeypatch.setattr(rules.os, "fork", lambda: pytest.fail("forked with one CPU"))
+    monkeypatch.setattr(parallel, "SOLO", 0.0)
+    monkeypatch.setattr(parallel, "cpus", lambda: 1)
+    monkeypatch.setattr(parallel.os, "fork", lambda: pytest.fail("forked with one CPU"))
+    name = "Poland_Swiecie_2023.pb"
+    assert rules.run(elections[name], parallel=True) == outcome_of(elections, name, "equal-shares")
+    monkeypatch.setattr(parallel, "cpus", lambda: 2)
+    assert rules.run(elections[name], parallel=False) == outcome_of(elections, name, "equal-shares")
+
+
+def test_run_splits_the_search_only_when_asked(elections, forks):
+    """By default a count stays in this process (the "what if" page counts with it); only a
+    caller that passes parallel=True (closing a round, the command line) forks."""
     name = "Poland_Swiecie_2023.pb"
     assert rules.run(elections[name]) == outcome_of(elections, name, "equal-shares")
-    monkeypatch.setattr(rules, "_cpus", lambda: 2)
-    assert rules.run(elections[name], parallel=False) == outcome_of(elections, name, "equal-shares")
+    assert rules.run(elections[name], "equal-shares", "greedy").funded
+    assert forks == []
+    assert rules.run(elections[name], parallel=True) == outcome_of(elections, name, "equal-shares")
+    assert len(forks) == 1
 
 
 def test_cpus_counts_the_affinity(monkeypatch):
     # no other Python thread (the test session's mail server runs one)
-    monkeypatch.setattr(rules.threading, "active_count", lambda: 1)
-    assert rules._cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
+    assert parallel.cpus() == len(os.sched_getaffinity(0))
     before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped automatically
     try:
-        assert rules._cpus() == 1
+        assert parallel.cpus() == 1
     finally:
         signal.signal(signal.SIGCHLD, before)
 
@@ -486,7 +501,7 @@ def test_cpus_is_one_while_another_python_thread_runs():
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert rules._cpus() == 1
+        assert parallel.cpus() == 1
     finally:
         stop.set()
         other.join()
@@ -494,16 +509,16 @@ def test_cpus_is_one_while_another_python_thread_runs():
 
 def test_add1_parallel_failure_in_the_child_raises(elections, forks, monkeypatch):
     parent = os.getpid()
-    work = rules._work
+    work = parallel._work
 
     def failing_in_child(*args):
         if os.getpid() != parent:
             raise ValueError("broken child")
         return work(*args)
 
-    monkeypatch.setattr(rules, "_work", failing_in_child)
+    monkeypatch.setattr(parallel, "_work", failing_in_child)
     with pytest.raises(RuntimeError, match="broken child"):
-        rules.run(elections["Poland_Swiecie_2023.pb"])
+        rules.run(elections["Poland_Swiecie_2023.pb"], parallel=True)
     assert len(forks) == 1
 
 
@@ -515,10 +530,10 @@ def test_add1_parallel_failure_here_ends_the_child(elections, forks, monkeypatch
             time.sleep(60)
         raise KeyError("broken parent")
 
-    monkeypatch.setattr(rules, "_work", stuck_child_failing_parent)
+    monkeypatch.setattr(parallel, "_work", stuck_child_failing_parent)
     began = time.perf_counter()
     with pytest.raises(KeyError, match="broken parent"):
-        rules.run(elections["Poland_Swiecie_2023.pb"])
+        rules.run(elections["Poland_Swiecie_2023.pb"], parallel=True)
     assert time.perf_counter() - began < 30  # the child was killed, not waited for
     assert len(forks) == 1
 

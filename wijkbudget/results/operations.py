@@ -165,7 +165,7 @@ def _count(board: User, rnd: Round, now: datetime) -> Result:
     election, proposals = round_election(rnd)
     rule = RULE_NAMES[rnd.aggregation]
     completion = ROUND_COMPLETION if rule == "equal-shares" else None
-    outcome = rules.run(election, rule, completion)
+    outcome = rules.run(election, rule, completion, parallel=True)  # may use a second CPU
     text = pabulib.dumps(election)
     result = Result(
         round_id=rnd.id,

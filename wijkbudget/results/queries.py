@@ -185,7 +185,7 @@ def what_if(result: Result) -> list[Variant]:
     cost_of = {line.proposal_id: line.cost_cents for line in result.lines}
     variants = []
     for rule, completion in VARIANTS:
-        outcome = rules.run(election, rule, completion)
+        outcome = rules.run(election, rule, completion, parallel=False)  # a page view: no fork
         funded = [int(pid) for pid in outcome.funded]
         variants.append(
             Variant(

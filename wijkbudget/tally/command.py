@@ -58,7 +58,8 @@ def count(
     for note in election.notes:
         print(note, file=err)
     used = completion if rule == "equal-shares" else None
-    outcome = rules.run(election, rule, used) if used else rules.run(election, rule)
+    # one count that may take a while: the add-one search may use a second CPU
+    outcome = rules.run(election, rule, used, parallel=True)
     if as_json:
         summary = {
             "rule": rule,

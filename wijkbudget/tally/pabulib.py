@@ -33,6 +33,11 @@ The writer (:func:`dumps`) produces one canonical file for an election: same ele
 LF line endings, the META keys of the pabulib format in the format's order, and fresh counts
 (``num_projects``, ``num_votes``, ``votes`` and ``score`` per project) so that pabulib's checker
 accepts it.
+
+Size: one module (over 500 lines) because the reader and the writer are the two halves of one
+format: they share its tables (sections, vote types, META keys in order, rule names), and what
+the writer produces must read back as the same election (tests/test_pabulib.py checks the round
+trip); most of it is the reader's tolerance of real files, listed above.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import os
 import re
 from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any
 
 from .model import BallotKind, Election, Project
 
@@ -401,7 +407,7 @@ class _Reader:
         return None
 
     @staticmethod
-    def _bulk_keys(lines: list[str], vote_at: int, points_at: int | None) -> list | None:
+    def _bulk_keys(lines: list[str], vote_at: int, points_at: int | None) -> list[Any] | None:
         """The vote (approval) or (vote, points) of every line, when every line has both
         columns (nearly always): passes in C instead of a loop. None otherwise (then the loop
         reads the lines: short rows, and lines without ``;`` that may be empty or a section)."""
@@ -416,7 +422,7 @@ class _Reader:
         except IndexError:
             return None
 
-    def _bulk_ballots(self, keys: list, points: bool) -> dict[object, dict[str, int]]:
+    def _bulk_ballots(self, keys: list[Any], points: bool) -> dict[object, dict[str, int]]:
         """The ballot of every distinct key of ``_bulk_keys``. A key in error raises, with a line
         that may be wrong (the caller reads the lines again)."""
         ids = self.project_ids
@@ -430,7 +436,7 @@ class _Reader:
         except KeyError:
             return {vote: self._approval(vote, ids) for vote in dict.fromkeys(keys)}
 
-    def _add_ballots(self, keys: list, cache: dict[object, dict[str, int]]) -> None:
+    def _add_ballots(self, keys: list[object], cache: dict[object, dict[str, int]]) -> None:
         self.ballots.extend([cache[key].copy() for key in keys])  # a dict per voter
 
     def _split(self, vote: str, ids: dict[str, str]) -> list[str]:
@@ -498,7 +504,8 @@ class _Reader:
         scale = 10**decimals
 
         def scaled(amount: tuple[int, int]) -> int:
-            return amount[0] * 10 ** (decimals - amount[1])
+            factor: int = 10 ** (decimals - amount[1])  # (decimals is the largest: a whole number)
+            return amount[0] * factor
 
         projects = {
             pid: Project(id=pid, cost=scaled(cost), name=name)
@@ -586,7 +593,8 @@ def dumps(election: Election) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     out.write("META\n")
     writer.writerow(["key", "value"])
-    writer.writerows(sorted(meta.items(), key=lambda item: order[item[0]]))
+    meta_rows = sorted(meta.items(), key=lambda item: order[item[0]])
+    writer.writerows(meta_rows)
 
     out.write("PROJECTS\n")
     selected = election.selected
