@@ -15,7 +15,8 @@ from ..guards import public
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import State
 from ..rounds.models import Phase, Round
-from ..spending.models import FundedProject
+from ..spending import checkpoints
+from ..spending.models import FundedProject, LedgerCheckpoint
 from . import openapi, queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -173,9 +174,6 @@ def ledger(slug: str) -> Response:
 @bp.get("/wijken/<slug>/controlepunten")
 @public
 def checkpoints_of_wijk(slug: str) -> Response:
-    from ..spending import checkpoints
-    from ..spending.models import LedgerCheckpoint
-
     query = (
         select(LedgerCheckpoint)
         .where(LedgerCheckpoint.neighbourhood_id == _wijk(slug).id)
@@ -187,6 +185,4 @@ def checkpoints_of_wijk(slug: str) -> Response:
 @bp.get("/controlepunten")
 @public
 def all_checkpoints() -> Response:
-    from ..spending import checkpoints
-
     return jsonify(checkpoints.export_document(checkpoints.stored()))

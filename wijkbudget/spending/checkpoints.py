@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy import select
@@ -274,8 +275,6 @@ def _entry_hash_at(wijk_id: int, seq: int) -> str | None:
 
 def anchor_problem(anchor: Anchor, chain: operations.Verification, key: VerifyKey) -> str | None:
     """Why the chain (verified up to ``chain.count``) does not extend ``anchor``, or None."""
-    from flask_babel import gettext as _
-
     if anchor.key_id != key_id(key) or not anchor.signature_holds(key):
         return _(
             "Het controlepunt van boeking %(n)d (%(date)s) is niet ondertekend met de sleutel "
@@ -305,8 +304,6 @@ def ledger_state(
     wijk: Neighbourhood, anchors: list[LedgerCheckpoint] | list[Anchor]
 ) -> LedgerState:
     """Recompute the wijk's chain and check it extends every given checkpoint."""
-    from flask_babel import gettext as _
-
     chain = operations.verify_chain(wijk.id)
     checkpoints = [a if isinstance(a, Anchor) else Anchor.of(a) for a in anchors]
     state = LedgerState(

@@ -9,17 +9,18 @@ from typing import Any
 import click
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from nacl.signing import SigningKey
 from sqlalchemy import select
 
+from ..accounts.models import Role, RoleAssignment, User
 from ..extensions import db
+from ..mail import send_template
 from ..neighbourhoods.models import Neighbourhood
 from . import checkpoints
 from .models import LedgerCheckpoint
 
 
 def _councillors() -> list[Any]:
-    from ..accounts.models import Role, RoleAssignment, User
-
     return list(
         db.session.scalars(
             select(User)
@@ -38,8 +39,6 @@ def _councillors() -> list[Any]:
 def _mail_councillors(new: list[LedgerCheckpoint]) -> int:
     """Mail every councillor the new checkpoints and the whole file: their copy is the anchor
     kept outside the database."""
-    from ..mail import send_template
-
     document = json.dumps(
         checkpoints.export_document(checkpoints.stored()), indent=1, ensure_ascii=False
     )
@@ -99,8 +98,6 @@ def checkpoint(mail: bool) -> None:
 def new_key() -> None:
     """Print a new signing key (WIJKBUDGET_CHECKPOINT_KEY, secret) and its public key
     (WIJKBUDGET_CHECKPOINT_PUBLIC_KEY, for the web app)."""
-    from nacl.signing import SigningKey
-
     key = SigningKey.generate()
     click.echo(f"WIJKBUDGET_CHECKPOINT_KEY={bytes(key).hex()}")
     click.echo(f"WIJKBUDGET_CHECKPOINT_PUBLIC_KEY={bytes(key.verify_key).hex()}")

@@ -3,19 +3,19 @@ closing a project, the treasurer, and progress updates."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts.models import User
+from ..accounts.operations import find_user_by_email
 from ..forms import BaseForm, ChoiceField, EuroField, WholeNumberField, WithinYears
 from .models import PayeeType, ProjectStatus
 
 
 def payee_choices() -> list[tuple[str, str]]:
-    from flask_babel import gettext as _
-
     return [
         (PayeeType.COMPANY.value, _("Bedrijf")),
         (PayeeType.ASSOCIATION.value, _("Vereniging of stichting")),
@@ -89,8 +89,6 @@ class CloseProjectForm(BaseForm):
     )
 
     def set_choices(self) -> None:
-        from flask_babel import gettext as _
-
         self.status.choices = [
             (ProjectStatus.DONE.value, _("Afgerond")),
             (ProjectStatus.STOPPED.value, _("Gestopt")),
@@ -107,8 +105,6 @@ class TreasurerForm(BaseForm):
     def validate_email(self, field: EmailField) -> None:
         if not field.data:
             return
-        from ..accounts.operations import find_user_by_email
-
         self.person = find_user_by_email(field.data)
         if self.person is None:
             raise ValidationError(_l("Er is geen account met dit e-mailadres."))

@@ -15,6 +15,7 @@ import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from .. import permissions
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
 
@@ -136,8 +138,6 @@ class FundedProject(db.Model):
         return ids
 
     def is_initiator(self, user: User | None) -> bool:
-        from .. import permissions
-
         return permissions.is_active(user) and user.id in self.initiator_ids()  # type: ignore[union-attr]
 
     def can_record_expense(self, user: User | None) -> bool:
@@ -145,8 +145,6 @@ class FundedProject(db.Model):
 
     def can_manage(self, user: User | None) -> bool:
         """Board of the wijk: treasurer, reallocation, status, closing."""
-        from .. import permissions
-
         return permissions.is_board(user, self.neighbourhood)
 
     def can_post_update(self, user: User | None) -> bool:
@@ -159,8 +157,6 @@ class FundedProject(db.Model):
 
     def can_see_private(self, user: User | None) -> bool:
         """Receipts of payments to private persons: board, councillors and the initiators."""
-        from .. import permissions
-
         return (
             permissions.is_board(user, self.neighbourhood)
             or permissions.is_councillor(user, self.neighbourhood)
@@ -216,16 +212,10 @@ class Expense(db.Model):
         return self.payee_type == PayeeType.PRIVATE
 
     def public_payee(self) -> str:
-        from flask_babel import gettext as _
-
         return _("particulier") if self.is_private else self.payee
 
     def approval_refusal(self, user: User | None) -> str | None:
         """Four eyes, in plain Dutch: why ``user`` may not approve or reject this expense."""
-        from flask_babel import gettext as _
-
-        from .. import permissions
-
         if not permissions.is_board(user, self.project.neighbourhood):
             return _("Alleen het bestuur van de wijk keurt uitgaven goed.")
         assert user is not None

@@ -13,6 +13,7 @@ change those sums take the same lock first, so a guard never judges by a sum tha
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -285,8 +286,6 @@ def _mismatch(chain: Verification, problem: str, **about: int) -> Verification:
 def verify_all(wijk_ids: list[int]) -> Verification:
     """Every wijk's chain; the first broken one, or ok with the total count. The head printed
     for several wijken is the SHA-256 of their heads in wijk order."""
-    import hashlib
-
     heads, total = [], 0
     for wijk_id in wijk_ids:
         result = verify(wijk_id)

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Neighbourhood
-from ..proposals.models import Proposal
+from ..proposals.models import Proposal, State
 from ..results.models import Result
 from ..rounds.models import Round
+from ..voting.queries import turnout
 from .models import (
     EntryKind,
     Expense,
@@ -199,8 +201,6 @@ class CostLineMoney:
 def cost_lines(project: FundedProject) -> list[CostLineMoney]:
     """Plan against spending per cost line of the proposal (approved expenses only); expenses
     with no cost line under "overig"."""
-    from flask_babel import gettext as _
-
     spent = dict(
         db.session.execute(
             select(Expense.cost_line_id, func.sum(Expense.amount_cents))
@@ -250,8 +250,6 @@ def ledger_head(wijk: Neighbourhood) -> tuple[int, str | None]:
 
 
 def entry_kind_label(kind: EntryKind | str) -> str:
-    from flask_babel import gettext as _
-
     return {
         EntryKind.GRANT: _("Toekenning"),
         EntryKind.EXPENSE: _("Uitgave"),
@@ -262,8 +260,6 @@ def entry_kind_label(kind: EntryKind | str) -> str:
 
 
 def expense_state_label(state: ExpenseState | str) -> str:
-    from flask_babel import gettext as _
-
     return {
         ExpenseState.PENDING: _("wacht op goedkeuring"),
         ExpenseState.APPROVED: _("goedgekeurd"),
@@ -273,8 +269,6 @@ def expense_state_label(state: ExpenseState | str) -> str:
 
 
 def status_label(status: ProjectStatus | str) -> str:
-    from flask_babel import gettext as _
-
     return {
         ProjectStatus.NOT_STARTED: _("Nog niet gestart"),
         ProjectStatus.IN_PROGRESS: _("Bezig"),
@@ -298,8 +292,6 @@ def flags(wijk: Neighbourhood, now: datetime | None = None) -> list[Flag]:
     """What a councillor should look at: expenses without a receipt or waiting > 30 days,
     projects without an update for > 90 days or over their grant, an approval by someone who
     was involved (the application refuses it; flagged anyway)."""
-    from flask_babel import gettext as _
-
     now = now or utcnow()
     projects = list(
         db.session.scalars(
@@ -364,9 +356,6 @@ class RoundSummary:
 
 def round_summary(rnd: Round) -> RoundSummary:
     """The one-screen summary of a round: from the result, the ledger and the proposals."""
-    from ..proposals.models import State
-    from ..voting.queries import turnout
-
     result = db.session.scalar(select(Result).where(Result.round_id == rnd.id))
     counts = dict(
         db.session.execute(

@@ -76,7 +76,7 @@ def check_pdf(data: bytes) -> None:
     """A PDF that opens without a password and has 1 to MAX_PDF_PAGES pages; anything else is
     a SpendingError (422)."""
     from pypdf import PdfReader, apply_configuration  # loaded for a receipt, not at start-up
-    from pypdf.errors import LimitReachedError
+    from pypdf.errors import LimitReachedError  # (as above: pypdf only for a receipt)
 
     too_many = SpendingError(
         _(

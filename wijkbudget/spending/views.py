@@ -35,7 +35,7 @@ from ..guards import (
     oversight_required,
     public,
 )
-from ..loaders import in_wijk_or_404, wijk_or_404
+from ..loaders import in_wijk_or_404, load_round, wijk_or_404
 from ..neighbourhoods.models import Neighbourhood
 from . import checkpoints, exports, operations, queries, receipts
 from .forms import (
@@ -184,8 +184,6 @@ def grants_json(slug: str) -> Response:
 @public
 def summary(slug: str, round_id: int) -> Any:
     """One screen (and one printed page) to share: budget, turnout, proposals, funded, spent."""
-    from ..loaders import load_round
-
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)
     return render_template(
