@@ -27,6 +27,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    and_,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -97,11 +99,40 @@ class VotingCode(db.Model):
     batch: Mapped[CodeBatch] = relationship()
     round: Mapped[Round] = relationship()
 
+    # --- the rule of a code that counts (written once: each Python predicate beside its SQL) ---
+    #
+    # A code is *valid* in a round when it belongs to that round and neither it nor its batch is
+    # revoked (revoking a batch revokes each of its unused codes too, but a code freed again by a
+    # discarded paper batch keeps only its batch's mark). It is *usable* when it is valid and has
+    # not voted. Every check of a code uses these: the code page, the ballot's gate, the cast
+    # (its conditional ``UPDATE``), paper sheets and the board's revocations.
+
+    def is_valid_in(self, round_id: int) -> bool:
+        """Python: whether this code belongs to the round and is not revoked (nor its batch)."""
+        return self.round_id == round_id and self.revoked_at is None and not self.batch.revoked_at
+
     @classmethod
-    def usable_in(cls, round_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
-        """The rule for a code that can still vote in this round (the cast also checks its
-        batch, under a lock)."""
-        return (cls.round_id == round_id, cls.used.is_(False), cls.revoked_at.is_(None))
+    def valid_in(cls, round_id: int | ColumnElement[int]) -> ColumnElement[bool]:
+        """SQL: the same as :meth:`is_valid_in`, for a ``WHERE`` or a column."""
+        batch_revoked = (
+            select(CodeBatch.revoked_at).where(CodeBatch.id == cls.batch_id).scalar_subquery()
+        )
+        return and_(cls.round_id == round_id, cls.revoked_at.is_(None), batch_revoked.is_(None))
+
+    def is_usable_in(self, round_id: int) -> bool:
+        """Python: whether this code can still vote in the round: valid there, and not used."""
+        return not self.used and self.is_valid_in(round_id)
+
+    @classmethod
+    def usable_in(cls, round_id: int | ColumnElement[int]) -> ColumnElement[bool]:
+        """SQL: the same as :meth:`is_usable_in`."""
+        return and_(cls.used.is_(False), cls.valid_in(round_id))
+
+    @classmethod
+    def unused_and_unrevoked(cls) -> ColumnElement[bool]:
+        """The code's own row can still change: not used and not revoked. The revocations and
+        the cast meet on it with a conditional ``UPDATE`` (one of them changes the row)."""
+        return and_(cls.used.is_(False), cls.revoked_at.is_(None))
 
 
 class PaperBatch(db.Model):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.orm import aliased, joinedload, load_only
+from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from .. import sealing
 from ..accounts.models import User
@@ -18,7 +17,8 @@ from ..extensions import db
 from ..neighbourhoods.models import Area
 from ..proposals.models import Proposal, State
 from ..rounds.models import BallotType, Round
-from .codes import normalise_code, receipt_hash
+from . import fast
+from .codes import code_hash, normalise_code, receipt_hash
 from .models import (
     Ballot,
     CodeBatch,
@@ -30,30 +30,29 @@ from .models import (
 )
 
 
-def code_usable(
-    code_id: int | ColumnElement[int], round_id: int | ColumnElement[int]
-) -> ColumnElement[bool]:
-    """Whether the code a visitor entered can still vote in the round: a column to add to the
-    query that loads the round (the cast loads the code itself, with ``usable_code``)."""
-    return (
-        select(VotingCode.id)
-        .where(VotingCode.id == code_id, *VotingCode.usable_in(round_id))
-        .exists()
-    )
-
-
-@cache
-def _usable_code_query() -> Select[tuple[VotingCode]]:
-    return (
-        select(VotingCode)
-        .options(joinedload(VotingCode.batch))
-        .where(VotingCode.id == bindparam("code_id"), *VotingCode.usable_in(bindparam("round_id")))
-    )
-
-
 def usable_code(code_id: int, round_id: int) -> VotingCode | None:
     """The code with its batch, if it can still vote in this round (for the cast)."""
-    return db.session.scalar(_usable_code_query(), {"code_id": code_id, "round_id": round_id})
+    return db.session.scalar(fast.usable_code_query(), {"code_id": code_id, "round_id": round_id})
+
+
+def round_with_code(slug: str, round_id: int, code_id: int | None) -> tuple[Round | None, bool]:
+    """The round (with its wijk) by the wijk's slug, and whether the code this visitor entered
+    for it (``code_id``) can still vote there, in one query: the ballot's pages are the busiest
+    of a vote."""
+    params = {"slug": slug, "round_id": round_id, "code_id": code_id}
+    if not code_id:
+        return db.session.scalar(fast.round_by_slug_query(), params), False
+    row = db.session.execute(fast.round_and_code_query(), params).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def code_by_text(text: str) -> VotingCode | None:
+    """The code someone typed (normalised here), whatever its state, with its batch, round and
+    wijk (one query); None when no code like it was ever made."""
+    typed = normalise_code(text)
+    if not typed:
+        return None
+    return db.session.scalar(fast.code_by_hash_query(), {"code_hash": code_hash(typed)})
 
 
 def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Proposal]:
@@ -89,28 +88,6 @@ class BallotItem:
     effective_cost_cents: int
 
 
-@cache
-def _ballot_costs_query() -> Select[tuple[int, int, int, int]]:
-    # the whole ballot (for the padding of sealed ballots): two uncorrelated subqueries, which
-    # PostgreSQL and SQLite compute once per statement
-    other = aliased(Proposal)
-    on_ballot = (other.round_id == bindparam("round_id"), other.state == State.ADMITTED)
-    return (
-        select(
-            Proposal.id,
-            func.coalesce(Proposal.board_cost_cents, Proposal.cost_cents),
-            select(func.count(other.id)).where(*on_ballot).scalar_subquery(),
-            select(func.max(other.id)).where(*on_ballot).scalar_subquery(),
-        )
-        .where(
-            Proposal.round_id == bindparam("round_id"),
-            Proposal.state == State.ADMITTED,
-            Proposal.id.in_(bindparam("ids", expanding=True)),
-        )
-        .order_by(Proposal.id)
-    )
-
-
 def ballot_costs(rnd: Round, chosen: Iterable[int]) -> tuple[list[BallotItem], int]:
     """What each chosen proposal costs, if it is on the ballot (the cast checks a ballot with it,
     under a lock): a chosen id that is missing here is not on the ballot. And the length of the
@@ -120,7 +97,7 @@ def ballot_costs(rnd: Round, chosen: Iterable[int]) -> tuple[list[BallotItem], i
     ids = list(chosen)
     if not ids:
         return [], 0
-    rows = db.session.execute(_ballot_costs_query(), {"round_id": rnd.id, "ids": ids}).all()
+    rows = db.session.execute(fast.ballot_costs_query(), {"round_id": rnd.id, "ids": ids}).all()
     if not rows:
         return [], 0
     _pid, _cost, count, highest = rows[0]

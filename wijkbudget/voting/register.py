@@ -27,12 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from .. import permissions
 from ..accounts.models import User
@@ -41,6 +38,7 @@ from ..extensions import db
 from ..rounds import operations as rounds
 from ..rounds.models import Phase, Round
 from ..usecase import Conflict, lock_or_gone, use_case
+from . import fast
 from .addresses import (
     MAX_PROBLEMS,
     ParsedRegister,
@@ -48,6 +46,7 @@ from .addresses import (
     normalise_house_number,
     parse_register,
 )
+from .codes import code_hash, normalise_code
 from .models import (
     AlreadyVoted,
     CodeBatch,
@@ -158,21 +157,10 @@ def address_for_cast(rnd: Round, *, user: User | None, code: VotingCode | None) 
     return address_id
 
 
-@cache
-def _claim_statement() -> Any:
-    table = RegisterAddress.__table__
-    return (
-        update(table)
-        .where(table.c.id == bindparam("address"), table.c.used < table.c.capacity)
-        .values(used=table.c.used + 1)
-    )
-
-
-def claim(connection: Connection, address_id: int) -> None:
+def claim(address_id: int) -> None:
     """One place of the address, for this cast: a conditional update on the address's row
     (concurrent casts for its last place: one changes it, the others are refused, 409)."""
-    claimed = connection.execute(_claim_statement(), {"address": address_id})
-    if claimed.rowcount != 1:
+    if not fast.claim_place(address_id):
         raise AddressFull(
             _(
                 "Vanaf dit adres is al zo vaak gestemd als de adressenlijst toestaat. Er telt "
@@ -202,7 +190,8 @@ def release_batch(batch_id: int) -> None:
 # --- the board --------------------------------------------------------------------------------
 
 
-def _board(board: User, rnd: Round) -> None:
+def board_only(board: User, rnd: Round) -> None:
+    """Refused (403-like message) unless ``board`` is on the board of the round's wijk."""
     if not permissions.is_board(board, rnd.neighbourhood):
         raise VotingError(_("Alleen het bestuur van de wijk kan dit doen."))
 
@@ -216,7 +205,7 @@ def upload_register(board: User, rnd: Round, data: bytes) -> Summary:
 
     Locks: the round (``rounds.lock_round``, ``FOR UPDATE``): a cast holds it ``FOR SHARE``,
     so an upload and the opening of the vote (by date or by the board) do not overlap."""
-    _board(board, rnd)
+    board_only(board, rnd)
     parsed = parse_register(data)  # before the lock: reading a big file takes a moment
     if parsed.problem_count:
         raise RegisterRefused(parsed)
@@ -276,7 +265,7 @@ def erase_register(board: User, rnd: Round) -> int:
     addresses were erased.
 
     Locks: the round (``rounds.lock_round``, ``FOR UPDATE``): no cast is under way."""
-    _board(board, rnd)
+    board_only(board, rnd)
     rnd = rounds.lock_round(rnd)
     before = rnd.is_before(Phase.VOTING)
     if not before and not rnd.has_reached(Phase.RESULT):
@@ -315,55 +304,9 @@ def erase_register(board: User, rnd: Round) -> int:
     return int(erased or 0)
 
 
-@use_case(conflict=_l("Deze codes zijn net al gemaakt. Kijk in de lijst hieronder."))
-def make_codes_from_register(
-    board: User, rnd: Round, *, form_token: str | None = None
-) -> CodeBatch:
-    """One code per voter place of the register that has none yet (a place whose code was
-    revoked gets a new one; a second press makes none). The letters show each code's address.
-
-    Locks: the round ``FOR SHARE`` (an upload, which takes it ``FOR UPDATE``, cannot change
-    the register meanwhile), then what ``generate_codes`` locks (the same)."""
-    from .operations import generate_codes
-
-    _board(board, rnd)
-    if form_token:
-        made = db.session.scalar(select(CodeBatch).where(CodeBatch.form_token == form_token))
-        if made is not None and made.round_id == rnd.id:
-            return made  # the same form again (a double click): what it made the first time
-    rnd = lock_or_gone(Round, rnd, read=True)
-    if not has_register(rnd):
-        raise VotingError(_("Deze ronde heeft geen adressenlijst. Upload eerst de lijst."))
-    covered = (
-        select(VotingCode.address_id, func.count(VotingCode.id).label("codes"))
-        .where(VotingCode.round_id == rnd.id, VotingCode.revoked_at.is_(None))
-        .group_by(VotingCode.address_id)
-        .subquery()
-    )
-    missing = db.session.execute(
-        select(RegisterAddress.id, RegisterAddress.capacity - func.coalesce(covered.c.codes, 0))
-        .outerjoin(covered, covered.c.address_id == RegisterAddress.id)
-        .where(RegisterAddress.round_id == rnd.id)
-        .order_by(RegisterAddress.postcode, RegisterAddress.house_number, RegisterAddress.id)
-    ).all()
-    places = [address_id for address_id, n in missing for _i in range(max(n, 0))]
-    if not places:
-        raise VotingError(_("Elk adres van de adressenlijst heeft al zijn codes."))
-    return generate_codes(
-        board,
-        rnd,
-        len(places),
-        label=_("Uit de adressenlijst"),
-        form_token=form_token,
-        addresses=places,
-    )
-
-
 def batch_addresses(batch: CodeBatch, codes: Sequence[str]) -> list[tuple[str, str] | None]:
     """The address of each code of a batch (in the order of ``codes``, as shown), or None for a
     code without one. Reads only."""
-    from .codes import code_hash, normalise_code
-
     rows = db.session.execute(
         select(VotingCode.code_hash, RegisterAddress.postcode, RegisterAddress.house_number)
         .join(RegisterAddress, RegisterAddress.id == VotingCode.address_id)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..errors import DomainError
+from ..actions import Refusal, run_action
 from ..guards import board_required, login_required
 from ..loaders import load_round, load_wijk_round
 from ..neighbourhoods.models import Neighbourhood
-from ..rounds.models import Eligibility, Phase
+from ..rounds.models import Eligibility, Phase, Round
 from . import register
 from .addresses import MAX_BYTES, MAX_CAPACITY, MAX_ROWS
 from .models import VotingError
@@ -27,43 +27,64 @@ bp = Blueprint("voting_register", __name__)
 def board(wijk: Neighbourhood, round_id: int) -> Any:
     """The round's address register: upload (or replace) before the vote, erase after it."""
     rnd = load_round(wijk, round_id)
-    error, problems, status = None, [], 200
-    if request.method == "POST":
-        action = request.form.get("action", "")
-        try:
-            if action == "upload":
-                upload = request.files.get("register")
-                if upload is None or not upload.filename:
-                    raise VotingError(_("Kies eerst het bestand met de adressen (CSV)."))
-                data = upload.stream.read(MAX_BYTES + 1)
-                done = register.upload_register(current_user, rnd, data)
-                flash(
-                    _(
-                        "De adressenlijst is opgeslagen: %(n)d adressen met samen %(p)d stemmers.",
-                        n=done.addresses,
-                        p=done.places,
-                    ),
-                    "success",
-                )
-            elif action == "erase":
-                erased = register.erase_register(current_user, rnd)
-                flash(_("De adressenlijst is gewist (%(n)d adressen).", n=erased), "success")
-            else:
-                abort(400)
-        except register.RegisterRefused as exc:
-            error, problems, status = exc.message, exc.problems, exc.status
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-        else:
-            return redirect(url_for(".board", slug=wijk.slug, round_id=round_id), 303)
-        rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
+    if request.method == "GET":
+        return _board_page(wijk, rnd)
+    here = url_for(".board", slug=wijk.slug, round_id=round_id)
+    problems: list[str] = []
+
+    def again(refusal: Refusal) -> Any:
+        # as it is now (the use case rolled back)
+        return _board_page(
+            wijk, load_round(wijk, round_id), refusal.message, problems, refusal.status
+        )
+
+    action = request.form.get("action", "")
+    if action == "upload":
+
+        def upload() -> register.Summary:
+            sent = request.files.get("register")
+            if sent is None or not sent.filename:
+                raise VotingError(_("Kies eerst het bestand met de adressen (CSV)."))
+            try:
+                return register.upload_register(current_user, rnd, sent.stream.read(MAX_BYTES + 1))
+            except register.RegisterRefused as refused:
+                problems.extend(refused.problems)  # shown line by line under the message
+                raise
+
+        return run_action(
+            upload,
+            done=lambda done: _(
+                "De adressenlijst is opgeslagen: %(n)d adressen met samen %(p)d stemmers.",
+                n=done.addresses,
+                p=done.places,
+            ),
+            to=here,
+            again=again,
+        )
+    if action == "erase":
+        return run_action(
+            lambda: register.erase_register(current_user, rnd),
+            done=lambda erased: _("De adressenlijst is gewist (%(n)d adressen).", n=erased),
+            to=here,
+            again=again,
+        )
+    abort(400)
+
+
+def _board_page(
+    wijk: Neighbourhood,
+    rnd: Round,
+    error: str | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Any:
     return render_template(
         "voting/register.html",
         wijk=wijk,
         rnd=rnd,
         summary=register.summary(rnd),
         error=error,
-        problems=problems,
+        problems=problems or [],
         max_mb=MAX_BYTES // (1024 * 1024),
         max_rows=MAX_ROWS,
         max_capacity=MAX_CAPACITY,
@@ -79,21 +100,23 @@ def address(slug: str, round_id: int) -> Any:
     wijk, rnd = load_wijk_round(slug, round_id)
     if not register.has_register(rnd) or rnd.eligibility == Eligibility.CODES:
         return redirect(url_for("voting.ballot", slug=wijk.slug, round_id=rnd.id), 303)
-    error, status = None, 200
     postcode = request.form.get("postcode", current_user.postcode or "")[:16]
     house_number = request.form.get("house_number", current_user.house_number or "")[:40]
-    if request.method == "POST":
-        try:
-            register.set_voting_address(current_user, rnd, postcode, house_number)
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-        else:
-            return redirect(url_for("voting.ballot", slug=wijk.slug, round_id=round_id), 303)
-    return render_template(
-        "voting/address.html",
-        wijk=wijk,
-        rnd=rnd,
-        error=error,
-        postcode=postcode,
-        house_number=house_number,
-    ), status
+
+    def page(error: str | None = None, status: int = 200) -> Any:
+        return render_template(
+            "voting/address.html",
+            wijk=wijk,
+            rnd=rnd,
+            error=error,
+            postcode=postcode,
+            house_number=house_number,
+        ), status
+
+    if request.method == "GET":
+        return page()
+    return run_action(
+        lambda: register.set_voting_address(current_user, rnd, postcode, house_number),
+        to=url_for("voting.ballot", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: page(refusal.message, refusal.status),
+    )

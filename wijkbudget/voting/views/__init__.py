@@ -1,0 +1,17 @@
+"""Voting pages: the ballot (choose → review → cast → receipt), code entry and the receipt check
+(``ballot``), and the board's codes, letters and paper batches (``board``), on one blueprint
+(``blueprint``). Every step works without JavaScript; htmx only updates the budget bar while
+ticking.
+
+The views never commit or roll back: each change is an operation (a use case) run through
+``actions.run_action``; a refusal comes back as a DomainError whose message the page shows with
+its status.
+"""
+
+from __future__ import annotations
+
+from . import board as board  # the board's pages, registered on the blueprint
+from .ballot import voting_banner
+from .blueprint import bp
+
+__all__ = ["board", "bp", "voting_banner"]

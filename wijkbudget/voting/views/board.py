@@ -1,0 +1,386 @@
+"""The board's voting pages: codes (made at random or from the address register, letters, the
+CSV, printed, revoked, walk-in codes) and paper batches (entered sheet by sheet, confirmed by a
+second board member, or discarded). Each POST runs one operation through
+``actions.run_action``; the page comes again with the refusal in its status."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ...actions import Refusal, run_action
+from ...exports import to_csv
+from ...extensions import db
+from ...forms import BaseForm, database_id
+from ...guards import board_required
+from ...loaders import load_round
+from ...neighbourhoods.models import Neighbourhood
+from ...rounds.models import Round
+from ...urls import external_url
+from .. import operations, queries, register
+from ..forms import (
+    GenerateCodesForm,
+    PaperBatchForm,
+    RevokeCodeForm,
+    SheetForm,
+    first_error,
+    read_ballot,
+)
+from ..models import AlreadyVoted, CodeBatch, PaperBatch, VotingError
+from .blueprint import bp
+
+# --- the board: codes ---------------------------------------------------------------------------
+
+
+def _form_token() -> str:
+    """A token for a form that makes something (codes, a paper batch): the same form sent twice
+    (a double click) makes it once (the operation keeps the token, unique)."""
+    return secrets.token_urlsafe(24)
+
+
+def _sent_token() -> str | None:
+    token = (request.form.get("form_token") or "").strip()
+    return token[:64] or None
+
+
+def _message(refusal: Refusal, form: BaseForm | None = None) -> str:
+    """The one message a page shows for a refusal: the operation's, or the form's first error
+    (``first_error``: the form's messages are lazy strings)."""
+    if refusal.message:
+        return refusal.message
+    if form is not None:
+        return first_error(form)
+    return next(iter(refusal.errors), "") or _(
+        "Er ging iets mis met het formulier. Probeer het opnieuw."
+    )
+
+
+def _codes_page(
+    wijk: Neighbourhood,
+    rnd: Round,
+    *,
+    error: str | None = None,
+    walk_in: str | None = None,
+    status: int = 200,
+) -> Any:
+    return render_template(
+        "voting/codes.html",
+        wijk=wijk,
+        rnd=rnd,
+        usage=queries.code_usage(rnd),
+        error=error,
+        walk_in=walk_in,
+        turnout=queries.turnout(rnd),
+        form_token=_form_token(),
+    ), status
+
+
+def _made(batch: CodeBatch, from_register: bool = False) -> str:
+    if from_register:
+        return _(
+            "%(n)d codes gemaakt uit de adressenlijst. Print nu de brieven of download de lijst: "
+            "daarna zijn de codes niet meer te zien.",
+            n=batch.size,
+        )
+    return _(
+        "%(n)d codes gemaakt. Print nu de brieven of download de lijst: daarna zijn de codes "
+        "niet meer te zien.",
+        n=batch.size,
+    )
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes", methods=["GET", "POST"])
+@board_required
+def codes(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    if request.method == "GET":
+        return _codes_page(wijk, rnd)
+    here = url_for(".codes", slug=wijk.slug, round_id=round_id)
+
+    def again(refusal: Refusal, form: BaseForm | None = None) -> Any:
+        # as it is now (after the use case's rollback)
+        return _codes_page(
+            wijk, load_round(wijk, round_id), error=_message(refusal, form), status=refusal.status
+        )
+
+    def generate() -> Any:
+        form = GenerateCodesForm(areas=wijk.areas)
+        return run_action(
+            lambda: operations.generate_codes(
+                current_user,
+                rnd,
+                form.count.data or 0,
+                area=next((a for a in wijk.areas if str(a.id) == form.area.data), None),
+                label=form.label.data or "",
+                form_token=_sent_token(),
+            ),
+            form=form,
+            done=_made,
+            to=here,
+            again=lambda refusal: again(refusal, form),
+        )
+
+    def revoke_code() -> Any:
+        form = RevokeCodeForm()
+        return run_action(
+            lambda: operations.revoke_code(current_user, rnd, form.code.data or ""),
+            form=form,
+            done=lambda revoked: (
+                _("De code is ingetrokken.") if revoked else _("Deze code was al ingetrokken.")
+            ),
+            to=here,
+            again=lambda refusal: again(refusal, form),
+        )
+
+    def from_register() -> Any:
+        return run_action(
+            lambda: operations.make_codes_from_register(
+                current_user, rnd, form_token=_sent_token()
+            ),
+            done=lambda batch: _made(batch, from_register=True),
+            to=here,
+            again=again,
+        )
+
+    def walk_in() -> Any:
+        def issue() -> str:
+            # in a round with an address register: for the visitor's address
+            address_id = register.walk_in_address(
+                rnd,
+                request.form.get("postcode", "")[:16],
+                request.form.get("house_number", "")[:40],
+            )
+            return operations.issue_walk_in_code(current_user, rnd, address_id=address_id)
+
+        # the code is shown once, on this very answer (never in a redirect)
+        return run_action(
+            issue,
+            to=lambda code: _codes_page(wijk, load_round(wijk, round_id), walk_in=code),
+            again=again,
+        )
+
+    def on_batch(
+        operation: Callable[[Any, CodeBatch, Round], bool],
+    ) -> Callable[[], Any]:
+        def run() -> Any:
+            batch = _batch(rnd, database_id(request.form.get("batch")) or 0)
+            return run_action(lambda: operation(current_user, batch, rnd), to=here, again=again)
+
+        return run
+
+    actions: dict[str, Callable[[], Any]] = {
+        "generate": generate,
+        "revoke_code": revoke_code,
+        "from_register": from_register,
+        "walk_in": walk_in,
+        "printed": on_batch(operations.mark_printed),
+        "revoke_batch": on_batch(operations.revoke_batch),
+    }
+    action = actions.get(request.form.get("action", ""))
+    if action is None:
+        _batch(rnd, database_id(request.form.get("batch")) or 0)  # (an unknown batch: 404)
+        abort(400)
+    return action()
+
+
+def _batch(rnd: Round, batch_id: int) -> CodeBatch:
+    batch = db.session.get(CodeBatch, batch_id)
+    if batch is None or batch.round_id != rnd.id:
+        abort(404)
+    return batch
+
+
+def _not_shown(wijk: Neighbourhood, rnd: Round) -> Callable[[Refusal], Any]:
+    """The codes cannot be shown (printed or revoked already: 410)."""
+
+    def page(refusal: Refusal) -> Any:
+        status = 410 if refusal.status == VotingError.status else refusal.status
+        return render_template(
+            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal.message
+        ), status
+
+    return page
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>/brieven")
+@board_required
+def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    """The letters to print. A form sends for them: showing the codes is logged, and a page
+    that is only read writes nothing."""
+    rnd = load_round(wijk, round_id)
+    batch = _batch(rnd, batch_id)
+
+    def page(codes: list[str]) -> Any:
+        addresses = register.batch_addresses(batch, codes)  # codes made per address: on it
+        return (
+            render_template(
+                "voting/letters.html",
+                wijk=wijk,
+                rnd=rnd,
+                letters=list(zip(codes, addresses, strict=True)),
+                vote_url=external_url(".enter_code"),
+            ),
+            200,
+            {"Cache-Control": "no-store"},
+        )
+
+    return run_action(
+        lambda: operations.show_codes(current_user, rnd, batch),
+        to=page,
+        again=_not_shown(wijk, rnd),
+    )
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>.csv")
+@board_required
+def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    """The codes as a CSV file (sent for with a form, as the letters)."""
+    rnd = load_round(wijk, round_id)
+    batch = _batch(rnd, batch_id)
+
+    def download(codes: list[str]) -> Any:
+        addresses = register.batch_addresses(batch, codes)
+        if any(addresses):  # codes made per address: the address with each
+            table = to_csv(
+                ["stemcode", "postcode", "huisnummer"],
+                [[c, *(a or ("", ""))] for c, a in zip(codes, addresses, strict=True)],
+            )
+        else:
+            table = to_csv(["stemcode"], [[c] for c in codes])
+        return Response(
+            table,
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="stemcodes-{batch_id}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return run_action(
+        lambda: operations.show_codes(current_user, rnd, batch),
+        to=download,
+        again=_not_shown(wijk, rnd),
+    )
+
+
+# --- the board: paper ballots --------------------------------------------------------------------
+
+
+def _paper_page(
+    wijk: Neighbourhood, rnd: Round, error: str | None = None, status: int = 200
+) -> Any:
+    return render_template(
+        "voting/paper.html",
+        wijk=wijk,
+        rnd=rnd,
+        batches=queries.paper_batches(rnd),
+        error=error,
+        form_token=_form_token(),
+    ), status
+
+
+@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/papier", methods=["GET", "POST"])
+@board_required
+def paper(wijk: Neighbourhood, round_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    if request.method == "GET":
+        return _paper_page(wijk, rnd)
+    form = PaperBatchForm()
+    return run_action(
+        lambda: operations.open_paper_batch(
+            current_user,
+            rnd,
+            form.label.data or "",
+            form.declared.data or 0,
+            form_token=_sent_token(),
+        ),
+        form=form,
+        to=lambda batch: url_for(
+            ".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch.id
+        ),
+        # as it is now (the use case rolled back)
+        again=lambda refusal: _paper_page(
+            wijk, load_round(wijk, round_id), _message(refusal, form), refusal.status
+        ),
+    )
+
+
+def _paper_batch_page(
+    wijk: Neighbourhood, rnd: Round, batch: PaperBatch, error: str | None = None, status: int = 200
+) -> Any:
+    return render_template(
+        "voting/paper_batch.html",
+        wijk=wijk,
+        rnd=rnd,
+        batch=batch,
+        error=error,
+        entered=queries.sheets_entered(batch),
+        conflicts=queries.paper_conflicts(batch),
+        proposals=queries.ballot_proposals(rnd),
+    ), status
+
+
+def _paper_batch(rnd: Round, batch_id: int) -> PaperBatch:
+    batch = db.session.get(PaperBatch, batch_id)
+    if batch is None or batch.round_id != rnd.id:
+        abort(404)
+    return batch
+
+
+@bp.route(
+    "/wijk/<slug>/bestuur/rondes/<int:round_id>/papier/<int:batch_id>", methods=["GET", "POST"]
+)
+@board_required
+def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
+    rnd = load_round(wijk, round_id)
+    batch = _paper_batch(rnd, batch_id)
+    if request.method == "GET":
+        return _paper_batch_page(wijk, rnd, batch)
+
+    sheet = SheetForm()
+
+    def again(refusal: Refusal) -> Any:
+        # as they are now (the use case rolled back)
+        now = load_round(wijk, round_id)
+        return _paper_batch_page(
+            wijk, now, _paper_batch(now, batch_id), _message(refusal, sheet), refusal.status
+        )
+
+    def enter() -> None:
+        try:
+            operations.enter_sheet(
+                current_user,
+                rnd,
+                batch,
+                sheet.identifier.data or "",
+                read_ballot(rnd, request.form.items(multi=True)),
+            )
+        except AlreadyVoted:
+            # the sheet was not entered; the conflict itself is kept for the board
+            operations.record_paper_conflict(current_user, rnd, batch)
+            raise
+
+    here = url_for(".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch_id)
+    action = request.form.get("action", "sheet")
+    if action == "confirm":
+        return run_action(
+            lambda: operations.confirm_paper_batch(current_user, rnd, batch),
+            done=_("De stapel is bevestigd en telt mee."),
+            to=here,
+            again=again,
+        )
+    if action == "discard":
+        return run_action(
+            lambda: operations.discard_paper_batch(current_user, rnd, batch),
+            done=_("De stapel is weggegooid; niets ervan telt."),
+            to=here,
+            again=again,
+        )
+    return run_action(
+        enter, form=sheet, done=_("Het stembiljet is ingevoerd."), to=here, again=again
+    )
