@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.audit.models import AuditEvent
-from wijkbudget.cli import DEMO_TOTP_SECRET
+from wijkbudget.demo import DEMO_TOTP_SECRET
 from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
 
@@ -142,12 +142,12 @@ def test_tick_moves_due_rounds_prints_them_and_is_idempotent(app, make_wijk, mak
 
 
 def test_demo_data_lands_whole_or_not_at_all(app, monkeypatch):
-    from wijkbudget import cli
+    from wijkbudget import demo
 
     def broken(*args, **kwargs):
         raise RuntimeError("stroomstoring")
 
-    monkeypatch.setattr(cli, "_demo_past_round", broken)
+    monkeypatch.setattr(demo, "_demo_past_round", broken)
     result = run(app, "demo-data")
     assert result.exit_code != 0
     assert db.session.scalar(select(func.count(Neighbourhood.id))) == 0

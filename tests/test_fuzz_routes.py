@@ -52,7 +52,7 @@ import wijkbudget
 from tests.conftest import link_in
 from wijkbudget.accounts.models import RoleAssignment, User
 from wijkbudget.accounts.operations import make_reset_token, make_verify_token
-from wijkbudget.cli import DEMO_ADMIN, DEMO_BOARD, DEMO_PASSWORD, seed_demo_data
+from wijkbudget.demo import DEMO_ADMIN, DEMO_BOARD, DEMO_PASSWORD, seed_demo_data
 from wijkbudget.dialogue import operations as dialogue
 from wijkbudget.dialogue.models import Comment, Thread
 from wijkbudget.extensions import db, utcnow

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from wijkbudget.accounts.models import User
 from wijkbudget.accounts.operations import make_reset_token, make_verify_token
 from wijkbudget.audit.models import AuditEvent
-from wijkbudget.cli import DEMO_BOARD, DEMO_COUNCILLOR, DEMO_PASSWORD, seed_demo_data
+from wijkbudget.demo import DEMO_BOARD, DEMO_COUNCILLOR, DEMO_PASSWORD, seed_demo_data
 from wijkbudget.dialogue.models import Thread
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import CostLine, Proposal, State, Support

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from ...actions import Refusal, run_action
 from ...errors import DomainError
 from ...extensions import db, limiter
 from ...forms import options
@@ -122,22 +123,32 @@ def update_profile() -> Any:
 @login_required
 def change_password() -> Any:
     form = ChangePasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        try:
-            operations.change_password(current_user, form.current.data, form.password.data)
-        except DomainError as error:
-            form.current.errors.append(error.message)
-        else:
-            # this browser goes on with the new login token (every other session has ended)
-            go_on_here(
-                current_user._get_current_object(),
-                second_factor=bool(session.get(sessions.SECOND_FACTOR)),
-            )
-            flash(
-                _("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."), "success"
-            )
-            return redirect(url_for(".account"), 303)
-    return _render_account(422, password_form=form)
+
+    def change() -> None:
+        operations.change_password(current_user, form.current.data, form.password.data)
+        # this browser goes on with the new login token (every other session has ended)
+        go_on_here(
+            current_user._get_current_object(),
+            second_factor=bool(session.get(sessions.SECOND_FACTOR)),
+        )
+
+    return run_action(
+        change,
+        form=form,
+        done=_("Je wachtwoord is veranderd. Op andere apparaten ben je nu uitgelogd."),
+        to=url_for(".account"),
+        again=lambda refusal: _render_account(
+            refusal.status, password_form=_noted(form, form.current, refusal)
+        ),
+    )
+
+
+def _noted(form: FlaskForm, field: Any, refusal: Refusal) -> FlaskForm:
+    """``form`` with the operation's refusal among ``field``'s errors (the form's own errors
+    are on its fields already)."""
+    if refusal.message:
+        field.errors.append(refusal.message)
+    return form
 
 
 @bp.post("/account/verwijderen")
@@ -163,12 +174,18 @@ def delete_account() -> Any:
 @login_required
 def end_all_sessions() -> Any:
     """Log out everywhere ("Overal uitloggen"): every session of the account ends, here too."""
-    if not EmptyForm().validate_on_submit():
-        return redirect(url_for(".account"), 303)
-    operations.end_sessions(current_user)
-    end_here()
-    flash(_("Je bent nu overal uitgelogd, ook hier."), "success")
-    return redirect(url_for(".login"), 303)
+
+    def end_everywhere() -> None:
+        operations.end_sessions(current_user)
+        end_here()
+
+    return run_action(
+        end_everywhere,
+        form=EmptyForm(),
+        done=_("Je bent nu overal uitgelogd, ook hier."),
+        to=url_for(".login"),
+        back=url_for(".account"),
+    )
 
 
 @bp.route("/account/tweede-stap", methods=["GET", "POST"])
@@ -200,16 +217,20 @@ def account_second_factor() -> Any:
 )
 def renew_recovery_codes() -> Any:
     form = RenewRecoveryCodesForm(prefix="rc")
-    if form.validate_on_submit():
-        try:
-            codes = operations.renew_recovery_codes(current_user, form.code.data)
-        except DomainError as error:
-            form.code.errors.append(error.message)
-        else:
-            return render_template(
+    return run_action(
+        lambda: operations.renew_recovery_codes(current_user, form.code.data),
+        form=form,
+        # the page with the new codes (a string alone would be taken for a URL)
+        to=lambda codes: (
+            render_template(
                 "accounts/recovery_codes.html", codes=codes, onward=url_for(".account")
-            )
-    return _render_account(422, renew_form=form)
+            ),
+            200,
+        ),
+        again=lambda refusal: _render_account(
+            refusal.status, renew_form=_noted(form, form.code, refusal)
+        ),
+    )
 
 
 @bp.post("/account/tweede-stap/uitzetten")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    flash,
-    redirect,
     render_template,
     request,
     url_for,
@@ -15,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ...errors import DomainError
+from ...actions import Refusal, run_action
 from ...extensions import db, paginate
 from ...forms import options
 from ...guards import admin_required
@@ -68,20 +66,27 @@ def admin_user(user_id: int) -> Any:
 def admin_grant(user_id: int) -> Any:
     user = db.get_or_404(User, user_id)
     form = _grant_form(request.form)
-    if form.validate_on_submit():
+
+    def again(refusal: Refusal) -> Any:
+        if refusal.message:
+            form.role.errors.append(refusal.message)
+        return _render_admin_user(user, form, refusal.status)
+
+    def grant() -> None:
         wijk = (
             db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == form.wijk.data))
             if form.wijk.data
             else None
         )
-        try:
-            operations.grant_role(current_user, user, Role(form.role.data), wijk)
-        except DomainError as error:
-            form.role.errors.append(error.message)
-            return _render_admin_user(user, form, error.status)
-        flash(_("De rol is toegekend."), "success")
-        return redirect(url_for(".admin_user", user_id=user.id), 303)
-    return _render_admin_user(user, form, 422)
+        operations.grant_role(current_user, user, Role(form.role.data), wijk)
+
+    return run_action(
+        grant,
+        form=form,
+        done=_("De rol is toegekend."),
+        to=url_for(".admin_user", user_id=user.id),
+        again=again,
+    )
 
 
 @bp.post("/beheer/accounts/<int:user_id>/tweede-stap")
@@ -90,32 +95,24 @@ def admin_reset_second_factor(user_id: int) -> Any:
     """A lost phone and no recovery codes: the admin clears the second factor; the person sets
     it up again at the next sign-in (every session of theirs ends). In the audit log."""
     user = db.get_or_404(User, user_id)
-    if EmptyForm().validate_on_submit():
-        try:
-            operations.reset_second_factor(current_user, user)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(
-                _(
-                    "De tweede stap is gewist. Bij de volgende keer inloggen stelt deze persoon "
-                    "hem opnieuw in."
-                ),
-                "success",
-            )
-    return redirect(url_for(".admin_user", user_id=user.id), 303)
+    return run_action(
+        lambda: operations.reset_second_factor(current_user, user),
+        form=EmptyForm(),
+        done=_(
+            "De tweede stap is gewist. Bij de volgende keer inloggen stelt deze persoon "
+            "hem opnieuw in."
+        ),
+        to=url_for(".admin_user", user_id=user.id),
+    )
 
 
 @bp.post("/beheer/rollen/<int:assignment_id>/intrekken")
 @admin_required
 def admin_revoke(assignment_id: int) -> Any:
     assignment = db.get_or_404(RoleAssignment, assignment_id)
-    user_id = assignment.user_id
-    if EmptyForm().validate_on_submit():
-        try:
-            operations.revoke_role(current_user, assignment)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("De rol is ingetrokken."), "success")
-    return redirect(url_for(".admin_user", user_id=user_id), 303)
+    return run_action(
+        lambda: operations.revoke_role(current_user, assignment),
+        form=EmptyForm(),
+        done=_("De rol is ingetrokken."),
+        to=url_for(".admin_user", user_id=assignment.user_id),
+    )
