@@ -14,6 +14,7 @@ from wijkbudget.dialogue import operations as dialogue
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Eligibility, Phase
+from wijkbudget.voting import ballot_page
 from wijkbudget.voting import operations as voting
 from wijkbudget.voting.models import Participation
 
@@ -254,3 +255,23 @@ def test_ballot_rows_written_past_the_session_still_count_as_a_change(
     assert make_client().get(listing).headers["X-Cache"] == "hit"
     voting.enter_sheet(board, rnd, batch, code, {proposals[1].id: 1})
     assert make_client().get(listing).headers["X-Cache"] == "miss"
+
+
+@pytest.mark.parametrize("ballot_type", ["approval", "cumulative"])
+def test_the_patched_ballot_is_the_plainly_rendered_one(app, voting_round, ballot_type):
+    """The speed device of the ballot page (voting/ballot_page.py: items built once, the voter's
+    choices put in by string replacement) gives the HTML that rendering each item with its
+    choice gives."""
+    rnd, proposals = voting_round
+    rnd.ballot_type = ballot_type
+    rnd.ballot_points = 5
+    db.session.commit()
+    selection = {proposals[1].id: 3 if ballot_type == "cumulative" else 1}
+    with app.test_request_context("/"):
+        html, costs = ballot_page.ballot_items(rnd)
+        patched = str(ballot_page.fill_choices(rnd, html, costs, selection))
+        plain = "".join(
+            ballot_page.plain_item(rnd, p, selection.get(p.id))
+            for p in sorted(proposals, key=lambda p: p.id)
+        )
+    assert patched == plain and ballot_page.CHOICE_MARK not in patched

@@ -20,7 +20,7 @@ from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import BallotType, Eligibility, Phase, Round
 from wijkbudget.voting import operations, queries
-from wijkbudget.voting.codes import receipt_hash
+from wijkbudget.voting.codes import normalise_code, receipt_hash
 from wijkbudget.voting.models import (
     AlreadyVoted,
     Ballot,
@@ -1312,3 +1312,38 @@ def test_a_cast_whose_answer_got_lost_shows_its_receipt_on_the_next_visit(
     assert "Speeltuin" in checked.get_data(as_text=True)
     assert checked.headers["Cache-Control"] == "no-store"
     assert make_client().raw.get("/controleer").headers["Cache-Control"] == "no-store"
+
+
+def test_the_prebuilt_cast_writes_what_the_orm_would(app, ballot_round, board):
+    """The cast writes its rows with prebuilt Core statements (voting/fast.py): read back
+    through the ORM they are the rows a plain ORM cast would have made — the participation with
+    its channel and buurt, the code used, the sealed ballot and the receipt's copy, each opening
+    to the choices."""
+    rnd, proposals = ballot_round
+    batch = operations.generate_codes(board, rnd, 1, area=rnd.neighbourhood.areas[0])
+    code = operations.find_code(rnd, operations.batch_codes(batch)[0])
+    code_id, round_id, area_id = code.id, rnd.id, batch.area_id
+    chosen = ids(proposals, 0, 2)
+    receipt = operations.cast(rnd, chosen, code=code, channel=Channel.CODE)
+    db.session.expire_all()
+    (participation,) = db.session.scalars(
+        db.select(Participation).where(Participation.round_id == round_id)
+    ).all()
+    assert (
+        participation.code_id,
+        participation.user_id,
+        participation.channel,
+        participation.area_id,
+        participation.paper_batch_id,
+        participation.address_id,
+    ) == (code_id, None, Channel.CODE, area_id, None, None)
+    assert db.session.get(VotingCode, code_id).used is True
+    (sealed,) = db.session.scalars(
+        db.select(SealedBallot).where(SealedBallot.round_id == round_id)
+    ).all()
+    rnd = db.session.get(Round, round_id)
+    assert sealed.counted is True and sealed.paper_batch_id is None
+    assert sealing.opener(rnd.ballot_private_key)(sealed.box) == chosen
+    stored = db.session.get(Receipt, receipt_hash(receipt))
+    assert stored.round_id == round_id
+    assert sealing.open_with_receipt(normalise_code(receipt), stored.box) == chosen

@@ -16,12 +16,13 @@ CODE_LENGTH = 12
 #: 16 characters, about 79 bits: the receipt also opens the voter's copy of the ballot
 #: (sealing.py), so it must be far beyond guessing by anyone who holds the database
 RECEIPT_LENGTH = 16
+_LOOK_ALIKES = str.maketrans({"0": "O", "1": "I", "L": "I"})
 
 
 def normalise_code(text: str) -> str:
     """What people type: lower case, spaces, dashes, an O for a 0 → the canonical code."""
     cleaned = (text or "").upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"0": "O", "1": "I", "L": "I"}))
+    return cleaned.translate(_LOOK_ALIKES)
 
 
 def group(code: str, size: int = 4) -> str:

@@ -43,7 +43,7 @@ from .models import (
 
 
 @cache
-def round_by_slug_query() -> Select[tuple[Round]]:
+def round_by_slug_query() -> Select[Round]:
     """The round with its wijk, by the wijk's slug (parameters ``slug`` and ``round_id``), in one
     query; the ballot adds a column of its own (:func:`round_and_code_query`). Built once: used
     by every page that loads a round by its URL (``loaders.load_wijk_round``)."""
@@ -56,17 +56,17 @@ def round_by_slug_query() -> Select[tuple[Round]]:
 
 
 @cache
-def round_and_code_query() -> Select[tuple[Round, bool]]:
+def round_and_code_query() -> Select[Round, bool]:
     """:func:`round_by_slug_query` with a column: whether the code ``code_id`` can still vote in
     that round (``VotingCode.usable_in``), so the ballot's pages load both in one query."""
     usable = select(VotingCode.id).where(
-        VotingCode.id == bindparam("code_id"), VotingCode.usable_in(Round.id)
+        VotingCode.id == bindparam("code_id"), VotingCode.usable_in(Round.__table__.c.id)
     )
     return round_by_slug_query().add_columns(usable.exists())
 
 
 @cache
-def code_by_hash_query() -> Select[tuple[VotingCode]]:
+def code_by_hash_query() -> Select[VotingCode]:
     """A code by its hash (parameter ``code_hash``), with its batch, round and wijk."""
     return (
         select(VotingCode)
@@ -79,7 +79,7 @@ def code_by_hash_query() -> Select[tuple[VotingCode]]:
 
 
 @cache
-def usable_code_query() -> Select[tuple[VotingCode]]:
+def usable_code_query() -> Select[VotingCode]:
     """The code ``code_id`` with its batch, if it can still vote in ``round_id``."""
     return (
         select(VotingCode)
@@ -89,7 +89,7 @@ def usable_code_query() -> Select[tuple[VotingCode]]:
 
 
 @cache
-def ballot_costs_query() -> Select[tuple[int, int, int, int]]:
+def ballot_costs_query() -> Select[int, int, int, int]:
     """What each chosen proposal (``ids``) of round ``round_id`` costs if it is on the ballot,
     with the number of proposals on the ballot and the highest id among them (for the padding of
     sealed ballots): two uncorrelated subqueries, which PostgreSQL and SQLite compute once per

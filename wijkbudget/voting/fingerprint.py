@@ -42,7 +42,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from .models import VoterFingerprint
+from ..rounds.models import Phase, Round
+from .models import Participation, VoterFingerprint
 
 #: the label that makes a development key from SECRET_KEY (never the same as SECRET_KEY itself)
 DERIVED_KEY_LABEL = b"wijkbudget voter fingerprint key (derived for development and tests) v1"
@@ -131,9 +132,6 @@ def carry_to_new_address(user_id: int, new_email: str) -> int:
     wijkbudget has no e-mail change yet; the use case that adds one calls this in its own
     transaction (tests/test_one_person_one_vote.py holds the rule). Locks nothing: the primary
     key decides, and a fingerprint written meanwhile is kept (a savepoint)."""
-    from ..rounds.models import Phase, Round
-    from .models import Participation
-
     new = fingerprint(new_email)
     voted = db.session.execute(
         select(Participation.round_id, Participation.id)

@@ -154,7 +154,7 @@ def receipt_fingerprints(rnd: Round) -> list[str]:
 
 def counted_ballots(rnd: Round) -> int:
     """The ballots counted at the close (after it: the opened ones)."""
-    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id))
+    return db.session.scalar(select(func.count(Ballot.id)).where(Ballot.round_id == rnd.id)) or 0
 
 
 def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
@@ -172,8 +172,11 @@ def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
 
 
 def sheets_entered(batch: PaperBatch) -> int:
-    return db.session.scalar(
-        select(func.count(SealedBallot.id)).where(SealedBallot.paper_batch_id == batch.id)
+    return (
+        db.session.scalar(
+            select(func.count(SealedBallot.id)).where(SealedBallot.paper_batch_id == batch.id)
+        )
+        or 0
     )
 
 
@@ -187,12 +190,15 @@ def paper_batches(rnd: Round) -> list[PaperBatch]:
 
 def paper_conflicts(batch: PaperBatch) -> int:
     """Sheets refused because that person had already voted (kept in the audit log)."""
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "paper.conflict",
-            AuditEvent.object_type == "paper_batch",
-            AuditEvent.object_id == batch.id,
+    return (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "paper.conflict",
+                AuditEvent.object_type == "paper_batch",
+                AuditEvent.object_id == batch.id,
+            )
         )
+        or 0
     )
 
 

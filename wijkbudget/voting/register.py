@@ -227,7 +227,7 @@ def upload_register(board: User, rnd: Round, data: bytes) -> Summary:
         )
     replaced = db.session.execute(
         delete(RegisterAddress).where(RegisterAddress.round_id == rnd.id)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult; typed as Result
     db.session.execute(
         insert(RegisterAddress),
         [
@@ -290,7 +290,7 @@ def erase_register(board: User, rnd: Round) -> int:
             )
     erased = db.session.execute(
         delete(RegisterAddress).where(RegisterAddress.round_id == rnd.id)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult; typed as Result
     if before:
         rnd.register_max_votes = None
     record(

@@ -124,12 +124,12 @@ def problems(
 def account_refusal(rnd: Round, user: User | None) -> str | None:
     """In accounts mode: why this account cannot vote in this round (None: it can)."""
     if user is None or not user.is_authenticated:
-        return _("Log in om te stemmen.")
+        return str(_("Log in om te stemmen."))
     refusal = rnd.take_part_refusal(user, "vote")
     if refusal is not None:
         return refusal
     if not rnd.is_old_enough(user):
-        return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=rnd.min_age)
+        return str(_("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=rnd.min_age))
     return None
 
 
@@ -141,7 +141,7 @@ def eligibility_refusal(rnd: Round, user: User | None, *, code_ok: bool) -> str 
     if code_ok:
         return None
     if rnd.eligibility == Eligibility.CODES:
-        return _("In deze ronde stem je met de code uit je brief.")
+        return str(_("In deze ronde stem je met de code uit je brief."))
     return account_refusal(rnd, user)
 
 

@@ -18,10 +18,12 @@ bp = Blueprint("voting", __name__)
 
 
 def _away() -> str:
-    return _(
-        "Wijkbudget kan even niet bij zijn gegevens. Er is niets verloren gegaan: wat je net "
-        "deed, is niet opgeslagen, en een stemcode blijft gewoon geldig. Probeer het over een "
-        "minuut opnieuw."
+    return str(
+        _(
+            "Wijkbudget kan even niet bij zijn gegevens. Er is niets verloren gegaan: wat je net "
+            "deed, is niet opgeslagen, en een stemcode blijft gewoon geldig. Probeer het over een "
+            "minuut opnieuw."
+        )
     )
 
 

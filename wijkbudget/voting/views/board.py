@@ -82,15 +82,19 @@ def _codes_page(
 
 def _made(batch: CodeBatch, from_register: bool = False) -> str:
     if from_register:
-        return _(
-            "%(n)d codes gemaakt uit de adressenlijst. Print nu de brieven of download de lijst: "
-            "daarna zijn de codes niet meer te zien.",
+        return str(
+            _(
+                "%(n)d codes gemaakt uit de adressenlijst. Print nu de brieven of download de "
+                "lijst: daarna zijn de codes niet meer te zien.",
+                n=batch.size,
+            )
+        )
+    return str(
+        _(
+            "%(n)d codes gemaakt. Print nu de brieven of download de lijst: daarna zijn de codes "
+            "niet meer te zien.",
             n=batch.size,
         )
-    return _(
-        "%(n)d codes gemaakt. Print nu de brieven of download de lijst: daarna zijn de codes "
-        "niet meer te zien.",
-        n=batch.size,
     )
 
 
