@@ -26,6 +26,7 @@ from wijkbudget.proposals.models import (
     State,
     Support,
 )
+from wijkbudget.proposals.operations import coauthors, photos
 from wijkbudget.rounds import operations as rounds
 from wijkbudget.rounds.models import Phase, Round
 
@@ -1071,7 +1072,7 @@ def test_a_refused_photo_leaves_no_file(app, rnd, fatima, make_client, make_prop
     """The photo is written before its use case; when the use case refuses, the file goes."""
     proposal = make_proposal(rnd, fatima, State.SUBMITTED)
     me = signed_in(make_client, fatima)
-    monkeypatch.setattr(operations, "MAX_IMAGES", 0)  # the check under the lock refuses
+    monkeypatch.setattr(photos, "MAX_IMAGES", 0)  # the check under the lock refuses
     response = upload(me, proposal, jpeg_with_gps(), "a.jpg")
     assert response.status_code == 422
     uploads = Path(app.config["UPLOAD_DIR"])
@@ -1155,7 +1156,7 @@ def test_an_invitation_expires_after_fourteen_days(
     proposal = make_proposal(rnd, fatima, State.SUBMITTED)
     me = signed_in(make_client, fatima)
     _invite_row, link = _invite(me, proposal, inbox)
-    monkeypatch.setattr(operations, "utcnow", lambda: utcnow() + timedelta(days=days))
+    monkeypatch.setattr(coauthors, "utcnow", lambda: utcnow() + timedelta(days=days))
     jan = signed_in(make_client, make_user("jan@example.org", wijk=west))
     page, accepted = jan.get(link), jan.post(link, {}, page=f"/voorstellen/{proposal.id}")
     if not expired:

@@ -13,6 +13,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import permissions
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
 from ..rounds.models import Phase, Round
@@ -85,6 +87,19 @@ class Thread(db.Model):
     proposal: Mapped[Proposal | None] = relationship()
     created_by: Mapped[User | None] = relationship()
 
+    @classmethod
+    def about(cls, proposal: Proposal) -> Thread:
+        """The conversation about a proposal, new (the caller adds it: the use case that made the
+        proposal, or one that holds its lock)."""
+        return cls(
+            neighbourhood_id=proposal.neighbourhood_id,
+            round_id=proposal.round_id,
+            proposal_id=proposal.id,
+            kind=ThreadKind.PROPOSAL,
+            status=ThreadStatus.OPEN,
+            title=proposal.title,
+        )
+
     @property
     def is_closed(self) -> bool:
         """Read-only once voting is over (still visible): the round has left the voting phase,
@@ -96,8 +111,6 @@ class Thread(db.Model):
         return rnd.phase == Phase.VOTING and ends is not None and ends <= utcnow()
 
     def can_view(self, user: User | None) -> bool:
-        from .. import permissions
-
         if not self.round.can_view(user):
             return False
         if self.proposal is not None:
@@ -113,18 +126,12 @@ class Thread(db.Model):
         conversation about a proposal also everyone who takes part in that proposal's round (the
         people who work in the wijk, when the round is open to them). Topics are about the wijk
         as a whole: its residents only."""
-        from .. import permissions
-
         wijk = self.round.neighbourhood
         if permissions.is_resident(user, wijk) or permissions.is_board(user, wijk):
             return True
         return self.kind == ThreadKind.PROPOSAL and permissions.takes_part(user, self.round)
 
     def post_refusal(self, user: User | None) -> str | None:
-        from flask_babel import gettext as _
-
-        from .. import permissions
-
         if user is None or not user.is_authenticated:
             return _("Log in om mee te praten.")
         wijk = self.round.neighbourhood

@@ -14,7 +14,7 @@ from ..accounts.models import User
 from ..extensions import db, paginate
 from ..neighbourhoods.models import Neighbourhood
 from ..rounds.models import Round
-from .models import Comment, Follow, Meeting, Thread, ThreadKind, ThreadStatus
+from .models import Comment, Follow, Meeting, Thread, ThreadKind, ThreadStatus, meeting_proposal
 
 ORDERS = ("turns", "oldest", "newest")
 
@@ -112,8 +112,6 @@ def meetings_of(rnd: Round) -> list[Meeting]:
 
 
 def meetings_about(proposal_id: int) -> list[Meeting]:
-    from .models import meeting_proposal
-
     return list(
         db.session.scalars(
             select(Meeting)

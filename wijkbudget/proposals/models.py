@@ -15,10 +15,11 @@ from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import permissions
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
-from ..rounds.models import Category, Phase, Round
+from ..rounds.models import Category, Phase, Round, phase_label
 
 if TYPE_CHECKING:
     from ..accounts.models import User
@@ -188,8 +189,6 @@ class Proposal(db.Model):
     def who_refusal(self, action: Action, user: User | None) -> str | None:
         """Why this *person* may never do ``action`` on this proposal (None: they may, when the
         state and phase allow it). Views answer 403 for this kind of refusal."""
-        from .. import permissions
-
         who = RULES[action].who
         if who == "author":
             if not self.is_author(user) or not permissions.is_active(user):
@@ -242,8 +241,6 @@ class Proposal(db.Model):
             raise ProposalError(reason)
 
     def can_view(self, user: User | None) -> bool:
-        from .. import permissions
-
         if not self.round.can_view(user):
             return False
         return (
@@ -252,6 +249,33 @@ class Proposal(db.Model):
 
     def can_edit(self, user: User | None) -> bool:
         return self.allows(Action.EDIT, user)
+
+    def add_event(
+        self,
+        kind: str,
+        actor: User | None,
+        role: str,
+        *,
+        to_state: State | None = None,
+        message: str = "",
+        criteria: list[str] | None = None,
+    ) -> ProposalEvent:
+        """A line in the public history; with ``to_state``, the state changes with it (the
+        operation has checked the rule, under its lock)."""
+        event = ProposalEvent(
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            actor_role=role,
+            from_state=self.state if to_state is not None else None,
+            to_state=to_state,
+            message=message,
+            criteria="\n".join(criteria or []),
+            created_at=utcnow(),
+        )
+        self.events.append(event)
+        if to_state is not None:
+            self.state = to_state
+        return event
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.state}>"
@@ -373,6 +397,4 @@ def state_label(state: State | str) -> str:
 
 
 def phase_name(phase: Phase) -> str:
-    from ..rounds.models import phase_label
-
     return phase_label(phase)

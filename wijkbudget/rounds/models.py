@@ -15,6 +15,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import permissions
 from ..errors import DomainError
 from ..extensions import UTCDateTime, db, enum_column, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
@@ -239,8 +241,6 @@ class Round(db.Model):
             if start is None:
                 continue
             if previous is not None and start < previous[1]:
-                from flask_babel import gettext as _
-
                 raise RoundError(
                     _(
                         "De datum van '%(later)s' ligt vóór die van '%(earlier)s'. "
@@ -254,13 +254,9 @@ class Round(db.Model):
     # --- who may do what ------------------------------------------------------------------------
 
     def can_view(self, user: User | None) -> bool:
-        from .. import permissions
-
         return self.is_published or permissions.is_board(user, self.neighbourhood)
 
     def can_manage(self, user: User | None) -> bool:
-        from .. import permissions
-
         return permissions.is_board(user, self.neighbourhood)
 
     def take_part_refusal(
@@ -271,10 +267,6 @@ class Round(db.Model):
         None when they do. Every refusal of "who takes part" is worded here, once.
         ``residents_only``: for what only residents do even in a round open to people who work
         in the wijk (the wijkdialoog's topics); the caller has checked residence itself."""
-        from flask_babel import gettext as _  # flask_babel: models load without a request
-
-        from .. import permissions  # permissions' predicates sit beside the models
-
         if not residents_only and permissions.takes_part(user, self):
             return None
         wijk = self.neighbourhood.name
@@ -330,8 +322,6 @@ class Round(db.Model):
 
     def proposal_refusal(self, user: User | None) -> str | None:
         """Why ``user`` cannot put in a new proposal now, in plain Dutch; None when they can."""
-        from flask_babel import gettext as _
-
         if self.phase != Phase.SUBMISSION:
             return _("Voorstellen indienen kan alleen in de fase 'Indienen'.")
         refusal = self.take_part_refusal(user, "propose")
@@ -344,10 +334,6 @@ class Round(db.Model):
     def topic_refusal(self, user: User | None) -> str | None:
         """Why ``user`` cannot open or suggest a topic for the wijkdialoog of this round now, in
         plain Dutch; None when they can (the board opens one, a resident suggests one)."""
-        from flask_babel import gettext as _
-
-        from .. import permissions
-
         wijk = self.neighbourhood
         if not (permissions.is_board(user, wijk) or permissions.is_resident(user, wijk)):
             return _("Alleen bewoners en het bestuur van de wijk kunnen een onderwerp voorstellen.")
@@ -428,8 +414,6 @@ class PhaseChange(db.Model):
 
 
 def phase_label(phase: Phase | str) -> str:
-    from flask_babel import gettext as _
-
     labels = {
         Phase.CONCEPT: _("Concept"),
         Phase.SUBMISSION: _("Indienen"),

@@ -25,6 +25,7 @@ from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
+from ..proposals.threshold import apply_support_threshold
 from ..usecase import Conflict, guarded, lock, lock_or_gone, use_case
 from .models import (
     PHASES,
@@ -232,11 +233,9 @@ def _move(rnd: Round, target: Phase, actor: User | None, reason: str, when: date
     this move starts from>``: under the round's lock it always changes the row; where a lock is
     not honoured (SQLite has no ``FOR UPDATE``) a second mover that read the old phase changes
     nothing and is refused, so a move is never written twice."""
-    from ..proposals import operations as proposals
-
     source = rnd.phase
     if source == Phase.SUPPORT and PHASES.index(target) > PHASES.index(Phase.SUPPORT):
-        proposals.apply_support_threshold(rnd)
+        apply_support_threshold(rnd)
     if not guarded(
         update(Round).where(Round.id == rnd.id, Round.phase == source).values(phase=target)
     ):

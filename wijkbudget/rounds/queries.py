@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, case, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Neighbourhood
+from ..proposals.models import Proposal, State
+from ..voting.fast import round_by_slug_query  # built once: the ballot and the cast use it
 from .models import PHASES, Phase, Round
 
 
@@ -35,26 +35,11 @@ def round_in(wijk: Neighbourhood, round_id: int) -> Round | None:
     )
 
 
-@cache
-def round_by_slug_query() -> Select[tuple[Round]]:
-    """The round with its wijk, by the wijk's slug (parameters ``slug`` and ``round_id``), in one
-    query (the ballot and the cast, which may add a column of their own). Built once: on these
-    busy pages building a statement costs about as much as running it."""
-    return (
-        select(Round)
-        .join(Neighbourhood, Neighbourhood.id == Round.neighbourhood_id)
-        .options(contains_eager(Round.neighbourhood))
-        .where(Round.id == bindparam("round_id"), Neighbourhood.slug == bindparam("slug"))
-    )
-
-
 def round_by_slug(slug: str, round_id: int) -> Round | None:
     return db.session.scalar(round_by_slug_query(), {"slug": slug, "round_id": round_id})
 
 
 def state_counts(rnd: Round) -> dict[str, int]:
-    from ..proposals.models import Proposal
-
     rows = db.session.execute(
         select(Proposal.state, func.count(Proposal.id))
         .where(Proposal.round_id == rnd.id)
@@ -67,15 +52,12 @@ def state_counts(rnd: Round) -> dict[str, int]:
 
 
 def _proposal_counts(rnd: Round) -> dict[Any, int]:
-    from ..proposals.models import Proposal
-
-    return dict(
-        db.session.execute(  # type: ignore[arg-type]
-            select(Proposal.state, func.count(Proposal.id))
-            .where(Proposal.round_id == rnd.id)
-            .group_by(Proposal.state)
-        ).all()
-    )
+    rows = db.session.execute(
+        select(Proposal.state, func.count(Proposal.id))
+        .where(Proposal.round_id == rnd.id)
+        .group_by(Proposal.state)
+    ).all()
+    return {state: int(n) for state, n in rows}
 
 
 def transition_problem(
@@ -83,8 +65,6 @@ def transition_problem(
 ) -> str | None:
     """Why the round cannot move forward to ``target`` now (None: it can). ``counts`` are the
     round's proposals per state when the caller has them already (one query otherwise)."""
-    from ..proposals.models import State
-
     if counts is None:
         counts = _proposal_counts(rnd)
     past_review = PHASES.index(target) > PHASES.index(Phase.REVIEW)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import permissions
+from ..dialogue import queries as dialogue_queries
 from ..errors import DomainError
 from ..extensions import paginate
 from ..forms import options
@@ -18,6 +19,7 @@ from ..loaders import load_round, wijk_or_404
 from ..money import format_euros_input
 from ..neighbourhoods.models import Neighbourhood
 from ..pagecache import fragment
+from ..voting import queries as voting
 from . import operations, queries
 from .forms import PhaseForm, RoundForm
 from .models import (
@@ -67,9 +69,6 @@ def show(slug: str, round_id: int) -> str:
 
 
 def _dialogue(rnd: Round) -> dict[str, Any]:
-    from ..dialogue import queries as dialogue_queries
-    from ..voting import queries as voting
-
     return {
         "topics": dialogue_queries.topics_of(rnd, include_proposed=rnd.can_manage(current_user)),
         "meetings": dialogue_queries.meetings_of(rnd),
