@@ -22,6 +22,7 @@ test: install translations
 lint: install
 	$(BIN)/ruff check wijkbudget tests
 	$(BIN)/ruff format --check wijkbudget tests
+	$(BIN)/mypy
 
 install: $(STAMP)
 

@@ -6,15 +6,49 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
+from . import (
+    cli,
+    errors,
+    guards,
+    htmx,
+    i18n,
+    mail,
+    maintenance,
+    money,
+    pagecache,
+    permissions,
+    replica,
+    security,
+    text,
+    urls,
+)
+from .accounts.views import bp as accounts_bp
+from .api.views import bp as api_bp
+from .audit.views import bp as audit_bp
+from .config import load_config
+from .dialogue.views import bp as dialogue_bp
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .neighbourhoods.views import bp as neighbourhoods_bp
 from .paths import ROOT
+from .proposals.models import State, state_label
+from .proposals.views import bp as proposals_bp
+from .results.views import bp as results_bp
+from .rounds.models import Phase, phase_label
+from .rounds.views import bp as rounds_bp
+from .spending.views import bp as spending_bp
+from .voting.register_views import bp as voting_register_bp
+from .voting.views import bp as voting_bp
+from .voting.views import voting_banner
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -37,23 +71,6 @@ class PlainTextConverter(UnicodeConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config layers, extensions, blueprints, error pages, CLI."""
-    from . import (
-        cli,
-        errors,
-        guards,
-        i18n,
-        mail,
-        maintenance,
-        money,
-        pagecache,
-        permissions,
-        replica,
-        security,
-        text,
-        urls,
-    )
-    from .config import load_config
-    from .extensions import csrf, db, limiter, login_manager, migrate
 
     app = Flask(
         "wijkbudget",  # the package (this module is its factory)
@@ -70,8 +87,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
     if app.config.get("PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     db.init_app(app)
@@ -89,7 +104,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         """Before anything reads the form (the CSRF check): only a form with a file (multipart)
         may be as big as MAX_CONTENT_LENGTH, each of its text fields at most
         MAX_FORM_MEMORY_SIZE; any other body at most FORM_MAX_BYTES (413)."""
-        from flask import request
 
         if request.mimetype != "multipart/form-data":
             request.max_content_length = app.config["FORM_MAX_BYTES"]
@@ -104,19 +118,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     urls.init_app(app)
 
-    from .accounts.views import bp as accounts_bp
-    from .api.views import bp as api_bp
-    from .audit.views import bp as audit_bp
-    from .dialogue.views import bp as dialogue_bp
-    from .neighbourhoods.views import bp as neighbourhoods_bp
-    from .proposals.views import bp as proposals_bp
-    from .results.views import bp as results_bp
-    from .rounds.views import bp as rounds_bp
-    from .spending.views import bp as spending_bp
-    from .voting.register_views import bp as voting_register_bp
-    from .voting.views import bp as voting_bp
-    from .voting.views import voting_banner
-
     app.register_blueprint(neighbourhoods_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(audit_bp)
@@ -129,10 +130,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(spending_bp)
     app.register_blueprint(api_bp)
     app.context_processor(voting_banner)
-
-    from . import htmx
-    from .proposals.models import State, state_label
-    from .rounds.models import Phase, phase_label
 
     htmx.init_app(app)
     errors.init_app(app)
@@ -186,7 +183,6 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """Foreign keys on and WAL journal for every SQLite connection."""
-    import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()

@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 
 import click
+from sqlalchemy import text
+
+from .extensions import db
 
 #: tables the runtime role may only read and add to (the triggers guard them besides)
 APPEND_ONLY = (
@@ -125,10 +128,6 @@ def roles(owner: str, app_role: str, print_only: bool) -> None:
     audit log, results and counted ballots; no TRUNCATE; nothing owned. Run as a superuser
     after every `flask db upgrade` (it is idempotent). Passwords: set them yourself (ALTER ROLE
     … PASSWORD) or use peer authentication."""
-    from sqlalchemy import text
-
-    from .extensions import db
-
     url = db.engine.url
     if url.get_backend_name() != "postgresql" and not print_only:
         click.echo("Database roles are PostgreSQL's; this database is not.", err=True)

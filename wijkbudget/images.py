@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import Flask
+from flask import Flask, abort, after_this_request, send_file
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -156,8 +156,6 @@ def send_stored(
 ) -> Any:
     """Serve an uploaded file: 404 when it is gone; never sniffed or run as a page; a private
     one (a receipt of a payment to a person) is not kept in any cache."""
-    from flask import abort, after_this_request, send_file
-
     if not path.is_file():
         abort(404)
 

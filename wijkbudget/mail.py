@@ -11,7 +11,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,6 @@ def send_template(recipient: Any, template: str, subject: Any, **context: Any) -
     lazy_gettext string. A mail server that is away is logged, not fatal: nothing the person did
     is lost, and the page they see says what happened.
     """
-    from flask import render_template
-    from flask_babel import force_locale
-
     if isinstance(recipient, str):
         address, language = recipient, "nl"
     else:

@@ -39,7 +39,7 @@ SKIP_PATHS = ("/healthz", "/static/")
 def _store(app: Flask) -> BaseCache:
     url = app.config["PAGE_CACHE_URL"]
     if url.startswith(("redis://", "rediss://", "unix://")):
-        import redis
+        import redis  # an optional dependency: loaded only where the page cache is Redis
 
         return RedisCache(host=redis.Redis.from_url(url), key_prefix="wijkbudget:page:")
     return SimpleCache(threshold=2000)

@@ -6,6 +6,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
@@ -121,8 +122,6 @@ class User(UserMixin, db.Model):
     @property
     def public_name(self) -> str:
         """The name shown next to what this person wrote."""
-        from flask_babel import gettext
-
         if self.is_deleted or not self.display_name:
             return gettext("oud-bewoner")
         return self.display_name
