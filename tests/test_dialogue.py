@@ -25,6 +25,7 @@ from wijkbudget.dialogue.models import (
     Thread,
     ThreadStatus,
 )
+from wijkbudget.dialogue.operations import mail as dialogue_mail
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
@@ -808,7 +809,7 @@ def test_a_digest_is_sent_after_its_commit(app, thread, people, inbox, monkeypat
         raise RuntimeError("database weg")
 
     with app.test_request_context():
-        monkeypatch.setattr(operations, "unsubscribe_token", broken)
+        monkeypatch.setattr(dialogue_mail, "unsubscribe_token", broken)
         with pytest.raises(RuntimeError):
             operations.send_digests()
         assert inbox.to("anna@example.org") == []
