@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import get_flashed_messages
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -17,7 +18,10 @@ from wijkbudget.usecase import Conflict
 
 
 class ReasonForm(BaseForm):
-    reason = StringField("Reden", validators=[DataRequired("Schrijf een reden."), Length(max=5)])
+    # a lazy message, as the forms of the app give theirs
+    reason = StringField(
+        "Reden", validators=[DataRequired(_l("Schrijf een reden.")), Length(max=5)]
+    )
 
 
 @pytest.fixture

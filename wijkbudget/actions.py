@@ -54,10 +54,10 @@ def form_errors(form: Any) -> list[str]:
     messages: list[str] = []
     for errors in (form.errors or {}).values():
         for error in errors:
-            if isinstance(error, str):
-                messages.append(error)
-            elif isinstance(error, dict):  # a FormField/FieldList entry: its own fields' errors
-                messages.extend(m for sub in error.values() for m in sub if isinstance(m, str))
+            if isinstance(error, dict):  # a FormField/FieldList entry: its own fields' errors
+                messages.extend(str(m) for sub in error.values() for m in sub)
+            else:  # a str, or a lazy string (a validator's message given with _l)
+                messages.append(str(error))
     return messages
 
 
