@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -62,6 +62,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
+
+if TYPE_CHECKING:
+
+    class Model(Base):
+        """What ``db.Model`` is, for the type checker (Flask-SQLAlchemy makes it at run time)."""
+
+        __abstract__ = True
+
+else:
+    #: the base of every model: ``db.Model`` (Base with Flask-SQLAlchemy's table names)
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import Model, UTCDateTime, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
 
 
@@ -37,7 +37,7 @@ def new_login_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(
@@ -130,7 +130,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id}>"
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     """A granted role. Board roles name a wijk; a councillor role without a wijk reads all wijken;
     the admin role has no wijk."""
 
@@ -173,7 +173,7 @@ class RoleAssignment(db.Model):
     neighbourhood: Mapped[Neighbourhood | None] = relationship()
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One of the ten recovery codes of an account's second factor, for when the phone is lost.
     Only a keyed hash is kept (mfa.recovery_hash); a code works once (``used_at``)."""
 

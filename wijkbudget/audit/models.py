@@ -8,11 +8,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import Model, UTCDateTime, utcnow
 from ..neighbourhoods.models import Neighbourhood
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One recorded action. Append-only: nothing in the application updates or deletes a row."""
 
     __tablename__ = "audit_event"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import permissions
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..extensions import Model, UTCDateTime, db, enum_column, utcnow
 from ..rounds.models import Phase, Round
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class ThreadStatus(enum.StrEnum):
     OPEN = "open"
 
 
-class Thread(db.Model):
+class Thread(Model):
     __tablename__ = "thread"
     __table_args__ = (Index("ix_thread_round_kind_status", "round_id", "kind", "status"),)
 
@@ -155,7 +155,7 @@ class Thread(db.Model):
         return None
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comment"
     __table_args__ = (
         CheckConstraint(f"depth BETWEEN 0 AND {MAX_DEPTH}", name="depth"),
@@ -215,7 +215,7 @@ class Comment(db.Model):
         )
 
 
-class Report(db.Model):
+class Report(Model):
     __tablename__ = "comment_report"
     __table_args__ = (UniqueConstraint("comment_id", "reporter_id"),)
 
@@ -229,7 +229,7 @@ class Report(db.Model):
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PostingBlock(db.Model):
+class PostingBlock(Model):
     """A board blocks a person from posting in its wijk until a moment, with a reason."""
 
     __tablename__ = "posting_block"
@@ -258,7 +258,7 @@ meeting_proposal = Table(
 )
 
 
-class Meeting(db.Model):
+class Meeting(Model):
     """Dialoog aan de keukentafel: an offline meeting the board records."""
 
     __tablename__ = "meeting"
@@ -280,7 +280,7 @@ class Meeting(db.Model):
     proposals: Mapped[list[Proposal]] = relationship(secondary=meeting_proposal)
 
 
-class Follow(db.Model):
+class Follow(Model):
     __tablename__ = "thread_follow"
     __table_args__ = (UniqueConstraint("thread_id", "user_id"),)
 
@@ -291,7 +291,7 @@ class Follow(db.Model):
     )
 
 
-class PendingNotice(db.Model):
+class PendingNotice(Model):
     """A new comment someone should hear about; the digest mails and then deletes these."""
 
     __tablename__ = "pending_notice"
@@ -305,7 +305,7 @@ class PendingNotice(db.Model):
     comment: Mapped[Comment] = relationship()
 
 
-class MailSettings(db.Model):
+class MailSettings(Model):
     """Per person: whether they want comment mail, and when the last digest went out."""
 
     __tablename__ = "mail_settings"

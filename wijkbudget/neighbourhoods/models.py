@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import Model, UTCDateTime, utcnow
 
 #: longer than any way of writing a postcode ("3512 AB" with spaces around): no postcode at all.
 #: Checked before anything else looks at the text, so a huge value costs nothing.
@@ -46,7 +46,7 @@ def normalise_postcode(postcode: str) -> str:
     return f"{parts[0]} {parts[1]}".strip()
 
 
-class Neighbourhood(db.Model):
+class Neighbourhood(Model):
     """A wijk: the unit that runs budget rounds. Every later object belongs to one wijk."""
 
     __tablename__ = "neighbourhood"
@@ -82,7 +82,7 @@ class Neighbourhood(db.Model):
         return f"<Neighbourhood {self.slug}>"
 
 
-class Area(db.Model):
+class Area(Model):
     """A buurt inside a wijk."""
 
     __tablename__ = "area"
@@ -102,7 +102,7 @@ class Area(db.Model):
         return f"<Area {self.slug}>"
 
 
-class PostcodeRange(db.Model):
+class PostcodeRange(Model):
     """A run of 4-digit postcode areas (first..last, inclusive) that a wijk covers."""
 
     __tablename__ = "postcode_range"

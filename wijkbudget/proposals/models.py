@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import permissions
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..extensions import Model, UTCDateTime, enum_column, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..rounds.models import Category, Phase, Round, phase_label
 
@@ -98,7 +98,7 @@ RULES: dict[Action, Rule] = {
 }
 
 
-class Proposal(db.Model):
+class Proposal(Model):
     __tablename__ = "proposal"
     __table_args__ = (
         CheckConstraint("cost_cents >= 0", name="cost"),
@@ -281,7 +281,7 @@ class Proposal(db.Model):
         return f"<Proposal {self.id} {self.state}>"
 
 
-class CostLine(db.Model):
+class CostLine(Model):
     __tablename__ = "proposal_cost_line"
     __table_args__ = (CheckConstraint("amount_cents > 0", name="amount"),)
 
@@ -296,7 +296,7 @@ class CostLine(db.Model):
     proposal: Mapped[Proposal] = relationship(back_populates="cost_lines")
 
 
-class ProposalImage(db.Model):
+class ProposalImage(Model):
     __tablename__ = "proposal_image"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,7 +314,7 @@ class ProposalImage(db.Model):
     proposal: Mapped[Proposal] = relationship(back_populates="images")
 
 
-class CoAuthor(db.Model):
+class CoAuthor(Model):
     """An invitation to co-submit, by e-mail; ``user_id`` is set when a resident accepts."""
 
     __tablename__ = "proposal_coauthor"
@@ -343,7 +343,7 @@ class CoAuthor(db.Model):
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
 
-class Support(db.Model):
+class Support(Model):
     __tablename__ = "proposal_support"
     __table_args__ = (UniqueConstraint("proposal_id", "user_id"),)
 
@@ -355,7 +355,7 @@ class Support(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ProposalEvent(db.Model):
+class ProposalEvent(Model):
     """The public history of a proposal: state changes and the board's decisions with reasons."""
 
     __tablename__ = "proposal_event"

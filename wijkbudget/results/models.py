@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import Model, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from ..proposals.models import Proposal
@@ -29,7 +29,7 @@ class AlreadyClosed(ResultError):
     status = 409
 
 
-class Result(db.Model):
+class Result(Model):
     __tablename__ = "round_result"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,7 +61,7 @@ class Result(db.Model):
         return self.budget_cents - self.cost_cents
 
 
-class ResultLine(db.Model):
+class ResultLine(Model):
     __tablename__ = "round_result_line"
     __table_args__ = (UniqueConstraint("result_id", "proposal_id"),)
 

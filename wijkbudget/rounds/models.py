@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import permissions
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..extensions import Model, UTCDateTime, db, enum_column, utcnow
 from ..neighbourhoods.models import Area, Neighbourhood
 from ..sealing import new_round_keys
 
@@ -92,7 +92,7 @@ round_area = Table(
 )
 
 
-class Round(db.Model):
+class Round(Model):
     __tablename__ = "budget_round"
     __table_args__ = (
         CheckConstraint("budget_cents >= 0", name="budget"),
@@ -366,7 +366,7 @@ def _give_the_round_its_keys(_mapper: object, _connection: object, rnd: Round) -
         rnd.ballot_public_key, rnd.ballot_private_key = new_round_keys()
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "round_category"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -379,7 +379,7 @@ class Category(db.Model):
     round: Mapped[Round] = relationship(back_populates="categories")
 
 
-class Criterion(db.Model):
+class Criterion(Model):
     """A review criterion, shown to submitters and named when the board rejects a proposal."""
 
     __tablename__ = "round_criterion"
@@ -394,7 +394,7 @@ class Criterion(db.Model):
     round: Mapped[Round] = relationship(back_populates="criteria")
 
 
-class PhaseChange(db.Model):
+class PhaseChange(Model):
     """The public timeline: each move of a round, by date (no actor) or by the board (reason)."""
 
     __tablename__ = "round_phase_change"

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import permissions
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..extensions import Model, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from ..accounts.models import User
@@ -80,7 +80,7 @@ class EntryKind(enum.StrEnum):
     RETURN = "return"  # a closed project's remainder back to the wijk
 
 
-class FundedProject(db.Model):
+class FundedProject(Model):
     """A chosen proposal, carried out with the money the vote gave it."""
 
     __tablename__ = "funded_project"
@@ -138,7 +138,7 @@ class FundedProject(db.Model):
         return ids
 
     def is_initiator(self, user: User | None) -> bool:
-        return permissions.is_active(user) and user.id in self.initiator_ids()  # type: ignore[union-attr]
+        return user is not None and permissions.is_active(user) and user.id in self.initiator_ids()
 
     def can_record_expense(self, user: User | None) -> bool:
         return self.is_initiator(user) and not self.is_closed
@@ -164,7 +164,7 @@ class FundedProject(db.Model):
         )
 
 
-class Expense(db.Model):
+class Expense(Model):
     __tablename__ = "expense"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount"),
@@ -217,14 +217,18 @@ class Expense(db.Model):
     def approval_refusal(self, user: User | None) -> str | None:
         """Four eyes, in plain Dutch: why ``user`` may not approve or reject this expense."""
         if not permissions.is_board(user, self.project.neighbourhood):
-            return _("Alleen het bestuur van de wijk keurt uitgaven goed.")
+            return str(_("Alleen het bestuur van de wijk keurt uitgaven goed."))
         assert user is not None
         if user.id == self.recorded_by_id:
-            return _("Je hebt deze uitgave zelf ingevoerd. Een ander bestuurslid keurt hem goed.")
+            return str(
+                _("Je hebt deze uitgave zelf ingevoerd. Een ander bestuurslid keurt hem goed.")
+            )
         if user.id in self.project.initiator_ids():
-            return _(
-                "Je bent initiatiefnemer of penvoerder van dit project. Een ander bestuurslid "
-                "keurt de uitgaven goed."
+            return str(
+                _(
+                    "Je bent initiatiefnemer of penvoerder van dit project. Een ander bestuurslid "
+                    "keurt de uitgaven goed."
+                )
             )
         return None
 
@@ -232,7 +236,7 @@ class Expense(db.Model):
         return not self.is_private or self.project.can_see_private(user)
 
 
-class ProgressUpdate(db.Model):
+class ProgressUpdate(Model):
     """A step on the project's public timeline: by an initiator, or a milestone by the board."""
 
     __tablename__ = "project_update"
@@ -256,7 +260,7 @@ class ProgressUpdate(db.Model):
     )
 
 
-class ProgressPhoto(db.Model):
+class ProgressPhoto(Model):
     """A photo with a progress update: re-encoded like a proposal photo, under a generated name."""
 
     __tablename__ = "project_update_photo"
@@ -274,7 +278,7 @@ class ProgressPhoto(db.Model):
     update: Mapped[ProgressUpdate] = relationship(back_populates="photos")
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """One money event, written once. ``seq`` counts a wijk's entries 1, 2, 3, …; ``prev_hash``
     is the hash of entry ``seq - 1`` (64 zeros for the first), unique per wijk, so two entries
     can never hang on the same predecessor. An expense has at most one entry of kind
@@ -357,7 +361,7 @@ def _ledger_is_append_only(session: Session, _context: object, _instances: objec
             raise SpendingError("Een boeking in het grootboek kan niet worden gewijzigd.")
 
 
-class LedgerCheckpoint(db.Model):
+class LedgerCheckpoint(Model):
     """A signed statement "the chain of this wijk had ``length`` entries and ended in
     ``head_hash`` at ``signed_at``" (see checkpoints.py). Written once, like a ledger entry; the
     signature is Ed25519 over :meth:`canonical`, by the key with id ``key_id``. Kept outside

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import DomainError
-from ..extensions import UTCDateTime, db, enum_column, utcnow
+from ..extensions import Model, UTCDateTime, enum_column, utcnow
 from ..rounds.models import Round
 
 
@@ -51,7 +51,7 @@ class Channel(enum.StrEnum):
     PAPER = "paper"  # a paper ballot entered by the board
 
 
-class CodeBatch(db.Model):
+class CodeBatch(Model):
     __tablename__ = "code_batch"
     __table_args__ = (
         # a revoked batch can never be shown again
@@ -77,7 +77,7 @@ class CodeBatch(db.Model):
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
-class VotingCode(db.Model):
+class VotingCode(Model):
     __tablename__ = "voting_code"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +135,7 @@ class VotingCode(db.Model):
         return and_(cls.used.is_(False), cls.revoked_at.is_(None))
 
 
-class PaperBatch(db.Model):
+class PaperBatch(Model):
     """A pile of paper ballots, entered by one board member and confirmed by another (or
     discarded). It ends once: confirmed with all its ballots, or discarded with none."""
 
@@ -173,7 +173,7 @@ class PaperBatch(db.Model):
         return self.confirmed_at is None and self.discarded_at is None
 
 
-class Participation(db.Model):
+class Participation(Model):
     """That someone voted, never what. One per account and one per code in a round."""
 
     __tablename__ = "participation"
@@ -205,7 +205,7 @@ class Participation(db.Model):
     )
 
 
-class RegisterAddress(db.Model):
+class RegisterAddress(Model):
     """One address of a round's address register (issue 19): a postcode and a house number,
     no names. It votes at most ``capacity`` times, whatever the channel: every cast for it
     raises ``used`` with a conditional update (``used < capacity``), in the cast's
@@ -226,7 +226,7 @@ class RegisterAddress(db.Model):
     used: Mapped[int] = mapped_column(default=0)
 
 
-class VoterFingerprint(db.Model):
+class VoterFingerprint(Model):
     """That a mailbox voted in a round, as a keyed hash of its normalised address
     (voting/fingerprint.py): it outlives the account, so a new account for the same mailbox
     (deleted and registered again, a plus-address, gmail's dots) cannot vote again. Written in
@@ -247,7 +247,7 @@ def new_ballot_id() -> str:
     return str(uuid.uuid4())
 
 
-class SealedBallot(db.Model):
+class SealedBallot(Model):
     """A ballot during the vote, sealed with the round's public key (opened only at the close).
     A paper ballot waits for its batch's confirmation (``counted``); one cast online counts."""
 
@@ -266,7 +266,7 @@ class SealedBallot(db.Model):
     box: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Receipt(db.Model):
+class Receipt(Model):
     """A voter's receipt: stored as its SHA-256 (the list of counted receipts is public after
     the close), with the ballot sealed with a key only the receipt code gives. Cast before the
     ballots were sealed (issue 19), a receipt has no box: it says the ballot counts, not what
@@ -281,7 +281,7 @@ class Receipt(db.Model):
     box: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
-class Ballot(db.Model):
+class Ballot(Model):
     """A counted ballot: written at the close, in a random order, from the sealed ones."""
 
     __tablename__ = "ballot"
@@ -296,7 +296,7 @@ class Ballot(db.Model):
     )
 
 
-class BallotChoice(db.Model):
+class BallotChoice(Model):
     __tablename__ = "ballot_choice"
     __table_args__ = (CheckConstraint("points > 0", name="points"),)
 
