@@ -817,3 +817,55 @@ def test_a_digest_is_sent_after_its_commit(app, thread, people, inbox, monkeypat
         monkeypatch.undo()
         assert operations.send_digests() == 1
     assert len(inbox.to("anna@example.org")) == 1
+
+
+# --- an invalid moderation form changes nothing and says why ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"reason": ""}, "Schrijf waarom de reactie verborgen wordt."),
+        ({"reason": "x" * 301}, "Hoogstens 300 tekens."),
+    ],
+)
+def test_an_invalid_hide_form_hides_nothing_and_says_why(
+    thread, people, board, west, make_client, fields, said
+):
+    bad = say(thread, people["Bram"], "Tekst", 10)
+    henk = signed_in(make_client, board)
+    moderation = f"/wijk/{west.slug}/bestuur/moderatie"
+    response = henk.post(
+        f"/wijk/{west.slug}/bestuur/reacties/{bad.id}/verbergen", fields, page=moderation
+    )
+    assert response.status_code == 303
+    assert said in henk.get(moderation).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Comment, bad.id).hidden_at is None
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"days": "-1", "reason": "Schelden"}, "Kies 1 tot 365 dagen."),
+        ({"days": "", "reason": "Schelden"}, "Vul een aantal dagen in."),
+        ({"days": "400", "reason": "Schelden"}, "Kies 1 tot 365 dagen."),
+        ({"days": "7", "reason": ""}, "Schrijf de reden."),
+        ({"days": "7", "reason": "x" * 501}, "Hoogstens 500 tekens."),
+    ],
+)
+def test_an_invalid_block_form_blocks_nobody_and_says_why(
+    thread, people, board, west, make_client, inbox, fields, said
+):
+    henk = signed_in(make_client, board)
+    moderation = f"/wijk/{west.slug}/bestuur/moderatie"
+    response = henk.post(
+        f"/wijk/{west.slug}/bestuur/blokkeren",
+        {"user_id": str(people["Bram"].id), **fields},
+        page=moderation,
+    )
+    assert response.status_code == 303
+    assert said in henk.get(moderation).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(PostingBlock.id))) == 0
+    assert inbox.to("bram@example.org") == []

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import permissions
-from ..errors import DomainError
+from ..accounts.models import User
+from ..actions import Refusal, run_action
 from ..extensions import csrf, db, paginate
 from ..forms import database_id, options
 from ..guards import board_required, login_required, public
@@ -124,12 +125,11 @@ def proposal_thread(proposal_id: int) -> Any:
 @login_required
 def start_proposal_thread(proposal_id: int) -> Any:
     proposal = _visible_proposal(proposal_id)
-    try:
-        thread = operations.thread_for_proposal(proposal)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("proposals.show", proposal_id=proposal_id), 303)
-    return redirect(url_for(".thread", thread_id=thread.id), 303)
+    return run_action(
+        lambda: operations.thread_for_proposal(proposal),
+        to=lambda thread: url_for(".thread", thread_id=thread.id),
+        back=url_for("proposals.show", proposal_id=proposal_id),
+    )
 
 
 @bp.get("/gesprekken/<int:thread_id>")
@@ -166,30 +166,34 @@ def comment_replies(comment_id: int) -> Any:
 def post(thread_id: int) -> Any:
     thread = _thread(thread_id)
     form = CommentForm()
-    if not form.validate_on_submit():
-        return _render_thread(thread, 422, form=form, fragment=is_htmx())
-    parent = None
-    if (form.parent_id.data or "").strip():
-        parent_id = database_id(form.parent_id.data)
-        parent = db.session.get(Comment, parent_id) if parent_id is not None else None
-        if parent is None or parent.thread_id != thread.id:
-            abort(404)
-    try:
-        comment = operations.post_comment(
+
+    def post_it() -> Comment:
+        parent = None
+        if (form.parent_id.data or "").strip():
+            parent_id = database_id(form.parent_id.data)
+            parent = db.session.get(Comment, parent_id) if parent_id is not None else None
+            if parent is None or parent.thread_id != thread.id:
+                abort(404)
+        return operations.post_comment(
             current_user,
             thread,
             form.body.data or "",
             parent=parent,
             as_board=bool(form.as_board.data),
         )
-    except DomainError as error:
-        return _render_thread(
-            _thread(thread_id), error.status, form=form, error=error.message, fragment=is_htmx()
-        )
-    if is_htmx():
-        return _render_thread(thread, fragment=True)
-    return redirect(
-        url_for(".thread", thread_id=thread.id, volgorde=_order()) + f"#reactie-{comment.id}", 303
+
+    def posted(comment: Comment) -> Any:
+        if is_htmx():
+            return _render_thread(thread, fragment=True)
+        return url_for(".thread", thread_id=thread.id, volgorde=_order()) + f"#reactie-{comment.id}"
+
+    return run_action(
+        post_it,
+        form=form,
+        to=posted,
+        again=lambda refusal: _render_thread(
+            _thread(thread_id), refusal.status, form=form, error=refusal.message, fragment=is_htmx()
+        ),
     )
 
 
@@ -202,22 +206,26 @@ def edit(comment_id: int) -> Any:
     form = EditForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.body.data = comment.body
-    error = None
-    status = 200 if request.method == "GET" else 422
-    if request.method == "POST" and form.validate():
-        try:
-            operations.edit_comment(current_user, comment, form.body.data or "")
-        except DomainError as exc:
-            error = exc.message
-            status = exc.status
-            comment = _comment(comment_id)
-        else:
-            return redirect(
-                url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303
-            )
-    elif request.method == "GET" and not comment.can_edit(current_user):
-        error = _("Je kunt een reactie alleen in de eerste 15 minuten aanpassen.")
-    return render_template("dialogue/edit.html", comment=comment, form=form, error=error), status
+
+    def page(refusal: Refusal | None = None) -> Any:
+        if refusal is not None:
+            shown = _comment(comment_id) if refusal.message else comment
+            return render_template(
+                "dialogue/edit.html", comment=shown, form=form, error=refusal.message
+            ), refusal.status
+        error = None
+        if not comment.can_edit(current_user):
+            error = _("Je kunt een reactie alleen in de eerste 15 minuten aanpassen.")
+        return render_template("dialogue/edit.html", comment=comment, form=form, error=error)
+
+    if request.method == "GET":
+        return page()
+    return run_action(
+        lambda: operations.edit_comment(current_user, comment, form.body.data or ""),
+        form=form,
+        to=url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}",
+        again=page,
+    )
 
 
 @bp.post("/reacties/<int:comment_id>/verwijderen")
@@ -227,12 +235,14 @@ def delete(comment_id: int) -> Any:
     if comment.author_id != current_user.id:
         abort(403)
     thread_id = comment.thread_id
-    try:
-        operations.delete_comment(current_user, comment)
-    except DomainError as error:
-        return _render_thread(_thread(thread_id), error.status, error=error.message)
-    flash(_("Je reactie is verwijderd."), "success")
-    return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
+    return run_action(
+        lambda: operations.delete_comment(current_user, comment),
+        done=_("Je reactie is verwijderd."),
+        to=url_for(".thread", thread_id=thread_id) + f"#reactie-{comment.id}",
+        again=lambda refusal: _render_thread(
+            _thread(thread_id), refusal.status, error=refusal.message
+        ),
+    )
 
 
 @bp.post("/reacties/<int:comment_id>/melden")
@@ -241,14 +251,17 @@ def report(comment_id: int) -> Any:
     comment = _comment(comment_id)
     thread_id = comment.thread_id
     form = ReportForm()
-    try:
-        if not form.validate_on_submit():
-            raise operations.DialogueError(" ".join(str(e) for e in form.reason.errors))
-        operations.report_comment(current_user, comment, form.reason.data or "")
-    except DomainError as error:
-        return _render_thread(_thread(thread_id), error.status, error=error.message)
-    flash(_("Bedankt. Het bestuur kijkt naar je melding."), "success")
-    return redirect(url_for(".thread", thread_id=comment.thread_id) + f"#reactie-{comment.id}", 303)
+    return run_action(
+        lambda: operations.report_comment(current_user, comment, form.reason.data or ""),
+        form=form,
+        done=_("Bedankt. Het bestuur kijkt naar je melding."),
+        to=url_for(".thread", thread_id=thread_id) + f"#reactie-{comment.id}",
+        again=lambda refusal: _render_thread(
+            _thread(thread_id),
+            refusal.status,
+            error=refusal.message or " ".join(str(e) for e in form.reason.errors),
+        ),
+    )
 
 
 @bp.post("/gesprekken/<int:thread_id>/volgen")
@@ -258,18 +271,15 @@ def follow(thread_id: int) -> Any:
     carries what the button meant, so a double click does it once."""
     thread = _thread(thread_id)
     want = request.form.get("want", "1") != "0"
-    try:
-        operations.set_follow(current_user, thread, want)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(
+    return run_action(
+        lambda: operations.set_follow(current_user, thread, want),
+        done=(
             _("Je krijgt een mail bij nieuwe reacties.")
             if want
-            else _("Je volgt dit gesprek niet meer."),
-            "success",
-        )
-    return redirect(url_for(".thread", thread_id=thread_id), 303)
+            else _("Je volgt dit gesprek niet meer.")
+        ),
+        to=url_for(".thread", thread_id=thread_id),
+    )
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -286,37 +296,40 @@ def new_topic(slug: str, round_id: int) -> Any:
         return render_template(
             "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=refusal, refused=True
         ), 403
-    error = None
-    if form.validate_on_submit():
-        try:
-            thread = operations.propose_topic(
-                current_user, rnd, form.title.data or "", form.body.data or ""
-            )
-        except DomainError as exc:
-            error = exc.message
-        else:
-            if thread.status == ThreadStatus.OPEN:
-                flash(_("Het onderwerp staat open voor gesprek."), "success")
-            else:
-                flash(_("Bedankt. Het bestuur kijkt of het onderwerp erbij kan."), "success")
-            return redirect(url_for(".thread", thread_id=thread.id), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template(
-        "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=error
-    ), status
+
+    def page(refusal: Refusal | None = None) -> Any:
+        error = refusal.message if refusal is not None else None
+        status = 200 if refusal is None else 422  # as before: the form page answers 422
+        return render_template(
+            "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=error
+        ), status
+
+    if request.method == "GET":
+        return page()
+    return run_action(
+        lambda: operations.propose_topic(
+            current_user, rnd, form.title.data or "", form.body.data or ""
+        ),
+        form=form,
+        done=lambda thread: (
+            _("Het onderwerp staat open voor gesprek.")
+            if thread.status == ThreadStatus.OPEN
+            else _("Bedankt. Het bestuur kijkt of het onderwerp erbij kan.")
+        ),
+        to=lambda thread: url_for(".thread", thread_id=thread.id),
+        again=page,
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/onderwerpen/<int:thread_id>/goedkeuren")
 @board_required
 def approve_topic(wijk: Neighbourhood, thread_id: int) -> Any:
     thread = in_wijk_or_404(db.session.get(Thread, thread_id), wijk)
-    try:
-        operations.approve_topic(current_user, thread)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Het onderwerp staat open voor gesprek."), "success")
-    return redirect(url_for(".thread", thread_id=thread_id), 303)
+    return run_action(
+        lambda: operations.approve_topic(current_user, thread),
+        done=_("Het onderwerp staat open voor gesprek."),
+        to=url_for(".thread", thread_id=thread_id),
+    )
 
 
 # --- moderation ---------------------------------------------------------------------------------
@@ -342,29 +355,17 @@ def _moderated(wijk: Neighbourhood, comment_id: int) -> Comment:
     return comment
 
 
-def _moderate(wijk: Neighbourhood, run: Any, done: str) -> Any:
-    """Run a moderation use case; its refusal (422, or 409 when another board member or a
-    second click was first) is shown on the moderation page, like its success."""
-    slug = wijk.slug
-    try:
-        run()
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(done, "success")
-    return redirect(url_for(".moderation", slug=slug), 303)
-
-
 @bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/verbergen")
 @board_required
 def hide(wijk: Neighbourhood, comment_id: int) -> Any:
     comment = _moderated(wijk, comment_id)
     form = HideForm()
-    form.validate()
-    return _moderate(
-        wijk,
+    # the moderation page lists many comments: an invalid form or a refusal is flashed there
+    return run_action(
         lambda: operations.hide_comment(current_user, comment, form.reason.data or ""),
-        _("De reactie is verborgen. De reden staat erbij."),
+        form=form,
+        done=_("De reactie is verborgen. De reden staat erbij."),
+        to=url_for(".moderation", slug=wijk.slug),
     )
 
 
@@ -372,10 +373,10 @@ def hide(wijk: Neighbourhood, comment_id: int) -> Any:
 @board_required
 def restore(wijk: Neighbourhood, comment_id: int) -> Any:
     comment = _moderated(wijk, comment_id)
-    return _moderate(
-        wijk,
+    return run_action(
         lambda: operations.restore_comment(current_user, comment),
-        _("De reactie is weer zichtbaar."),
+        done=_("De reactie is weer zichtbaar."),
+        to=url_for(".moderation", slug=wijk.slug),
     )
 
 
@@ -383,30 +384,28 @@ def restore(wijk: Neighbourhood, comment_id: int) -> Any:
 @board_required
 def dismiss(wijk: Neighbourhood, comment_id: int) -> Any:
     comment = _moderated(wijk, comment_id)
-    return _moderate(
-        wijk,
+    return run_action(
         lambda: operations.dismiss_reports(current_user, comment),
-        _("De meldingen zijn afgehandeld."),
+        done=_("De meldingen zijn afgehandeld."),
+        to=url_for(".moderation", slug=wijk.slug),
     )
 
 
 @bp.post("/wijk/<slug>/bestuur/blokkeren")
 @board_required
 def block(wijk: Neighbourhood) -> Any:
-    from ..accounts.models import User
-
     form = BlockForm()
-    form.validate()
     user_id = database_id(form.user_id.data)
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         abort(404)
-    return _moderate(
-        wijk,
+    return run_action(
         lambda: operations.block_user(
             current_user, wijk, user, form.days.data or 0, form.reason.data or ""
         ),
-        _("%(name)s kan tijdelijk niet reageren in deze wijk.", name=user.public_name),
+        form=form,
+        done=_("%(name)s kan tijdelijk niet reageren in deze wijk.", name=user.public_name),
+        to=url_for(".moderation", slug=wijk.slug),
     )
 
 
@@ -428,27 +427,31 @@ def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
             )
         ]
     )
-    error = None
-    if form.validate_on_submit():
-        try:
-            operations.record_meeting(
-                current_user,
-                rnd,
-                held_at=local_to_utc(form.held_at.data),
-                place=form.place.data or "",
-                attendees=form.attendees.data or 0,
-                summary=form.summary.data or "",
-                proposal_ids=list(form.proposals.data or []),
-            )
-        except DomainError as exc:
-            error = exc.message
-        else:
-            flash(_("De bijeenkomst staat in de tijdlijn van de ronde."), "success")
-            return redirect(url_for("rounds.show", slug=wijk.slug, round_id=rnd.id), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template(
-        "dialogue/meeting_form.html", wijk=wijk, rnd=rnd, form=form, error=error
-    ), status
+
+    def page(refusal: Refusal | None = None) -> Any:
+        error = refusal.message if refusal is not None else None
+        status = 200 if refusal is None else 422  # as before: the form page answers 422
+        return render_template(
+            "dialogue/meeting_form.html", wijk=wijk, rnd=rnd, form=form, error=error
+        ), status
+
+    if request.method == "GET":
+        return page()
+    return run_action(
+        lambda: operations.record_meeting(
+            current_user,
+            rnd,
+            held_at=local_to_utc(form.held_at.data),
+            place=form.place.data or "",
+            attendees=form.attendees.data or 0,
+            summary=form.summary.data or "",
+            proposal_ids=list(form.proposals.data or []),
+        ),
+        form=form,
+        done=_("De bijeenkomst staat in de tijdlijn van de ronde."),
+        to=url_for("rounds.show", slug=wijk.slug, round_id=rnd.id),
+        again=page,
+    )
 
 
 # --- mail ----------------------------------------------------------------------------------------
@@ -460,11 +463,17 @@ def mail_settings() -> Any:
     form = MailSettingsForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.comment_mail.data = operations.mail_settings(current_user).comment_mail
-    elif form.validate():
-        operations.set_comment_mail(current_user, bool(form.comment_mail.data))
-        flash(_("Je voorkeuren zijn opgeslagen."), "success")
-        return redirect(url_for(".mail_settings"), 303)
-    return render_template("dialogue/mail_settings.html", form=form)
+        return render_template("dialogue/mail_settings.html", form=form)
+    return run_action(
+        lambda: operations.set_comment_mail(current_user, bool(form.comment_mail.data)),
+        form=form,
+        done=_("Je voorkeuren zijn opgeslagen."),
+        to=url_for(".mail_settings"),
+        again=lambda refusal: (
+            render_template("dialogue/mail_settings.html", form=form),
+            refusal.status,
+        ),
+    )
 
 
 @bp.route("/afmelden/<token>", methods=["GET", "POST"])
@@ -474,10 +483,17 @@ def unsubscribe(token: str) -> Any:
     """One click in the mail (POST from mail clients that support it, or the button here)."""
     if request.method == "GET":
         return render_template("dialogue/unsubscribe.html", token=token, done=False)
-    try:
-        operations.unsubscribe(token)
-    except DomainError as error:
-        return render_template(
-            "dialogue/unsubscribe.html", token=token, done=False, error=error.message
-        ), 404
-    return render_template("dialogue/unsubscribe.html", token=token, done=True)
+    return run_action(
+        lambda: operations.unsubscribe(token),
+        to=lambda _user: (
+            render_template("dialogue/unsubscribe.html", token=token, done=True),
+            200,
+        ),
+        # a link that does not hold is "not found", whatever the refusal's own status
+        again=lambda refusal: (
+            render_template(
+                "dialogue/unsubscribe.html", token=token, done=False, error=refusal.message
+            ),
+            404,
+        ),
+    )
