@@ -15,9 +15,9 @@ from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
 from wijkbudget.results.models import Result, ResultLine
-from wijkbudget.rounds.models import Phase
+from wijkbudget.rounds.models import Phase, Round
 from wijkbudget.spending import operations as spending
-from wijkbudget.spending.models import PayeeType
+from wijkbudget.spending.models import FundedProject, PayeeType
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def open_data(make_wijk, make_user, make_round, make_proposal):
     )
     db.session.add(result)
     spending.grant_chosen(board, done, [chosen], utcnow())
-    project = chosen_project = db.session.scalars(db.select(spending.FundedProject)).one()
+    project = chosen_project = db.session.scalars(db.select(FundedProject)).one()
     spending.record_expense(
         resident, chosen_project,
         spending.ExpenseData(spent_on=date.today(), amount_cents=5_000, payee="Jan Jansen",
@@ -77,9 +77,7 @@ def test_only_public_data_and_no_vote_counts_before_the_result(client, open_data
     assert "Jan Jansen" not in expenses.get_data(as_text=True)
     ledger = client.get(f"/api/v1/wijken/{wijk.slug}/grootboek").json["items"]
     assert ledger[0]["kind"] == "grant" and len(ledger[0]["hash"]) == 64
-    concept = db.session.scalars(
-        db.select(spending.Round).where(spending.Round.title == "Nog geheim")
-    ).one()
+    concept = db.session.scalars(db.select(Round).where(Round.title == "Nog geheim")).one()
     assert client.get(f"/api/v1/rondes/{concept.id}").status_code == 404
 
 

@@ -35,6 +35,8 @@ from wijkbudget.spending.models import (
     ProjectStatus,
     SpendingError,
 )
+from wijkbudget.spending.operations import progress
+from wijkbudget.usecase import use_case
 
 
 @pytest.fixture
@@ -858,7 +860,7 @@ def test_the_database_allows_one_expense_entry_per_expense(world):
     from wijkbudget.usecase import Conflict
 
     with pytest.raises(Conflict):
-        operations.use_case(
+        use_case(
             lambda: operations.append(
                 wijk.id, EntryKind.EXPENSE, 10_000, actor=people["board"],
                 project=projects["Bankjes"], expense=expense,
@@ -879,7 +881,7 @@ def test_verify_reports_bookings_that_disagree_with_the_expenses(world, app, mak
 
     # 1. an entry for an expense that is still pending, appended with a perfect chain
     waiting = pending_expense(people, project, cents=3_000)
-    operations.use_case(
+    use_case(
         lambda: operations.append(
             wijk.id, EntryKind.EXPENSE, 3_000, actor=people["board"], project=project,
             expense=waiting,
@@ -910,7 +912,7 @@ def test_verify_reports_an_expense_booked_twice_and_an_approval_without_booking(
     db.session.commit()
     index.drop(db.engine)
     try:
-        operations.use_case(
+        use_case(
             lambda: operations.append(
                 wijk.id, EntryKind.EXPENSE, 4_000, actor=people["board"], project=project,
                 expense=twice,
@@ -985,7 +987,7 @@ def test_a_failed_update_leaves_no_photos_on_disk(world, app, monkeypatch):
     def broken_audit(*args, **kwargs):
         raise RuntimeError("the audit log is gone")
 
-    monkeypatch.setattr(operations, "record", broken_audit)  # only a milestone is logged
+    monkeypatch.setattr(progress, "record", broken_audit)  # only a milestone is logged
     photos = [FileStorage(io.BytesIO(png_bytes()), filename=f"f{i}.png") for i in range(2)]
     with pytest.raises(RuntimeError):
         operations.add_update(people["board"], projects["Bankjes"], "Mijlpaal", 50, photos=photos)

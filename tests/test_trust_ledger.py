@@ -34,7 +34,7 @@ from wijkbudget.results.models import Result, ResultLine
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending import checkpoints
 from wijkbudget.spending import operations as spending
-from wijkbudget.spending.models import EntryKind, LedgerCheckpoint, LedgerEntry
+from wijkbudget.spending.models import EntryKind, LedgerCheckpoint, LedgerEntry, SpendingError
 from wijkbudget.voting.models import Ballot, BallotChoice, Channel, Participation
 
 PG_URL = os.environ.get("WIJKBUDGET_TEST_DATABASE_URL", "")
@@ -348,7 +348,7 @@ def test_the_councillors_page_explains_the_procedure(app, signed_wijk):
 def test_stored_checkpoints_cannot_be_changed_through_the_app(app, signed_wijk):
     checkpoint = db.session.scalar(select(LedgerCheckpoint))
     checkpoint.length = 1
-    with pytest.raises(spending.SpendingError):
+    with pytest.raises(SpendingError):
         db.session.flush()
     db.session.rollback()
 

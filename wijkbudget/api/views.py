@@ -77,7 +77,9 @@ def _page(query: Select[Any], convert: Any) -> Response:
 
 
 def _wijk(slug: str) -> Neighbourhood:
-    wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug))
+    wijk: Neighbourhood | None = db.session.scalar(
+        select(Neighbourhood).where(Neighbourhood.slug == slug)
+    )
     if wijk is None:
         abort(404)
     return wijk

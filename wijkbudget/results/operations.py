@@ -99,7 +99,7 @@ def round_election(rnd: Round, *, shuffle: bool = True) -> tuple[Election, dict[
 
 
 def _date(when: datetime | None) -> str:
-    return utc_to_local(when).strftime("%d.%m.%Y") if when else ""
+    return f"{utc_to_local(when):%d.%m.%Y}" if when else ""
 
 
 def _cents(amount: Fraction | int | None, scale: int) -> int | None:
@@ -135,7 +135,7 @@ def close_voting(
         raise ResultError(
             _(
                 "De stemming loopt nog tot %(when)s. Sluiten kan pas daarna.",
-                when=utc_to_local(ends).strftime("%d-%m-%Y %H:%M"),
+                when=f"{utc_to_local(ends):%d-%m-%Y %H:%M}",
             )
         )
     open_batches = db.session.scalar(

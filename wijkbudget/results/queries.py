@@ -34,16 +34,20 @@ def has_result(rnd: Round) -> bool:
 def rule_explained(result: Result) -> str:
     """The rule in two or three plain sentences."""
     if result.rule == "greedy":
-        return _(
-            "De voorstellen met de meeste stemmen gaan voor. Van boven naar beneden krijgt elk "
-            "voorstel geld als het nog in het budget past; past het niet meer, dan komt het "
-            "volgende aan de beurt."
+        return str(
+            _(
+                "De voorstellen met de meeste stemmen gaan voor. Van boven naar beneden krijgt elk "
+                "voorstel geld als het nog in het budget past; past het niet meer, dan komt het "
+                "volgende aan de beurt."
+            )
         )
-    return _(
-        "Elke stemmer krijgt een gelijk deel van het budget. Een voorstel wordt gekozen als de "
-        "stemmers die het willen het samen kunnen betalen; voorstellen die minder geld per "
-        "stemmer vragen gaan voor. Zo krijgt elke groep in de wijk een eerlijk deel, niet alleen "
-        "de grootste groep."
+    return str(
+        _(
+            "Elke stemmer krijgt een gelijk deel van het budget. Een voorstel wordt gekozen als de "
+            "stemmers die het willen het samen kunnen betalen; voorstellen die minder geld per "
+            "stemmer vragen gaan voor. Zo krijgt elke groep in de wijk een eerlijk deel, niet "
+            "alleen de grootste groep."
+        )
     )
 
 
@@ -56,38 +60,46 @@ def explanation(result: Result, line: ResultLine) -> str:
         else ngettext("%(num)d stem", "%(num)d stemmen", line.score)
     )
     if line.stage == "unsupported":
-        return _("Niemand heeft op dit voorstel gestemd.")
+        return str(_("Niemand heeft op dit voorstel gestemd."))
     if line.stage == "too-expensive":
-        return _("Dit voorstel kost meer dan het hele budget.")
+        return str(_("Dit voorstel kost meer dan het hele budget."))
     if result.rule == "greedy" or line.stage == "completion":
         if line.funded and line.stage == "completion":
-            return _(
-                "Gekozen bij het aanvullen: na de verdeling was er nog geld over en dit "
-                "voorstel (%(votes)s) paste daarin.",
-                votes=votes,
+            return str(
+                _(
+                    "Gekozen bij het aanvullen: na de verdeling was er nog geld over en dit "
+                    "voorstel (%(votes)s) paste daarin.",
+                    votes=votes,
+                )
             )
         if line.funded:
-            return _("Gekozen: %(votes)s, en het paste nog in het budget.", votes=votes)
-        return _(
-            "Niet gekozen: %(votes)s; toen het aan de beurt was, paste %(cost)s niet meer in "
-            "wat er over was.",
-            votes=votes,
-            cost=cost,
+            return str(_("Gekozen: %(votes)s, en het paste nog in het budget.", votes=votes))
+        return str(
+            _(
+                "Niet gekozen: %(votes)s; toen het aan de beurt was, paste %(cost)s niet meer in "
+                "wat er over was.",
+                votes=votes,
+                cost=cost,
+            )
         )
     money = format_cents(line.supporters_money_cents or 0)
     if line.funded:
-        return _(
-            "Gekozen: de %(n)d voorstanders hadden samen %(money)s, genoeg voor de %(cost)s die "
-            "het kost.",
+        return str(
+            _(
+                "Gekozen: de %(n)d voorstanders hadden samen %(money)s, genoeg voor de %(cost)s "
+                "die het kost.",
+                n=line.supporters,
+                money=money,
+                cost=cost,
+            )
+        )
+    return str(
+        _(
+            "De %(n)d voorstanders hadden samen nog %(money)s van de benodigde %(cost)s.",
             n=line.supporters,
             money=money,
             cost=cost,
         )
-    return _(
-        "De %(n)d voorstanders hadden samen nog %(money)s van de benodigde %(cost)s.",
-        n=line.supporters,
-        money=money,
-        cost=cost,
     )
 
 
@@ -171,10 +183,10 @@ VARIANTS = (
 
 def variant_label(rule: str, completion: str | None) -> str:
     if rule == "greedy":
-        return _("Meeste stemmen (greedy)")
+        return str(_("Meeste stemmen (greedy)"))
     if completion == "greedy":
-        return _("Gelijke delen, aangevuld met meeste stemmen")
-    return _("Gelijke delen (Method of Equal Shares)")
+        return str(_("Gelijke delen, aangevuld met meeste stemmen"))
+    return str(_("Gelijke delen (Method of Equal Shares)"))
 
 
 def what_if(result: Result) -> list[Variant]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from .. import permissions
-from ..errors import DomainError
+from ..actions import Refusal, run_action
 from ..guards import board_required, oversight_required, public
 from ..i18n import current_locale_name
 from ..loaders import load_round, load_wijk_round, wijk_or_404
@@ -39,17 +39,27 @@ def _result(wijk: Neighbourhood, round_id: int) -> tuple[Round, Result]:
 def close(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
     form = CloseForm()
+    if request.method == "GET":
+        return _close_page(wijk, rnd, form)
+    return run_action(
+        lambda: operations.close_voting(current_user, rnd, confirmed=form.confirm.data),
+        form=form,
+        done=_("De stemming is gesloten en geteld. Dit is de uitslag."),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: _close_page(wijk, rnd, form, refusal),
+    )
+
+
+def _close_page(
+    wijk: Neighbourhood, rnd: Round, form: CloseForm, refusal: Refusal | None = None
+) -> Any:
+    """The page to close the vote; again with the operation's refusal in its status (the round
+    read afresh: the use case rolled back), or with 400 when the form had expired."""
     error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            operations.close_voting(current_user, rnd, confirmed=form.confirm.data)
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-            rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
-        else:
-            flash(_("De stemming is gesloten en geteld. Dit is de uitslag."), "success")
-            return redirect(url_for(".show", slug=wijk.slug, round_id=round_id), 303)
-    elif form.is_submitted():
+    if refusal is not None and refusal.message is not None:
+        error, status = refusal.message, refusal.status
+        rnd = load_round(wijk, rnd.id)  # as it is now (the use case rolled back)
+    elif refusal is not None:
         error, status = _("Het formulier was verlopen. Probeer het opnieuw."), 400
     return render_template(
         "results/close.html",
@@ -71,14 +81,15 @@ def show(slug: str, round_id: int) -> Any:
     def body() -> str:
         """The same for everyone (the result never changes): built once per language."""
         result = queries.result_of(rnd)
+        assert result is not None  # has_result said so, and a stored result is never deleted
         return render_template(
             "results/_body.html",
             wijk=wijk,
             rnd=rnd,
             result=result,
-            lines=queries.lines_with_explanations(result),  # type: ignore[arg-type]
-            chart=queries.bar_chart(result),  # type: ignore[arg-type]
-            rule_text=queries.rule_explained(result),  # type: ignore[arg-type]
+            lines=queries.lines_with_explanations(result),
+            chart=queries.bar_chart(result),
+            rule_text=queries.rule_explained(result),
             turnout=voting_queries.turnout(rnd),
         )
 

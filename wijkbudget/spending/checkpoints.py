@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -276,33 +277,37 @@ def _entry_hash_at(wijk_id: int, seq: int) -> str | None:
 def anchor_problem(anchor: Anchor, chain: operations.Verification, key: VerifyKey) -> str | None:
     """Why the chain (verified up to ``chain.count``) does not extend ``anchor``, or None."""
     if anchor.key_id != key_id(key) or not anchor.signature_holds(key):
-        return _(
-            "Het controlepunt van boeking %(n)d (%(date)s) is niet ondertekend met de sleutel "
-            "van deze site.",
-            n=anchor.length,
-            date=anchor.signed_at[:10],
+        return str(
+            _(
+                "Het controlepunt van boeking %(n)d (%(date)s) is niet ondertekend met de sleutel "
+                "van deze site.",
+                n=anchor.length,
+                date=anchor.signed_at[:10],
+            )
         )
     if chain.count < anchor.length:
-        return _(
-            "Het grootboek heeft %(count)d boekingen, maar het controlepunt van %(date)s telde "
-            "er al %(n)d: er zijn boekingen verdwenen.",
-            count=chain.count,
-            n=anchor.length,
-            date=anchor.signed_at[:10],
+        return str(
+            _(
+                "Het grootboek heeft %(count)d boekingen, maar het controlepunt van %(date)s telde "
+                "er al %(n)d: er zijn boekingen verdwenen.",
+                count=chain.count,
+                n=anchor.length,
+                date=anchor.signed_at[:10],
+            )
         )
     if _entry_hash_at(anchor.wijk_id, anchor.length) != anchor.head:
-        return _(
-            "Boeking %(n)d heeft niet meer de hash van het controlepunt van %(date)s: de "
-            "geschiedenis van het grootboek is herschreven.",
-            n=anchor.length,
-            date=anchor.signed_at[:10],
+        return str(
+            _(
+                "Boeking %(n)d heeft niet meer de hash van het controlepunt van %(date)s: de "
+                "geschiedenis van het grootboek is herschreven.",
+                n=anchor.length,
+                date=anchor.signed_at[:10],
+            )
         )
     return None
 
 
-def ledger_state(
-    wijk: Neighbourhood, anchors: list[LedgerCheckpoint] | list[Anchor]
-) -> LedgerState:
+def ledger_state(wijk: Neighbourhood, anchors: Sequence[LedgerCheckpoint | Anchor]) -> LedgerState:
     """Recompute the wijk's chain and check it extends every given checkpoint."""
     chain = operations.verify_chain(wijk.id)
     checkpoints = [a if isinstance(a, Anchor) else Anchor.of(a) for a in anchors]

@@ -137,7 +137,7 @@ def grants_360(wijk: Neighbourhood) -> str:
             "Description": p.proposal.summary,
             "Currency": "EUR",
             "Amount Awarded": money[p.id].granted / 100,
-            "Award Date": utc_to_local(p.created_at).date().isoformat(),
+            "Award Date": f"{utc_to_local(p.created_at):%Y-%m-%d}",
             "Recipient Org:Name": _("Initiatiefgroep '%(title)s'", title=p.title),
             "Funding Org:Name": _("Wijkcoöperatie %(wijk)s", wijk=wijk.name),
             "Grant Programme:Title": p.round.title,

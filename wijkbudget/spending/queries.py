@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db, utcnow
@@ -106,7 +106,7 @@ def wijk_available(wijk: Neighbourhood) -> int:
         .where(Round.neighbourhood_id == wijk.id)
     )
     corrected, on, kind = _effective_kind(lambda entry: entry.neighbourhood_id == wijk.id)
-    totals = dict(
+    totals: dict[Any, int] = dict(
         db.session.execute(
             select(kind, func.sum(LedgerEntry.amount_cents))
             .outerjoin(corrected, on)
@@ -151,7 +151,7 @@ def wijk_overview(wijk: Neighbourhood) -> list[RoundMoney]:
     return sorted(rounds.values(), key=lambda r: r.round.id, reverse=True)
 
 
-def projects_query(wijk: Neighbourhood, round_id: int | None = None) -> Any:
+def projects_query(wijk: Neighbourhood, round_id: int | None = None) -> Select[FundedProject]:
     query = (
         select(FundedProject)
         .where(FundedProject.neighbourhood_id == wijk.id)
@@ -250,31 +250,37 @@ def ledger_head(wijk: Neighbourhood) -> tuple[int, str | None]:
 
 
 def entry_kind_label(kind: EntryKind | str) -> str:
-    return {
-        EntryKind.GRANT: _("Toekenning"),
-        EntryKind.EXPENSE: _("Uitgave"),
-        EntryKind.CORRECTION: _("Correctie"),
-        EntryKind.REALLOCATION: _("Extra geld"),
-        EntryKind.RETURN: _("Terug naar de wijk"),
-    }[EntryKind(kind)]
+    return str(
+        {
+            EntryKind.GRANT: _("Toekenning"),
+            EntryKind.EXPENSE: _("Uitgave"),
+            EntryKind.CORRECTION: _("Correctie"),
+            EntryKind.REALLOCATION: _("Extra geld"),
+            EntryKind.RETURN: _("Terug naar de wijk"),
+        }[EntryKind(kind)]
+    )
 
 
 def expense_state_label(state: ExpenseState | str) -> str:
-    return {
-        ExpenseState.PENDING: _("wacht op goedkeuring"),
-        ExpenseState.APPROVED: _("goedgekeurd"),
-        ExpenseState.REJECTED: _("afgewezen"),
-        ExpenseState.REVERSED: _("teruggedraaid"),
-    }[ExpenseState(state)]
+    return str(
+        {
+            ExpenseState.PENDING: _("wacht op goedkeuring"),
+            ExpenseState.APPROVED: _("goedgekeurd"),
+            ExpenseState.REJECTED: _("afgewezen"),
+            ExpenseState.REVERSED: _("teruggedraaid"),
+        }[ExpenseState(state)]
+    )
 
 
 def status_label(status: ProjectStatus | str) -> str:
-    return {
-        ProjectStatus.NOT_STARTED: _("Nog niet gestart"),
-        ProjectStatus.IN_PROGRESS: _("Bezig"),
-        ProjectStatus.DONE: _("Afgerond"),
-        ProjectStatus.STOPPED: _("Gestopt"),
-    }[ProjectStatus(status)]
+    return str(
+        {
+            ProjectStatus.NOT_STARTED: _("Nog niet gestart"),
+            ProjectStatus.IN_PROGRESS: _("Bezig"),
+            ProjectStatus.DONE: _("Afgerond"),
+            ProjectStatus.STOPPED: _("Gestopt"),
+        }[ProjectStatus(status)]
+    )
 
 
 # --- the councillor's audit desk -------------------------------------------------------------
