@@ -9,6 +9,7 @@ the demo lands whole or not at all.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ from .voting.models import Channel
 
 DEMO_PASSWORD = "lente-in-de-wijk-2026"  # noqa: S105 (demo accounts only, printed on purpose)
 
-DEMO_WIJKEN = [
+DEMO_WIJKEN: list[dict[str, Any]] = [
     {
         "name": "West",
         "cbs_code": "WK034403",

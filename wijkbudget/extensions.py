@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -14,7 +14,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, Table, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 from .refusals import DomainError
@@ -40,14 +40,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware UTC datetime")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value, dialect):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
@@ -73,6 +73,14 @@ if TYPE_CHECKING:
 else:
     #: the base of every model: ``db.Model`` (Base with Flask-SQLAlchemy's table names)
     Model = db.Model
+
+
+def table_of(model: type[Model]) -> Table:
+    """A model's table, for Core statements (``insert(table_of(Ballot))``): ``__table__`` is
+    typed as any FROM clause."""
+    return cast(Table, model.__table__)
+
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -57,14 +57,14 @@ def _babel_state() -> tuple[Any, Any, str] | None:
     locale = getattr(ctx, "babel_locale", None)
     cached = getattr(ctx, "wijkbudget_state", None)
     if cached is not None and locale is not None and cached[0] is locale:
-        return cached  # type: ignore[no-any-return]
+        return cached
     translations = get_translations()  # also settles the locale of this request
     locale = get_locale()
     ctx = g.get("_flask_babel")
     if ctx is None or locale is None:
         return None
     ctx.wijkbudget_state = (locale, translations, str(locale))
-    return ctx.wijkbudget_state  # type: ignore[no-any-return]
+    return ctx.wijkbudget_state
 
 
 def current_locale_name(default: str = "nl") -> str:

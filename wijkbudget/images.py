@@ -92,7 +92,7 @@ def process_upload(stream: BinaryIO | Any, *, max_bytes: int = MAX_BYTES) -> Pro
     )
     try:
         # reads the header only: nothing is decoded yet
-        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+        image: Image.Image = Image.open(io.BytesIO(data), formats=list(FORMATS))
         kind = image.format or ""
         if image.width * image.height > MAX_FILE_PIXELS:
             raise TooManyPixels(too_big)

@@ -46,7 +46,7 @@ def _store(app: Flask) -> BaseCache:
 
 
 def store() -> BaseCache | None:
-    return current_app.extensions.get("wijkbudget_page_cache")  # type: ignore[no-any-return]
+    return current_app.extensions.get("wijkbudget_page_cache")
 
 
 def fragment(name: str, build: Callable[[], T]) -> T:
@@ -78,7 +78,7 @@ class _Fragments:
         now = time.monotonic()
         found = self.items.get(name)
         if found is not None and found[0] == generation and found[1] > now:
-            return found[2]  # type: ignore[no-any-return]
+            return found[2]
         value = build()
         if len(self.items) >= self.limit:
             self.items.clear()

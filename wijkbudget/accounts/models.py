@@ -99,7 +99,7 @@ class User(UserMixin, Model):
         return self.login_token
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.deleted_at is None
 
     @property

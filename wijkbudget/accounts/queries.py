@@ -8,7 +8,7 @@ from ..neighbourhoods.models import Neighbourhood, PostcodeRange, postcode_digit
 from .models import RecoveryCode, RoleAssignment, User
 
 
-def users_listing(search: str = "") -> Select[tuple[User]]:
+def users_listing(search: str = "") -> Select[User]:
     query = (
         select(User)
         .options(

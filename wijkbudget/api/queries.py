@@ -24,7 +24,7 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def wijken() -> Select[tuple[Neighbourhood]]:
+def wijken() -> Select[Neighbourhood]:
     return (
         select(Neighbourhood)
         .options(selectinload(Neighbourhood.areas))
@@ -42,7 +42,7 @@ def wijk_dict(wijk: Neighbourhood) -> dict[str, Any]:
     }
 
 
-def rounds(wijk: Neighbourhood, phase: Phase | None) -> Select[tuple[Round]]:
+def rounds(wijk: Neighbourhood, phase: Phase | None) -> Select[Round]:
     query = select(Round).where(Round.neighbourhood_id == wijk.id, Round.phase != Phase.CONCEPT)
     if phase is not None:
         query = query.where(Round.phase == phase)
@@ -67,7 +67,7 @@ def round_dict(rnd: Round, wijk_slug: str) -> dict[str, Any]:
     }
 
 
-def proposals(rnd: Round, state: State | None, area_id: int | None) -> Select[tuple[Proposal]]:
+def proposals(rnd: Round, state: State | None, area_id: int | None) -> Select[Proposal]:
     query = (
         select(Proposal)
         .where(Proposal.round_id == rnd.id, Proposal.state.in_(API_STATES))
@@ -130,7 +130,7 @@ def result_dict(rnd: Round) -> dict[str, Any] | None:
     }
 
 
-def projects(wijk: Neighbourhood) -> Select[tuple[FundedProject]]:
+def projects(wijk: Neighbourhood) -> Select[FundedProject]:
     return spending.projects_query(wijk).order_by(None).order_by(FundedProject.id)
 
 
@@ -153,7 +153,7 @@ def project_dicts(items: list[FundedProject]) -> list[dict[str, Any]]:
     ]
 
 
-def expenses(project: FundedProject) -> Select[tuple[Expense]]:
+def expenses(project: FundedProject) -> Select[Expense]:
     return select(Expense).where(Expense.project_id == project.id).order_by(Expense.id)
 
 
@@ -171,7 +171,7 @@ def expense_dict(expense: Expense) -> dict[str, Any]:
     }
 
 
-def ledger(wijk: Neighbourhood) -> Select[tuple[LedgerEntry]]:
+def ledger(wijk: Neighbourhood) -> Select[LedgerEntry]:
     return (
         select(LedgerEntry).where(LedgerEntry.neighbourhood_id == wijk.id).order_by(LedgerEntry.seq)
     )

@@ -78,7 +78,7 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=AMSTERDAM).astimezone(UTC)
 
 
-def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[tuple[AuditEvent]]:
+def audit_events(filters: AuditFilter, scope: set[int] | None) -> Select[AuditEvent]:
     """Newest first. ``scope`` None: every wijk (and events without one); a set: those wijken."""
     query = select(AuditEvent).options(
         selectinload(AuditEvent.actor), selectinload(AuditEvent.neighbourhood)

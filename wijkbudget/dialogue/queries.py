@@ -19,7 +19,7 @@ from .models import Comment, Follow, Meeting, Thread, ThreadKind, ThreadStatus, 
 ORDERS = ("turns", "oldest", "newest")
 
 
-def top_level(thread: Thread, order: str) -> Select[tuple[Comment]]:
+def top_level(thread: Thread, order: str) -> Select[Comment]:
     query = select(Comment).where(Comment.thread_id == thread.id, Comment.parent_id.is_(None))
     if order == "oldest":
         return query.order_by(Comment.created_at, Comment.id)
@@ -122,7 +122,7 @@ def meetings_about(proposal_id: int) -> list[Meeting]:
     )
 
 
-def moderation_queue(wijk: Neighbourhood) -> Select[tuple[Comment]]:
+def moderation_queue(wijk: Neighbourhood) -> Select[Comment]:
     return (
         select(Comment)
         .options(selectinload(Comment.author), selectinload(Comment.thread))
@@ -132,7 +132,7 @@ def moderation_queue(wijk: Neighbourhood) -> Select[tuple[Comment]]:
     )
 
 
-def hidden_comments(wijk: Neighbourhood) -> Select[tuple[Comment]]:
+def hidden_comments(wijk: Neighbourhood) -> Select[Comment]:
     return (
         select(Comment)
         .options(selectinload(Comment.author), selectinload(Comment.thread))

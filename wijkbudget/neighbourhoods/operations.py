@@ -62,9 +62,7 @@ def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
 def _unique_slug(model: type[Neighbourhood] | type[Area], base: str, **scope: int) -> str:
     slug = slugify(base, max_length=70) or "wijk"
     candidate, n = slug, 2
-    while db.session.scalar(
-        select(model.id).filter_by(slug=candidate, **scope).limit(1)  # type: ignore[attr-defined]
-    ):
+    while db.session.scalar(select(model.id).filter_by(slug=candidate, **scope).limit(1)):
         candidate, n = f"{slug}-{n}", n + 1
     return candidate
 

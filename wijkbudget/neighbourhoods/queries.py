@@ -10,7 +10,7 @@ from ..extensions import db
 from .models import Neighbourhood
 
 
-def neighbourhoods_listing() -> Select[tuple[Neighbourhood]]:
+def neighbourhoods_listing() -> Select[Neighbourhood]:
     return (
         select(Neighbourhood)
         .options(selectinload(Neighbourhood.areas), selectinload(Neighbourhood.postcode_ranges))
@@ -43,7 +43,7 @@ def board_members(wijk: Neighbourhood) -> list[User]:
     )
 
 
-def residents_of(wijk: Neighbourhood) -> Select[tuple[User]]:
+def residents_of(wijk: Neighbourhood) -> Select[User]:
     return (
         select(User)
         .options(selectinload(User.area))
@@ -62,7 +62,7 @@ def resident_counts(wijk: Neighbourhood) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def workers_of(wijk: Neighbourhood) -> Select[tuple[User]]:
+def workers_of(wijk: Neighbourhood) -> Select[User]:
     """The accounts that say they work in the wijk (their work postcode lies there): they take
     part in its rounds that are open to "mensen die er werken"."""
     return (

@@ -29,7 +29,7 @@ class ListFilter:
     seed: int = 0
 
 
-def _list_options(query: Select[tuple[Proposal]]) -> Select[tuple[Proposal]]:
+def _list_options(query: Select[Proposal]) -> Select[Proposal]:
     return query.options(
         selectinload(Proposal.category),
         selectinload(Proposal.area),
@@ -37,7 +37,7 @@ def _list_options(query: Select[tuple[Proposal]]) -> Select[tuple[Proposal]]:
     )
 
 
-def proposal_list(rnd: Round, filters: ListFilter) -> Select[tuple[Proposal]]:
+def proposal_list(rnd: Round, filters: ListFilter) -> Select[Proposal]:
     query = select(Proposal).where(Proposal.round_id == rnd.id)
     if filters.state is not None and filters.state in PUBLIC_STATES:
         query = query.where(Proposal.state == filters.state)
@@ -67,7 +67,7 @@ def proposal_list(rnd: Round, filters: ListFilter) -> Select[tuple[Proposal]]:
     return _list_options(query.order_by(*order))
 
 
-def review_queue(rnd: Round) -> Select[tuple[Proposal]]:
+def review_queue(rnd: Round) -> Select[Proposal]:
     return _list_options(
         select(Proposal)
         .where(Proposal.round_id == rnd.id, Proposal.state.in_(REVIEW_STATES))
@@ -75,7 +75,7 @@ def review_queue(rnd: Round) -> Select[tuple[Proposal]]:
     )
 
 
-def proposals_of(user: User) -> Select[tuple[Proposal]]:
+def proposals_of(user: User) -> Select[Proposal]:
     coauthored = select(CoAuthor.proposal_id).where(
         CoAuthor.user_id == user.id, CoAuthor.accepted_at.is_not(None)
     )

@@ -17,7 +17,7 @@ from ..voting.fast import round_by_slug_query  # built once: the ballot and the 
 from .models import PHASES, Phase, Round
 
 
-def rounds_of(wijk: Neighbourhood, *, include_concepts: bool) -> Select[tuple[Round]]:
+def rounds_of(wijk: Neighbourhood, *, include_concepts: bool) -> Select[Round]:
     """Current rounds first (by phase), then the newest."""
     order = case({p.value: i for i, p in enumerate(PHASES)}, value=Round.phase)
     closed_last = case((Round.phase == Phase.CLOSED, 1), else_=0)

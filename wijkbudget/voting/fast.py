@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Select, bindparam, func, insert, select, upda
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..extensions import db
+from ..extensions import db, table_of
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal, State
 from ..rounds.models import Phase, Round
@@ -136,14 +136,14 @@ def _cast_statements() -> _CastStatements:
         .where(Round.id == bindparam("round_id"), Round.phase == Phase.VOTING)
         .with_for_update(read=True),
         stored_phase=select(Round.phase).where(Round.id == bindparam("round_id")),
-        participation=insert(Participation.__table__),
-        use_code=update(VotingCode.__table__)
+        participation=insert(table_of(Participation)),
+        use_code=update(table_of(VotingCode))
         .where(code.id == bindparam("code"), VotingCode.unused_and_unrevoked())
         .values(used=True),
-        fingerprint=insert(VoterFingerprint.__table__),
-        sealed=insert(SealedBallot.__table__),
-        receipt=insert(Receipt.__table__),
-        claim=update(RegisterAddress.__table__)
+        fingerprint=insert(table_of(VoterFingerprint)),
+        sealed=insert(table_of(SealedBallot)),
+        receipt=insert(table_of(Receipt)),
+        claim=update(table_of(RegisterAddress))
         .where(address.id == bindparam("address"), address.used < address.capacity)
         .values(used=address.used + 1),
     )

@@ -49,7 +49,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
 def password_fingerprint(password_hash: str | None) -> str:

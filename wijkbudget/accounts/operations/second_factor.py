@@ -5,11 +5,11 @@ change."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, or_, update
+from sqlalchemy import CursorResult, delete, or_, update
 
 from ...audit.operations import record
 from ...extensions import db, utcnow
@@ -54,7 +54,7 @@ def _code_works(user: User, code: str) -> bool:
             .values(totp_last_step=step)
             .execution_options(synchronize_session=False)
         )
-        return used.rowcount == 1
+        return cast("CursorResult[Any]", used).rowcount == 1
     if mfa.is_recovery_shape(cleaned):
         used = db.session.execute(
             update(RecoveryCode)
@@ -66,7 +66,7 @@ def _code_works(user: User, code: str) -> bool:
             .values(used_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        return used.rowcount == 1
+        return cast("CursorResult[Any]", used).rowcount == 1
     return False
 
 

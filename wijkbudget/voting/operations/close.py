@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
 from ... import sealing
-from ...extensions import db
+from ...extensions import db, table_of
 from ...rounds.models import Round
 from ..models import Ballot, BallotChoice, SealedBallot, VotingError, new_ballot_id
 
@@ -58,9 +58,9 @@ def unseal_ballots(rnd: Round) -> int:
         )
     connection = db.session.connection()
     for start in range(0, len(ballots), 5000):
-        connection.execute(insert(Ballot.__table__), ballots[start : start + 5000])
+        connection.execute(insert(table_of(Ballot)), ballots[start : start + 5000])
     for start in range(0, len(choices), 10000):
-        connection.execute(insert(BallotChoice.__table__), choices[start : start + 10000])
+        connection.execute(insert(table_of(BallotChoice)), choices[start : start + 10000])
     db.session.execute(
         delete(SealedBallot)
         .where(SealedBallot.round_id == rnd.id)

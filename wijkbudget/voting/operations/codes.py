@@ -16,12 +16,12 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from limits import parse as parse_limit
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from ...accounts.models import User
 from ...audit.models import AuditEvent
 from ...audit.operations import record
-from ...extensions import db, utcnow
+from ...extensions import db, table_of, utcnow
 from ...neighbourhoods.models import Area
 from ...rounds.models import Phase, Round
 from ...usecase import Conflict, guarded, lock_or_gone, use_case
@@ -151,7 +151,7 @@ def generate_codes(
     db.session.add(batch)
     db.session.flush()
     db.session.execute(
-        VotingCode.__table__.insert(),
+        insert(table_of(VotingCode)),
         [
             {
                 "batch_id": batch.id,
