@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import permissions
+from ..actions import Refusal, run_action
 from ..dialogue import queries as dialogue_queries
-from ..errors import DomainError
 from ..extensions import paginate
 from ..forms import options
 from ..guards import board_required, public
@@ -155,23 +155,27 @@ def _data(form: RoundForm) -> operations.RoundData:
     )
 
 
+def _form_page(wijk: Neighbourhood, form: RoundForm, rnd: Round | None, refusal: Any = None) -> Any:
+    """The round form; after a refused save, with the refusal above the form."""
+    if refusal is not None and refusal.message:
+        form.form_errors.append(refusal.message)
+    status = refusal.status if refusal is not None else 200
+    return render_template("rounds/form.html", wijk=wijk, form=form, rnd=rnd), status
+
+
 @bp.route("/wijk/<slug>/bestuur/rondes/nieuw", methods=["GET", "POST"])
 @board_required
 def create(wijk: Neighbourhood) -> Any:
     form = _round_form(wijk, formdata=request.form if request.method == "POST" else None)
-    status = 200 if request.method == "GET" else 422
-    if request.method == "POST" and form.validate():
-        try:
-            rnd = operations.create_round(current_user, wijk, _data(form))
-        except DomainError as error:
-            form.form_errors.append(error.message)
-            status = error.status
-        else:
-            flash(
-                _("De ronde is aangemaakt als concept. Alleen het bestuur ziet hem nu."), "success"
-            )
-            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
-    return render_template("rounds/form.html", wijk=wijk, form=form, rnd=None), status
+    if request.method == "GET":
+        return _form_page(wijk, form, None)
+    return run_action(
+        lambda: operations.create_round(current_user, wijk, _data(form)),
+        form=form,
+        done=_("De ronde is aangemaakt als concept. Alleen het bestuur ziet hem nu."),
+        to=lambda rnd: url_for(".show", slug=wijk.slug, round_id=rnd.id),
+        again=lambda refusal: _form_page(wijk, form, None, refusal),
+    )
 
 
 @bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/bewerken", methods=["GET", "POST"])
@@ -179,18 +183,16 @@ def create(wijk: Neighbourhood) -> Any:
 def edit(wijk: Neighbourhood, round_id: int) -> Any:
     rnd = load_round(wijk, round_id)
     form = _round_form(wijk, rnd, formdata=request.form if request.method == "POST" else None)
-    status = 200 if request.method == "GET" else 422
-    if request.method == "POST" and form.validate():
-        try:
-            operations.update_round(current_user, rnd, _data(form))
-        except DomainError as error:
-            form.form_errors.append(error.message)
-            status = error.status
-            rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
-        else:
-            flash(_("De ronde is opgeslagen."), "success")
-            return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
-    return render_template("rounds/form.html", wijk=wijk, form=form, rnd=rnd), status
+    if request.method == "GET":
+        return _form_page(wijk, form, rnd)
+    return run_action(
+        lambda: operations.update_round(current_user, rnd, _data(form)),
+        form=form,
+        done=_("De ronde is opgeslagen."),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        # the round as it is now (the use case rolled back)
+        again=lambda refusal: _form_page(wijk, form, load_round(wijk, round_id), refusal),
+    )
 
 
 def _phase_form(rnd: Round, formdata: Any = None) -> PhaseForm:
@@ -214,65 +216,80 @@ def _expected(form: PhaseForm) -> Phase:
         ) from None
 
 
-def _phase_action(wijk: Neighbourhood, round_id: int, action: str) -> Any:
-    rnd = load_round(wijk, round_id)
-    form = _phase_form(rnd, formdata=request.form)
-    try:
-        if action == "publish":
-            operations.publish(current_user, rnd)
-            message = _("De ronde is gepubliceerd.")
-        else:
-            if not form.validate_on_submit():
-                raise RoundError(" ".join(str(e) for errs in form.errors.values() for e in errs))
-            if action == "advance":
-                operations.advance(
-                    current_user, rnd, form.reason.data or "", expected=_expected(form)
-                )
-            else:
-                if not form.target.data:
-                    raise RoundError(_("Kies de fase waar de ronde naartoe gaat."))
-                operations.go_back(
-                    current_user,
-                    rnd,
-                    Phase(form.target.data),
-                    form.reason.data or "",
-                    expected=_expected(form),
-                )
-            message = _("De ronde is nu in de fase '%(phase)s'.", phase=phase_label(rnd.phase))
-    except DomainError as error:
-        rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
-        form.current.data = rnd.phase.value  # the page now shows this phase
-        return (
-            render_template(
-                "rounds/show.html",
-                wijk=wijk,
-                rnd=rnd,
-                counts=queries.state_counts(rnd),
-                is_board=True,
-                refusal=rnd.proposal_refusal(current_user),
-                phase_form=form,
-                phase_error=error.message,
-                **_dialogue(rnd),
-            ),
-            error.status,
-        )
-    flash(message, "success")
-    return redirect(url_for(".show", slug=wijk.slug, round_id=rnd.id), 303)
+def _phase_page(wijk: Neighbourhood, round_id: int, form: PhaseForm, refusal: Refusal) -> Any:
+    """The round's page again after a refused move, with the refusal beside the buttons."""
+    rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
+    form.current.data = rnd.phase.value  # the page now shows this phase
+    return (
+        render_template(
+            "rounds/show.html",
+            wijk=wijk,
+            rnd=rnd,
+            counts=queries.state_counts(rnd),
+            is_board=True,
+            refusal=rnd.proposal_refusal(current_user),
+            phase_form=form,
+            phase_error=refusal.message or " ".join(refusal.errors),
+            **_dialogue(rnd),
+        ),
+        refusal.status,
+    )
+
+
+def _moved(rnd: Round) -> str:
+    return _("De ronde is nu in de fase '%(phase)s'.", phase=phase_label(rnd.phase))
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/publiceren")
 @board_required
 def publish(wijk: Neighbourhood, round_id: int) -> Any:
-    return _phase_action(wijk, round_id, "publish")
+    rnd = load_round(wijk, round_id)
+    form = _phase_form(rnd, formdata=request.form)
+    return run_action(
+        lambda: operations.publish(current_user, rnd),
+        done=_("De ronde is gepubliceerd."),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/volgende-fase")
 @board_required
 def advance(wijk: Neighbourhood, round_id: int) -> Any:
-    return _phase_action(wijk, round_id, "advance")
+    rnd = load_round(wijk, round_id)
+    form = _phase_form(rnd, formdata=request.form)
+    return run_action(
+        lambda: operations.advance(
+            current_user, rnd, form.reason.data or "", expected=_expected(form)
+        ),
+        form=form,
+        done=lambda _target: _moved(rnd),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
+    )
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/terug")
 @board_required
 def go_back(wijk: Neighbourhood, round_id: int) -> Any:
-    return _phase_action(wijk, round_id, "back")
+    rnd = load_round(wijk, round_id)
+    form = _phase_form(rnd, formdata=request.form)
+
+    def move_back() -> None:
+        if not form.target.data:
+            raise RoundError(_("Kies de fase waar de ronde naartoe gaat."))
+        operations.go_back(
+            current_user,
+            rnd,
+            Phase(form.target.data),
+            form.reason.data or "",
+            expected=_expected(form),
+        )
+
+    return run_action(
+        move_back,
+        form=form,
+        done=lambda _result: _moved(rnd),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
+    )
