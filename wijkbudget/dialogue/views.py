@@ -33,7 +33,7 @@ from .forms import (
     ReportForm,
     TopicForm,
 )
-from .models import Comment, Thread, ThreadStatus
+from .models import Comment, DialogueError, Meeting, Thread, ThreadStatus
 
 if TYPE_CHECKING:
     from ..proposals.models import Proposal
@@ -437,16 +437,23 @@ def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
 
     if request.method == "GET":
         return page()
-    return run_action(
-        lambda: operations.record_meeting(
+
+    def record() -> Meeting:
+        held_at = local_to_utc(form.held_at.data)
+        if held_at is None:  # the form requires it: not reached with a valid form
+            raise DialogueError(_("Vul de datum en tijd in."))
+        return operations.record_meeting(
             current_user,
             rnd,
-            held_at=local_to_utc(form.held_at.data),
+            held_at=held_at,
             place=form.place.data or "",
             attendees=form.attendees.data or 0,
             summary=form.summary.data or "",
             proposal_ids=list(form.proposals.data or []),
-        ),
+        )
+
+    return run_action(
+        record,
         form=form,
         done=_("De bijeenkomst staat in de tijdlijn van de ronde."),
         to=url_for("rounds.show", slug=wijk.slug, round_id=rnd.id),

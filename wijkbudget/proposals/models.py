@@ -179,7 +179,9 @@ class Proposal(Model):
         return self.state != State.CONCEPT
 
     def author_ids(self) -> set[int]:
-        return {self.submitter_id} | {c.user_id for c in self.coauthors if c.accepted_at}
+        return {self.submitter_id} | {
+            c.user_id for c in self.coauthors if c.accepted_at and c.user_id is not None
+        }
 
     def is_author(self, user: User | None) -> bool:
         return bool(user is not None and user.is_authenticated and user.id in self.author_ids())

@@ -4,6 +4,7 @@ a resident's own proposals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
@@ -54,7 +55,7 @@ def proposal_list(rnd: Round, filters: ListFilter) -> Select[Proposal]:
                 Proposal.summary.icontains(filters.q, autoescape=True),
             )
         )
-    order = {
+    order: tuple[Any, ...] | None = {
         "newest": (Proposal.submitted_at.desc(), Proposal.id.desc()),
         "support": (Proposal.support_count.desc(), Proposal.id),
         "cost_asc": (Proposal.cost_cents, Proposal.id),

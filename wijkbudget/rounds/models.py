@@ -327,7 +327,7 @@ class Round(Model):
         refusal = self.take_part_refusal(user, "propose")
         if refusal is not None:
             return refusal
-        if not self.is_old_enough(user):  # type: ignore[arg-type]
+        if user is not None and not self.is_old_enough(user):  # (None was refused above)
             return _("Voor deze ronde moet je minstens %(age)d jaar zijn.", age=self.min_age)
         return None
 

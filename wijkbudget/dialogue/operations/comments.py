@@ -68,14 +68,14 @@ def _check_pace(user: User, thread: Thread, now: datetime) -> None:
         raise RateLimited(
             _("Rustig aan: je kunt één reactie per 30 seconden plaatsen. Probeer het zo nog eens.")
         )
-    today = db.session.scalar(
+    today = db.session.execute(
         select(func.count(Comment.id)).where(
             Comment.author_id == user.id,
             Comment.thread_id == thread.id,
             Comment.created_at > now - timedelta(days=1),
             Comment.created_at <= now,
         )
-    )
+    ).scalar_one()
     if today >= COMMENTS_PER_THREAD_PER_DAY:
         raise RateLimited(
             _(
@@ -88,12 +88,12 @@ def _check_pace(user: User, thread: Thread, now: datetime) -> None:
 
 def _refresh_counts(thread: Thread) -> None:
     """Counted under the thread's lock (post_comment): the stored counts equal the rows."""
-    thread.comment_count = db.session.scalar(
+    thread.comment_count = db.session.execute(
         select(func.count(Comment.id)).where(Comment.thread_id == thread.id)
-    )
-    thread.participant_count = db.session.scalar(
+    ).scalar_one()
+    thread.participant_count = db.session.execute(
         select(func.count(func.distinct(Comment.author_id))).where(Comment.thread_id == thread.id)
-    )
+    ).scalar_one()
 
 
 @use_case
@@ -139,14 +139,17 @@ def post_comment(
     if parent is not None:
         # replies go at most MAX_DEPTH deep; a deeper reply joins its parent's level
         while parent.depth >= MAX_DEPTH and parent.parent_id is not None:
-            parent = db.session.get(Comment, parent.parent_id)  # type: ignore[assignment]
+            above = db.session.get(Comment, parent.parent_id)
+            if above is None:  # cannot be: a comment is deleted only in text, never as a row
+                break
+            parent = above
         depth = parent.depth + 1
         root_id = parent.root_id or parent.id
-    turn = db.session.scalar(
+    turn = db.session.execute(
         select(func.count(Comment.id)).where(
             Comment.thread_id == thread.id, Comment.author_id == user.id
         )
-    )
+    ).scalar_one()
     comment = Comment(
         thread=thread,
         author_id=user.id,

@@ -47,11 +47,11 @@ def report_comment(user: User, comment: Comment, reason: str) -> None:
         raise Conflict(str(ALREADY_REPORTED))
     db.session.add(Report(comment_id=comment.id, reporter_id=user.id, reason=reason.strip()[:300]))
     db.session.flush()
-    comment.report_count = db.session.scalar(
+    comment.report_count = db.session.execute(
         select(func.count(Report.id)).where(
             Report.comment_id == comment.id, Report.handled_at.is_(None)
         )
-    )
+    ).scalar_one()
     if comment.report_count >= HIDE_AT_REPORTS and not comment.is_hidden:
         comment.hidden_at = utcnow()
         comment.hidden_reason = str(_l("gemeld door bewoners, het bestuur kijkt ernaar"))
