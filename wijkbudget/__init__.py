@@ -14,6 +14,6 @@ if TYPE_CHECKING:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application (see app.py)."""
-    from .app import create_app as build
+    from .app import create_app as build  # Flask and every area load only when an app is built
 
     return build(config)
