@@ -34,9 +34,9 @@ def review(wijk: Neighbourhood, round_id: int) -> str:
 
 def _decision(wijk: Neighbourhood, proposal_id: int, action: Action) -> Proposal:
     """The proposal of this wijk (404 otherwise), for a board member who may decide (403)."""
-    proposal = in_wijk_or_404(queries.load_proposal(proposal_id), wijk)
+    proposal = in_wijk_or_404(load(proposal_id), wijk)
     guard(proposal, action)
-    return load(proposal_id)
+    return proposal
 
 
 @bp.post("/wijk/<slug>/bestuur/voorstellen/<int:proposal_id>/toelaten")

@@ -155,7 +155,9 @@ def _data(form: RoundForm) -> operations.RoundData:
     )
 
 
-def _form_page(wijk: Neighbourhood, form: RoundForm, rnd: Round | None, refusal: Any = None) -> Any:
+def _form_page(
+    wijk: Neighbourhood, form: RoundForm, rnd: Round | None, refusal: Refusal | None = None
+) -> Any:
     """The round form; after a refused save, with the refusal above the form."""
     if refusal is not None and refusal.message:
         form.form_errors.append(refusal.message)
