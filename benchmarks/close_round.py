@@ -5,7 +5,7 @@ file, the result and the grants), in one transaction.
     .venv/bin/python benchmarks/close_round.py [--ballots 100000] [--proposals 40]
         [--database postgresql+psycopg://postgres@127.0.0.1:5432/bench]   # default: SQLite file
 
-Prints the figures; it asserts nothing (the README quotes them)."""
+Prints the figures; it asserts nothing (docs/figures.md quotes them)."""
 
 from __future__ import annotations
 

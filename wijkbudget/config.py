@@ -89,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
     # a load balancer's health check uses
     "EXTRA_HOSTS": "",
     # PostgreSQL: a statement running longer is cancelled (0: no limit). The command line
-    # (migrations, backup, tally) is not limited; see README "Production notes".
+    # (migrations, backup, tally) is not limited; see docs/operations.md.
     "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
     # the key of the voters' fingerprints (voting/fingerprint.py: one vote per mailbox, also
     # after the account is deleted): a long random string, kept as long as the data. Required

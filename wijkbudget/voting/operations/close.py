@@ -23,9 +23,9 @@ def unseal_ballots(rnd: Round) -> int:
 
     All in the close's transaction: the counted ballots share its ``xmin``, lie in random
     physical order, and from the commit on the database holds no key that opens a sealed
-    ballot (an older backup does, sealed with the secret key: README). A key that does not
-    open (the secret key changed during the vote) stops the close with a clear message, and
-    nothing is lost."""
+    ballot (an older backup does, sealed with the secret key: docs/ballot-secrecy.md). A key
+    that does not open (the secret key changed during the vote) stops the close with a clear
+    message, and nothing is lost."""
     sealed = db.session.scalars(
         select(SealedBallot.box).where(
             SealedBallot.round_id == rnd.id, SealedBallot.counted.is_(True)
