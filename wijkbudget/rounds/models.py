@@ -77,6 +77,17 @@ class BallotType(enum.StrEnum):
 class Eligibility(enum.StrEnum):
     ACCOUNTS = "accounts"  # verified resident accounts of the wijk (meeting the age rule)
     CODES = "codes"  # everyone votes with a code from a letter
+    # either: an account, or the code from a letter (or from the desk at a voting place); a
+    # person who holds both votes once, by either (voting/operations/ballot.py says how far)
+    ACCOUNTS_AND_CODES = "accounts_and_codes"
+
+    @property
+    def allows_codes(self) -> bool:
+        return self is not Eligibility.ACCOUNTS
+
+    @property
+    def allows_accounts(self) -> bool:
+        return self is not Eligibility.CODES
 
 
 class Aggregation(enum.StrEnum):

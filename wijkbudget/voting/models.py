@@ -73,6 +73,10 @@ class CodeBatch(Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a walk-in code: the desk (voting place) that handed it out; never the person
+    voting_place_id: Mapped[int | None] = mapped_column(
+        ForeignKey("voting_place.id", ondelete="SET NULL"), index=True
+    )
     # the token of the form that made it: the same form sent twice (a double click) makes one
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -135,6 +139,49 @@ class VotingCode(Model):
         return and_(cls.used.is_(False), cls.revoked_at.is_(None))
 
 
+class VotingPlace(Model):
+    """Where and when a round can be voted on paper or with a code from the desk: a buurthuis,
+    a market stall. Listed on the round page and on the letters; a walk-in code records the
+    desk that handed it out (``CodeBatch.voting_place_id``), never the person."""
+
+    __tablename__ = "voting_place"
+    __table_args__ = (CheckConstraint("closes_at > opens_at", name="times"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))  # "Buurthuis De Pijp"
+    address: Mapped[str] = mapped_column(String(200))  # "Tolstraat 10"
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(String(300), default="")  # "rolstoeltoegankelijk"
+
+
+class LetterAddress(Model):
+    """One letter of a batch of codes made from an address list (no register): where it goes
+    and which of the batch's codes it carries (``first_code`` up to ``first_code + voters``).
+    Kept only while the letters can be printed: marking the batch printed or revoking it
+    deletes these rows, so no list of addresses stays beside the codes."""
+
+    __tablename__ = "letter_address"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "position"),
+        CheckConstraint("voters BETWEEN 1 AND 100", name="voters"),
+        CheckConstraint("first_code >= 0", name="first_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("code_batch.id", ondelete="CASCADE"))
+    position: Mapped[int]  # the order of the list (the print shop's order)
+    street: Mapped[str] = mapped_column(String(120))
+    house_number: Mapped[str] = mapped_column(String(16))
+    postcode: Mapped[str] = mapped_column(String(7))  # "3531 AB"
+    city: Mapped[str] = mapped_column(String(80), default="")
+    voters: Mapped[int] = mapped_column(default=1)  # one letter per voter of the address
+    first_code: Mapped[int]  # the index of its first code in the batch (codes.derive_code)
+
+
 class PaperBatch(Model):
     """A pile of paper ballots, entered by one board member and confirmed by another (or
     discarded). It ends once: confirmed with all its ballots, or discarded with none."""
@@ -165,12 +212,54 @@ class PaperBatch(Model):
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # why the board confirmed a batch whose sheets differ from its count sheet, and why it
+    # discarded one (both required for those acts; the audit log has them too)
+    mismatch_reason: Mapped[str | None] = mapped_column(String(500))
+    discard_reason: Mapped[str | None] = mapped_column(String(500))
     # the token of the form that opened it: the same form sent twice (a double click) opens one
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property
     def is_open(self) -> bool:
         return self.confirmed_at is None and self.discarded_at is None
+
+
+class PaperSheet(Model):
+    """One entered paper sheet of a batch, numbered in the order of entry, so that a sheet
+    entered wrongly can be struck out (with a reason) while the batch is open. The links to the
+    sheet's participation and sealed ballot exist only while the batch is open: confirming the
+    batch empties them, so a confirmed sheet says no more than that it was entered."""
+
+    __tablename__ = "paper_sheet"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "number"),
+        CheckConstraint("number > 0", name="number"),
+        CheckConstraint(
+            "(struck_at IS NULL AND struck_by_id IS NULL AND struck_reason IS NULL) "
+            "OR (struck_at IS NOT NULL AND struck_reason IS NOT NULL)",
+            name="struck_with_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("paper_batch.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    # (indexed: deleting a participation or a sealed ballot looks here for the link)
+    participation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participation.id", ondelete="SET NULL"), index=True
+    )
+    sealed_ballot_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sealed_ballot.id", ondelete="SET NULL"), index=True
+    )
+    entered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    struck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    struck_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    struck_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Participation(Model):
@@ -222,6 +311,9 @@ class RegisterAddress(Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))
     postcode: Mapped[str] = mapped_column(String(7))  # "3531 AB"
     house_number: Mapped[str] = mapped_column(String(16))  # "12", "12A", "12-2" (register.py)
+    # for the letters' window (optional columns of the upload); the register needs neither
+    street: Mapped[str | None] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(80))
     capacity: Mapped[int] = mapped_column(default=1)
     used: Mapped[int] = mapped_column(default=0)
 
