@@ -27,6 +27,7 @@ from .models import (
     Receipt,
     SealedBallot,
     VotingCode,
+    VotingPlace,
 )
 
 
@@ -237,4 +238,16 @@ def turnout(rnd: Round) -> Turnout:
         sum(by_channel.values()),
         by_channel,
         [(name or _("onbekende buurt"), int(n)) for name, n in areas],
+    )
+
+
+def voting_places(rnd: Round) -> list[VotingPlace]:
+    """The round's voting places (a buurthuis, a market stall), in the order they open: for the
+    round page, the letters and the desk's walk-in codes."""
+    return list(
+        db.session.scalars(
+            select(VotingPlace)
+            .where(VotingPlace.round_id == rnd.id)
+            .order_by(VotingPlace.opens_at, VotingPlace.id)
+        )
     )
