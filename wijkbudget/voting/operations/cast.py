@@ -22,7 +22,15 @@ from ...usecase import Conflict, use_case
 from .. import fast, register
 from ..codes import new_receipt, normalise_code, receipt_hash
 from ..fingerprint import fingerprint
-from ..models import AlreadyVoted, Channel, PaperBatch, VotingCode, VotingError, new_ballot_id
+from ..models import (
+    AlreadyVoted,
+    Channel,
+    PaperBatch,
+    PaperSheet,
+    VotingCode,
+    VotingError,
+    new_ballot_id,
+)
 from ..queries import ballot_costs
 from .ballot import eligibility_refusal, problems
 
@@ -60,6 +68,8 @@ def cast(
     code: VotingCode | None = None,
     channel: Channel,
     paper_batch: PaperBatch | None = None,
+    sheet_number: int | None = None,
+    entered_by: User | None = None,
     receipt: str | None = None,
 ) -> str | None:
     """Check and store one ballot and the fact that this person voted, as one use case.
@@ -67,9 +77,13 @@ def cast(
     Returns the receipt code (online only): ``receipt`` when the page chose it beforehand (so
     a second click can show it), else a new one. The unique constraints on participation make
     a second ballot by the same account or code fail (409), whichever channel and however
-    concurrent. It commits quietly (a ballot changes no cached public page; the turnout may lag
-    a little); a paper ballot is part of entering its sheet (:func:`enter_sheet`), which
-    commits.
+    concurrent. In a round of accounts and codes, an account that votes with a code (a
+    logged-in person typing the code from their letter) uses both: neither can vote again in
+    the round; in a round of codes only, the code alone is the voter. It commits quietly (a ballot
+    changes no cached public page; the turnout may lag a little); a paper ballot is part of
+    entering its sheet (:func:`enter_sheet`), which commits, and is numbered in its batch
+    (``sheet_number``, a ``PaperSheet`` that links the sheet to its rows while the batch is
+    open, so that it can be struck out).
 
     The ballot is stored sealed with the round's public key, and online a receipt whose box
     only the receipt opens (see sealing.py and :func:`unseal_ballots`): nothing written here
@@ -91,6 +105,10 @@ def cast(
         raise VotingError(" ".join(found))
     if code is None and user is None:
         raise VotingError(_("Log in of vul je stemcode in om te stemmen."))
+    if code is not None and not rnd.eligibility.allows_accounts:
+        # a round of codes only: the code is the voter, whoever is logged in on this computer
+        # (a household sharing one votes with each letter); no account takes part
+        user = None
     refusal = eligibility_refusal(rnd, user, code_ok=code is not None)
     if refusal:
         raise VotingError(refusal)
@@ -125,9 +143,10 @@ def cast(
         raise AlreadyVoted(
             _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
         ) from error
-    if code is None and user is not None and user.email:
-        # a vote by an account: its mailbox's fingerprint, which outlives the account
-        # (fingerprint.py); a second account for the same mailbox is refused here
+    if user is not None and user.email:
+        # a vote by an account (also with a code, when logged in): its mailbox's fingerprint,
+        # which outlives the account (fingerprint.py); a second account for the same mailbox
+        # is refused here
         try:
             fast.store_fingerprint(rnd.id, fingerprint(user.email), participation_id)
         except IntegrityError as error:
@@ -154,13 +173,27 @@ def cast(
         raise Conflict(
             _("Deze ronde kan nu geen stemmen aannemen. Probeer het later opnieuw.")
         ) from error
+    ballot_id = new_ballot_id()
     fast.store_sealed_ballot(
-        id=new_ballot_id(),
+        id=ballot_id,
         round_id=rnd.id,
         counted=paper_batch is None,
         paper_batch_id=paper_batch.id if paper_batch is not None else None,
         box=sealing.seal(public_key, selection, room),
     )
+    if paper_batch is not None:
+        if sheet_number is None:
+            raise ValueError("a paper ballot is a numbered sheet of its batch")
+        db.session.add(
+            PaperSheet(
+                batch_id=paper_batch.id,
+                number=sheet_number,
+                participation_id=participation_id,
+                sealed_ballot_id=ballot_id,
+                entered_by_id=entered_by.id if entered_by is not None else None,
+            )
+        )
+        db.session.flush()
     if receipt:
         typed = normalise_code(receipt)
         fast.store_receipt(

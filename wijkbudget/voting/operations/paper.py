@@ -6,16 +6,24 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ...accounts.models import User
 from ...audit.operations import record
 from ...extensions import db, utcnow
 from ...rounds import operations as rounds
-from ...rounds.models import Eligibility, Phase, Round
+from ...rounds.models import Phase, Round
 from ...usecase import Conflict, lock_or_gone, use_case
 from .. import queries, register
-from ..models import Channel, PaperBatch, Participation, SealedBallot, VotingCode, VotingError
+from ..models import (
+    Channel,
+    PaperBatch,
+    PaperSheet,
+    Participation,
+    SealedBallot,
+    VotingCode,
+    VotingError,
+)
 from ..queries import sheets_entered
 from ..register import board_only
 from .ballot import eligibility_refusal
@@ -91,7 +99,7 @@ def enter_sheet(
     identifier = identifier.strip()
     user = code = None
     if "@" in identifier:
-        if rnd.eligibility != Eligibility.ACCOUNTS:
+        if not rnd.eligibility.allows_accounts:
             raise VotingError(_("In deze ronde staat op elk stembiljet een stemcode."))
         user = db.session.scalar(select(User).where(User.email == identifier.lower()))
         refusal = (
@@ -105,7 +113,22 @@ def enter_sheet(
         code = queries.code_by_text(identifier)
         if code is None or not code.is_valid_in(rnd.id):
             raise VotingError(_("Deze stemcode is niet geldig."))
-    cast(rnd, selection, user=user, code=code, channel=Channel.PAPER, paper_batch=batch)
+    number = (
+        db.session.scalar(
+            select(func.max(PaperSheet.number)).where(PaperSheet.batch_id == batch.id)
+        )
+        or 0
+    ) + 1  # (the batch is locked: no other sheet takes this number meanwhile)
+    cast(
+        rnd,
+        selection,
+        user=user,
+        code=code,
+        channel=Channel.PAPER,
+        paper_batch=batch,
+        sheet_number=number,
+        entered_by=board,
+    )
 
 
 @use_case
