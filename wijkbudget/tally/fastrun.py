@@ -99,6 +99,38 @@ class Eval:
         self.err = 0.0 if rho_f is None else 2 * ULP * rho_f  # bound on |rho_f - rho|
 
 
+class Supporters:
+    """Project ``p`` at round ``rnd`` with its ``cost`` and its supporters by budget class (the
+    classes, their utility and total weight, and ``inv`` as on Eval): what the ways of finding
+    its price (``FastRun._partition`` and the others) share, and what its Eval carries."""
+
+    __slots__ = ("p", "rnd", "cost", "cls", "util", "weight", "inv")
+
+    def __init__(
+        self,
+        p: int,
+        rnd: int,
+        cost: int,
+        cls: Int64s,
+        util: Int64s,
+        weight: Int64s,
+        inv: Int64s | None,
+    ) -> None:
+        self.p = p
+        self.rnd = rnd
+        self.cost = cost
+        self.cls = cls
+        self.util = util
+        self.weight = weight
+        self.inv = inv
+
+    def priced(self, rho_f: float, rho: Fraction | None, poor: Bools, urich: int) -> Eval:
+        """The Eval of these supporters at price rho (``rho_f``, and ``rho`` when exact)."""
+        return Eval(
+            self.p, self.rnd, rho_f, rho, self.cls, self.util, self.weight, self.inv, poor, urich
+        )
+
+
 class FastRun:
     """One MES run at per-voter budget ``b``: its budget classes and the projects funded so far;
     it scores a project (``score``) and funds it (``fund``), the heap is the caller's."""
@@ -198,10 +230,11 @@ class FastRun:
             return Eval(p, rnd, None, None, cls, util, weight, inv, None, 0)
         if ftotal - slack < cost and self.exact_money(cls, weight, rnd) < cost:
             return Eval(p, rnd, None, None, cls, util, weight, inv, None, 0)
+        sup = Supporters(p, rnd, cost, cls, util, weight, inv)
         zero = self.zero[cls]
-        ev = self._partition(p, rnd, cost, cls, util, weight, inv, fb, zero)
+        ev = self._partition(sup, fb, zero)
         if ev is None:
-            ev = self._partition_exact(p, rnd, cost, cls, util, weight, inv, zero)
+            ev = self._partition_exact(sup, zero)
         return ev
 
     def _score_approval(self, p: int, rnd: int, cost: int, rows: Int64s) -> Eval:
@@ -225,9 +258,10 @@ class FastRun:
             return Eval(p, rnd, None, None, cls, util, weight, None, None, 0)
         if ftotal - slack < cost and self.exact_money(cls, weight, rnd) < cost:
             return Eval(p, rnd, None, None, cls, util, weight, None, None, 0)
+        sup = Supporters(p, rnd, cost, cls, util, weight, None)
         u_all = int(weight.sum())
         if u_all <= 0:  # pragma: no cover - an affordable project has supporters with money
-            return self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+            return self._partition_exact(sup, _false(k))
         # water-filling (as in _partition): the poor are the classes with less than rho
         rf = cost / u_all
         poor = fb < rf
@@ -236,7 +270,7 @@ class FastRun:
         for _ in range(_FILL_ROUNDS):
             urich = u_all - int(poor @ wf)  # whole numbers below 2**53: exact
             if urich <= 0:
-                return self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+                return self._partition_exact(sup, _false(k))
             paid = float(poor @ money)
             rf = (cost - paid) / urich
             grow = fb < rf
@@ -245,15 +279,15 @@ class FastRun:
             poor = grow
         else:
             zero = _false(k)
-            ev = self._partition_sorted(p, rnd, cost, cls, util, weight, None, fb, zero)
+            ev = self._partition_sorted(sup, fb, zero)
             if ev is None:
-                ev = self._partition_exact(p, rnd, cost, cls, util, weight, None, zero)
+                ev = self._partition_exact(sup, zero)
             return ev
         # rho's error bound and the partition's check, as in _confirm (utility 1)
         n_poor = int(np.count_nonzero(poor))
         err_paid = float(poor @ (wf * err)) + 4 * (n_poor + 1) * ULP * abs(paid)
         err_rf = (err_paid + 4 * ULP * (cost + abs(paid))) / urich + 4 * ULP * abs(rf)
-        ev = Eval(p, rnd, rf, None, cls, util, weight, None, poor, urich)
+        ev = sup.priced(rf, None, poor, urich)
         rf, err_rf = self._settle_rho(ev, rf, err_rf)
         # poor classes have at most rho, rich ones at least: x = money - rho beyond tol, with the
         # sign that its side needs (poor: x < 0, rich: x >= 0)
@@ -265,27 +299,19 @@ class FastRun:
             for i in doubt.tolist():
                 bc = self.budget_exact(int(cls[i]))
                 if (bc > rho) if poor[i] else (bc < rho):
-                    ev = self._partition_exact(p, rnd, cost, cls, util, weight, None, _false(k))
+                    ev = self._partition_exact(sup, _false(k))
                     break
         return ev
 
-    def _partition(
-        self,
-        p: int,
-        rnd: int,
-        cost: int,
-        cls: Int64s,
-        util: Int64s,
-        weight: Int64s,
-        inv: Int64s | None,
-        fb: Floats,
-        zero: Bools,
-    ) -> Eval | None:
+    def _partition(self, sup: Supporters, fb: Floats, zero: Bools) -> Eval | None:
         """Find the poor classes with floats; confirm exactly where the floats are not sure.
+        ``fb`` is the float money of each of the supporters' classes, ``zero`` whether it has
+        none left.
 
         Water-filling: with the poor set P, rho = (cost - money of P) / utility of the rest;
         every class with less than rho * u joins P, and rho rises, until no class joins (a few
         rounds, usually); after _FILL_ROUNDS rounds, sort the classes instead."""
+        cost, util, weight = sup.cost, sup.util, sup.weight
         nz = (~zero).nonzero()[0]
         wu = weight * util
         u_all = int(wu[nz].sum())
@@ -305,7 +331,7 @@ class FastRun:
                 return None
             rf = (cost - float(wf_nz[in_p].sum())) / urich
         else:
-            return self._partition_sorted(p, rnd, cost, cls, util, weight, inv, fb, zero)
+            return self._partition_sorted(sup, fb, zero)
         if u_all <= 0:
             return None
         k = int(in_p.sum())
@@ -313,21 +339,11 @@ class FastRun:
         poor[nz[in_p]] = True
         urich = u_all - int(wu_nz[in_p].sum())
         paid = float(wf_nz[in_p].sum())
-        return self._confirm(p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid)
+        return self._confirm(sup, fb, poor, nz, k, urich, paid)
 
-    def _partition_sorted(
-        self,
-        p: int,
-        rnd: int,
-        cost: int,
-        cls: Int64s,
-        util: Int64s,
-        weight: Int64s,
-        inv: Int64s | None,
-        fb: Floats,
-        zero: Bools,
-    ) -> Eval | None:
+    def _partition_sorted(self, sup: Supporters, fb: Floats, zero: Bools) -> Eval | None:
         """The same by sorting the classes by money per utility."""
+        cost, util, weight = sup.cost, sup.util, sup.weight
         nz = (~zero).nonzero()[0]
         srt = nz[np.argsort(fb[nz] / util[nz], kind="stable")]
         wu = weight * util
@@ -346,7 +362,7 @@ class FastRun:
         if urich <= 0:
             return None
         paid = float(before_money[k])
-        return self._confirm(p, rnd, cost, cls, util, weight, inv, fb, poor, nz, k, urich, paid)
+        return self._confirm(sup, fb, poor, nz, k, urich, paid)
 
     def _settle_rho(self, ev: Eval, rf: float, err_rf: float) -> tuple[float, float]:
         """rho of ``ev`` (its float value ``rf``, as on ``ev``) and that value's error bound, now
@@ -360,13 +376,7 @@ class FastRun:
 
     def _confirm(
         self,
-        p: int,
-        rnd: int,
-        cost: int,
-        cls: Int64s,
-        util: Int64s,
-        weight: Int64s,
-        inv: Int64s | None,
+        sup: Supporters,
         fb: Floats,
         poor: Bools,
         nz: Int64s,
@@ -376,10 +386,11 @@ class FastRun:
     ) -> Eval | None:
         """rho from a float partition, with its error bound; the partition checked (exactly
         where the floats are not sure). None: the partition is wrong."""
+        cost, cls, util, weight = sup.cost, sup.cls, sup.util, sup.weight
         err_paid = float(weight[poor] @ self.err[cls[poor]]) + 4 * (k + 1) * ULP * abs(paid)
         rf = (cost - paid) / urich
         err_rf = (err_paid + 4 * ULP * (cost + abs(paid))) / urich + 4 * ULP * abs(rf)
-        ev = Eval(p, rnd, rf, None, cls, util, weight, inv, poor, urich)
+        ev = sup.priced(rf, None, poor, urich)
         rf, err_rf = self._settle_rho(ev, rf, err_rf)
         # confirm: poor classes have at most rho * u, rich ones at least
         u_nz = util[nz]
@@ -396,27 +407,20 @@ class FastRun:
                     return None
         return ev
 
-    def _partition_exact(
-        self,
-        p: int,
-        rnd: int,
-        cost: int,
-        cls: Int64s,
-        util: Int64s,
-        weight: Int64s,
-        inv: Int64s | None,
-        zero: Bools,
-    ) -> Eval:
+    def _partition_exact(self, sup: Supporters, zero: Bools) -> Eval:
+        """The poor classes and the price found with exact money (Fractions): always right,
+        and slow; where the floats could not decide."""
+        cls, util, weight = sup.cls, sup.util, sup.weight
         idx = [i for i in range(len(cls)) if not zero[i]]
         bud = {i: self.budget_exact(int(cls[i])) for i in idx}
         idx.sort(key=lambda i: bud[i] / int(util[i]))
-        need = Fraction(cost)
+        need = Fraction(sup.cost)
         total_util = sum(int(weight[i]) * int(util[i]) for i in idx)
         poor = zero.copy()
         for i in idx:
             r = need / total_util
             if r * int(util[i]) <= bud[i]:
-                return Eval(p, rnd, float(r), r, cls, util, weight, inv, poor, total_util)
+                return sup.priced(float(r), r, poor, total_util)
             poor[i] = True
             need -= int(weight[i]) * bud[i]
             total_util -= int(weight[i]) * int(util[i])
