@@ -8,7 +8,7 @@ the demo lands whole or not at all.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from .proposals import operations as proposals
 from .proposals.models import CostLine, Proposal, State
 from .results import operations as results
 from .rounds import operations as rounds
-from .rounds.models import Aggregation, Eligibility, Phase, Round
+from .rounds.models import PHASES, Aggregation, Eligibility, Phase, Round
 from .spending import operations as spending
 from .spending.models import FundedProject, PayeeType
 from .usecase import use_case
@@ -154,17 +154,27 @@ DEMO_PROPOSALS = [
 ]
 
 
+def _new_round(board: User, wijk: Neighbourhood, data: rounds.RoundData) -> Round | None:
+    """The demo round ``data`` of ``wijk``, created by its board member; None when a round of
+    that title is there already (the demo was loaded before)."""
+    if db.session.scalar(select(Round.id).where(Round.title == data.title)) is not None:
+        return None
+    return rounds.create_round(board, wijk, data)
+
+
+def _phases_from(now: datetime, *days: int) -> dict[Phase, datetime | None]:
+    """The start of each phase from submission on: ``days`` days after ``now``, in the order of
+    the phases (negative: before)."""
+    return {phase: now + timedelta(days=d) for phase, d in zip(PHASES[1:], days, strict=False)}
+
+
 def _demo_round(wijk: Neighbourhood, board: User) -> None:
     """A round of wijk West open for proposals, with a few bewonersbiedingen already in."""
-    title = "Wijkbudget West 2027"
-    if db.session.scalar(select(Round.id).where(Round.title == title)) is not None:
-        return
-    now = utcnow()
-    rnd = rounds.create_round(
+    rnd = _new_round(
         board,
         wijk,
         rounds.RoundData(
-            title=title,
+            title="Wijkbudget West 2027",
             introduction=(
                 "Dit jaar verdelen we € 50.000 over plannen van bewoners. Heb je een idee voor "
                 "je straat of buurt? Doe een voorstel. Daarna kiezen we samen."
@@ -181,15 +191,11 @@ def _demo_round(wijk: Neighbourhood, board: User) -> None:
             aggregation=Aggregation.EQUAL_SHARES,
             ballot_max_choices=5,
             support_threshold=3,
-            dates={
-                Phase.SUBMISSION: now - timedelta(days=7),
-                Phase.REVIEW: now + timedelta(days=21),
-                Phase.SUPPORT: now + timedelta(days=35),
-                Phase.VOTING: now + timedelta(days=49),
-                Phase.RESULT: now + timedelta(days=63),
-            },
+            dates=_phases_from(utcnow(), -7, 21, 35, 49, 63),
         ),
     )
+    if rnd is None:
+        return
     rounds.publish(board, rnd)
     categories = {c.name: c.id for c in rnd.categories}
     areas = {a.name: a.id for a in wijk.areas}
@@ -225,15 +231,12 @@ PAST_GROUPS = [(30, (0, 1, 5)), (18, (2, 3)), (12, (4, 2))]
 def _demo_past_round(wijk: Neighbourhood, board: User) -> None:
     """Last year's round of wijk West: voted with printed codes and counted, so the result page,
     the downloads and "what if" have something to show."""
-    title = "Wijkbudget West 2026"
-    if db.session.scalar(select(Round.id).where(Round.title == title)) is not None:
-        return
     now = utcnow()
-    rnd = rounds.create_round(
+    rnd = _new_round(
         board,
         wijk,
         rounds.RoundData(
-            title=title,
+            title="Wijkbudget West 2026",
             introduction="Vorig jaar verdeelden we € 40.000. Dit is wat de wijk koos.",
             budget_cents=4_000_000,
             min_cost_cents=50_000,
@@ -242,14 +245,11 @@ def _demo_past_round(wijk: Neighbourhood, board: User) -> None:
             criteria=["Het voorstel is goed voor de wijk of de buurt."],
             aggregation=Aggregation.EQUAL_SHARES,
             ballot_max_choices=3,
-            dates={
-                Phase.SUBMISSION: now - timedelta(days=200),
-                Phase.REVIEW: now - timedelta(days=170),
-                Phase.SUPPORT: now - timedelta(days=150),
-                Phase.VOTING: now - timedelta(days=130),
-            },
+            dates=_phases_from(now, -200, -170, -150, -130),
         ),
     )
+    if rnd is None:
+        return
     rnd.eligibility = Eligibility.CODES
     rnd.phase = Phase.VOTING  # demo data: skip the earlier phases, their dates are in the past
     proposals = []
