@@ -1,10 +1,13 @@
-"""What the in-process benchmarks share (profile_pages.py, explain.py): the seed's plan file, the
-app on the seeded database, and a visitor who entered a fresh voting code (for the ballot page)."""
+"""What the in-process benchmarks share: the seed's plan file, the app on the seeded database,
+and a visitor who entered a fresh voting code (for the ballot page) (profile_pages.py,
+explain.py, cast_capacity.py); the app on a throwaway SQLite file with one resident
+(enumeration.py, backtracking.py)."""
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +52,43 @@ def voter_with_code(app: Any, path: Path, plan: dict[str, Any]) -> Any:
     entered = viewer.post("/stem", data={"code": fresh_code(path, plan)[0], "csrf_token": token})
     assert entered.status_code == 303, entered.status_code
     return viewer
+
+
+def one_resident_app(folder: Path, config: dict[str, Any], password: str) -> tuple[Any, str]:
+    """The app on a fresh SQLite file in ``folder`` (``config`` on top), with its tables, wijk
+    West (postcodes 3531-3533, buurt Lombok) and one verified resident, jan@example.org with
+    ``password``. Returns the app and the registration form's ``place`` for Lombok. The keys a
+    site must set (ledger checkpoints, voter fingerprints) are made up for this database."""
+    from wijkbudget import create_app
+    from wijkbudget.accounts.models import User
+    from wijkbudget.accounts.passwords import hash_password
+    from wijkbudget.extensions import db, utcnow
+    from wijkbudget.neighbourhoods.models import Area, Neighbourhood, PostcodeRange
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'db.sqlite'}",
+            "CHECKPOINT_KEY": secrets.token_hex(32),
+            "FINGERPRINT_KEY": secrets.token_hex(32),
+            **config,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        wijk = Neighbourhood(name="West", slug="west", description="")
+        wijk.postcode_ranges = [PostcodeRange(first=3531, last=3533)]
+        wijk.areas = [Area(name="Lombok", slug="lombok")]
+        db.session.add(wijk)
+        db.session.add(
+            User(
+                email="jan@example.org",
+                display_name="Jan",
+                password_hash=hash_password(password),
+                neighbourhood=wijk,
+                postcode="3531 AB",
+                birth_year=1980,
+                email_verified_at=utcnow(),
+            )
+        )
+        db.session.commit()
+        return app, f"a{wijk.areas[0].id}"

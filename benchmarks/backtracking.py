@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _inprocess import one_resident_app  # noqa: E402 (it loads the app only when called)
+
 # the patterns before issue 18, to compare with
 OLD_POSTCODE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
 OLD_DASHES = re.compile(r"\s*-\s*")
@@ -101,44 +103,21 @@ def functions(sizes: list[int], old_sizes: list[int]) -> None:
 
 
 def requests() -> None:
-    from wijkbudget import create_app
-    from wijkbudget.accounts.models import User
-    from wijkbudget.accounts.passwords import hash_password
-    from wijkbudget.extensions import db, utcnow
-    from wijkbudget.neighbourhoods.models import Neighbourhood, PostcodeRange
-
+    password = "lombok-is-de-mooiste-buurt"  # noqa: S105 (a throwaway database)
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(
+        app, place = one_resident_app(
+            Path(folder),
             {
                 "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
                 "SECRET_KEY": "backtracking-benchmark",
                 "WTF_CSRF_ENABLED": False,
                 "RATELIMIT_ENABLED": False,
                 "PAGE_CACHE_SECONDS": 0,
                 "COOKIE_SECURE": False,
                 "MAIL_SUPPRESS_SEND": True,
-            }
+            },
+            password,
         )
-        with app.app_context():
-            db.create_all()
-            wijk = Neighbourhood(name="West", slug="west", description="")
-            wijk.postcode_ranges = [PostcodeRange(first=3531, last=3533)]
-            db.session.add(wijk)
-            password = "lombok-is-de-mooiste-buurt"  # noqa: S105 (a throwaway database)
-            db.session.add(
-                User(
-                    email="jan@example.org",
-                    display_name="Jan",
-                    password_hash=hash_password(password),
-                    neighbourhood=wijk,
-                    postcode="3531 AB",
-                    birth_year=1980,
-                    email_verified_at=utcnow(),
-                )
-            )
-            db.session.commit()
-            wijk_id = wijk.id
         huge = "3531" + " " * 100_000 + "x"
         client = app.test_client()
         print("whole requests with a 100,000-character postcode, best of 3:")
@@ -150,7 +129,7 @@ def requests() -> None:
                     "email": "fatima@example.org",
                     "password": password,
                     "display_name": "Fatima",
-                    "place": f"w{wijk_id}",
+                    "place": place,
                     "postcode": huge,
                     "birth_year": "1984",
                     "language": "nl",

@@ -13,7 +13,6 @@ and mails."""
 from __future__ import annotations
 
 import logging
-import re
 import statistics
 import sys
 import tempfile
@@ -24,21 +23,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 logging.disable(logging.INFO)
 
-from wijkbudget import create_app  # noqa: E402
-from wijkbudget.accounts.models import User  # noqa: E402
-from wijkbudget.accounts.passwords import hash_password  # noqa: E402
-from wijkbudget.extensions import db, utcnow  # noqa: E402
-from wijkbudget.neighbourhoods.models import Area, Neighbourhood, PostcodeRange  # noqa: E402
+from _inprocess import CSRF, one_resident_app  # noqa: E402
 
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 PASSWORD = "lombok-is-de-mooiste-buurt"  # noqa: S105 (the demo account of this run)
 
 
 def main(rounds: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="wb-enum-"))
-    app = create_app(
+    app, place = one_resident_app(
+        folder,
         {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'db.sqlite'}",
             "SECRET_KEY": "benchmark",
             "MAIL_BACKEND": "file",
             "MAIL_DIR": str(folder / "mail"),
@@ -47,26 +41,9 @@ def main(rounds: int) -> None:
             "SERVER_NAME": "localhost",
             "COOKIE_SECURE": False,
             "SESSION_COOKIE_SECURE": False,
-        }
+        },
+        PASSWORD,
     )
-    with app.app_context():
-        db.create_all()
-        wijk = Neighbourhood(name="West", slug="west", description="")
-        wijk.postcode_ranges = [PostcodeRange(first=3531, last=3533)]
-        wijk.areas = [Area(name="Lombok", slug="lombok")]
-        db.session.add(wijk)
-        db.session.add(
-            User(
-                email="jan@example.org",
-                password_hash=hash_password(PASSWORD),
-                display_name="Jan",
-                neighbourhood=wijk,
-                postcode="3531AB",
-                email_verified_at=utcnow(),
-            )
-        )
-        db.session.commit()
-        place = f"a{wijk.areas[0].id}"
     client = app.test_client()
 
     def post(url: str, data: dict[str, Any]) -> float:
