@@ -117,13 +117,13 @@ def record_expense(user: User, project: FundedProject, data: ExpenseData, upload
         if project.status == ProjectStatus.NOT_STARTED:
             project.status = ProjectStatus.IN_PROGRESS
         db.session.flush()
-        record(
+        _audit(
             "expense.record",
+            project,
+            expense,
             actor=user,
             role=permissions.acting_role(user, project.neighbourhood),
-            obj=project,  # filed under the project, so its audit trail is one list
-            neighbourhood=project.neighbourhood_id,
-            after={"uitgave": expense.id, "bedrag": expense.amount_cents},
+            bedrag=expense.amount_cents,
         )
         db.session.flush()  # every constraint checked here, while the file can still go
     except BaseException:
@@ -131,6 +131,28 @@ def record_expense(user: User, project: FundedProject, data: ExpenseData, upload
             receipts.delete(directory, receipt_name)
         raise
     return expense
+
+
+def _audit(
+    action: str,
+    project: FundedProject,
+    expense: Expense,
+    *,
+    actor: User,
+    role: str = "board",
+    **after: Any,
+) -> None:
+    """The audit entry of ``action`` on ``expense`` (by the board, unless ``role`` says
+    otherwise): filed under its project, so the project's audit trail is one list; ``after``
+    names the expense (``uitgave``) and then the rest."""
+    record(
+        action,
+        actor=actor,
+        role=role,
+        obj=project,
+        neighbourhood=project.neighbourhood_id,
+        after={"uitgave": expense.id, **after},
+    )
 
 
 def _lock_decision(expense: Expense) -> tuple[FundedProject, Expense]:
@@ -194,13 +216,13 @@ def approve_expense(board: User, expense: Expense) -> LedgerEntry:
         expense=expense,
         reason=expense.description,
     )
-    record(
+    _audit(
         "expense.approve",
+        project,
+        expense,
         actor=board,
-        role="board",
-        obj=project,  # filed under the project, so its audit trail is one list
-        neighbourhood=project.neighbourhood_id,
-        after={"uitgave": expense.id, "bedrag": expense.amount_cents, "boeking": entry.seq},
+        bedrag=expense.amount_cents,
+        boeking=entry.seq,
     )
     return entry
 
@@ -211,7 +233,7 @@ def reject_expense(board: User, expense: Expense, reason: str) -> None:
     same board member rejecting again is told it is done; after another's decision: 409.
 
     Locks: the project, then the expense (its state decides)."""
-    _project, expense = _lock_decision(expense)
+    project, expense = _lock_decision(expense)
     _refuse(board, expense)
     if expense.state == ExpenseState.REJECTED and expense.decided_by_id == board.id:
         return
@@ -222,14 +244,7 @@ def reject_expense(board: User, expense: Expense, reason: str) -> None:
     expense.decided_at = utcnow()
     expense.decision_reason = clean_reason(reason)
     db.session.flush()
-    record(
-        "expense.reject",
-        actor=board,
-        role="board",
-        obj=expense.project,  # filed under the project, so its audit trail is one list
-        neighbourhood=expense.neighbourhood_id,
-        after={"uitgave": expense.id, "reden": expense.decision_reason},
-    )
+    _audit("expense.reject", project, expense, actor=board, reden=expense.decision_reason)
 
 
 @use_case(conflict=_l("Deze uitgave is al teruggedraaid."))
@@ -241,7 +256,7 @@ def reverse_expense(board: User, expense: Expense, reason: str) -> LedgerEntry:
     Locks: the project (its spent money changes), then the expense (its state decides), then
     the wijk (:func:`append`). The database allows one correction per entry
     (``uq_ledger_entry_corrects_id``)."""
-    _project, expense = _lock_decision(expense)
+    project, expense = _lock_decision(expense)
     _refuse(board, expense)
     original = _expense_entry(expense)
     if expense.state == ExpenseState.REVERSED:
@@ -270,12 +285,5 @@ def reverse_expense(board: User, expense: Expense, reason: str) -> LedgerEntry:
         corrects=original,
         reason=text,
     )
-    record(
-        "expense.reverse",
-        actor=board,
-        role="board",
-        obj=expense.project,  # filed under the project, so its audit trail is one list
-        neighbourhood=expense.neighbourhood_id,
-        after={"uitgave": expense.id, "boeking": entry.seq, "reden": text},
-    )
+    _audit("expense.reverse", project, expense, actor=board, boeking=entry.seq, reden=text)
     return entry
