@@ -22,6 +22,7 @@ from . import (
     guards,
     htmx,
     i18n,
+    logredact,
     mail,
     maintenance,
     money,
@@ -116,6 +117,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     money.init_app(app)
     text.init_app(app)
     security.init_app(app)
+    logredact.init_app(app)  # voting codes (the letters' QR addresses) out of every log
     urls.init_app(app)
 
     app.register_blueprint(neighbourhoods_bp)

@@ -84,6 +84,9 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "d MMM yyyy HH:mm")
     app.jinja_env.filters["date"] = lambda value: format_date(value, "d MMM yyyy")
+    # an opening of a voting place: "zaterdag 12 juni 2027" and "10:00"
+    app.jinja_env.filters["weekday"] = lambda value: format_datetime(value, "EEEE d MMMM yyyy")
+    app.jinja_env.filters["clock"] = lambda value: format_datetime(value, "HH:mm")
     app.jinja_env.globals["current_locale"] = current_locale_name
     # the same as Flask-Babel's template callables, with the catalogue looked up once per request
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]

@@ -33,7 +33,8 @@ T = TypeVar("T")
 GENERATION = "wijkbudget:generation"
 _QUIET = "wijkbudget_quiet_commit"
 _WROTE = "wijkbudget_wrote"
-SKIP_PATHS = ("/healthz", "/static/")
+# (/stem and /controleer: a code or a receipt may be in the address; never a cache key)
+SKIP_PATHS = ("/healthz", "/static/", "/stem", "/controleer")
 
 
 def _store(app: Flask) -> BaseCache:

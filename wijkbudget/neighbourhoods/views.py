@@ -25,7 +25,9 @@ bp = Blueprint("neighbourhoods", __name__)
 @public
 def home() -> str:
     page = paginate(queries.neighbourhoods_listing())
-    return render_template("neighbourhoods/home.html", page=page)
+    return render_template(
+        "neighbourhoods/home.html", page=page, code_rounds=rounds_queries.codes_vote_now()
+    )
 
 
 @bp.get("/wijk/<slug>")

@@ -143,7 +143,11 @@ class Round(Model):
     ballot_min_percent: Mapped[int | None]  # knapsack: spend at least this % of the budget
     ballot_max_points_each: Mapped[int | None]  # cumulative: at most this many on one proposal
     eligibility: Mapped[Eligibility] = mapped_column(
-        enum_column(Eligibility), default=Eligibility.ACCOUNTS, server_default="accounts"
+        # (new rounds: both, so that everyone can vote; a row written without it, as before
+        # issue 21: accounts)
+        enum_column(Eligibility),
+        default=Eligibility.ACCOUNTS_AND_CODES,
+        server_default="accounts",
     )
     aggregation: Mapped[Aggregation] = mapped_column(
         enum_column(Aggregation), default=Aggregation.GREEDY

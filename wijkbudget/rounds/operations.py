@@ -65,7 +65,7 @@ class RoundData:
     ballot_min_choices: int | None = None
     ballot_min_percent: int | None = None
     ballot_max_points_each: int | None = None
-    eligibility: Eligibility = Eligibility.ACCOUNTS
+    eligibility: Eligibility = Eligibility.ACCOUNTS_AND_CODES
     aggregation: Aggregation = Aggregation.GREEDY
     dates: dict[Phase, datetime | None] = field(default_factory=dict)
 

@@ -8,13 +8,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal, State
 from ..voting.fast import round_by_slug_query  # built once: the ballot and the cast use it
-from .models import PHASES, Phase, Round
+from .models import PHASES, Eligibility, Phase, Round
 
 
 def rounds_of(wijk: Neighbourhood, *, include_concepts: bool) -> Select[Round]:
@@ -116,3 +117,17 @@ def all_as_of_now(rounds: Iterable[Round], now: datetime | None = None) -> None:
     now = now or utcnow()
     for rnd in rounds:
         as_of_now(rnd, now)
+
+
+def codes_vote_now() -> list[Round]:
+    """The rounds in voting (as stored) where a code from a letter votes: the home page points
+    holders of a letter to the code page. At most a handful, with their wijk."""
+    return list(
+        db.session.scalars(
+            select(Round)
+            .options(joinedload(Round.neighbourhood))
+            .where(Round.phase == Phase.VOTING, Round.eligibility != Eligibility.ACCOUNTS)
+            .order_by(Round.id)
+            .limit(20)
+        )
+    )

@@ -61,6 +61,7 @@ def show(slug: str, round_id: int) -> str:
         refusal=rnd.proposal_refusal(current_user),
         # a form carries a token in the session: only for those who use it
         phase_form=_phase_form(rnd) if is_board else None,
+        places=voting.voting_places(rnd) if not rnd.has_reached(Phase.RESULT) else [],
         **_dialogue(rnd),
     )
 
@@ -149,7 +150,7 @@ def _data(form: RoundForm) -> operations.RoundData:
         ballot_min_choices=form.ballot_min_choices.data,
         ballot_min_percent=form.ballot_min_percent.data,
         ballot_max_points_each=form.ballot_max_points_each.data,
-        eligibility=Eligibility(form.eligibility.data or "accounts"),
+        eligibility=Eligibility(form.eligibility.data or Eligibility.ACCOUNTS_AND_CODES),
         aggregation=Aggregation(form.aggregation.data),
         dates={phase: local_to_utc(value) for phase, value in form.date_values().items()},
     )

@@ -6,14 +6,16 @@ receipt check and the board's codes and paper batches."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, ChoiceField, WholeNumberField, database_id
+from ..forms import BaseForm, ChoiceField, WholeNumberField, WithinYears, database_id
+from ..i18n import local_to_utc
 from ..rounds.models import BallotType, Round
 from .models import VotingError
 from .operations import MAX_BATCH
@@ -112,3 +114,38 @@ def read_ballot(rnd: Round, fields: Iterable[tuple[str, str]]) -> dict[int, int]
         if proposal_id is not None:
             selection[proposal_id] = 1
     return selection
+
+
+class VotingPlaceForm(BaseForm):
+    """A voting place with one opening: a day and the times, as typed in the Netherlands."""
+
+    name = StringField(
+        _l("Naam van de plek"),
+        validators=[InputRequired(_l("Vul de naam van de plek in.")), Length(max=120)],
+        description=_l("Bijvoorbeeld: Buurthuis De Pijp, of: Marktkraam op het plein"),
+    )
+    address = StringField(
+        _l("Adres"),
+        validators=[InputRequired(_l("Vul het adres in.")), Length(max=200)],
+    )
+    day = DateField(
+        _l("Datum"),
+        validators=[InputRequired(_l("Vul de datum in.")), WithinYears()],
+    )
+    opens = TimeField(
+        _l("Open vanaf"), validators=[InputRequired(_l("Vul in hoe laat het opent."))]
+    )
+    closes = TimeField(_l("Open tot"), validators=[InputRequired(_l("Vul in hoe laat het sluit."))])
+    note = StringField(
+        _l("Goed om te weten (niet verplicht)"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Bijvoorbeeld: rolstoeltoegankelijk, of: neem je brief mee"),
+    )
+
+    def opening(self) -> tuple[datetime, datetime]:
+        """The opening in UTC (the form is valid)."""
+        assert self.day.data and self.opens.data and self.closes.data
+        opens = local_to_utc(datetime.combine(self.day.data, self.opens.data))
+        closes = local_to_utc(datetime.combine(self.day.data, self.closes.data))
+        assert opens is not None and closes is not None
+        return opens, closes

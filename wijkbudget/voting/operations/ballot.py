@@ -16,7 +16,7 @@ from ...accounts.models import User
 from ...extensions import utcnow
 from ...money import format_cents
 from ...proposals.models import Proposal
-from ...rounds.models import BallotType, Eligibility, Phase, Round
+from ...rounds.models import BallotType, Phase, Round
 from .. import queries, register
 from ..queries import BallotItem
 
@@ -135,12 +135,12 @@ def account_refusal(rnd: Round, user: User | None) -> str | None:
 
 def eligibility_refusal(rnd: Round, user: User | None, *, code_ok: bool) -> str | None:
     """Why this person cannot vote in this round with what they hold (None: they can): a valid
-    code of the round (``code_ok``) votes in any round; otherwise a round of codes asks for
-    one, and a round of accounts asks the account (:func:`account_refusal`). The cast, a paper
-    sheet and the ballot's pages all ask this."""
-    if code_ok:
+    code of the round (``code_ok``) votes in a round that allows codes; otherwise a round of
+    codes only asks for one, and a round that allows accounts asks the account
+    (:func:`account_refusal`). The cast, a paper sheet and the ballot's pages all ask this."""
+    if code_ok and rnd.eligibility.allows_codes:
         return None
-    if rnd.eligibility == Eligibility.CODES:
+    if not rnd.eligibility.allows_accounts:
         return str(_("In deze ronde stem je met de code uit je brief."))
     return account_refusal(rnd, user)
 
@@ -165,22 +165,35 @@ class VoterRefusal:
 def voter_refusal(rnd: Round, user: User | None, *, has_code: bool) -> VoterRefusal | None:
     """Whether this visitor can go to the ballot now (None), or why not. ``has_code``: the code
     this visitor entered can still vote in the round (a used code is no code any more, so in a
-    round of codes nobody "already voted"; only an account can have)."""
+    round of codes nobody "already voted"; only an account can have).
+
+    In a round of accounts and codes a logged-in account that voted already cannot vote again
+    with a code (and one that votes with a code has voted: the cast writes both): one person,
+    one vote, by either. Whoever logs out first and then uses a letter is not seen here: only
+    an address register ties the two together (docs/door-to-door.md)."""
     if rnd.phase != Phase.VOTING:
         return VoterRefusal(Turn.CLOSED)
-    codes = rnd.eligibility == Eligibility.CODES
-    refusal = eligibility_refusal(rnd, user, code_ok=codes and has_code)
+    eligibility = rnd.eligibility
+    code_ok = has_code and eligibility.allows_codes
+    refusal = eligibility_refusal(rnd, user, code_ok=code_ok)
     if refusal is not None:
-        if codes:
+        if not eligibility.allows_accounts:
             return VoterRefusal(Turn.CODE, refusal)
+        # (a round of both: "Stem nu" is the way of the account, to the login; the round's
+        # pages have a button of their own to the code page)
         return VoterRefusal(Turn.LOGIN if user is None else Turn.REFUSED, refusal)
-    if codes or user is None:
+    if user is None or not eligibility.allows_accounts:
         return None
     if queries.has_voted(rnd, user=user):
         return VoterRefusal(
             Turn.VOTED, _("Je hebt al gestemd in deze ronde. Er telt één stem per persoon.")
         )
     # a round with an address register: an account votes for its postcode and house number
-    if register.has_register(rnd) and register.account_address_id(rnd, user) is None:
+    # (a code carries its own address)
+    if (
+        not code_ok
+        and register.has_register(rnd)
+        and register.account_address_id(rnd, user) is None
+    ):
         return VoterRefusal(Turn.ADDRESS)
     return None

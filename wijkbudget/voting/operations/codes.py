@@ -28,7 +28,7 @@ from ...usecase import Conflict, guarded, lock_or_gone, use_case
 from .. import queries
 from ..addresses import MAX_PLACES
 from ..codes import code_hash, derive_code, group, normalise_code
-from ..models import CodeBatch, RegisterAddress, VotingCode, VotingError
+from ..models import CodeBatch, RegisterAddress, VotingCode, VotingError, VotingPlace
 from ..register import board_only, has_register
 
 MAX_BATCH = 20_000
@@ -132,6 +132,14 @@ def generate_codes(
     rnd = lock_or_gone(Round, rnd, read=True)
     if rnd.has_reached(Phase.RESULT):
         raise VotingError(_("Het stemmen is voorbij: er kunnen geen codes meer bij."))
+    if not rnd.eligibility.allows_codes:
+        raise VotingError(
+            _(
+                "In deze ronde stem je alleen met een account. Wil je ook brieven met codes of "
+                "codes bij een stemlocatie? Kies dan bij de regels van de ronde 'met een "
+                "account of met een stemcode'."
+            )
+        )
     if addresses is None and has_register(rnd):
         raise VotingError(
             _(
@@ -273,23 +281,43 @@ def revoke_code(board: User, rnd: Round, text: str) -> bool:
 
 
 @use_case
-def issue_walk_in_code(board: User, rnd: Round, *, address_id: int | None = None) -> str:
+def issue_walk_in_code(
+    board: User,
+    rnd: Round,
+    *,
+    address_id: int | None = None,
+    place: VotingPlace | None = None,
+) -> str:
     """One code on the spot, for someone at the table without a letter or account; it is shown
     once. Every press makes a new code: one that nobody saw (a double click shows the second)
     can never be shown again and so never used. In a round with an address register the code
-    is for the visitor's address (``address_id``, see register.walk_in_address).
+    is for the visitor's address (``address_id``, see register.walk_in_address). ``place``: the
+    voting place whose desk handed it out — recorded with the code's batch, never the person.
 
-    Locks: as :func:`generate_codes` (the round ``FOR SHARE``)."""
+    Locks: the place ``FOR SHARE`` (removing it waits, and then sees this code), then as
+    :func:`generate_codes` (the round ``FOR SHARE``)."""
+    if place is not None:
+        place = lock_or_gone(VotingPlace, place, read=True)
+        if place.round_id != rnd.id:
+            raise VotingError(_("Deze stemlocatie hoort niet bij deze ronde."))
     batch = generate_codes(
         board,
         rnd,
         1,
-        label=_("Ter plekke uitgegeven"),
+        label=place.name if place is not None else _("Ter plekke uitgegeven"),
         addresses=[address_id] if address_id is not None else None,
     )
     code = batch_codes(batch)[0]
     batch.seed = None
-    record("codes.walk_in", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
+    batch.voting_place_id = place.id if place is not None else None
+    record(
+        "codes.walk_in",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"stemlocatie": place.name} if place is not None else None,
+    )
     return code
 
 

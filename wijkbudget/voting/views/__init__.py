@@ -11,7 +11,8 @@ its status.
 from __future__ import annotations
 
 from . import board as board  # the board's pages, registered on the blueprint
+from . import places as places  # the board's voting places
 from .ballot import voting_banner
 from .blueprint import bp
 
-__all__ = ["board", "bp", "voting_banner"]
+__all__ = ["board", "bp", "places", "voting_banner"]

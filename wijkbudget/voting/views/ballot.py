@@ -24,7 +24,7 @@ from ...guards import public
 from ...htmx import is_htmx
 from ...loaders import load_round, load_wijk_round, visible_or_404
 from ...neighbourhoods.models import Neighbourhood
-from ...rounds.models import Eligibility, Phase, Round
+from ...rounds.models import Phase, Round
 from ...throttle import address_key
 from .. import ballot_page, operations, queries
 from ..codes import group, new_receipt
@@ -236,7 +236,7 @@ def review(slug: str, round_id: int) -> Any:
 @public
 def cast(slug: str, round_id: int) -> Any:
     wijk, rnd = load_wijk_round(slug, round_id)
-    code_id = _code_id(round_id) if rnd.eligibility == Eligibility.CODES else None
+    code_id = _code_id(round_id) if rnd.eligibility.allows_codes else None
     code = queries.usable_code(code_id, rnd.id) if code_id else None
     gate = _gate(wijk, rnd, code is not None)
     if gate is not None:
@@ -316,33 +316,69 @@ def _code_was_unknown(response: Any) -> bool:
     key_func=address_key,
 )
 def enter_code() -> Any:
-    """Vote without an account: the code from the letter."""
+    """Vote without an account: the code from the letter. ``?code=`` (the letter's QR code)
+    fills the field in and does nothing else: the code is checked only when sent, the address
+    is kept out of every log (logredact.py), of the page cache and of the Referer, and the page
+    is never stored. ``?ronde=`` (from a round's pages) names the round, with its login for
+    whoever has an account."""
+    rnd = _named_round(request.args.get("ronde", ""))
+    user = current_user if current_user.is_authenticated else None
     error = None
+    status = 200
+    typed = request.args.get("code", "")[:64]
     if request.method == "POST":
         form = CodeForm()
-        found = operations.look_up_code(form.code.data or "") if form.validate() else None
+        typed = (form.code.data or "")[:64]
+        found = operations.look_up_code(typed) if form.validate() else None
         if found is not None and found.code is not None:
             rnd = found.code.round
-            codes = dict(session.get("vote_codes", {}))
-            codes[str(rnd.id)] = found.code.id
-            session["vote_codes"] = codes
-            # a code that can vote is a new voter in this browser (a used one is refused): what
-            # the last one left here (the draft, the receipt of a cast whose answer got lost)
-            # is theirs, not this voter's (a shared computer, the table at the buurthuis)
-            _clear_draft(rnd.id)
-            pending = dict(session.get("pending_receipts", {}))
-            if pending.pop(str(rnd.id), None) is not None:
-                session["pending_receipts"] = pending
-            return redirect(url_for(".ballot", slug=rnd.neighbourhood.slug, round_id=rnd.id), 303)
-        g.voting_code_unknown = found is not None and found.unknown
-        if g.voting_code_unknown:
-            _count_wrong_code()
-        # the same answer for a wrong, a used and a revoked code
-        error = _(
-            "Deze code werkt niet. Kijk of je hem goed hebt overgenomen, "
-            "of vraag het bestuur om hulp."
-        )
-    return render_template("voting/code.html", error=error), (422 if error else 200)
+            # may this code vote here now, for whoever holds it (a round that takes codes,
+            # in voting; a logged-in account that voted already does not vote again with it)
+            refusal = operations.voter_refusal(rnd, user, has_code=True)
+            if refusal is None:
+                return _code_accepted(rnd, found.code.id)
+            error = refusal.message or _("Het stemmen is niet open.")
+            status = 409 if refusal.turn in {Turn.VOTED, Turn.CLOSED} else 403
+        else:
+            g.voting_code_unknown = found is not None and found.unknown
+            if g.voting_code_unknown:
+                _count_wrong_code()
+            # the same answer for a wrong, a used and a revoked code
+            error = _(
+                "Deze code werkt niet. Kijk of je hem goed hebt overgenomen, "
+                "of vraag het bestuur om hulp."
+            )
+            status = 422
+    page = render_template("voting/code.html", error=error, code=typed, rnd=rnd, user=user)
+    # a code in the address or the field: kept by no browser cache, sent to no other page
+    return page, status, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _named_round(text: str) -> Round | None:
+    """The round a link to the code page names (``?ronde=``), if it is public and in voting."""
+    if not text.isdecimal() or len(text) > 9:
+        return None
+    found = db.session.scalar(
+        select(Round).options(joinedload(Round.neighbourhood)).where(Round.id == int(text))
+    )
+    if found is None or not found.is_published or found.phase != Phase.VOTING:
+        return None
+    return found
+
+
+def _code_accepted(rnd: Round, code_id: int) -> Any:
+    """The code can vote: keep it in this browser's session for the round; to the ballot."""
+    codes = dict(session.get("vote_codes", {}))
+    codes[str(rnd.id)] = code_id
+    session["vote_codes"] = codes
+    # a code that can vote is a new voter in this browser (a used one is refused): what the
+    # last one left here (the draft, the receipt of a cast whose answer got lost) is theirs,
+    # not this voter's (a shared computer, the table at the buurthuis)
+    _clear_draft(rnd.id)
+    pending = dict(session.get("pending_receipts", {}))
+    if pending.pop(str(rnd.id), None) is not None:
+        session["pending_receipts"] = pending
+    return redirect(url_for(".ballot", slug=rnd.neighbourhood.slug, round_id=rnd.id), 303)
 
 
 @bp.route("/controleer", methods=["GET", "POST"])

@@ -31,7 +31,7 @@ from ..forms import (
     first_error,
     read_ballot,
 )
-from ..models import AlreadyVoted, CodeBatch, PaperBatch, VotingError
+from ..models import AlreadyVoted, CodeBatch, PaperBatch, VotingError, VotingPlace
 from .blueprint import bp
 
 # --- the board: codes ---------------------------------------------------------------------------
@@ -77,6 +77,7 @@ def _codes_page(
         walk_in=walk_in,
         turnout=queries.turnout(rnd),
         form_token=_form_token(),
+        places=queries.voting_places(rnd),
     ), status
 
 
@@ -159,7 +160,14 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                 request.form.get("postcode", "")[:16],
                 request.form.get("house_number", "")[:40],
             )
-            return operations.issue_walk_in_code(current_user, rnd, address_id=address_id)
+            # the desk that hands it out: one of the round's voting places, or none
+            chosen = database_id(request.form.get("place"))
+            place = db.session.get(VotingPlace, chosen) if chosen else None
+            if place is not None and place.round_id != rnd.id:
+                abort(404)
+            return operations.issue_walk_in_code(
+                current_user, rnd, address_id=address_id, place=place
+            )
 
         # the code is shown once, on this very answer (never in a redirect)
         return run_action(
