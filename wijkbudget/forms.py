@@ -1,4 +1,6 @@
-"""The base of every form: CSRF (Flask-WTF) and a guard against text nobody can have meant."""
+"""The base of every form: CSRF (Flask-WTF) and a guard against text nobody can have meant; the
+fields the areas' forms share, and the two that most of their fields are made with
+(:func:`text_field`, :func:`number_field`)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,17 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, StopValidation, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .money import MoneyError, parse_euros
@@ -27,6 +37,8 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ECHO_LIMIT = 10_000
 #: the largest id a database column holds (PostgreSQL's ``integer``), as for ``<int:…>`` in URLs
 MAX_ID = 2**31 - 1
+#: what a text longer than its field allows is told
+TOO_LONG = _l("Hoogstens %(max)d tekens.")
 
 
 def database_id(text: Any) -> int | None:
@@ -158,3 +170,31 @@ class EuroField(StringField):
             self.cents = parse_euros(text)
         except MoneyError as error:
             raise ValidationError(error.message) from error
+
+
+def text_field(
+    label: Any,
+    max_chars: int,
+    *,
+    required: Any = None,
+    description: Any = "",
+    area: bool = False,
+) -> StringField:
+    """Typed text of at most ``max_chars`` characters, on one line or (``area``) in a text area.
+    ``required`` is what a person who left it empty is told; without it the field may stay
+    empty."""
+    validators: list[Any] = [] if required is None else [DataRequired(required)]
+    validators.append(Length(max=max_chars, message=TOO_LONG))
+    field_class = TextAreaField if area else StringField
+    return field_class(label, validators=validators, description=description)
+
+
+def number_field(
+    label: Any, low: int, high: int, message: Any, *, default: Any = None
+) -> WholeNumberField:
+    """A whole number from ``low`` to ``high`` (``message`` for one outside), or nothing."""
+    return WholeNumberField(
+        label,
+        default=default,
+        validators=[Optional(), NumberRange(min=low, max=high, message=message)],
+    )

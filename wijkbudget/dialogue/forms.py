@@ -3,62 +3,48 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    HiddenField,
-    IntegerField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, MultiCheckboxField, WithinYears
-
-MAX = _l("Hoogstens %(max)d tekens.")
+from ..forms import TOO_LONG, BaseForm, MultiCheckboxField, WithinYears, text_field
 
 
 class CommentForm(BaseForm):
-    body = TextAreaField(
+    body = text_field(
         _l("Je reactie"),
-        validators=[DataRequired(_l("Schrijf eerst je reactie.")), Length(max=5000, message=MAX)],
+        5000,
+        required=_l("Schrijf eerst je reactie."),
         description=_l("Je kunt *schuin*, **vet**, lijstjes, > citaten en links gebruiken."),
+        area=True,
     )
-    parent_id = HiddenField(validators=[Length(max=20, message=_l("Hoogstens %(max)d tekens."))])
+    parent_id = HiddenField(validators=[Length(max=20, message=TOO_LONG)])
     as_board = BooleanField(_l("Als reactie van het bestuur"))
 
 
 class EditForm(BaseForm):
-    body = TextAreaField(
-        _l("Je reactie"),
-        validators=[DataRequired(_l("Schrijf eerst je reactie.")), Length(max=5000, message=MAX)],
-    )
+    body = text_field(_l("Je reactie"), 5000, required=_l("Schrijf eerst je reactie."), area=True)
 
 
 class ReportForm(BaseForm):
-    reason = StringField(
+    reason = text_field(
         _l("Waarom meld je deze reactie?"),
-        validators=[
-            DataRequired(_l("Schrijf waarom je deze reactie meldt.")),
-            Length(max=300, message=MAX),
-        ],
+        300,
+        required=_l("Schrijf waarom je deze reactie meldt."),
         description=_l("Het bestuur ziet je melding; de schrijver ziet niet wie meldde."),
     )
 
 
 class HideForm(BaseForm):
-    reason = StringField(
+    reason = text_field(
         _l("Reden (iedereen ziet deze)"),
-        validators=[
-            DataRequired(_l("Schrijf waarom de reactie verborgen wordt.")),
-            Length(max=300, message=MAX),
-        ],
+        300,
+        required=_l("Schrijf waarom de reactie verborgen wordt."),
         description=_l("Bijvoorbeeld: persoonlijke aanval."),
     )
 
 
 class BlockForm(BaseForm):
-    user_id = HiddenField(validators=[Length(max=20, message=_l("Hoogstens %(max)d tekens."))])
+    user_id = HiddenField(validators=[Length(max=20, message=TOO_LONG)])
     days = IntegerField(
         _l("Hoeveel dagen?"),
         default=7,
@@ -67,24 +53,19 @@ class BlockForm(BaseForm):
             NumberRange(min=1, max=365, message=_l("Kies 1 tot 365 dagen.")),
         ],
     )
-    reason = StringField(
-        _l("Reden (de persoon krijgt die per mail)"),
-        validators=[DataRequired(_l("Schrijf de reden.")), Length(max=500, message=MAX)],
+    reason = text_field(
+        _l("Reden (de persoon krijgt die per mail)"), 500, required=_l("Schrijf de reden.")
     )
 
 
 class TopicForm(BaseForm):
-    title = StringField(
+    title = text_field(
         _l("Onderwerp"),
-        validators=[
-            DataRequired(_l("Geef het onderwerp een titel.")),
-            Length(max=160, message=MAX),
-        ],
+        160,
+        required=_l("Geef het onderwerp een titel."),
         description=_l("Bijvoorbeeld: Wat heeft topprioriteit in onze buurt?"),
     )
-    body = TextAreaField(
-        _l("Toelichting (niet verplicht)"), validators=[Length(max=5000, message=MAX)]
-    )
+    body = text_field(_l("Toelichting (niet verplicht)"), 5000, area=True)
 
 
 class MeetingForm(BaseForm):
@@ -93,14 +74,12 @@ class MeetingForm(BaseForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         validators=[DataRequired(_l("Vul de datum en tijd in.")), WithinYears()],
     )
-    place = StringField(
-        _l("Waar"), validators=[DataRequired(_l("Vul de plek in.")), Length(max=200, message=MAX)]
-    )
+    place = text_field(_l("Waar"), 200, required=_l("Vul de plek in."))
     attendees = IntegerField(
         _l("Aantal aanwezigen"),
         validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Vul 0 of meer in."))],
     )
-    summary = TextAreaField(_l("Wat werd er gezegd?"), validators=[Length(max=20000, message=MAX)])
+    summary = text_field(_l("Wat werd er gezegd?"), 20000, area=True)
     proposals = MultiCheckboxField(_l("Over welke voorstellen ging het?"), coerce=int)
 
 

@@ -6,50 +6,58 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import Form, StringField, TextAreaField
+from wtforms import Form, StringField
 from wtforms.fields import EmailField, FieldList, FormField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..forms import BaseForm, ChoiceField, EuroField, MultiCheckboxField, database_id
+from ..forms import (
+    TOO_LONG,
+    BaseForm,
+    ChoiceField,
+    EuroField,
+    MultiCheckboxField,
+    database_id,
+    text_field,
+)
 
-MAX = _l("Hoogstens %(max)d tekens.")
 COST_ROWS = 6
 
 
 class CostLineForm(Form):
     """One row of the cost table (no CSRF of its own: it lives inside ProposalForm)."""
 
-    item = StringField(_l("Waaraan"), validators=[Length(max=200, message=MAX)])
-    amount = EuroField(_l("Bedrag (euro)"), validators=[Length(max=20, message=MAX)])
+    item = text_field(_l("Waaraan"), 200)
+    amount = EuroField(_l("Bedrag (euro)"), validators=[Length(max=20, message=TOO_LONG)])
 
 
 class ProposalForm(BaseForm):
-    title = StringField(
+    title = text_field(
         _l("Titel"),
-        validators=[DataRequired(_l("Geef je voorstel een titel.")), Length(max=120, message=MAX)],
+        120,
+        required=_l("Geef je voorstel een titel."),
         description=_l("Kort en duidelijk, hoogstens 120 tekens."),
     )
-    summary = TextAreaField(
+    summary = text_field(
         _l("Samenvatting"),
-        validators=[
-            DataRequired(_l("Schrijf in een paar zinnen wat je wilt doen.")),
-            Length(max=300, message=MAX),
-        ],
+        300,
+        required=_l("Schrijf in een paar zinnen wat je wilt doen."),
         description=_l("Wat wil je doen, en waarom? Hoogstens 300 tekens."),
+        area=True,
     )
-    description = TextAreaField(
+    description = text_field(
         _l("Uitleg"),
-        validators=[Length(max=20000, message=MAX)],
+        20000,
         description=_l(
             "Vertel meer: voor wie is het, wie helpt mee, wat is er al geregeld? "
             "Je kunt *schuin*, **vet**, lijstjes met - en links gebruiken."
         ),
+        area=True,
     )
     category = ChoiceField(_l("Categorie"), validators=[DataRequired(_l("Kies een categorie."))])
     area = ChoiceField(_l("Buurt"), validators=[Optional()])
-    location = StringField(
+    location = text_field(
         _l("Plek (niet verplicht)"),
-        validators=[Length(max=200, message=MAX)],
+        200,
         description=_l("Bijvoorbeeld: het grasveld bij de Kanaalstraat."),
     )
     cost_lines = FieldList(
@@ -94,17 +102,15 @@ class InviteForm(BaseForm):
         validators=[
             DataRequired(_l("Vul een e-mailadres in.")),
             Email(message=_l("Dit is geen geldig e-mailadres.")),
-            Length(max=254, message=MAX),
+            Length(max=254, message=TOO_LONG),
         ],
     )
 
 
 class ImageForm(BaseForm):
     photo = FileField(_l("Foto (JPEG, PNG of WebP, hoogstens 5 MB)"))
-    alt = StringField(
-        _l("Wat staat er op de foto?"),
-        validators=[Length(max=200, message=MAX)],
-        description=_l("Voor wie de foto niet kan zien."),
+    alt = text_field(
+        _l("Wat staat er op de foto?"), 200, description=_l("Voor wie de foto niet kan zien.")
     )
 
     def validate_photo(self, field: Any) -> None:
@@ -113,46 +119,38 @@ class ImageForm(BaseForm):
 
 
 class WithdrawForm(BaseForm):
-    reason = TextAreaField(
-        _l("Waarom trek je het voorstel in? (niet verplicht)"),
-        validators=[Length(max=1000, message=MAX)],
-    )
+    reason = text_field(_l("Waarom trek je het voorstel in? (niet verplicht)"), 1000, area=True)
 
 
 class DecisionForm(BaseForm):
-    message = TextAreaField(
-        _l("Toelichting (openbaar)"), validators=[Length(max=2000, message=MAX)]
-    )
+    message = text_field(_l("Toelichting (openbaar)"), 2000, area=True)
 
 
 class RejectForm(BaseForm):
     criteria = MultiCheckboxField(_l("Aan welke regels voldoet het voorstel niet?"), coerce=int)
-    message = TextAreaField(_l("Reden (openbaar)"), validators=[Length(max=2000, message=MAX)])
+    message = text_field(_l("Reden (openbaar)"), 2000, area=True)
 
 
 class ChangesForm(BaseForm):
-    message = TextAreaField(
+    message = text_field(
         _l("Wat moet er anders? (openbaar)"),
-        validators=[DataRequired(_l("Schrijf wat er anders moet.")), Length(max=2000, message=MAX)],
+        2000,
+        required=_l("Schrijf wat er anders moet."),
+        area=True,
     )
 
 
 class EstimateForm(BaseForm):
     amount = EuroField(
         _l("Schatting van het bestuur (euro; leeg: die van de indieners)"),
-        validators=[Length(max=20, message=MAX)],
+        validators=[Length(max=20, message=TOO_LONG)],
     )
-    note = TextAreaField(
-        _l("Waarom anders? (openbaar)"), validators=[Length(max=2000, message=MAX)]
-    )
+    note = text_field(_l("Waarom anders? (openbaar)"), 2000, area=True)
 
 
 class DuplicateForm(BaseForm):
-    original = StringField(
-        _l("Nummer van het voorstel waar dit op lijkt (leeg: geen)"),
-        validators=[Length(max=12, message=MAX)],
-    )
-    note = TextAreaField(_l("Toelichting (openbaar)"), validators=[Length(max=2000, message=MAX)])
+    original = text_field(_l("Nummer van het voorstel waar dit op lijkt (leeg: geen)"), 12)
+    note = text_field(_l("Toelichting (openbaar)"), 2000, area=True)
 
     def validate_original(self, field: StringField) -> None:
         text = (field.data or "").strip().lstrip("#")
@@ -164,7 +162,7 @@ class ListFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Zoeken"), validators=[Length(max=100, message=MAX)])
+    q = text_field(_l("Zoeken"), 100)
     category = ChoiceField(_l("Categorie"), validators=[Optional()])
     area = ChoiceField(_l("Buurt"), validators=[Optional()])
     state = ChoiceField(_l("Status"), validators=[Optional()])

@@ -6,13 +6,24 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import DateField, EmailField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..accounts.models import User
 from ..accounts.operations import find_user_by_email
-from ..forms import BaseForm, ChoiceField, EuroField, WholeNumberField, WithinYears
+from ..forms import (
+    TOO_LONG,
+    BaseForm,
+    ChoiceField,
+    EuroField,
+    WithinYears,
+    number_field,
+    text_field,
+)
 from .models import PayeeType, ProjectStatus
+
+#: what a reason left empty is told
+NO_REASON = _l("Geef een reden op.")
 
 
 def payee_choices() -> list[tuple[str, str]]:
@@ -38,55 +49,27 @@ class ExpenseForm(BaseForm):
     )
     amount = EuroField(_l("Bedrag (euro, met btw)"), validators=[DataRequired(), _more_than_zero])
     vat = EuroField(_l("Waarvan btw (euro, mag leeg)"), validators=[Optional()])
-    payee = StringField(
-        _l("Betaald aan"),
-        validators=[
-            DataRequired(message=_l("Vul in aan wie er is betaald.")),
-            Length(max=120, message=_l("Hoogstens %(max)d tekens.")),
-        ],
-    )
+    payee = text_field(_l("Betaald aan"), 120, required=_l("Vul in aan wie er is betaald."))
     payee_type = ChoiceField(_l("Soort ontvanger"))
-    description = StringField(
-        _l("Waarvoor"),
-        validators=[
-            DataRequired(message=_l("Schrijf kort waarvoor het geld was.")),
-            Length(max=300, message=_l("Hoogstens %(max)d tekens.")),
-        ],
+    description = text_field(
+        _l("Waarvoor"), 300, required=_l("Schrijf kort waarvoor het geld was.")
     )
     cost_line = ChoiceField(_l("Kostenpost uit het voorstel"), validators=[Optional()])
     receipt = FileField(_l("Bon of factuur (PDF, JPEG of PNG, hoogstens 10 MB)"))
 
 
 class RejectForm(BaseForm):
-    reason = TextAreaField(
-        _l("Waarom niet?"),
-        validators=[
-            DataRequired(message=_l("Geef een reden op.")),
-            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
-        ],
-    )
+    reason = text_field(_l("Waarom niet?"), 1000, required=NO_REASON, area=True)
 
 
 class ReallocateForm(BaseForm):
     amount = EuroField(_l("Extra bedrag (euro)"), validators=[DataRequired(), _more_than_zero])
-    reason = TextAreaField(
-        _l("Reden"),
-        validators=[
-            DataRequired(message=_l("Geef een reden op.")),
-            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
-        ],
-    )
+    reason = text_field(_l("Reden"), 1000, required=NO_REASON, area=True)
 
 
 class CloseProjectForm(BaseForm):
     status = ChoiceField(_l("Hoe is het project afgelopen?"))
-    note = TextAreaField(
-        _l("Toelichting voor de wijk"),
-        validators=[
-            DataRequired(message=_l("Geef een reden op.")),
-            Length(max=1000, message=_l("Hoogstens %(max)d tekens.")),
-        ],
-    )
+    note = text_field(_l("Toelichting voor de wijk"), 1000, required=NO_REASON, area=True)
 
     def set_choices(self) -> None:
         self.status.choices = [
@@ -111,24 +94,16 @@ class TreasurerForm(BaseForm):
 
 
 class UpdateForm(BaseForm):
-    body = TextAreaField(
-        _l("Wat is er gebeurd?"),
-        validators=[
-            DataRequired(message=_l("Schrijf wat er is gebeurd.")),
-            Length(max=5000, message=_l("Hoogstens %(max)d tekens.")),
-        ],
+    body = text_field(
+        _l("Wat is er gebeurd?"), 5000, required=_l("Schrijf wat er is gebeurd."), area=True
     )
-    percent = WholeNumberField(
-        _l("Hoeveel is er klaar (procent)?"),
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100, message=_l("Een getal van 0 tot en met 100.")),
-        ],
+    percent = number_field(
+        _l("Hoeveel is er klaar (procent)?"), 0, 100, _l("Een getal van 0 tot en met 100.")
     )
     photos = MultipleFileField(_l("Foto's (hoogstens 3; JPEG, PNG of WebP)"))
     alt = StringField(
         _l("Wat staat er op de foto's?"),
-        validators=[Optional(), Length(max=200, message=_l("Hoogstens %(max)d tekens."))],
+        validators=[Optional(), Length(max=200, message=TOO_LONG)],
         description=_l("Voor wie de foto's niet kan zien."),
     )
 
