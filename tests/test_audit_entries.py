@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
+from wijkbudget.dialogue import operations as dialogue
+from wijkbudget.dialogue.models import Report
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
@@ -80,3 +82,34 @@ def test_expense_decisions_are_filed_under_the_project(project):
             f"uitgave={first.id}, boeking={correction.seq}, reden=Dubbel geboekt",
         )
     ]
+
+
+def test_each_moderation_decision_handles_the_open_reports_and_is_logged(
+    west, board, make_user, make_round, make_proposal
+):
+    people = [make_user(f"p{i}@example.org", wijk=west) for i in range(3)]
+    rnd = make_round(west, Phase.REVIEW)
+    thread = dialogue.thread_for_proposal(make_proposal(rnd, people[0], State.SUBMITTED))
+    comment = dialogue.post_comment(people[0], thread, "Onaardig", now=utcnow() - timedelta(1))
+
+    def report(who) -> None:
+        dialogue.report_comment(who, comment, "Naar")
+
+    def open_reports() -> int:
+        db.session.expire_all()
+        reports = db.session.scalars(select(Report).where(Report.comment_id == comment.id))
+        return sum(1 for r in reports if r.handled_at is None)
+
+    report(people[1])
+    dialogue.hide_comment(board, comment, "persoonlijke aanval")
+    assert open_reports() == 0 and comment.report_count == 0
+    dialogue.restore_comment(board, comment)
+    report(people[2])
+    assert open_reports() == 1
+    dialogue.dismiss_reports(board, comment)
+    assert open_reports() == 0 and comment.report_count == 0
+
+    on_comment = ("board", "comment", comment.id, west.id)
+    assert _entries("comment.hide") == [(*on_comment, "", "reden=persoonlijke aanval")]
+    assert _entries("comment.restore") == [(*on_comment, "reden=persoonlijke aanval", "")]
+    assert _entries("comment.dismiss_reports") == [(*on_comment, "meldingen=1", "")]

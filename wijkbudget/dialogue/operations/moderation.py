@@ -6,7 +6,9 @@ blocked person's row."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -74,13 +76,32 @@ def _moderated(board: User, comment: Comment) -> tuple[Comment, Neighbourhood]:
     return comment, wijk
 
 
-def _handle_reports(comment: Comment) -> None:
+def _decided(
+    action: str,
+    board: User,
+    comment: Comment,
+    wijk: Neighbourhood,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """The board has decided on ``comment``: its open reports are handled, and the decision is
+    in the audit log (``action``, with what it changed)."""
     now = utcnow()
     for report in db.session.scalars(
         select(Report).where(Report.comment_id == comment.id, Report.handled_at.is_(None))
     ):
         report.handled_at = now
     comment.report_count = 0
+    record(
+        action,
+        actor=board,
+        role="board",
+        obj=comment,
+        neighbourhood=wijk,
+        before=before,
+        after=after,
+    )
 
 
 @use_case
@@ -99,15 +120,7 @@ def hide_comment(board: User, comment: Comment, reason: str) -> None:
     comment.hidden_at = utcnow()
     comment.hidden_reason = reason.strip()[:300]
     comment.hidden_by_id = board.id
-    _handle_reports(comment)
-    record(
-        "comment.hide",
-        actor=board,
-        role="board",
-        obj=comment,
-        neighbourhood=wijk,
-        after={"reden": comment.hidden_reason},
-    )
+    _decided("comment.hide", board, comment, wijk, after={"reden": comment.hidden_reason})
 
 
 @use_case
@@ -122,15 +135,7 @@ def restore_comment(board: User, comment: Comment) -> None:
     comment.hidden_at = None
     comment.hidden_reason = ""
     comment.hidden_by_id = None
-    _handle_reports(comment)
-    record(
-        "comment.restore",
-        actor=board,
-        role="board",
-        obj=comment,
-        neighbourhood=wijk,
-        before={"reden": before},
-    )
+    _decided("comment.restore", board, comment, wijk, before={"reden": before})
 
 
 @use_case
@@ -142,15 +147,7 @@ def dismiss_reports(board: User, comment: Comment) -> None:
     count = comment.report_count
     if not count:
         raise Conflict(_("Er zijn geen open meldingen bij deze reactie."))
-    _handle_reports(comment)
-    record(
-        "comment.dismiss_reports",
-        actor=board,
-        role="board",
-        obj=comment,
-        neighbourhood=wijk,
-        before={"meldingen": count},
-    )
+    _decided("comment.dismiss_reports", board, comment, wijk, before={"meldingen": count})
 
 
 @use_case
