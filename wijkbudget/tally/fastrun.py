@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -99,30 +100,19 @@ class Eval:
         self.err = 0.0 if rho_f is None else 2 * ULP * rho_f  # bound on |rho_f - rho|
 
 
+@dataclass(slots=True)
 class Supporters:
     """Project ``p`` at round ``rnd`` with its ``cost`` and its supporters by budget class (the
     classes, their utility and total weight, and ``inv`` as on Eval): what the ways of finding
     its price (``FastRun._partition`` and the others) share, and what its Eval carries."""
 
-    __slots__ = ("p", "rnd", "cost", "cls", "util", "weight", "inv")
-
-    def __init__(
-        self,
-        p: int,
-        rnd: int,
-        cost: int,
-        cls: Int64s,
-        util: Int64s,
-        weight: Int64s,
-        inv: Int64s | None,
-    ) -> None:
-        self.p = p
-        self.rnd = rnd
-        self.cost = cost
-        self.cls = cls
-        self.util = util
-        self.weight = weight
-        self.inv = inv
+    p: int
+    rnd: int
+    cost: int
+    cls: Int64s
+    util: Int64s
+    weight: Int64s
+    inv: Int64s | None
 
     def priced(self, rho_f: float, rho: Fraction | None, poor: Bools, urich: int) -> Eval:
         """The Eval of these supporters at price rho (``rho_f``, and ``rho`` when exact)."""
