@@ -1,7 +1,8 @@
 """Forms of the voting area. The ballot itself is a variable set of checkboxes or point fields per
 proposal: :func:`read_ballot` reads it (for the ballot, the budget bar and the paper sheets
 alike) and ``operations.problems`` checks it; the classes are the fixed forms: code entry, the
-receipt check and the board's codes and paper batches."""
+receipt check and the board's codes and paper batches (a sheet struck out, a batch confirmed or
+discarded)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, StringField, TimeField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, DateField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, ChoiceField, WholeNumberField, WithinYears, database_id
+from ..forms import (
+    BaseForm,
+    ChoiceField,
+    WholeNumberField,
+    WithinYears,
+    database_id,
+    text_field,
+)
 from ..i18n import local_to_utc
 from ..rounds.models import BallotType, Round
 from .models import VotingError
 from .operations import MAX_BATCH
+from .operations.paper import REASON_MAX
 
 
 def first_error(form: BaseForm) -> str:
@@ -84,6 +93,37 @@ class PaperBatchForm(BaseForm):
 
 class SheetForm(BaseForm):
     identifier = StringField(_l("Stemcode of e-mailadres"), validators=[Length(max=254)])
+
+
+def _reason_field(label: Any) -> StringField:
+    """A reason (the operation says when it is needed and how short it may be)."""
+    return text_field(label, REASON_MAX, area=True)
+
+
+class StrikeSheetForm(BaseForm):
+    """Strike one entered sheet out (its number and why)."""
+
+    number = WholeNumberField(
+        _l("Nummer van het stembiljet"),
+        validators=[InputRequired(_l("Kies het stembiljet dat je wilt doorstrepen."))],
+    )
+    reason = _reason_field(_l("Waarom streep je dit stembiljet door?"))
+
+
+class ConfirmBatchForm(BaseForm):
+    """The second board member's confirmation; a reason when the count differs."""
+
+    reason = _reason_field(_l("Reden als het aantal niet klopt"))
+
+
+class DiscardBatchForm(BaseForm):
+    """Throwing a batch away: asked for explicitly, with a reason."""
+
+    sure = BooleanField(
+        _l("Ja, gooi deze stapel weg"),
+        validators=[DataRequired(_l("Zet een vinkje als je de stapel echt wilt weggooien."))],
+    )
+    reason = _reason_field(_l("Waarom gooi je de stapel weg?"))
 
 
 def read_ballot(rnd: Round, fields: Iterable[tuple[str, str]]) -> dict[int, int]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import aliased, load_only, selectinload
 
 from .. import sealing
 from ..accounts.models import User
@@ -23,6 +24,7 @@ from .models import (
     Ballot,
     CodeBatch,
     PaperBatch,
+    PaperSheet,
     Participation,
     Receipt,
     SealedBallot,
@@ -78,6 +80,19 @@ def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Pr
     if chosen is not None:
         query = query.where(Proposal.id.in_(list(chosen)))
     return list(db.session.scalars(query))
+
+
+def booklet_proposals(rnd: Round) -> list[Proposal]:
+    """The proposals on the ballot (as :func:`ballot_proposals`) with their photos, for the
+    proposal booklet of the paper kit."""
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .options(selectinload(Proposal.images))
+            .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
+            .order_by(Proposal.id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -173,12 +188,60 @@ def code_usage(rnd: Round) -> list[tuple[CodeBatch, int]]:
 
 
 def sheets_entered(batch: PaperBatch) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(SealedBallot.id)).where(SealedBallot.paper_batch_id == batch.id)
+    """The sheets of the batch that count: while it is open, its sealed ballots (a struck sheet
+    took its own away; confirming counts these); once it ended, its sheets not struck out (the
+    close opens the sealed ballots and deletes them)."""
+    if batch.is_open:
+        query = select(func.count(SealedBallot.id)).where(SealedBallot.paper_batch_id == batch.id)
+    else:
+        query = select(func.count(PaperSheet.id)).where(
+            PaperSheet.batch_id == batch.id, PaperSheet.struck_at.is_(None)
         )
-        or 0
-    )
+    return db.session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class SheetLine:
+    """One entered sheet as the batch's page lists it: its number, who entered it and when,
+    and if it was struck out, who did and why. Never what the sheet chose."""
+
+    number: int
+    entered_by: str
+    entered_at: datetime
+    struck_by: str | None
+    struck_at: datetime | None
+    struck_reason: str | None
+
+
+def paper_sheets(batch: PaperBatch) -> list[SheetLine]:
+    """The batch's sheets by number, with the names of who entered and who struck them."""
+    enterer, striker = aliased(User), aliased(User)
+    rows = db.session.execute(
+        select(
+            PaperSheet.number,
+            func.coalesce(enterer.display_name, enterer.email),
+            PaperSheet.entered_at,
+            func.coalesce(striker.display_name, striker.email),
+            PaperSheet.struck_at,
+            PaperSheet.struck_reason,
+        )
+        .join(enterer, enterer.id == PaperSheet.entered_by_id, isouter=True)
+        .join(striker, striker.id == PaperSheet.struck_by_id, isouter=True)
+        .where(PaperSheet.batch_id == batch.id)
+        .order_by(PaperSheet.number)
+    ).all()
+    unknown = _("onbekend")
+    return [
+        SheetLine(
+            number,
+            entered_by or unknown,
+            entered_at,
+            (struck_by or unknown) if struck_at is not None else None,
+            struck_at,
+            reason,
+        )
+        for number, entered_by, entered_at, struck_by, struck_at, reason in rows
+    ]
 
 
 def paper_batches(rnd: Round) -> list[PaperBatch]:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
 from .. import permissions
 from ..accounts.models import User
@@ -172,9 +172,21 @@ def claim(address_id: int) -> None:
 def release_batch(batch_id: int) -> None:
     """A paper batch is discarded: the places its sheets took are free again (before its
     participations are deleted, in the same use case, which holds the batch's lock)."""
+    _release(Participation.paper_batch_id == batch_id)
+
+
+def release_sheet(participation_id: int) -> None:
+    """One paper sheet is struck out: the place it took at its address is free again (before
+    its participation is deleted, in the same use case, which holds the batch's lock)."""
+    _release(Participation.id == participation_id)
+
+
+def _release(which: ColumnElement[bool]) -> None:
+    """The places the participations ``which`` took, given back (``used`` lowered by as many),
+    address by address in the order of their ids."""
     taken = db.session.execute(
         select(Participation.address_id, func.count(Participation.id))
-        .where(Participation.paper_batch_id == batch_id, Participation.address_id.is_not(None))
+        .where(which, Participation.address_id.is_not(None))
         .group_by(Participation.address_id)
         .order_by(Participation.address_id)
     ).all()
@@ -237,6 +249,8 @@ def upload_register(board: User, rnd: Round, data: bytes) -> Summary:
                 "house_number": line.house_number,
                 "capacity": line.capacity,
                 "used": 0,
+                "street": line.street,
+                "city": line.city,
             }
             for line in parsed.lines
         ],

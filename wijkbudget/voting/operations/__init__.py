@@ -9,7 +9,9 @@ batch first).
 
 By concern: ``ballot`` (the rules: what a selection adds up to, what is wrong with it, who may
 vote), ``cast`` (storing a ballot), ``codes`` (printed codes and what a typed code is),
-``paper`` (paper batches), ``close`` (the sealed ballots opened at the close). Callers use
+``paper`` (paper batches: sheets entered and struck out, the batch confirmed or discarded),
+``close`` (the sealed ballots opened at the close), ``letters`` (letters with codes from an
+address list, and the letters of a batch for the PDF and the print shop). Callers use
 ``from wijkbudget.voting import operations; operations.cast(...)``: the names are here.
 """
 
@@ -43,18 +45,22 @@ from .codes import (
     revoke_code,
     show_codes,
 )
+from .letters import Letter, make_letters, show_letters
 from .paper import (
     confirm_paper_batch,
     discard_paper_batch,
     enter_sheet,
+    four_eyes_refusal,
     open_paper_batch,
     record_paper_conflict,
+    strike_sheet,
 )
 
 __all__ = [
     "MAX_BATCH",
     "AlreadyVoted",
     "CodeLookup",
+    "Letter",
     "Tally",
     "Turn",
     "VoterRefusal",
@@ -67,9 +73,11 @@ __all__ = [
     "eligibility_refusal",
     "enter_sheet",
     "find_code",
+    "four_eyes_refusal",
     "generate_codes",
     "issue_walk_in_code",
     "look_up_code",
+    "make_letters",
     "make_codes_from_register",
     "mark_printed",
     "note_many_wrong_codes",
@@ -79,6 +87,8 @@ __all__ = [
     "revoke_batch",
     "revoke_code",
     "show_codes",
+    "show_letters",
+    "strike_sheet",
     "tally",
     "unseal_ballots",
     "voter_refusal",

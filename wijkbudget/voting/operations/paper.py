@@ -1,6 +1,10 @@
-"""Paper ballots: a batch with its count sheet, each sheet entered as a cast, and a second board
-member's confirmation (four eyes) before the batch counts — or the batch discarded, and nothing
-of it counts."""
+"""Paper ballots: a batch with its count sheet, each sheet entered as a cast (numbered in its
+batch), a sheet entered wrongly struck out with a reason, and a second board member's
+confirmation (four eyes) before the batch counts — with a reason when the sheets entered differ
+from the count sheet — or the batch discarded with a reason, and nothing of it counts.
+
+Every act on a batch starts by locking it (:func:`_lock_open_batch`), so entering, striking,
+confirming and discarding one batch happen one after the other."""
 
 from __future__ import annotations
 
@@ -70,6 +74,26 @@ def open_paper_batch(
         after={"label": batch.label, "aantal": declared},
     )
     return batch
+
+
+#: a reason (striking a sheet, a count that differs, a discard): a few words, at most a column
+REASON_MIN = 10
+REASON_MAX = 500
+
+
+def clean_reason(reason: str | None) -> str:
+    """The reason on one line, or :class:`VotingError` when it is missing, too short to say
+    anything (fewer than :data:`REASON_MIN` characters) or too long for its column."""
+    text = " ".join((reason or "").split())
+    if not text:
+        raise VotingError(_("Schrijf op waarom."))
+    if len(text) < REASON_MIN:
+        raise VotingError(
+            _("Schrijf in een paar woorden waarom (minstens %(n)d tekens).", n=REASON_MIN)
+        )
+    if len(text) > REASON_MAX:
+        raise VotingError(_("De reden is te lang (hoogstens %(n)d tekens).", n=REASON_MAX))
+    return text
 
 
 def _lock_open_batch(batch: PaperBatch) -> PaperBatch:
@@ -149,53 +173,187 @@ def record_paper_conflict(board: User, rnd: Round, batch: PaperBatch) -> None:
 
 
 @use_case
-def confirm_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
-    """The second pair of eyes: only another board member, and only when the count matches;
-    then the batch's ballots count. A second confirmation: 409.
+def strike_sheet(board: User, rnd: Round, batch: PaperBatch, number: int, reason: str) -> bool:
+    """Strike out sheet ``number`` of an open batch, with a reason: its sealed ballot and its
+    participation go (the code can vote again, the address's place is free again, an account's
+    mailbox fingerprint goes with the participation), the sheet stays, marked struck by whom,
+    when and why, and no longer counts. Returns True; False when this board member had struck
+    it already (a double click: nothing more happens). Struck already by another: 409.
 
-    Locks: the batch (``FOR UPDATE``, see :func:`_lock_open_batch`): no sheet comes in while
-    the sheets are counted, and a discard waits and then finds the batch confirmed."""
+    Locks: the batch (``FOR UPDATE``, see :func:`_lock_open_batch`): a confirmation or a
+    discard waits and then sees the sheet struck (a confirmation counts without it), or comes
+    first and this finds the batch closed (409); two strikes of one sheet: the second finds it
+    struck. Then the code's row and the address's row (conditional updates), as a discard
+    does: batch → code."""
     board_only(board, rnd)
+    reason = clean_reason(reason)
     batch = _lock_open_batch(batch)
-    if batch.created_by_id == board.id:
-        raise VotingError(_("Een ander bestuurslid moet de stapel bevestigen (vier ogen)."))
-    entered = sheets_entered(batch)
-    if entered != batch.declared_count:
-        raise VotingError(
+    sheet = db.session.scalar(
+        select(PaperSheet)
+        .where(PaperSheet.batch_id == batch.id, PaperSheet.number == number)
+        .execution_options(populate_existing=True)
+    )
+    if sheet is None:
+        raise VotingError(_("Stembiljet %(n)d staat niet in deze stapel.", n=number))
+    if sheet.struck_at is not None:
+        if sheet.struck_by_id == board.id:
+            return False  # the same member again (a double click): it is struck
+        raise Conflict(
             _(
-                "Er zijn %(entered)d stembiljetten ingevoerd, maar op de telstaat staan er "
-                "%(declared)d.",
-                entered=entered,
-                declared=batch.declared_count,
+                "Stembiljet %(n)d is al doorgestreept door een ander bestuurslid: %(reason)s",
+                n=number,
+                reason=sheet.struck_reason or "",
             )
         )
+    participation_id, ballot_id = sheet.participation_id, sheet.sealed_ballot_id
+    if participation_id is not None:
+        db.session.execute(
+            update(VotingCode)
+            .where(
+                VotingCode.id.in_(
+                    select(Participation.code_id).where(Participation.id == participation_id)
+                )
+            )
+            .values(used=False)
+            .execution_options(synchronize_session=False)
+        )
+        register.release_sheet(participation_id)  # the place it took at its address
+    sheet.participation_id = sheet.sealed_ballot_id = None
+    sheet.struck_at = utcnow()
+    sheet.struck_by_id = board.id
+    sheet.struck_reason = reason
+    db.session.flush()
+    if ballot_id is not None:
+        db.session.execute(
+            delete(SealedBallot).where(
+                SealedBallot.id == ballot_id, SealedBallot.paper_batch_id == batch.id
+            )
+        )
+    if participation_id is not None:
+        # (its mailbox fingerprint goes with it: ON DELETE CASCADE)
+        db.session.execute(
+            delete(Participation).where(
+                Participation.id == participation_id, Participation.paper_batch_id == batch.id
+            )
+        )
+    record(
+        "paper.strike",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"stembiljet": number, "reden": reason},
+    )
+    return True
+
+
+def four_eyes_refusal(board: User, batch: PaperBatch) -> str | None:
+    """Why ``board`` may not confirm the batch, or None: the second pair of eyes is someone
+    who did not begin the batch, enter any of its sheets or strike any out. (Read under the
+    batch's lock by the confirmation; sheets change only under it.)"""
+    if batch.created_by_id == board.id:
+        return str(_("Een ander bestuurslid moet de stapel bevestigen (vier ogen)."))
+    struck = db.session.scalar(
+        select(PaperSheet.id)
+        .where(PaperSheet.batch_id == batch.id, PaperSheet.struck_by_id == board.id)
+        .limit(1)
+    )
+    if struck is not None:
+        return str(
+            _(
+                "Je hebt een stembiljet van deze stapel doorgestreept. Een ander bestuurslid "
+                "moet de stapel bevestigen (vier ogen)."
+            )
+        )
+    entered = db.session.scalar(
+        select(PaperSheet.id)
+        .where(PaperSheet.batch_id == batch.id, PaperSheet.entered_by_id == board.id)
+        .limit(1)
+    )
+    if entered is not None:
+        return str(
+            _(
+                "Je hebt stembiljetten van deze stapel ingevoerd. Een ander bestuurslid moet de "
+                "stapel bevestigen (vier ogen)."
+            )
+        )
+    return None
+
+
+@use_case
+def confirm_paper_batch(
+    board: User, rnd: Round, batch: PaperBatch, reason: str | None = None
+) -> None:
+    """The second pair of eyes (:func:`four_eyes_refusal`); then the batch's ballots count.
+    When the sheets entered (struck ones not counted) differ from the count sheet, only with a
+    reason (kept in ``mismatch_reason`` and the audit line); without one, a refusal that says
+    both numbers. A reason given when the numbers agree is not needed and not kept. The sheets
+    lose their links to their participations and sealed ballots: a confirmed sheet says no
+    more than that it was entered (docs/ballot-secrecy.md). A second confirmation: 409.
+
+    Locks: the batch (``FOR UPDATE``, see :func:`_lock_open_batch`): no sheet comes in or is
+    struck while the sheets are counted, and a discard waits and then finds the batch
+    confirmed."""
+    board_only(board, rnd)
+    batch = _lock_open_batch(batch)
+    refusal = four_eyes_refusal(board, batch)
+    if refusal:
+        raise VotingError(refusal)
+    entered = sheets_entered(batch)
+    kept_reason = None
+    if entered != batch.declared_count:
+        if not (reason or "").strip():
+            raise VotingError(
+                _(
+                    "Er zijn %(entered)d stembiljetten ingevoerd, maar op de telstaat staan er "
+                    "%(declared)d. Bevestig de stapel alleen als je weet waarom dat verschilt, "
+                    "en schrijf de reden op.",
+                    entered=entered,
+                    declared=batch.declared_count,
+                )
+            )
+        kept_reason = clean_reason(reason)
     db.session.execute(
         update(SealedBallot)
         .where(SealedBallot.paper_batch_id == batch.id)
         .values(counted=True)
         .execution_options(synchronize_session=False)
     )
+    # ballot secrecy: a confirmed sheet is no longer linked to its rows
+    db.session.execute(
+        update(PaperSheet)
+        .where(PaperSheet.batch_id == batch.id)
+        .values(participation_id=None, sealed_ballot_id=None)
+        .execution_options(synchronize_session=False)
+    )
     batch.confirmed_by_id = board.id
     batch.confirmed_at = utcnow()
+    batch.mismatch_reason = kept_reason
+    after: dict[str, object] = {"aantal": entered, "telstaat": batch.declared_count}
+    if kept_reason:
+        after["reden"] = kept_reason
     record(
         "paper.confirm",
         actor=board,
         role="board",
         obj=batch,
         neighbourhood=rnd.neighbourhood,
-        after={"aantal": entered},
+        after=after,
     )
 
 
 @use_case
-def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
+def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch, reason: str) -> None:
     """Nothing of the batch counts: its ballots and participations go, its codes can vote
-    again. A second discard: 409.
+    again, the places at its addresses are free again. Only with a reason (kept in
+    ``discard_reason`` and the audit line); the page asks to confirm first. A second
+    discard: 409.
 
     Locks: the batch (``FOR UPDATE``, see :func:`_lock_open_batch`): a sheet being entered is
     in before this starts (and goes with the rest), or comes after and finds the batch
-    discarded; a confirmation waits and then finds it discarded."""
+    discarded; a confirmation or a strike waits and then finds it discarded."""
     board_only(board, rnd)
+    reason = clean_reason(reason)
     batch = _lock_open_batch(batch)
     codes = select(Participation.code_id).where(Participation.paper_batch_id == batch.id)
     db.session.execute(
@@ -208,4 +366,12 @@ def discard_paper_batch(board: User, rnd: Round, batch: PaperBatch) -> None:
     db.session.execute(delete(SealedBallot).where(SealedBallot.paper_batch_id == batch.id))
     db.session.execute(delete(Participation).where(Participation.paper_batch_id == batch.id))
     batch.discarded_at = utcnow()
-    record("paper.discard", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
+    batch.discard_reason = reason
+    record(
+        "paper.discard",
+        actor=board,
+        role="board",
+        obj=batch,
+        neighbourhood=rnd.neighbourhood,
+        after={"reden": reason},
+    )

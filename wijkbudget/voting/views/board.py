@@ -1,7 +1,7 @@
 """The board's voting pages: codes (made at random or from the address register, letters, the
-CSV, printed, revoked, walk-in codes) and paper batches (entered sheet by sheet, confirmed by a
-second board member, or discarded). Each POST runs one operation through
-``actions.run_action``; the page comes again with the refusal in its status."""
+CSV, printed, revoked, walk-in codes); the paper batches are in ``views.paper``. Each POST runs
+one operation through ``actions.run_action``; the page comes again with the refusal in its
+status."""
 
 from __future__ import annotations
 
@@ -25,13 +25,10 @@ from ...urls import external_url
 from .. import operations, queries, register
 from ..forms import (
     GenerateCodesForm,
-    PaperBatchForm,
     RevokeCodeForm,
-    SheetForm,
     first_error,
-    read_ballot,
 )
-from ..models import AlreadyVoted, CodeBatch, PaperBatch, VotingError, VotingPlace
+from ..models import CodeBatch, VotingError, VotingPlace
 from .blueprint import bp
 
 # --- the board: codes ---------------------------------------------------------------------------
@@ -277,122 +274,4 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         lambda: operations.show_codes(current_user, rnd, batch),
         to=download,
         again=_not_shown(wijk, rnd),
-    )
-
-
-# --- the board: paper ballots --------------------------------------------------------------------
-
-
-def _paper_page(
-    wijk: Neighbourhood, rnd: Round, error: str | None = None, status: int = 200
-) -> Any:
-    return render_template(
-        "voting/paper.html",
-        wijk=wijk,
-        rnd=rnd,
-        batches=queries.paper_batches(rnd),
-        error=error,
-        form_token=_form_token(),
-    ), status
-
-
-@bp.route("/wijk/<slug>/bestuur/rondes/<int:round_id>/papier", methods=["GET", "POST"])
-@board_required
-def paper(wijk: Neighbourhood, round_id: int) -> Any:
-    rnd = load_round(wijk, round_id)
-    if request.method == "GET":
-        return _paper_page(wijk, rnd)
-    form = PaperBatchForm()
-    return run_action(
-        lambda: operations.open_paper_batch(
-            current_user,
-            rnd,
-            form.label.data or "",
-            form.declared.data or 0,
-            form_token=_sent_token(),
-        ),
-        form=form,
-        to=lambda batch: url_for(
-            ".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch.id
-        ),
-        # as it is now (the use case rolled back)
-        again=lambda refusal: _paper_page(
-            wijk, load_round(wijk, round_id), _message(refusal, form), refusal.status
-        ),
-    )
-
-
-def _paper_batch_page(
-    wijk: Neighbourhood, rnd: Round, batch: PaperBatch, error: str | None = None, status: int = 200
-) -> Any:
-    return render_template(
-        "voting/paper_batch.html",
-        wijk=wijk,
-        rnd=rnd,
-        batch=batch,
-        error=error,
-        entered=queries.sheets_entered(batch),
-        conflicts=queries.paper_conflicts(batch),
-        proposals=queries.ballot_proposals(rnd),
-    ), status
-
-
-def _paper_batch(rnd: Round, batch_id: int) -> PaperBatch:
-    batch = db.session.get(PaperBatch, batch_id)
-    if batch is None or batch.round_id != rnd.id:
-        abort(404)
-    return batch
-
-
-@bp.route(
-    "/wijk/<slug>/bestuur/rondes/<int:round_id>/papier/<int:batch_id>", methods=["GET", "POST"]
-)
-@board_required
-def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
-    rnd = load_round(wijk, round_id)
-    batch = _paper_batch(rnd, batch_id)
-    if request.method == "GET":
-        return _paper_batch_page(wijk, rnd, batch)
-
-    sheet = SheetForm()
-
-    def again(refusal: Refusal) -> Any:
-        # as they are now (the use case rolled back)
-        now = load_round(wijk, round_id)
-        return _paper_batch_page(
-            wijk, now, _paper_batch(now, batch_id), _message(refusal, sheet), refusal.status
-        )
-
-    def enter() -> None:
-        try:
-            operations.enter_sheet(
-                current_user,
-                rnd,
-                batch,
-                sheet.identifier.data or "",
-                read_ballot(rnd, request.form.items(multi=True)),
-            )
-        except AlreadyVoted:
-            # the sheet was not entered; the conflict itself is kept for the board
-            operations.record_paper_conflict(current_user, rnd, batch)
-            raise
-
-    here = url_for(".paper_batch", slug=wijk.slug, round_id=round_id, batch_id=batch_id)
-    action = request.form.get("action", "sheet")
-    if action == "confirm":
-        return run_action(
-            lambda: operations.confirm_paper_batch(current_user, rnd, batch),
-            done=_("De stapel is bevestigd en telt mee."),
-            to=here,
-            again=again,
-        )
-    if action == "discard":
-        return run_action(
-            lambda: operations.discard_paper_batch(current_user, rnd, batch),
-            done=_("De stapel is weggegooid; niets ervan telt."),
-            to=here,
-            again=again,
-        )
-    return run_action(
-        enter, form=sheet, done=_("Het stembiljet is ingevoerd."), to=here, again=again
     )
