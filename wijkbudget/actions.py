@@ -23,20 +23,24 @@ turns those two outcomes into a response; it never commits.
 Where the page cannot be shown again with the message in place (a list of many items, a button in
 a table), leave ``again`` out: the message is flashed and the browser goes to ``back`` (or ``to``)
 with 303, and the form's input is not kept — use this only for forms without typed text.
+
+Where routes differ only in what they do (the operation, the message), one view serves them all:
+it is routed once per endpoint and reads its part of a table with :func:`this_route`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import flash, redirect
+from flask import flash, redirect, request
 from flask.typing import ResponseReturnValue
 
 from .errors import DomainError
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,3 +113,10 @@ def _refused(
     if not isinstance(target, str):
         raise TypeError("run_action without again= needs back= when to= is not a URL")
     return redirect(target, 303)
+
+
+def this_route(table: Mapping[str, T]) -> T:
+    """What ``table`` holds for the route being answered, by its endpoint without the blueprint:
+    for one view routed under several endpoints, e.g. ``@bp.post(".../afwijzen",
+    endpoint="reject")`` and ``@bp.post(".../terugdraaien", endpoint="reverse")``."""
+    return table[(request.endpoint or "").rpartition(".")[2]]

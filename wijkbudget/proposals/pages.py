@@ -1,23 +1,24 @@
 """The proposals' blueprint and what its pages share: loading a proposal this visitor may see,
 the guard (403 for a person who may never act on it), and the proposal's page with the forms of
-those who can act on it, shown again with an action's refusal (``show_again``, for
-``actions.run_action``). The routes are in ``views`` (residents) and ``review_views`` (the
-board)."""
+those who can act on it; an action on the proposal (``act_on``, through ``actions.run_action``)
+goes back to that page, or shows it again with the refusal (``show_again``). The routes are in
+``views`` (residents) and ``review_views`` (the board)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..actions import Refusal
+from ..actions import Refusal, run_action
 from ..dialogue import queries as dialogue_queries
 from ..dialogue.models import Thread
 from ..extensions import db
-from ..forms import options
+from ..forms import BaseForm, options
 from ..money import format_euros_input
 from ..rounds.models import Round
 from ..rounds.queries import as_of_now
@@ -40,12 +41,15 @@ from .operations import ProposalData, invite_expired
 bp = Blueprint("proposals", __name__)
 
 
-def load(proposal_id: int) -> Proposal:
-    """A proposal this person may see (404 otherwise: a concept is not even said to exist)."""
+def load(proposal_id: int, action: Action | None = None) -> Proposal:
+    """A proposal this person may see (404 otherwise: a concept is not even said to exist), and
+    may do ``action`` on (``guard``: 403)."""
     proposal = queries.load_proposal(proposal_id)
     if proposal is None or not proposal.can_view(current_user):
         abort(404)
     as_of_now(proposal.round)  # the phase its dates imply, shown, not written
+    if action is not None:
+        guard(proposal, action)
     return proposal
 
 
@@ -64,40 +68,39 @@ def _own_ids(form: Any, prefix: str) -> Any:
     return form
 
 
-FORM_PREFIXES = {
-    "decision_form": "toelaten",
-    "reject_form": "afwijzen",
-    "changes_form": "aanpassing",
-    "estimate_form": "kosten",
-    "duplicate_form": "dubbel",
+#: the forms on a proposal's page, by the name the template knows each by: its class and, for
+#: the board's forms, the prefix of its fields' ids
+PAGE_FORMS: dict[str, tuple[type[BaseForm], str | None]] = {
+    "invite_form": (InviteForm, None),
+    "image_form": (ImageForm, None),
+    "withdraw_form": (WithdrawForm, None),
+    "decision_form": (DecisionForm, "toelaten"),
+    "reject_form": (RejectForm, "afwijzen"),
+    "changes_form": (ChangesForm, "aanpassing"),
+    "estimate_form": (EstimateForm, "kosten"),
+    "duplicate_form": (DuplicateForm, "dubbel"),
 }
 
 
 def _action_forms(proposal: Proposal, forms: dict[str, Any]) -> dict[str, Any]:
-    """The forms of the people who can act on a proposal. A visitor who is not logged in can do
-    none of it and gets none (a form puts a token in the session, and the page would no longer
-    come from the page cache)."""
-    names = ("invite_form", "image_form", "withdraw_form", "changes_form", "duplicate_form")
+    """The forms of the people who can act on a proposal: those given (sent, with their errors),
+    the others empty. A visitor who is not logged in can do none of it and gets none (a form
+    puts a token in the session, and the page would no longer come from the page cache)."""
     if not current_user.is_authenticated:
-        return {n: None for n in (*names, "decision_form", "reject_form", "estimate_form")}
-    reject_form = forms.get("reject_form") or RejectForm(formdata=None)
-    reject_form.criteria.choices = options([(c.id, c.text) for c in proposal.round.criteria])
-    estimate_form = forms.get("estimate_form") or EstimateForm(formdata=None)
-    if "estimate_form" not in forms and proposal.board_cost_cents is not None:
-        estimate_form.amount.data = format_euros_input(proposal.board_cost_cents)
-        estimate_form.note.data = proposal.board_cost_note
+        return dict.fromkeys(PAGE_FORMS)
     built = {
-        "invite_form": forms.get("invite_form") or InviteForm(formdata=None),
-        "image_form": forms.get("image_form") or ImageForm(formdata=None),
-        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(formdata=None),
-        "decision_form": forms.get("decision_form") or DecisionForm(formdata=None),
-        "reject_form": reject_form,
-        "changes_form": forms.get("changes_form") or ChangesForm(formdata=None),
-        "estimate_form": estimate_form,
-        "duplicate_form": forms.get("duplicate_form") or DuplicateForm(formdata=None),
+        name: forms.get(name) or form_class(formdata=None)
+        for name, (form_class, _prefix) in PAGE_FORMS.items()
     }
-    for key, prefix in FORM_PREFIXES.items():
-        _own_ids(built[key], prefix)
+    built["reject_form"].criteria.choices = options(
+        [(c.id, c.text) for c in proposal.round.criteria]
+    )
+    if "estimate_form" not in forms and proposal.board_cost_cents is not None:
+        built["estimate_form"].amount.data = format_euros_input(proposal.board_cost_cents)
+        built["estimate_form"].note.data = proposal.board_cost_note
+    for name, (_form_class, prefix) in PAGE_FORMS.items():
+        if prefix is not None:
+            _own_ids(built[name], prefix)
     return built
 
 
@@ -117,10 +120,27 @@ def show_page(proposal: Proposal, status: int = 200, **forms: Any) -> Any:
     return render_template("proposals/show.html", **context), status
 
 
-def show_again(proposal_id: int, refusal: Refusal, **forms: Any) -> Any:
+def show_again(proposal_id: int, refusal: Refusal, form: BaseForm | None = None) -> Any:
     """The proposal's page again after a refused action (``run_action``'s ``again``): the
     proposal read afresh, the form that was sent with its errors, the refusal's message."""
-    return show_page(load(proposal_id), refusal.status, action_error=refusal.message, **forms)
+    sent = {
+        name: form for name, (form_class, _prefix) in PAGE_FORMS.items() if type(form) is form_class
+    }
+    return show_page(load(proposal_id), refusal.status, action_error=refusal.message, **sent)
+
+
+def act_on(
+    proposal_id: int, operation: Callable[[], Any], done: str, form: BaseForm | None = None
+) -> Any:
+    """Run an action on the proposal (``actions.run_action``, validating ``form`` first): then
+    its page (303), or, refused, its page again with the form and the refusal."""
+    return run_action(
+        operation,
+        form=form,
+        done=done,
+        to=url_for(".show", proposal_id=proposal_id),
+        again=lambda refusal: show_again(proposal_id, refusal, form),
+    )
 
 
 def proposal_form(

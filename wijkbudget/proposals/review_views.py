@@ -1,18 +1,21 @@
 """The board's review of proposals: the queue, and the decisions (admit, reject, ask for
 changes, estimate the cost, mark a duplicate). Routes on the proposals' blueprint
 (``pages.bp``; ``views`` imports this module so they are there when the app registers it).
-Each decision runs through ``actions.run_action``; a refusal shows the proposal's page again
-with the board's form and its message."""
+Each decision runs through ``pages.act_on``; a refusal shows the proposal's page again with the
+board's form and its message. Admitting and asking for changes differ only in what they do:
+one view serves both."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..actions import run_action
+from ..actions import this_route
 from ..extensions import paginate
 from ..forms import database_id, options
 from ..guards import board_required
@@ -21,7 +24,7 @@ from ..neighbourhoods.models import Neighbourhood
 from . import operations, queries
 from .forms import ChangesForm, DecisionForm, DuplicateForm, EstimateForm, RejectForm
 from .models import Action, Proposal
-from .pages import bp, guard, load, show_again
+from .pages import act_on, bp, guard, load
 
 
 @bp.get("/wijk/<slug>/bestuur/rondes/<int:round_id>/toetsing")
@@ -39,17 +42,43 @@ def _decision(wijk: Neighbourhood, proposal_id: int, action: Action) -> Proposal
     return proposal
 
 
-@bp.post("/wijk/<slug>/bestuur/voorstellen/<int:proposal_id>/toelaten")
+class _WithMessage(NamedTuple):
+    """A decision that takes only a public message."""
+
+    action: Action
+    form: type[DecisionForm] | type[ChangesForm]
+    operation: Callable[[Any, Proposal, str], object]
+    done: Any  # what is said when it is done (a lazy text)
+
+
+_WITH_MESSAGE = {
+    "admit": _WithMessage(
+        Action.ADMIT, DecisionForm, operations.admit, _l("Het voorstel staat op het stembiljet.")
+    ),
+    "request_changes": _WithMessage(
+        Action.REQUEST_CHANGES,
+        ChangesForm,
+        operations.request_changes,
+        _l("De indieners kunnen hun voorstel nu aanpassen."),
+    ),
+}
+
+
+@bp.post("/wijk/<slug>/bestuur/voorstellen/<int:proposal_id>/toelaten", endpoint="admit")
+@bp.post(
+    "/wijk/<slug>/bestuur/voorstellen/<int:proposal_id>/aanpassing", endpoint="request_changes"
+)
 @board_required
-def admit(wijk: Neighbourhood, proposal_id: int) -> Any:
-    proposal = _decision(wijk, proposal_id, Action.ADMIT)
-    form = DecisionForm()
-    return run_action(
-        lambda: operations.admit(current_user, proposal, form.message.data or ""),
-        form=form,
-        done=_("Het voorstel staat op het stembiljet."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, decision_form=form),
+def decide_with_message(wijk: Neighbourhood, proposal_id: int) -> Any:
+    """Admit the proposal to the ballot, or ask its authors for changes."""
+    decision = this_route(_WITH_MESSAGE)
+    proposal = _decision(wijk, proposal_id, decision.action)
+    form = decision.form()
+    return act_on(
+        proposal_id,
+        lambda: decision.operation(current_user, proposal, form.message.data or ""),
+        str(decision.done),
+        form,
     )
 
 
@@ -59,28 +88,13 @@ def reject(wijk: Neighbourhood, proposal_id: int) -> Any:
     proposal = _decision(wijk, proposal_id, Action.REJECT)
     form = RejectForm()
     form.criteria.choices = options([(c.id, c.text) for c in proposal.round.criteria])
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.reject(
             current_user, proposal, list(form.criteria.data or []), form.message.data or ""
         ),
-        form=form,
-        done=_("Het voorstel is afgewezen. De indieners krijgen bericht."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, reject_form=form),
-    )
-
-
-@bp.post("/wijk/<slug>/bestuur/voorstellen/<int:proposal_id>/aanpassing")
-@board_required
-def request_changes(wijk: Neighbourhood, proposal_id: int) -> Any:
-    proposal = _decision(wijk, proposal_id, Action.REQUEST_CHANGES)
-    form = ChangesForm()
-    return run_action(
-        lambda: operations.request_changes(current_user, proposal, form.message.data or ""),
-        form=form,
-        done=_("De indieners kunnen hun voorstel nu aanpassen."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, changes_form=form),
+        _("Het voorstel is afgewezen. De indieners krijgen bericht."),
+        form,
     )
 
 
@@ -89,14 +103,13 @@ def request_changes(wijk: Neighbourhood, proposal_id: int) -> Any:
 def estimate(wijk: Neighbourhood, proposal_id: int) -> Any:
     proposal = _decision(wijk, proposal_id, Action.ESTIMATE)
     form = EstimateForm()
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.set_estimate(
             current_user, proposal, form.amount.cents, form.note.data or ""
         ),
-        form=form,
-        done=_("De schatting van het bestuur is opgeslagen."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, estimate_form=form),
+        _("De schatting van het bestuur is opgeslagen."),
+        form,
     )
 
 
@@ -114,10 +127,4 @@ def duplicate(wijk: Neighbourhood, proposal_id: int) -> Any:
             raise operations.ProposalError(_("Er is geen voorstel met dat nummer in deze ronde."))
         operations.mark_duplicate(current_user, proposal, original, form.note.data or "")
 
-    return run_action(
-        mark,
-        form=form,
-        done=_("Opgeslagen."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, duplicate_form=form),
-    )
+    return act_on(proposal_id, mark, _("Opgeslagen."), form)

@@ -1,7 +1,8 @@
 """Proposal pages of residents: the public list and a proposal's page; writing, submitting and
 withdrawing; photos, co-submitters and supports. Every action runs through
-``actions.run_action``; a refusal shows the proposal's page again (``pages.show_again``). The
-board's review is in ``review_views``, on the same blueprint (``pages.bp``)."""
+``actions.run_action`` (most through ``pages.act_on``); a refusal shows the proposal's page
+again (``pages.show_again``). The board's review is in ``review_views``, on the same blueprint
+(``pages.bp``)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from . import (
 )
 from .forms import ImageForm, InviteForm, ListFilterForm, WithdrawForm
 from .models import Action, Proposal, ProposalImage, State, state_label
-from .pages import bp, guard, load, proposal_data, proposal_form, show_again, show_page
+from .pages import act_on, bp, load, proposal_data, proposal_form, show_again, show_page
 
 __all__ = ["bp"]
 
@@ -178,8 +179,7 @@ def create(slug: str, round_id: int) -> Any:
 @bp.route("/voorstellen/<int:proposal_id>/bewerken", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int) -> Any:
-    proposal = load(proposal_id)
-    guard(proposal, Action.EDIT)
+    proposal = load(proposal_id, Action.EDIT)
     rnd = proposal.round
     refusal = proposal.refusal(Action.EDIT, current_user)
     form = proposal_form(rnd, proposal, formdata=request.form if request.method == "POST" else None)
@@ -212,43 +212,37 @@ def edit(proposal_id: int) -> Any:
 @bp.post("/voorstellen/<int:proposal_id>/indienen")
 @login_required
 def submit(proposal_id: int) -> Any:
-    proposal = load(proposal_id)
-    guard(proposal, Action.SUBMIT)
-    return run_action(
+    proposal = load(proposal_id, Action.SUBMIT)
+    return act_on(
+        proposal_id,
         lambda: operations.submit(current_user, proposal),
-        done=_("Je voorstel is ingediend. Het bestuur gaat het toetsen."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal),
+        _("Je voorstel is ingediend. Het bestuur gaat het toetsen."),
     )
 
 
 @bp.post("/voorstellen/<int:proposal_id>/intrekken")
 @login_required
 def withdraw(proposal_id: int) -> Any:
-    proposal = load(proposal_id)
-    guard(proposal, Action.WITHDRAW)
+    proposal = load(proposal_id, Action.WITHDRAW)
     form = WithdrawForm()
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.withdraw(current_user, proposal, form.reason.data or ""),
-        form=form,
-        done=_("Je voorstel is ingetrokken."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, withdraw_form=form),
+        _("Je voorstel is ingetrokken."),
+        form,
     )
 
 
 @bp.post("/voorstellen/<int:proposal_id>/mede-indieners")
 @login_required
 def invite(proposal_id: int) -> Any:
-    proposal = load(proposal_id)
-    guard(proposal, Action.INVITE)
+    proposal = load(proposal_id, Action.INVITE)
     form = InviteForm()
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.invite_coauthor(current_user, proposal, form.email.data or ""),
-        form=form,
-        done=_("De uitnodiging is verstuurd."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, invite_form=form),
+        _("De uitnodiging is verstuurd."),
+        form,
     )
 
 
@@ -259,11 +253,10 @@ def withdraw_invite(proposal_id: int, invite_id: int) -> Any:
     proposal = load(proposal_id)
     if not proposal.is_author(current_user):
         abort(403)
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.withdraw_invite(current_user, proposal, invite_id),
-        done=_("De uitnodiging is ingetrokken."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal),
+        _("De uitnodiging is ingetrokken."),
     )
 
 
@@ -290,15 +283,13 @@ def accept_invite(token: str) -> Any:
 @bp.post("/voorstellen/<int:proposal_id>/fotos")
 @login_required
 def add_image(proposal_id: int) -> Any:
-    proposal = load(proposal_id)
-    guard(proposal, Action.EDIT)
+    proposal = load(proposal_id, Action.EDIT)
     form = ImageForm()
-    return run_action(
+    return act_on(
+        proposal_id,
         lambda: operations.add_image(current_user, proposal, form.photo.data, form.alt.data or ""),
-        form=form,
-        done=_("De foto is toegevoegd."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal, image_form=form),
+        _("De foto is toegevoegd."),
+        form,
     )
 
 
@@ -308,13 +299,11 @@ def remove_image(proposal_id: int, image_id: int) -> Any:
     image = db.session.get(ProposalImage, image_id)
     if image is None or image.proposal_id != proposal_id:
         abort(404)
-    proposal = load(proposal_id)
-    guard(proposal, Action.EDIT)
-    return run_action(
+    proposal = load(proposal_id, Action.EDIT)
+    return act_on(
+        proposal_id,
         lambda: operations.remove_image(current_user, proposal, image_id),
-        done=_("De foto is verwijderd."),
-        to=url_for(".show", proposal_id=proposal_id),
-        again=lambda refusal: show_again(proposal_id, refusal),
+        _("De foto is verwijderd."),
     )
 
 
@@ -333,8 +322,7 @@ def image(proposal_id: int, image_id: int) -> Any:
 def support(proposal_id: int) -> Any:
     """Support (``want=1``, also when the form says nothing) or take it back (``want=0``): the
     form carries what the button meant, so a double click or a second tab does it once."""
-    proposal = load(proposal_id)
-    guard(proposal, Action.SUPPORT)
+    proposal = load(proposal_id, Action.SUPPORT)
     want = request.form.get("want", "1") != "0"
 
     def answered(outcome: operations.SupportOutcome) -> Any:
