@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import permissions
 from ..accounts.models import User
-from ..actions import Refusal, run_action
+from ..actions import Refusal, run_action, this_route
 from ..extensions import csrf, db, paginate
 from ..forms import database_id, options
 from ..guards import board_required, login_required, public
@@ -372,24 +373,24 @@ def hide(wijk: Neighbourhood, comment_id: int) -> Any:
     )
 
 
-@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/herstellen")
-@board_required
-def restore(wijk: Neighbourhood, comment_id: int) -> Any:
-    comment = _moderated(wijk, comment_id)
-    return run_action(
-        lambda: operations.restore_comment(current_user, comment),
-        done=_("De reactie is weer zichtbaar."),
-        to=url_for(".moderation", slug=wijk.slug),
-    )
+#: the board's buttons on a comment that need no form, by endpoint: the operation and what is
+#: said when it is done
+_BUTTONS = {
+    "restore": (operations.restore_comment, _l("De reactie is weer zichtbaar.")),
+    "dismiss": (operations.dismiss_reports, _l("De meldingen zijn afgehandeld.")),
+}
 
 
-@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/meldingen-afwijzen")
+@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/herstellen", endpoint="restore")
+@bp.post("/wijk/<slug>/bestuur/reacties/<int:comment_id>/meldingen-afwijzen", endpoint="dismiss")
 @board_required
-def dismiss(wijk: Neighbourhood, comment_id: int) -> Any:
+def moderate(wijk: Neighbourhood, comment_id: int) -> Any:
+    """Show a hidden comment again, or find its reports unfounded."""
     comment = _moderated(wijk, comment_id)
+    operation, done = this_route(_BUTTONS)
     return run_action(
-        lambda: operations.dismiss_reports(current_user, comment),
-        done=_("De meldingen zijn afgehandeld."),
+        lambda: operation(current_user, comment),
+        done=str(done),
         to=url_for(".moderation", slug=wijk.slug),
     )
 
