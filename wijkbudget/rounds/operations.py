@@ -103,18 +103,12 @@ def _check(data: RoundData) -> None:
         raise RoundError(_("Een categorie staat twee keer in de lijst."))
     if data.ballot_type == BallotType.CUMULATIVE and not data.ballot_points:
         raise RoundError(_("Vul in hoeveel punten iedereen mag verdelen."))
-    if (
-        data.ballot_type == BallotType.APPROVAL
-        and data.ballot_min_choices
-        and data.ballot_max_choices
-        and data.ballot_min_choices > data.ballot_max_choices
+    if data.ballot_type == BallotType.APPROVAL and _above(
+        data.ballot_min_choices, data.ballot_max_choices
     ):
         raise RoundError(_("Het minimum aantal keuzes is hoger dan het maximum."))
-    if (
-        data.ballot_type == BallotType.CUMULATIVE
-        and data.ballot_max_points_each
-        and data.ballot_points
-        and data.ballot_max_points_each > data.ballot_points
+    if data.ballot_type == BallotType.CUMULATIVE and _above(
+        data.ballot_max_points_each, data.ballot_points
     ):
         raise RoundError(_("Het maximum per voorstel is hoger dan het totaal aantal punten."))
     if data.ballot_type != BallotType.APPROVAL:
@@ -125,6 +119,11 @@ def _check(data: RoundData) -> None:
     if data.ballot_type != BallotType.CUMULATIVE:
         data.ballot_points = None
         data.ballot_max_points_each = None
+
+
+def _above(part: int | None, limit: int | None) -> bool:
+    """Both are set (0 is not set) and ``part`` is more than ``limit``."""
+    return bool(part and limit and part > limit)
 
 
 def _areas(wijk: Neighbourhood, ids: list[int]) -> list[Area]:
