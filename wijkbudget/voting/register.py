@@ -224,11 +224,7 @@ def upload_register(board: User, rnd: Round, data: bytes) -> Summary:
     rnd = rounds.lock_round(rnd)
     if not rnd.is_before(Phase.VOTING):
         raise VotingError(_("Het stemmen is begonnen: de adressenlijst kan niet meer veranderen."))
-    codes = db.session.scalar(
-        select(func.count(VotingCode.id)).where(
-            VotingCode.round_id == rnd.id, VotingCode.revoked_at.is_(None)
-        )
-    )
+    codes = _unrevoked_codes(rnd)
     if codes:
         raise VotingError(
             _(
@@ -237,9 +233,7 @@ def upload_register(board: User, rnd: Round, data: bytes) -> Summary:
                 n=codes,
             )
         )
-    replaced = db.session.execute(
-        delete(RegisterAddress).where(RegisterAddress.round_id == rnd.id)
-    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult; typed as Result
+    replaced = _delete_addresses(rnd)
     db.session.execute(
         insert(RegisterAddress),
         [
@@ -287,13 +281,7 @@ def erase_register(board: User, rnd: Round) -> int:
             _("Tijdens het stemmen blijft de adressenlijst staan. Wis hem na de uitslag.")
         )
     if before:
-        codes = db.session.scalar(
-            select(func.count(VotingCode.id)).where(
-                VotingCode.round_id == rnd.id,
-                VotingCode.revoked_at.is_(None),
-                VotingCode.address_id.is_not(None),
-            )
-        )
+        codes = _unrevoked_codes(rnd, of_register=True)
         if codes:
             raise VotingError(
                 _(
@@ -302,9 +290,7 @@ def erase_register(board: User, rnd: Round) -> int:
                     n=codes,
                 )
             )
-    erased = db.session.execute(
-        delete(RegisterAddress).where(RegisterAddress.round_id == rnd.id)
-    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult; typed as Result
+    erased = _delete_addresses(rnd)
     if before:
         rnd.register_max_votes = None
     record(
@@ -315,6 +301,25 @@ def erase_register(board: User, rnd: Round) -> int:
         neighbourhood=rnd.neighbourhood_id,
         after={"adressen": erased},
     )
+    return erased
+
+
+def _unrevoked_codes(rnd: Round, *, of_register: bool = False) -> int:
+    """How many codes of the round are not revoked (with ``of_register``: of those, the ones
+    made from the register, for an address)."""
+    query = select(func.count(VotingCode.id)).where(
+        VotingCode.round_id == rnd.id, VotingCode.revoked_at.is_(None)
+    )
+    if of_register:
+        query = query.where(VotingCode.address_id.is_not(None))
+    return db.session.scalar(query) or 0
+
+
+def _delete_addresses(rnd: Round) -> int:
+    """Delete the round's register; returns how many addresses it had."""
+    erased = db.session.execute(
+        delete(RegisterAddress).where(RegisterAddress.round_id == rnd.id)
+    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult; typed as Result
     return int(erased or 0)
 
 
