@@ -33,13 +33,8 @@ def _euros(cents: int | None) -> str:
 
 def table(wijk: Neighbourhood, what: str, *, private: bool) -> tuple[list[str], list[list[Any]]]:
     if what == "projecten":
-        projects = list(
-            db.session.scalars(
-                select(FundedProject)
-                .where(FundedProject.neighbourhood_id == wijk.id)
-                .options(selectinload(FundedProject.proposal), selectinload(FundedProject.round))
-                .order_by(FundedProject.id)
-            )
+        projects = queries.projects_of(
+            wijk, selectinload(FundedProject.proposal), selectinload(FundedProject.round)
         )
         money = queries.money_by_project([p.id for p in projects])
         header = ["project", "voorstel", "titel", "ronde", "status", "toegekend_euro",
@@ -118,16 +113,10 @@ def table(wijk: Neighbourhood, what: str, *, private: bool) -> tuple[list[str], 
 def grants_360(wijk: Neighbourhood) -> str:
     """The wijk's grants, one object per funded project, with 360Giving's field names. The
     recipient is the initiative group, never a private person's name."""
-    projects = list(
-        db.session.scalars(
-            select(FundedProject)
-            .where(FundedProject.neighbourhood_id == wijk.id)
-            .options(
-                selectinload(FundedProject.proposal).selectinload(Proposal.area),
-                selectinload(FundedProject.round),
-            )
-            .order_by(FundedProject.id)
-        )
+    projects = queries.projects_of(
+        wijk,
+        selectinload(FundedProject.proposal).selectinload(Proposal.area),
+        selectinload(FundedProject.round),
     )
     money = queries.money_by_project([p.id for p in projects])
     grants = [

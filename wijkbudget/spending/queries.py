@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -132,15 +133,22 @@ class RoundMoney:
     done: int = 0
 
 
-def wijk_overview(wijk: Neighbourhood) -> list[RoundMoney]:
-    """Per round with funded projects: granted, spent, remaining, returned."""
-    projects = list(
+def projects_of(wijk: Neighbourhood, *load: Any) -> list[FundedProject]:
+    """The wijk's funded projects, oldest first, with what ``load`` loads alongside
+    (``selectinload`` options)."""
+    return list(
         db.session.scalars(
             select(FundedProject)
             .where(FundedProject.neighbourhood_id == wijk.id)
-            .options(selectinload(FundedProject.round))
+            .options(*load)
+            .order_by(FundedProject.id)
         )
     )
+
+
+def wijk_overview(wijk: Neighbourhood) -> list[RoundMoney]:
+    """Per round with funded projects: granted, spent, remaining, returned."""
+    projects = projects_of(wijk, selectinload(FundedProject.round))
     money = money_by_project([p.id for p in projects])
     rounds: dict[int, RoundMoney] = {}
     for project in projects:
@@ -249,38 +257,37 @@ def ledger_head(wijk: Neighbourhood) -> tuple[int, str | None]:
     return (row.seq, row.hash) if row else (0, None)
 
 
+ENTRY_KINDS = {
+    EntryKind.GRANT: _l("Toekenning"),
+    EntryKind.EXPENSE: _l("Uitgave"),
+    EntryKind.CORRECTION: _l("Correctie"),
+    EntryKind.REALLOCATION: _l("Extra geld"),
+    EntryKind.RETURN: _l("Terug naar de wijk"),
+}
+EXPENSE_STATES = {
+    ExpenseState.PENDING: _l("wacht op goedkeuring"),
+    ExpenseState.APPROVED: _l("goedgekeurd"),
+    ExpenseState.REJECTED: _l("afgewezen"),
+    ExpenseState.REVERSED: _l("teruggedraaid"),
+}
+PROJECT_STATUSES = {
+    ProjectStatus.NOT_STARTED: _l("Nog niet gestart"),
+    ProjectStatus.IN_PROGRESS: _l("Bezig"),
+    ProjectStatus.DONE: _l("Afgerond"),
+    ProjectStatus.STOPPED: _l("Gestopt"),
+}
+
+
 def entry_kind_label(kind: EntryKind | str) -> str:
-    return str(
-        {
-            EntryKind.GRANT: _("Toekenning"),
-            EntryKind.EXPENSE: _("Uitgave"),
-            EntryKind.CORRECTION: _("Correctie"),
-            EntryKind.REALLOCATION: _("Extra geld"),
-            EntryKind.RETURN: _("Terug naar de wijk"),
-        }[EntryKind(kind)]
-    )
+    return str(ENTRY_KINDS[EntryKind(kind)])
 
 
 def expense_state_label(state: ExpenseState | str) -> str:
-    return str(
-        {
-            ExpenseState.PENDING: _("wacht op goedkeuring"),
-            ExpenseState.APPROVED: _("goedgekeurd"),
-            ExpenseState.REJECTED: _("afgewezen"),
-            ExpenseState.REVERSED: _("teruggedraaid"),
-        }[ExpenseState(state)]
-    )
+    return str(EXPENSE_STATES[ExpenseState(state)])
 
 
 def status_label(status: ProjectStatus | str) -> str:
-    return str(
-        {
-            ProjectStatus.NOT_STARTED: _("Nog niet gestart"),
-            ProjectStatus.IN_PROGRESS: _("Bezig"),
-            ProjectStatus.DONE: _("Afgerond"),
-            ProjectStatus.STOPPED: _("Gestopt"),
-        }[ProjectStatus(status)]
-    )
+    return str(PROJECT_STATUSES[ProjectStatus(status)])
 
 
 # --- the councillor's audit desk -------------------------------------------------------------
@@ -299,15 +306,10 @@ def flags(wijk: Neighbourhood, now: datetime | None = None) -> list[Flag]:
     projects without an update for > 90 days or over their grant, an approval by someone who
     was involved (the application refuses it; flagged anyway)."""
     now = now or utcnow()
-    projects = list(
-        db.session.scalars(
-            select(FundedProject)
-            .where(FundedProject.neighbourhood_id == wijk.id)
-            .options(
-                selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
-                selectinload(FundedProject.expenses),
-            )
-        )
+    projects = projects_of(
+        wijk,
+        selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
+        selectinload(FundedProject.expenses),
     )
     money = money_by_project([p.id for p in projects])
     result: list[Flag] = []

@@ -9,16 +9,17 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ...actions import Refusal, run_action
+from ...actions import Refusal, run_action, this_route
 from ...extensions import paginate
 from ...guards import board_required
 from ...neighbourhoods.models import Neighbourhood
 from .. import operations, queries
 from ..forms import CloseProjectForm, ReallocateForm, RejectForm, TreasurerForm
 from ..models import Expense, ProjectStatus
-from .common import board_expense, board_project, bp, load_project, project_again, project_page
+from .common import act_on, board_expense, board_project, bp, load_project, project_page
 
 
 @bp.get("/wijk/<slug>/bestuur/uitgaven")
@@ -66,32 +67,31 @@ def approve(wijk: Neighbourhood, expense_id: int) -> Any:
     )
 
 
-@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/afwijzen")
-@board_required
-def reject(wijk: Neighbourhood, expense_id: int) -> Any:
-    expense = board_expense(wijk, expense_id)
-    project_id = expense.project_id
-    form = RejectForm()
-    return run_action(
-        lambda: operations.reject_expense(current_user, expense, form.reason.data),
-        form=form,
-        done=_("De uitgave is afgewezen."),
-        to=lambda _none: _after_decision(wijk, expense),
-        again=lambda refusal: _decision_refused(project_id, refusal, form),
-    )
+#: the decisions on an expense that take a reason, by endpoint: the operation and what is said
+#: when it is done
+_WITH_REASON = {
+    "reject": (operations.reject_expense, _l("De uitgave is afgewezen.")),
+    "reverse": (
+        operations.reverse_expense,
+        _l("De uitgave is teruggedraaid met een correctie in het grootboek."),
+    ),
+}
 
 
-@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/terugdraaien")
+@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/afwijzen", endpoint="reject")
+@bp.post("/wijk/<slug>/bestuur/uitgaven/<int:expense_id>/terugdraaien", endpoint="reverse")
 @board_required
-def reverse(wijk: Neighbourhood, expense_id: int) -> Any:
+def decide_with_reason(wijk: Neighbourhood, expense_id: int) -> Any:
+    """Reject a waiting expense, or turn back an approved one (a correction in the ledger)."""
     expense = board_expense(wijk, expense_id)
     project_id = expense.project_id
+    operation, done = this_route(_WITH_REASON)
     form = RejectForm()
     return run_action(
-        lambda: operations.reverse_expense(current_user, expense, form.reason.data),
+        lambda: operation(current_user, expense, form.reason.data),
         form=form,
-        done=_("De uitgave is teruggedraaid met een correctie in het grootboek."),
-        to=lambda _entry: _after_decision(wijk, expense),
+        done=str(done),
+        to=lambda _result: _after_decision(wijk, expense),
         again=lambda refusal: _decision_refused(project_id, refusal, form),
     )
 
@@ -104,14 +104,13 @@ def reverse(wijk: Neighbourhood, expense_id: int) -> Any:
 def reallocate(wijk: Neighbourhood, project_id: int) -> Any:
     project = board_project(wijk, project_id)
     form = ReallocateForm()
-    return run_action(
+    return act_on(
+        project_id,
         lambda: operations.reallocate(
             current_user, project, form.amount.cents or 0, form.reason.data
         ),
-        form=form,
-        done=_("Het extra geld staat in het grootboek."),
-        to=url_for(".project", project_id=project_id),
-        again=lambda refusal: project_again(project_id, refusal, "reallocate_form", form),
+        form,
+        _("Het extra geld staat in het grootboek."),
     )
 
 
@@ -121,14 +120,13 @@ def close(wijk: Neighbourhood, project_id: int) -> Any:
     project = board_project(wijk, project_id)
     form = CloseProjectForm()
     form.set_choices()
-    return run_action(
+    return act_on(
+        project_id,
         lambda: operations.close_project(
             current_user, project, ProjectStatus(form.status.data), form.note.data
         ),
-        form=form,
-        done=_("Het project is afgesloten. Wat over was, gaat terug naar de wijk."),
-        to=url_for(".project", project_id=project_id),
-        again=lambda refusal: project_again(project_id, refusal, "close_form", form),
+        form,
+        _("Het project is afgesloten. Wat over was, gaat terug naar de wijk."),
     )
 
 
@@ -137,10 +135,9 @@ def close(wijk: Neighbourhood, project_id: int) -> Any:
 def treasurer(wijk: Neighbourhood, project_id: int) -> Any:
     project = board_project(wijk, project_id)
     form = TreasurerForm()
-    return run_action(
+    return act_on(
+        project_id,
         lambda: operations.set_treasurer(current_user, project, form.person),
-        form=form,
-        done=_("De penvoerder is opgeslagen."),
-        to=url_for(".project", project_id=project_id),
-        again=lambda refusal: project_again(project_id, refusal, "treasurer_form", form),
+        form,
+        _("De penvoerder is opgeslagen."),
     )

@@ -1,16 +1,18 @@
 """What the verantwoording's views share: the blueprint, loading a project or expense (404, or
-not of this wijk: 404), and the project page, which the board's and initiators' actions show
-again with their form's errors or the operation's refusal."""
+not of this wijk: 404), and the project page, to which the board's and initiators' actions on a
+project go back (``act_on``), or which they show again with their form's errors or the
+operation's refusal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 
 from ... import permissions
-from ...actions import Refusal
+from ...actions import Refusal, run_action
 from ...extensions import db, paginate
 from ...loaders import in_wijk_or_404
 from ...neighbourhoods.models import Neighbourhood
@@ -79,11 +81,36 @@ def project_page(project: FundedProject, status: int = 200, **forms: Any) -> Any
     ), status
 
 
-def project_again(project_id: int, refusal: Refusal, form_name: str, form: Any) -> Any:
+#: the forms on the project page that an action sends, by the name the template knows each by
+PAGE_FORMS = {
+    "update_form": UpdateForm,
+    "reallocate_form": ReallocateForm,
+    "close_form": CloseProjectForm,
+    "treasurer_form": TreasurerForm,
+    "plan_form": PlanForm,
+}
+
+
+def project_again(project_id: int, refusal: Refusal, form: Any) -> Any:
     """The project page again after an action on it was refused: the form's errors (on the
     form, 422; a form that was not even submitted in time, 400), or the operation's refusal at
     the top, in its status, with the project read afresh (the use case rolled back)."""
     project = load_project(project_id)
     if refusal.message is None:
-        return project_page(project, 422 if form.errors else 400, **{form_name: form})
+        sent = {name: form for name, form_class in PAGE_FORMS.items() if type(form) is form_class}
+        return project_page(project, 422 if form.errors else 400, **sent)
     return project_page(project, refusal.status, action_error=refusal.message)
+
+
+def act_on(
+    project_id: int, operation: Callable[[], Any], form: Any, done: str | None = None
+) -> Any:
+    """Run an action on the project (``actions.run_action``, validating ``form`` first): then
+    its page (303), or, refused, its page again (``project_again``)."""
+    return run_action(
+        operation,
+        form=form,
+        done=done,
+        to=url_for(".project", project_id=project_id),
+        again=lambda refusal: project_again(project_id, refusal, form),
+    )

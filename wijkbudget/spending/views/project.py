@@ -18,7 +18,7 @@ from ...guards import login_required, public
 from .. import operations, receipts
 from ..forms import ExpenseForm, PlanForm, UpdateForm, payee_choices
 from ..models import Expense, FundedProject, PayeeType, ProgressPhoto
-from .common import bp, load_project, project_again, project_page
+from .common import act_on, bp, load_project, project_page
 
 
 @bp.get("/projecten/<int:project_id>")
@@ -117,7 +117,8 @@ def add_update(project_id: int) -> Any:
     if not project.can_post_update(current_user):
         abort(403)
     form = UpdateForm()
-    return run_action(
+    return act_on(
+        project_id,
         lambda: operations.add_update(
             current_user,
             project,
@@ -126,10 +127,8 @@ def add_update(project_id: int) -> Any:
             photos=request.files.getlist("photos"),
             alt=form.alt.data or "",
         ),
-        form=form,
-        done=_("Het bericht staat op de projectpagina."),
-        to=url_for(".project", project_id=project.id),
-        again=lambda refusal: project_again(project_id, refusal, "update_form", form),
+        form,
+        _("Het bericht staat op de projectpagina."),
     )
 
 
@@ -150,11 +149,10 @@ def plan(project_id: int) -> Any:
     if not (project.is_initiator(current_user) or project.can_manage(current_user)):
         abort(403)
     form = PlanForm()
-    return run_action(
+    return act_on(
+        project_id,
         lambda: operations.set_plan(
             current_user, project, form.planned_start.data, form.planned_end.data
         ),
-        form=form,
-        to=url_for(".project", project_id=project.id),
-        again=lambda refusal: project_again(project_id, refusal, "plan_form", form),
+        form,
     )
