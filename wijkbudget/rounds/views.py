@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
@@ -51,16 +52,24 @@ def index(slug: str) -> str:
 def show(slug: str, round_id: int) -> str:
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)
-    is_board = rnd.can_manage(current_user)
+    # a form carries a token in the session: only for those who use it
+    return _round_page(wijk, rnd, _phase_form(rnd) if rnd.can_manage(current_user) else None)
+
+
+def _round_page(
+    wijk: Neighbourhood, rnd: Round, phase_form: PhaseForm | None, phase_error: str | None = None
+) -> str:
+    """The round's page; with ``phase_form`` (the board's), its phase buttons and beside them
+    ``phase_error``, why a move was refused."""
     return render_template(
         "rounds/show.html",
         wijk=wijk,
         rnd=rnd,
         counts=queries.state_counts(rnd),
-        is_board=is_board,
+        is_board=phase_form is not None,
         refusal=rnd.proposal_refusal(current_user),
-        # a form carries a token in the session: only for those who use it
-        phase_form=_phase_form(rnd) if is_board else None,
+        phase_form=phase_form,
+        phase_error=phase_error,
         places=voting.voting_places(rnd) if not rnd.has_reached(Phase.RESULT) else [],
         **_dialogue(rnd),
     )
@@ -223,19 +232,29 @@ def _phase_page(wijk: Neighbourhood, round_id: int, form: PhaseForm, refusal: Re
     """The round's page again after a refused move, with the refusal beside the buttons."""
     rnd = load_round(wijk, round_id)  # as it is now (the use case rolled back)
     form.current.data = rnd.phase.value  # the page now shows this phase
-    return (
-        render_template(
-            "rounds/show.html",
-            wijk=wijk,
-            rnd=rnd,
-            counts=queries.state_counts(rnd),
-            is_board=True,
-            refusal=rnd.proposal_refusal(current_user),
-            phase_form=form,
-            phase_error=refusal.message or " ".join(refusal.errors),
-            **_dialogue(rnd),
-        ),
-        refusal.status,
+    error = refusal.message or " ".join(refusal.errors)
+    return _round_page(wijk, rnd, form, error), refusal.status
+
+
+def _move(
+    wijk: Neighbourhood,
+    round_id: int,
+    step: Callable[[Round, PhaseForm], object],
+    done: Callable[[Round], str],
+    *,
+    check_form: bool = True,
+) -> Any:
+    """A phase button of the board: ``step`` moves the round (the phase form checked first,
+    unless ``check_form`` is off), then the round's page (303) with what ``done`` says of the
+    round; refused, the page again with the refusal beside the buttons."""
+    rnd = load_round(wijk, round_id)
+    form = _phase_form(rnd, formdata=request.form)
+    return run_action(
+        lambda: step(rnd, form),
+        form=form if check_form else None,
+        done=lambda _result: done(rnd),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
     )
 
 
@@ -246,39 +265,32 @@ def _moved(rnd: Round) -> str:
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/publiceren")
 @board_required
 def publish(wijk: Neighbourhood, round_id: int) -> Any:
-    rnd = load_round(wijk, round_id)
-    form = _phase_form(rnd, formdata=request.form)
-    return run_action(
-        lambda: operations.publish(current_user, rnd),
-        done=_("De ronde is gepubliceerd."),
-        to=url_for(".show", slug=wijk.slug, round_id=round_id),
-        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
+    return _move(
+        wijk,
+        round_id,
+        lambda rnd, _form: operations.publish(current_user, rnd),
+        lambda _rnd: _("De ronde is gepubliceerd."),
+        check_form=False,
     )
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/volgende-fase")
 @board_required
 def advance(wijk: Neighbourhood, round_id: int) -> Any:
-    rnd = load_round(wijk, round_id)
-    form = _phase_form(rnd, formdata=request.form)
-    return run_action(
-        lambda: operations.advance(
+    return _move(
+        wijk,
+        round_id,
+        lambda rnd, form: operations.advance(
             current_user, rnd, form.reason.data or "", expected=_expected(form)
         ),
-        form=form,
-        done=lambda _target: _moved(rnd),
-        to=url_for(".show", slug=wijk.slug, round_id=round_id),
-        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
+        _moved,
     )
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/terug")
 @board_required
 def go_back(wijk: Neighbourhood, round_id: int) -> Any:
-    rnd = load_round(wijk, round_id)
-    form = _phase_form(rnd, formdata=request.form)
-
-    def move_back() -> None:
+    def move_back(rnd: Round, form: PhaseForm) -> None:
         if not form.target.data:
             raise RoundError(_("Kies de fase waar de ronde naartoe gaat."))
         operations.go_back(
@@ -289,10 +301,4 @@ def go_back(wijk: Neighbourhood, round_id: int) -> Any:
             expected=_expected(form),
         )
 
-    return run_action(
-        move_back,
-        form=form,
-        done=lambda _result: _moved(rnd),
-        to=url_for(".show", slug=wijk.slug, round_id=round_id),
-        again=lambda refusal: _phase_page(wijk, round_id, form, refusal),
-    )
+    return _move(wijk, round_id, move_back, _moved)
