@@ -38,6 +38,14 @@ def first_error(form: BaseForm) -> str:
     return str(_l("Er ging iets mis met het formulier. Probeer het opnieuw."))
 
 
+def _batch_label() -> StringField:
+    """The name the board gives a batch (of codes, of paper ballots): at most 120 characters."""
+    return StringField(
+        _l("Naam van de stapel"),
+        validators=[Length(max=120, message=_l("Gebruik hoogstens 120 tekens."))],
+    )
+
+
 class CodeForm(BaseForm):
     code = StringField(_l("Stemcode"), validators=[Length(max=64)])
 
@@ -58,10 +66,7 @@ class GenerateCodesForm(BaseForm):
             ),
         ],
     )
-    label = StringField(
-        _l("Naam van de stapel"),
-        validators=[Length(max=120, message=_l("Gebruik hoogstens 120 tekens."))],
-    )
+    label = _batch_label()
     area = ChoiceField(_l("Voor welke buurt?"), validators=[Optional()], default="")
 
     def __init__(self, *args: Any, areas: Any = (), **kwargs: Any) -> None:
@@ -74,10 +79,7 @@ class RevokeCodeForm(BaseForm):
 
 
 class PaperBatchForm(BaseForm):
-    label = StringField(
-        _l("Naam van de stapel"),
-        validators=[Length(max=120, message=_l("Gebruik hoogstens 120 tekens."))],
-    )
+    label = _batch_label()
     declared = WholeNumberField(
         _l("Aantal stembiljetten op de telstaat"),
         validators=[
