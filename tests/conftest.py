@@ -29,10 +29,13 @@ from wijkbudget.accounts import mfa
 from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.accounts.passwords import hash_password
 from wijkbudget.extensions import db, utcnow
+from wijkbudget.guards import public
 from wijkbudget.neighbourhoods.models import Area, Neighbourhood, PostcodeRange
 from wijkbudget.proposals.models import CostLine, Proposal
 from wijkbudget.proposals.models import State as ProposalState
+from wijkbudget.results.models import Result, ResultLine
 from wijkbudget.rounds.models import Category, Criterion, Phase, Round
+from wijkbudget.tally import parallel
 
 PASSWORD = "een-lang-wachtwoord-voor-tests"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -296,6 +299,13 @@ def clients(make_client: Any) -> Any:
 # --- factories --------------------------------------------------------------------------------
 
 
+def saved(obj: Any) -> Any:
+    """Add ``obj`` to the session and commit: what a factory returns is in the database."""
+    db.session.add(obj)
+    db.session.commit()
+    return obj
+
+
 @pytest.fixture
 def make_wijk(app: Any) -> Any:
     def make(
@@ -306,9 +316,7 @@ def make_wijk(app: Any) -> Any:
         wijk = Neighbourhood(name=name, slug=name.lower().replace(" ", "-"), description="")
         wijk.postcode_ranges = [PostcodeRange(first=a, last=b) for a, b in postcodes]
         wijk.areas = [Area(name=a, slug=a.lower().replace(" ", "-")) for a in areas]
-        db.session.add(wijk)
-        db.session.commit()
-        return wijk
+        return saved(wijk)
 
     return make
 
@@ -345,8 +353,7 @@ def make_user(app: Any) -> Any:
         user.role_assignments = [
             RoleAssignment(role=role, neighbourhood=scope) for role, scope in roles
         ]
-        db.session.add(user)
-        db.session.commit()
+        saved(user)
         if roles:  # a role needs the second factor: enrolled, as after the set-up page
             enrol_second_factor(user)
         return user
@@ -372,23 +379,14 @@ def make_round(app: Any) -> Any:
         criteria: tuple[str, ...] = ("Goed voor de wijk", "Binnen een jaar klaar"),
     ) -> Round:
         rnd = Round(
-            neighbourhood=wijk,
-            title=title,
-            introduction="Doe mee!",
-            budget_cents=budget,
-            min_cost_cents=min_cost,
-            max_cost_cents=max_cost,
-            phase=phase,
-            support_enabled=support_enabled,
-            support_threshold=support_threshold,
-            min_age=min_age,
-            workers_eligible=workers_eligible,
-        )
+            neighbourhood=wijk, title=title, introduction="Doe mee!", phase=phase,
+            budget_cents=budget, min_cost_cents=min_cost, max_cost_cents=max_cost,
+            support_enabled=support_enabled, support_threshold=support_threshold,
+            min_age=min_age, workers_eligible=workers_eligible,
+        )  # fmt: skip
         rnd.categories = [Category(name=c, position=i) for i, c in enumerate(categories)]
         rnd.criteria = [Criterion(text=c, position=i) for i, c in enumerate(criteria)]
-        db.session.add(rnd)
-        db.session.commit()
-        return rnd
+        return saved(rnd)
 
     return make
 
@@ -429,6 +427,117 @@ def make_proposal(app: Any) -> Any:
         return proposal
 
     return make
+
+
+def stored_result(
+    rnd: Round, chosen: Proposal, closed_by: User, *, ballots: int, sha256: str = "0" * 64
+) -> Result:
+    """The result of ``rnd`` as closing it stores it (not yet added to the session): greedy,
+    ``ballots`` approval ballots that all chose ``chosen``, which is funded."""
+    line = ResultLine(
+        proposal_id=chosen.id, funded=True, rank=1, score=ballots, supporters=ballots,
+        cost_cents=chosen.cost_cents, stage="greedy", supporters_money_cents=None,
+    )  # fmt: skip
+    return Result(
+        round_id=rnd.id, rule="greedy", completion=None, budget_cents=rnd.budget_cents,
+        cost_cents=chosen.cost_cents, ballots_counted=ballots, ballot_type="approval",
+        ballots_file="", ballots_sha256=sha256, closed_at=utcnow(), closed_by_id=closed_by.id,
+        lines=[line],
+    )  # fmt: skip
+
+
+# --- the wijken, people and rounds most tests share -------------------------------------------
+
+
+@pytest.fixture
+def west(make_wijk: Any) -> Neighbourhood:
+    """Wijk West: postcodes 3531-3533, buurten Lombok and Oog in Al."""
+    return make_wijk("West")
+
+
+@pytest.fixture
+def oost(make_wijk: Any) -> Neighbourhood:
+    """Wijk Oost: postcodes 3581-3585, buurt Oudwijk."""
+    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+
+
+@pytest.fixture
+def board(west: Neighbourhood, make_user: Any) -> User:
+    """Henk, on the board of West."""
+    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def board2(west: Neighbourhood, make_user: Any) -> User:
+    """Ria, on the board of West too: a second member deciding (or racing) with Henk."""
+    return make_user("bestuur2@example.org", wijk=west, name="Ria", roles=((Role.BOARD, west),))
+
+
+@pytest.fixture
+def admin_client(make_user: Any, make_client: Any) -> FormClient:
+    """A client logged in as an administrator of the site."""
+    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
+    client = make_client()
+    client.login(admin.email)
+    return client
+
+
+@pytest.fixture
+def voting_round(
+    west: Neighbourhood, board: User, make_round: Any, make_proposal: Any
+) -> tuple[Round, list[Proposal]]:
+    """West's round in voting, budget € 5.000, with two proposals on the ballot: Speeltuin
+    (€ 3.000) and Bankjes (€ 1.000); returns (the round, the proposals)."""
+    rnd = make_round(west, Phase.VOTING, budget=500_000, max_cost=400_000)
+    proposals = [
+        make_proposal(rnd, board, ProposalState.ADMITTED, title="Speeltuin", cost=300_000,
+                      commit=False),
+        make_proposal(rnd, board, ProposalState.ADMITTED, title="Bankjes", cost=100_000,
+                      commit=False),
+    ]  # fmt: skip
+    db.session.commit()
+    return rnd, proposals
+
+
+# --- the add-one search in two processes ------------------------------------------------------
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Split every add-one search at once (no time alone first), as if there were two CPUs;
+    the children forked are recorded (pids), and each must have been reaped by the end."""
+    monkeypatch.setattr(parallel, "SOLO", 0.0)
+    monkeypatch.setattr(parallel, "cpus", lambda: 2)
+    pids: list[int] = []
+    fork = os.fork
+
+    def recorded_fork() -> int:
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(parallel.os, "fork", recorded_fork)
+    yield pids
+    for pid in pids:  # every child was reaped: its pid is gone
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+# --- pages that fail ----------------------------------------------------------------------------
+
+
+def page_raising(app: Any, error: Exception) -> str:
+    """Add a public page to ``app`` whose view raises ``error`` (a bug, or a refusal no view
+    caught); returns its path."""
+
+    @public
+    def raising() -> Any:
+        raise error
+
+    endpoint = f"raises_{type(error).__name__.lower()}"
+    app.add_url_rule(f"/{endpoint}", endpoint, raising)
+    return f"/{endpoint}"
 
 
 # --- counting queries -------------------------------------------------------------------------

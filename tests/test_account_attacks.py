@@ -29,16 +29,6 @@ ACCOUNT_SETUP = "/account/tweede-stap"
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West")
-
-
-@pytest.fixture
-def board(make_user, west):
-    return make_user("henk@example.org", wijk=west, roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
 def resident(make_user, west):
     return make_user("jan@example.org", wijk=west)
 

@@ -31,11 +31,6 @@ def path_of(link: str) -> str:
     return re.sub(r"^https?://[^/]+", "", link)
 
 
-@pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
 def test_register_verify_login_logout(client, west, inbox):
     lombok = west.areas[0]
     response = client.post(
@@ -249,8 +244,7 @@ def test_bad_registration_input_is_explained(client, west, overrides, message):
     assert db.session.scalar(select(User)) is None
 
 
-def test_postcode_in_another_wijk_names_that_wijk(client, west, make_wijk):
-    make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+def test_postcode_in_another_wijk_names_that_wijk(client, west, oost):
     response = client.post(
         "/registreren", register_data(place=f"w{west.id}", postcode="3582 CD"), page="/registreren"
     )
@@ -298,8 +292,7 @@ def test_profile_changes_name_language_and_buurt(client, west, make_user):
     assert "My account" in client.get("/account").get_data(as_text=True)
 
 
-def test_profile_refuses_a_buurt_of_another_wijk(client, west, make_wijk, make_user):
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+def test_profile_refuses_a_buurt_of_another_wijk(client, west, oost, make_user):
     user = make_user("jan@example.org", wijk=west)
     client.login("jan@example.org")
     response = client.post(
@@ -325,11 +318,6 @@ def profile_data(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def oost(make_wijk):
-    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
 
 
 def test_work_postcode_is_set_shown_and_cleared(client, west, oost, make_user):
@@ -460,14 +448,6 @@ def test_next_parameter_only_leads_to_this_site(client, west, make_user):
 
 
 # --- issue 17: duplicates are answers, not errors -------------------------------------------------
-
-
-@pytest.fixture
-def admin_client(make_user, make_client):
-    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
-    client = make_client()
-    client.login(admin.email)
-    return client
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from tests.conftest import stored_result
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
-from wijkbudget.results.models import Result, ResultLine
 from wijkbudget.rounds.models import Phase, Round
 from wijkbudget.spending import operations as spending
 from wijkbudget.spending.models import FundedProject, PayeeType
@@ -32,24 +32,7 @@ def open_data(make_wijk, make_user, make_round, make_proposal):
     make_proposal(voting, resident, State.WITHDRAWN, title="Teruggetrokken")
     done = make_round(wijk, Phase.RESULT, title="Vorig jaar", budget=1_000_000)
     chosen = make_proposal(done, resident, State.CHOSEN, title="Bankjes", cost=300_000)
-    result = Result(
-        round_id=done.id, rule="greedy", completion=None, budget_cents=1_000_000,
-        cost_cents=300_000, ballots_counted=7, ballot_type="approval", ballots_file="",
-        ballots_sha256="a" * 64, closed_at=utcnow(), closed_by_id=board.id,
-    )  # fmt: skip
-    result.lines.append(
-        ResultLine(
-            proposal_id=chosen.id,
-            funded=True,
-            rank=1,
-            score=7,
-            supporters=7,
-            cost_cents=300_000,
-            stage="greedy",
-            supporters_money_cents=None,
-        )  # fmt: skip
-    )
-    db.session.add(result)
+    db.session.add(stored_result(done, chosen, board, ballots=7, sha256="a" * 64))
     spending.grant_chosen(board, done, [chosen], utcnow())
     project = chosen_project = db.session.scalars(db.select(FundedProject)).one()
     spending.record_expense(

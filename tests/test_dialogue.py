@@ -34,21 +34,11 @@ LONG_AGO = timedelta(minutes=5)
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
 def people(west, make_user):
     return {
         name: make_user(f"{name.lower()}@example.org", wijk=west, name=name)
         for name in ("Anna", "Bram", "Chris", "Dilan")
     }
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
 
 
 @pytest.fixture
@@ -231,8 +221,7 @@ def test_rate_limits_answer_429(thread, people, make_client):
     operations.post_comment(people["Chris"], other, "hier wel", now=utcnow() - timedelta(hours=1))
 
 
-def test_who_may_post(thread, west, make_user, make_wijk, make_client):
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+def test_who_may_post(thread, west, oost, make_user, make_client):
     outsider = signed_in(make_client, make_user("o@example.org", wijk=oost))
     councillor = signed_in(
         make_client, make_user("raad@example.org", roles=((Role.COUNCILLOR, None),))
@@ -250,17 +239,8 @@ def test_who_may_post(thread, west, make_user, make_wijk, make_client):
 
 @pytest.mark.parametrize("workers_eligible", [True, False])
 def test_someone_who_works_in_the_wijk_talks_about_the_proposals_of_a_round_open_to_them(
-    west,
-    people,
-    board,
-    make_wijk,
-    make_user,
-    make_round,
-    make_proposal,
-    make_client,
-    workers_eligible,
+    west, oost, people, board, make_user, make_round, make_proposal, make_client, workers_eligible
 ):
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     worker = make_user("werk@example.org", wijk=oost, name="Wim", work_wijk=west)
     rnd = make_round(west, Phase.REVIEW, workers_eligible=workers_eligible)
     thread = operations.thread_for_proposal(
@@ -414,9 +394,8 @@ def test_three_reports_hide_pending_review_and_reporting_twice_is_refused(
     assert "Jij bent een sukkel" in client.get(url).get_data(as_text=True)
 
 
-def test_moderation_is_for_the_board_of_the_wijk(thread, people, make_wijk, make_user, make_client):
+def test_moderation_is_for_the_board_of_the_wijk(thread, people, oost, make_user, make_client):
     bad = say(thread, people["Bram"], "Tekst", 10)
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     other_board = signed_in(
         make_client, make_user("b.oost@example.org", wijk=oost, roles=((Role.BOARD, oost),))
     )
@@ -482,7 +461,7 @@ def test_resident_suggests_a_topic_board_approves(thread, people, board, west, m
 
 
 def test_who_cannot_suggest_a_topic_is_told_before_writing_one(
-    thread, people, west, make_user, make_wijk, make_client
+    thread, people, west, make_user, oost, make_client
 ):
     rnd = thread.round
     round_page = f"/wijk/{west.slug}/rondes/{rnd.id}"
@@ -490,7 +469,6 @@ def test_who_cannot_suggest_a_topic_is_told_before_writing_one(
     anna = signed_in(make_client, people["Anna"])
     assert page in anna.get(round_page).get_data(as_text=True)
     assert 'name="title"' in anna.get(page).get_data(as_text=True)
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     stranger = signed_in(make_client, make_user("oost@example.org", wijk=oost))
     assert page not in stranger.get(round_page).get_data(as_text=True)  # no link to a dead end
     refused = stranger.get(page)

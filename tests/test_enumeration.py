@@ -18,11 +18,6 @@ from tests.test_accounts import register_data
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
 def argon2_calls(monkeypatch) -> dict[str, int]:
     """How often argon2 hashed and verified during the test (the costly work)."""
     calls = {"hash": 0, "verify": 0}

@@ -53,14 +53,6 @@ def test_wijk_covers_its_postcodes(make_wijk):
     assert west.postcodes_text == "3531-3533, 3541"
 
 
-@pytest.fixture
-def admin_client(make_user, make_client):
-    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
-    client = make_client()
-    client.login(admin.email)
-    return client
-
-
 def test_admin_creates_a_wijk_with_buurten(admin_client):
     page = "/beheer/wijken/nieuw"
     response = admin_client.post(

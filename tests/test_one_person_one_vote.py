@@ -39,37 +39,6 @@ from wijkbudget.voting.models import (
 )
 
 
-@pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
-def oost(make_wijk):
-    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Wittevrouwen",))
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
-def board2(west, make_user):
-    return make_user("bestuur2@example.org", wijk=west, name="Ria", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
-def voting_round(west, board, make_round, make_proposal):
-    rnd = make_round(west, Phase.VOTING, budget=500_000, max_cost=400_000)
-    proposals = [
-        make_proposal(rnd, board, State.ADMITTED, title="Speeltuin", cost=300_000, commit=False),
-        make_proposal(rnd, board, State.ADMITTED, title="Bankjes", cost=100_000, commit=False),
-    ]
-    db.session.commit()
-    return rnd, proposals
-
-
 def choice(proposals, i=0):
     return {proposals[i].id: 1}
 

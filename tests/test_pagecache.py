@@ -9,7 +9,6 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from wijkbudget.accounts.models import Role
 from wijkbudget.dialogue import operations as dialogue
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
@@ -43,25 +42,12 @@ def app_config(app_config, request):
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West")
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
-def voting_round(west, board, make_round, make_proposal):
-    rnd = make_round(west, Phase.VOTING, budget=500_000, max_cost=400_000)
+def voting_round(voting_round):
+    """The conftest's round in voting, for voters with a code."""
+    rnd, _proposals = voting_round
     rnd.eligibility = Eligibility.CODES
-    proposals = [
-        make_proposal(rnd, board, State.ADMITTED, title="Speeltuin", cost=300_000),
-        make_proposal(rnd, board, State.ADMITTED, title="Bankjes", cost=100_000),
-    ]
     db.session.commit()
-    return rnd, proposals
+    return voting_round
 
 
 def public_pages(west, rnd, proposal, thread_id):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.concurrency import database_outage
+from tests.conftest import page_raising
 from wijkbudget import create_app
 from wijkbudget.extensions import db
-from wijkbudget.guards import public
 
 
 def test_home_lists_wijken_with_skip_link_and_local_htmx(client, make_wijk):
@@ -56,13 +56,7 @@ def test_413_for_a_huge_body(client):
 
 def test_500_page_in_dutch_and_the_transaction_rolled_back(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
-
-    @public
-    def broken() -> str:
-        raise RuntimeError("kapot")
-
-    app.add_url_rule("/kapot", "broken", broken)
-    response = client.get("/kapot")
+    response = client.get(page_raising(app, RuntimeError("kapot")))
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "Foutcode: 500" in body and "kapot" not in body.split("<main")[1]

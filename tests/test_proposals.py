@@ -32,18 +32,8 @@ from wijkbudget.rounds.models import Phase, Round
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
 def fatima(west, make_user):
     return make_user("fatima@example.org", wijk=west, name="Fatima")
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
 
 
 @pytest.fixture
@@ -170,8 +160,7 @@ def test_submitting_outside_indienen_is_refused(west, rnd, fatima, make_client):
     assert only_proposal() is None
 
 
-def test_only_residents_of_the_wijk_may_propose(west, rnd, make_wijk, make_user, make_client):
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
+def test_only_residents_of_the_wijk_may_propose(west, oost, rnd, make_user, make_client):
     outsider = make_user("oost@example.org", wijk=oost)
     unverified = make_user("nieuw@example.org", wijk=west, verified=False)
     for user in (outsider, unverified):
@@ -185,11 +174,6 @@ def test_only_residents_of_the_wijk_may_propose(west, rnd, make_wijk, make_user,
 
 
 # --- people who work in the wijk ------------------------------------------------------------------
-
-
-@pytest.fixture
-def oost(make_wijk):
-    return make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
 
 
 @pytest.fixture
@@ -688,11 +672,10 @@ def test_board_member_cannot_review_own_proposal(west, rnd, board, make_client, 
 
 
 def test_board_of_another_wijk_cannot_decide(
-    west, rnd, fatima, make_wijk, make_user, make_client, make_proposal
+    west, rnd, fatima, oost, make_user, make_client, make_proposal
 ):
     rnd.phase = Phase.REVIEW
     proposal = make_proposal(rnd, fatima, State.SUBMITTED)
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     other_board = signed_in(
         make_client, make_user("b.oost@example.org", wijk=oost, roles=((Role.BOARD, oost),))
     )
@@ -780,12 +763,9 @@ def test_support_once_take_back_and_threshold(
     assert "1 keer gesteund; nodig waren er 2" in lonely.events[-1].message
 
 
-def test_outsider_cannot_support(
-    west, rnd, fatima, make_wijk, make_user, make_client, make_proposal
-):
+def test_outsider_cannot_support(west, rnd, fatima, oost, make_user, make_client, make_proposal):
     rnd.phase = Phase.SUPPORT
     proposal = make_proposal(rnd, fatima, State.ADMITTED)
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     outsider = signed_in(make_client, make_user("o@example.org", wijk=oost))
     assert outsider.post(f"/voorstellen/{proposal.id}/steun", {}, page="/").status_code == 403
     assert db.session.scalar(select(func.count(Support.id))) == 0

@@ -32,16 +32,6 @@ from wijkbudget.voting.models import Channel, VotingError
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
 def voted(west, board, make_round, make_proposal, make_user):
     """Budget € 5.000. Three voters want Speeltuin (€ 3.000) and Bankjes (€ 2.000); two others
     want Moestuin (€ 2.000). Greedy funds the majority's two; equal shares gives each group its
@@ -245,29 +235,17 @@ def test_what_if_is_for_board_and_councillors_only(voted, board, make_user, make
 
 
 def test_closing_may_fork_for_the_count_but_the_compare_page_never_does(
-    voted, board, make_user, make_client, west, monkeypatch
+    voted, board, make_user, make_client, west, forks, monkeypatch
 ):
     """Closing a round asks for the add-one search in two processes (one count that may take a
     while); the "what if" page, a GET in a web worker, counts in its own process. Forced: two
     CPUs and no time alone first, so that any search asked to split does at once."""
-    monkeypatch.setattr(parallel, "SOLO", 0.0)
-    monkeypatch.setattr(parallel, "cpus", lambda: 2)
-    forked = []
-    fork = os.fork
-
-    def recorded_fork():
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(parallel.os, "fork", recorded_fork)
     rnd, p = voted
     result = operations.close_voting(board, rnd, confirmed=True)
     db.session.commit()
-    assert len(forked) == 1  # the child was reaped before the count returned
-    with pytest.raises(ChildProcessError):
-        os.waitpid(forked[0], os.WNOHANG)
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):  # the child was reaped before the count returned
+        os.waitpid(forks[0], os.WNOHANG)
     funded = {line.proposal_id for line in result.lines if line.funded}
     assert funded == {p["bankjes"].id, p["moestuin"].id}
 

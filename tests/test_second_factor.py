@@ -20,16 +20,6 @@ STEP = "/inloggen/tweede-stap"
 SETUP = "/inloggen/tweede-stap/instellen"
 
 
-@pytest.fixture
-def west(make_wijk):
-    return make_wijk("West")
-
-
-@pytest.fixture
-def board(make_user, west):
-    return make_user("henk@example.org", wijk=west, roles=((Role.BOARD, west),))
-
-
 def password_step(client, email, **extra):
     data = {"email": email, "password": PASSWORD, **extra}
     response = client.post("/inloggen", data, page="/inloggen")

@@ -10,7 +10,7 @@ from flask_login.utils import encode_cookie
 
 from wijkbudget import create_app
 from wijkbudget.accounts import operations, sessions
-from wijkbudget.accounts.models import Role, User
+from wijkbudget.accounts.models import User
 from wijkbudget.extensions import db
 
 DOMAIN = "wijkbudget.test"
@@ -18,18 +18,8 @@ NEW_PASSWORD = "een-ander-lang-wachtwoord-2027"
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West")
-
-
-@pytest.fixture
 def resident(make_user, west):
     return make_user("fatima@example.org", wijk=west)
-
-
-@pytest.fixture
-def board(make_user, west):
-    return make_user("henk@example.org", wijk=west, roles=((Role.BOARD, west),))
 
 
 def login(client, user, *, remember=False):

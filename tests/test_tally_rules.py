@@ -415,28 +415,6 @@ def test_add1_fast_and_skipping_equals_exact_stepping(cumulative):
 # The add-one search in two processes
 
 
-@pytest.fixture
-def forks(monkeypatch):
-    """Split every add-one search at once (no time alone first), as if there were two CPUs;
-    the children forked are recorded (pids)."""
-    monkeypatch.setattr(parallel, "SOLO", 0.0)
-    monkeypatch.setattr(parallel, "cpus", lambda: 2)
-    pids = []
-    fork = os.fork
-
-    def recorded_fork():
-        pid = fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(parallel.os, "fork", recorded_fork)
-    yield pids
-    for pid in pids:  # every child was reaped: its pid is gone
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-
-
 @pytest.mark.parametrize("chunk", [0.0, 1.0], ids=["one-budget-chunks", "growing-chunks"])
 @pytest.mark.parametrize("cumulative", [False, True], ids=["approval", "cumulative"])
 def test_add1_parallel_equals_sequential(cumulative, chunk, forks, monkeypatch):

@@ -16,11 +16,6 @@ from wijkbudget.accounts import devices
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West")
-
-
-@pytest.fixture
 def owner(make_user, west):
     return make_user("jan@example.org", wijk=west)
 

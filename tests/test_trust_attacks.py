@@ -20,18 +20,18 @@ from nacl.signing import SigningKey
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import IsolatedClient
 from tests.test_restore_live import run_restore, scene, take_backup  # noqa: F401 (fixture)
 from tests.test_trust_ledger import (  # noqa: F401 (fixtures)
     Database,
     book,
     closed_round,
     database,
+    migrated_app,
     postgresql_only,
     signed_wijk,
     verify,
 )
-from wijkbudget import create_app, sealing
+from wijkbudget import sealing
 from wijkbudget.accounts.models import Role
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
@@ -318,14 +318,8 @@ class TestAsTheRuntimeRole:
     (tests/test_trust_ledger.py makes both; PostgreSQL only: SQLite has no roles)."""
 
     @pytest.fixture
-    def app(self, app_config: dict[str, Any], inbox: Any, database: Database) -> Any:
-        inbox.clear()
-        application = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": database.app_url})
-        application.test_client_class = IsolatedClient
-        with application.app_context():
-            yield application
-            db.session.remove()
-            db.engine.dispose()
+    def app(self, migrated_app: Any) -> Any:
+        return migrated_app
 
     def test_nothing_can_be_added_to_the_ballots_of_a_closed_round(
         self, database, closed_round, make_proposal

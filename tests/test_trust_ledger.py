@@ -23,14 +23,13 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import PASSWORD, IsolatedClient, mail_body
+from tests.conftest import PASSWORD, IsolatedClient, mail_body, stored_result
 from wijkbudget import create_app
 from wijkbudget.accounts import operations as accounts
 from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.audit.operations import record
-from wijkbudget.extensions import db, utcnow
-from wijkbudget.results.models import Result, ResultLine
+from wijkbudget.extensions import db
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending import checkpoints
 from wijkbudget.spending import operations as spending
@@ -137,9 +136,8 @@ def migrate(url: str) -> None:
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any], inbox: Any, database: Database) -> Iterator[Any]:
-    """The app on the migrated database (as the runtime role on PostgreSQL); overrides the
-    conftest's, so the factories and clients use it."""
+def migrated_app(app_config: dict[str, Any], inbox: Any, database: Database) -> Iterator[Any]:
+    """The app on the migrated database (as the runtime role on PostgreSQL)."""
     inbox.clear()
     application = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": database.app_url})
     application.test_client_class = IsolatedClient
@@ -147,6 +145,12 @@ def app(app_config: dict[str, Any], inbox: Any, database: Database) -> Iterator[
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_app: Any) -> Any:
+    """Overrides the conftest's, so that the factories and clients use the migrated database."""
+    return migrated_app
 
 
 def postgresql_only(database: Database) -> None:
@@ -439,31 +443,7 @@ def closed_round(app, make_wijk, make_user, make_round, make_proposal) -> dict[s
             Participation(round_id=rnd.id, user_id=voter.id, channel=Channel.ONLINE),
             Ballot(round_id=rnd.id, choices=[BallotChoice(proposal_id=proposal.id, points=1)]),
             Ballot(round_id=open_round.id),
-            Result(
-                round_id=rnd.id,
-                rule="greedy",
-                completion=None,
-                budget_cents=rnd.budget_cents,
-                cost_cents=proposal.cost_cents,
-                ballots_counted=1,
-                ballot_type="approval",
-                ballots_file="",
-                ballots_sha256="0" * 64,
-                closed_by_id=board.id,
-                closed_at=utcnow(),
-                lines=[
-                    ResultLine(
-                        proposal_id=proposal.id,
-                        funded=True,
-                        rank=1,
-                        score=1,
-                        supporters=1,
-                        cost_cents=proposal.cost_cents,
-                        stage="greedy",
-                        supporters_money_cents=None,
-                    )
-                ],
-            ),
+            stored_result(rnd, proposal, board, ballots=1),
         ]
     )
     record("vote.test", actor=voter, role="resident", obj=rnd, neighbourhood=wijk)

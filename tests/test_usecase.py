@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.concurrency import postgres_only
+from tests.conftest import page_raising
 from wijkbudget.audit.operations import record
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db
@@ -215,13 +216,6 @@ def test_a_locked_row_does_not_hold_up_new_rows_that_refer_to_it(app, make_wijk,
 
 
 def test_an_uncaught_refusal_is_its_status_and_message_not_a_500(app, client):
-    from wijkbudget.guards import public
-
-    @public
-    def refuse() -> Any:
-        raise Conflict("Je steun stond er al.")
-
-    app.add_url_rule("/test-refusal", "test_refusal", refuse)
-    response = client.get("/test-refusal")
+    response = client.get(page_raising(app, Conflict("Je steun stond er al.")))
     assert response.status_code == 409
     assert "Je steun stond er al." in response.get_data(as_text=True)

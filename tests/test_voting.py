@@ -37,21 +37,6 @@ from wijkbudget.voting.models import (
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
-def board2(west, make_user):
-    return make_user("bestuur2@example.org", wijk=west, name="Ria", roles=((Role.BOARD, west),))
-
-
-@pytest.fixture
 def voter(west, make_user):
     return make_user("kiezer@example.org", wijk=west, name="Kees")
 
@@ -203,9 +188,8 @@ def test_resident_votes_with_account(west, ballot_round, voter, make_client, cli
     assert db.session.scalar(select(func.count(SealedBallot.id))) == 1
 
 
-def test_who_may_vote_with_an_account(west, ballot_round, make_user, make_wijk, make_client):
+def test_who_may_vote_with_an_account(west, ballot_round, make_user, oost, make_client):
     rnd, proposals = ballot_round
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     url = f"/wijk/{west.slug}/rondes/{rnd.id}/stemmen"
     for user in (
         make_user("oost@example.org", wijk=oost),
@@ -240,6 +224,7 @@ def test_who_may_vote_with_an_account(west, ballot_round, make_user, make_wijk, 
 )
 def test_someone_who_works_in_the_wijk_votes_where_the_round_lets_them(
     west,
+    oost,
     board,
     make_wijk,
     make_user,
@@ -250,7 +235,6 @@ def test_someone_who_works_in_the_wijk_votes_where_the_round_lets_them(
     workers_eligible,
     message,
 ):
-    oost = make_wijk("Oost", postcodes=((3581, 3585),), areas=("Oudwijk",))
     wijk = {"West": west, "Oost": oost}[round_of]
     # lives in a third wijk, works in West
     noord = make_wijk("Noord", postcodes=((3551, 3555),), areas=("Zuilen",))
