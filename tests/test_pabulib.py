@@ -107,26 +107,6 @@ def test_a_project_named_twice_on_a_ballot_counts_once():
     assert election.ballots == [{"P1": 1, "P2": 1}, {"P2": 1}]
 
 
-def test_with_points_the_first_mention_counts():
-    text = pb(
-        votes="1;P1,P2,P1;3,2,5\n",
-        meta="budget;1000\nvote_type;cumulative\n",
-        vote_header="voter_id;vote;points",
-    )
-    assert pabulib.parse(text).ballots == [{"P1": 3, "P2": 2}]
-
-
-def test_zero_points_are_dropped():
-    text = pb(
-        votes="1;P1,P2;0,4\n2;P1;0\n",
-        meta="budget;1000\nvote_type;cumulative\n",
-        vote_header="voter_id;vote;points",
-    )
-    election = pabulib.parse(text)
-    assert election.kind is BallotKind.CUMULATIVE
-    assert election.ballots == [{"P2": 4}, {}]
-
-
 def test_a_project_dearer_than_the_budget_is_kept():
     election = pabulib.parse(pb("P1;100;Een\nP2;5000;Duur\n"))
     assert election.projects["P2"].cost == 5000 > election.budget
@@ -155,15 +135,26 @@ def test_choose_one_is_approval():
     assert election.ballots == [{"P1": 1}, {"P2": 1}]
 
 
-def test_scoring_is_read_as_cumulative():
+@pytest.mark.parametrize(
+    ("vote_type", "votes", "ballots"),
+    [
+        pytest.param("cumulative", "1;P1,P2,P1;3,2,5\n", [{"P1": 3, "P2": 2}],
+                     id="the first mention counts"),
+        pytest.param("cumulative", "1;P1,P2;0,4\n2;P1;0\n", [{"P2": 4}, {}],
+                     id="zero points are dropped"),
+        pytest.param("scoring", "1;P1,P2;2,1\n", [{"P1": 2, "P2": 1}],
+                     id="scoring is read as cumulative"),
+    ],
+)  # fmt: skip
+def test_points_ballots(vote_type, votes, ballots):
     text = pb(
-        votes="1;P1,P2;2,1\n",
-        meta="budget;1000\nvote_type;scoring\n",
+        votes=votes,
+        meta=f"budget;1000\nvote_type;{vote_type}\n",
         vote_header="voter_id;vote;points",
     )
     election = pabulib.parse(text)
     assert election.kind is BallotKind.CUMULATIVE
-    assert election.ballots == [{"P1": 2, "P2": 1}]
+    assert election.ballots == ballots
 
 
 def test_points_are_ignored_for_approval():

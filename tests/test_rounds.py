@@ -8,22 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from wijkbudget.accounts.models import Role
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State, Support
 from wijkbudget.rounds import operations
 from wijkbudget.rounds.models import BallotType, Phase, PhaseChange, Round, RoundError
-
-
-@pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
-def board(west, make_user):
-    return make_user("bestuur@example.org", wijk=west, roles=((Role.BOARD, west),))
 
 
 @pytest.fixture
@@ -55,6 +44,23 @@ def round_form(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
+
+
+def edit_form(**overrides: object) -> dict[str, object]:
+    """The edit form of a round that ``make_round`` made, with its rules as they stand: only
+    ``overrides`` change something."""
+    unchanged = {
+        "budget": "50.000",
+        "min_cost": "100",
+        "max_cost": "15.000",
+        "aggregation": "greedy",
+        "ballot_max_choices": "",
+        "support_threshold": "0",
+        "submission_opens": "",
+        "review_opens": "",
+        "voting_opens": "",
+    }
+    return round_form(**{**unchanged, **overrides})
 
 
 def test_board_creates_a_concept_round(west, board_client, client):
@@ -292,19 +298,7 @@ def test_rules_lock_when_voting_opens(west, board_client, make_round):
     rnd.ballot_type = BallotType.APPROVAL
     db.session.commit()
     page = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/bewerken"
-    form = round_form(
-        title="Nieuwe titel",
-        budget="50.000",
-        min_cost="100",
-        max_cost="15.000",
-        categories="Groen\nJeugd\nOntmoeting",
-        aggregation="greedy",
-        ballot_max_choices="",
-        support_threshold="0",
-        submission_opens="",
-        review_opens="",
-        voting_opens="",
-    )
+    form = edit_form(title="Nieuwe titel")
     # the same rules with a new title: allowed
     assert board_client.post(page, form, page=page).status_code == 303
     for change in (
@@ -406,18 +400,7 @@ def test_an_edit_after_the_voting_date_is_refused_whether_or_not_tick_ran(
     db.session.commit()
     assert stored_phase(rnd.id) == Phase.REVIEW  # tick has not run
     page = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/bewerken"
-    form = round_form(
-        budget="60.000",
-        min_cost="100",
-        max_cost="15.000",
-        aggregation="greedy",
-        support_enabled="",
-        support_threshold="0",
-        ballot_max_choices="",
-        submission_opens="",
-        review_opens="",
-        voting_opens="",
-    )
+    form = edit_form(budget="60.000", support_enabled="")
     response = board_client.post(page, form, page=page)
     assert response.status_code == 422
     assert "Het stemmen is begonnen" in response.get_data(as_text=True)

@@ -99,6 +99,18 @@ def last_expense() -> Expense:
     return db.session.scalar(select(Expense).order_by(Expense.id.desc()))
 
 
+def recorded(
+    who, project, cents: int = 10_000, *, payee: str = "Leverancier", description: str = "Materiaal"
+) -> Expense:
+    """The expense ``who`` records (with the operation) on ``project``: a company's bill, paid
+    today, without a receipt; it waits for the board."""
+    data = operations.ExpenseData(
+        spent_on=date.today(), amount_cents=cents, payee=payee,
+        payee_type=PayeeType.COMPANY, description=description,
+    )  # fmt: skip
+    return operations.record_expense(who, project, data, None)
+
+
 # --- grants -----------------------------------------------------------------------------------
 
 
@@ -186,11 +198,7 @@ def test_a_board_member_who_is_an_initiator_cannot_approve_the_projects_expenses
     project = projects["Moestuin"]
     # board2 joins the project as treasurer; the initiator records, board2 may not approve
     operations.set_treasurer(people["board"], project, people["board2"])
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=5_000, payee="Tuincentrum",
-        payee_type=PayeeType.COMPANY, description="Zaden",
-    )  # fmt: skip
-    expense = operations.record_expense(people["resident"], project, data, None)
+    expense = recorded(people["resident"], project, 5_000, payee="Tuincentrum", description="Zaden")
     db.session.commit()
     with pytest.raises(SpendingError, match="initiatiefnemer of penvoerder"):
         operations.approve_expense(people["board2"], expense)
@@ -261,19 +269,11 @@ def test_bad_expense_input_gets_dutch_messages_and_keeps_nothing(world, make_cli
 def test_overspend_is_refused_until_the_board_reallocates_returned_money(world):
     wijk, _other, _rnd, people, projects = world
     benches, garden = projects["Bankjes"], projects["Moestuin"]
-
-    def expense(project, cents, who):
-        data = operations.ExpenseData(
-            spent_on=date.today(), amount_cents=cents, payee="Leverancier",
-            payee_type=PayeeType.COMPANY, description="Materiaal",
-        )  # fmt: skip
-        return operations.record_expense(who, project, data, None)
-
     with pytest.raises(SpendingError, match="past niet"):
-        expense(benches, 300_001, people["initiator"])
+        recorded(people["initiator"], benches, 300_001)
     db.session.rollback()
     # the garden spends 150.000 of its 200.000 and closes: 50.000 back to the wijk
-    spent = expense(garden, 150_000, people["resident"])
+    spent = recorded(people["resident"], garden, 150_000)
     operations.approve_expense(people["board"], spent)
     operations.close_project(people["board"], garden, ProjectStatus.DONE, "Klaar en geoogst")
     db.session.commit()
@@ -282,7 +282,7 @@ def test_overspend_is_refused_until_the_board_reallocates_returned_money(world):
     assert queries.project_money(garden).remaining == 0
     assert queries.wijk_available(wijk) == 50_000
     with pytest.raises(SpendingError, match="afgesloten"):
-        expense(garden, 100, people["resident"])
+        recorded(people["resident"], garden, 100)
     db.session.rollback()
     # more than the wijk has free: refused; then 20.000 extra for the benches
     with pytest.raises(SpendingError, match="vrij geld"):
@@ -295,7 +295,7 @@ def test_overspend_is_refused_until_the_board_reallocates_returned_money(world):
     db.session.commit()
     assert queries.project_money(benches).granted == 320_000
     assert queries.wijk_available(wijk) == 30_000
-    big = expense(benches, 320_000, people["initiator"])
+    big = recorded(people["initiator"], benches, 320_000)
     operations.approve_expense(people["board"], big)
     db.session.commit()
     assert queries.project_money(benches).remaining == 0
@@ -310,11 +310,7 @@ def test_overspend_is_refused_until_the_board_reallocates_returned_money(world):
 def test_closing_waits_for_pending_expenses_and_a_reversal_is_a_new_entry(world):
     wijk, _other, _rnd, people, projects = world
     benches = projects["Bankjes"]
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=10_000, payee="Verfwinkel",
-        payee_type=PayeeType.COMPANY, description="Verf",
-    )  # fmt: skip
-    pending = operations.record_expense(people["initiator"], benches, data, None)
+    pending = recorded(people["initiator"], benches, payee="Verfwinkel", description="Verf")
     db.session.commit()
     with pytest.raises(SpendingError, match="wachten nog"):
         operations.close_project(people["board"], benches, ProjectStatus.STOPPED, "Gestopt")
@@ -353,11 +349,8 @@ def test_ledger_rows_cannot_be_changed_through_the_application(world):
 def test_verify_finds_a_row_rewritten_with_raw_sql(world, app):
     wijk, _other, _rnd, people, projects = world
     operations.reallocate  # noqa: B018 (imported API)
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=7_500, payee="Drukker",
-        payee_type=PayeeType.COMPANY, description="Flyers",
-    )  # fmt: skip
-    expense = operations.record_expense(people["initiator"], projects["Bankjes"], data, None)
+    bankjes = projects["Bankjes"]
+    expense = recorded(people["initiator"], bankjes, 7_500, payee="Drukker", description="Flyers")
     operations.approve_expense(people["board"], expense)
     db.session.commit()
     runner = app.test_cli_runner()
@@ -470,11 +463,10 @@ def test_a_private_payees_name_and_receipt_stay_private(world, make_client):
 
 def test_exports_neutralise_formulas_and_xlsx_holds_the_csv_rows(world, make_client):
     wijk, _other, _rnd, people, projects = world
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=1_000, payee="=HYPERLINK(\"http://x\")",
-        payee_type=PayeeType.COMPANY, description="@SUM(A1)",
+    recorded(
+        people["initiator"], projects["Bankjes"], 1_000,
+        payee='=HYPERLINK("http://x")', description="@SUM(A1)",
     )  # fmt: skip
-    operations.record_expense(people["initiator"], projects["Bankjes"], data, None)
     db.session.commit()
     client = make_client()
     for what in ("projecten", "uitgaven", "grootboek"):
@@ -519,11 +511,10 @@ def test_public_pages_show_the_money_and_the_ledger_seal(world, make_client):
 
 def test_audit_desk_flags(world, make_client):
     wijk, _other, _rnd, people, projects = world
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=1_000, payee="Winkel",
-        payee_type=PayeeType.COMPANY, description="Zonder bon",
-    )  # fmt: skip
-    expense = operations.record_expense(people["initiator"], projects["Bankjes"], data, None)
+    bankjes = projects["Bankjes"]
+    expense = recorded(
+        people["initiator"], bankjes, 1_000, payee="Winkel", description="Zonder bon"
+    )
     expense.recorded_at = utcnow() - timedelta(days=40)
     db.session.commit()
     kinds = {
@@ -581,11 +572,7 @@ def test_a_councillor_sees_the_wijken_assigned_to_them(world, make_client):
 
 def test_round_summary_on_one_screen(world, make_client):
     wijk, _other, rnd, people, projects = world
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=25_000, payee="Winkel",
-        payee_type=PayeeType.COMPANY, description="Materiaal",
-    )  # fmt: skip
-    expense = operations.record_expense(people["initiator"], projects["Bankjes"], data, None)
+    expense = recorded(people["initiator"], projects["Bankjes"], 25_000, payee="Winkel")
     operations.approve_expense(people["board"], expense)
     db.session.commit()
     summary = queries.round_summary(rnd)
@@ -690,11 +677,19 @@ def decide_url(wijk, expense, what: str) -> str:
 
 
 def pending_expense(people, project, cents: int = 10_000) -> Expense:
-    data = operations.ExpenseData(
-        spent_on=date.today(), amount_cents=cents, payee="Leverancier",
-        payee_type=PayeeType.COMPANY, description="Materiaal",
-    )  # fmt: skip
-    return operations.record_expense(people["initiator"], project, data, None)
+    return recorded(people["initiator"], project, cents)
+
+
+def book_by_hand(board, expense: Expense, cents: int) -> None:
+    """An expense entry for ``expense`` appended to the ledger with a perfect chain, but by no
+    decision of the board: what ``verify`` must find in the bookings, not in the chain."""
+    project = expense.project
+    use_case(
+        lambda: operations.append(
+            project.neighbourhood_id, EntryKind.EXPENSE, cents, actor=board, project=project,
+            expense=expense,
+        )
+    )()  # fmt: skip
 
 
 def expense_entries(expense_id: int) -> int:
@@ -860,12 +855,7 @@ def test_the_database_allows_one_expense_entry_per_expense(world):
     from wijkbudget.usecase import Conflict
 
     with pytest.raises(Conflict):
-        use_case(
-            lambda: operations.append(
-                wijk.id, EntryKind.EXPENSE, 10_000, actor=people["board"],
-                project=projects["Bankjes"], expense=expense,
-            )
-        )()  # fmt: skip
+        book_by_hand(people["board"], expense, 10_000)
     assert expense_entries(expense.id) == 1
 
 
@@ -881,12 +871,7 @@ def test_verify_reports_bookings_that_disagree_with_the_expenses(world, app, mak
 
     # 1. an entry for an expense that is still pending, appended with a perfect chain
     waiting = pending_expense(people, project, cents=3_000)
-    use_case(
-        lambda: operations.append(
-            wijk.id, EntryKind.EXPENSE, 3_000, actor=people["board"], project=project,
-            expense=waiting,
-        )
-    )()  # fmt: skip
+    book_by_hand(people["board"], waiting, 3_000)
     result = operations.verify(wijk.id)
     assert not result.ok and result.broken_id is None and result.expense_id == waiting.id
     assert "staat 1 keer als uitgave" in result.problem and "hoort 0 en 0" in result.problem
@@ -912,12 +897,7 @@ def test_verify_reports_an_expense_booked_twice_and_an_approval_without_booking(
     db.session.commit()
     index.drop(db.engine)
     try:
-        use_case(
-            lambda: operations.append(
-                wijk.id, EntryKind.EXPENSE, 4_000, actor=people["board"], project=project,
-                expense=twice,
-            )
-        )()  # fmt: skip
+        book_by_hand(people["board"], twice, 4_000)
         result = operations.verify(wijk.id)
         assert not result.ok and result.expense_id == twice.id
         assert "staat 2 keer als uitgave" in result.problem and "hoort 1 en 0" in result.problem
