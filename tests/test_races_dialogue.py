@@ -14,9 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
-from wijkbudget.accounts.models import Role, User
-from wijkbudget.audit.models import AuditEvent
+from tests.concurrency import (
+    BoardScene,
+    assert_no_server_errors,
+    audits,
+    board_scene,
+    fresh,
+    postgres_only,
+    press_at_once,
+    race,
+    repeat,
+    send,
+    statuses,
+)
+from wijkbudget.accounts.models import User
 from wijkbudget.dialogue import operations
 from wijkbudget.dialogue.models import (
     Comment,
@@ -31,7 +42,6 @@ from wijkbudget.dialogue.models import (
     ThreadStatus,
 )
 from wijkbudget.extensions import db, utcnow
-from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.rounds.models import Phase, Round
 
 pytestmark = postgres_only
@@ -40,26 +50,20 @@ N = 6
 
 
 @dataclass
-class Scene:
-    wijk: Neighbourhood
-    slug: str  # read in the contenders' threads, where the test's session is not at hand
+class Scene(BoardScene):
     rnd: Round
     author: User
-    board: User
-    board2: User
     residents: list[User]
 
 
 @pytest.fixture
 def scene(make_wijk, make_user, make_round) -> Scene:
-    wijk = make_wijk("Noord")
+    base = board_scene(make_wijk, make_user)
+    wijk = base["wijk"]
     return Scene(
-        wijk=wijk,
-        slug=wijk.slug,
+        **base,
         rnd=make_round(wijk, Phase.REVIEW),
         author=make_user("indiener@example.org", wijk=wijk),
-        board=make_user("bestuur@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
-        board2=make_user("bestuur2@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
         residents=[make_user(f"bewoner{i}@example.org", wijk=wijk) for i in range(N)],
     )
 
@@ -74,14 +78,15 @@ def new_thread(scene, make_proposal):
     return make
 
 
-def fresh() -> None:
-    """The test's own session forgets what it read: the invariants are read from the database."""
-    db.session.rollback()
-    db.session.expire_all()
+@pytest.fixture
+def new_comment(new_thread):
+    """``new_comment(author, text, minutes_ago)``: a comment in a fresh conversation, for one
+    attempt; returns its id."""
 
+    def make(author: User, text: str, minutes_ago: int = 10) -> int:
+        return say(new_thread(), db.session.get(User, author.id), text, minutes_ago)
 
-def post(client: Any, token: str, url: str, data: dict[str, Any] | None = None) -> Any:
-    return client.raw.post(url, data={"csrf_token": token, **(data or {})})
+    return make
 
 
 def say(thread_id: int, user: User, text: str, minutes_ago: int = 10) -> int:
@@ -102,14 +107,6 @@ def comments_in(thread_id: int) -> int:
     return db.session.scalar(select(func.count(Comment.id)).where(Comment.thread_id == thread_id))
 
 
-def audit(action: str, object_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == action, AuditEvent.object_id == object_id
-        )
-    )
-
-
 # --- comments and their pace ------------------------------------------------------------------
 
 
@@ -126,7 +123,7 @@ def test_one_person_posting_at_once_keeps_the_pace(scene, clients, new_thread):
                 client, token = tabs[i]
                 thread_id = threads[i % len(threads)]
                 url = f"/gesprekken/{thread_id}/reacties"
-                return lambda: post(client, token, url, {"body": f"Reactie {i}"})
+                return lambda: send(client, token, url, {"body": f"Reactie {i}"})
 
             responses = race(N, contender)
             assert_no_server_errors(responses)
@@ -150,14 +147,8 @@ def test_people_posting_at_once_are_all_counted(scene, clients, new_thread):
     people = clients(*(r.email for r in scene.residents))
     for _attempt in repeat():
         thread_id = new_thread()
-
-        def contender(i: int, thread_id: int = thread_id) -> Any:
-            client, token = people[i]
-            url = f"/gesprekken/{thread_id}/reacties"
-            return lambda: post(client, token, url, {"body": f"Mijn mening {i}"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        url = f"/gesprekken/{thread_id}/reacties"
+        responses = press_at_once(people, url, lambda i: {"body": f"Mijn mening {i}"})
         assert statuses(responses) == [303] * N
         fresh()
         thread = db.session.get(Thread, thread_id)
@@ -185,10 +176,10 @@ def test_a_block_racing_a_comment(scene, clients, new_thread):
                 client, token = board
                 url = f"/wijk/{scene.slug}/bestuur/blokkeren"
                 data = {"user_id": str(person.id), "days": "1", "reason": f"Schelden {attempt}"}
-                return lambda: post(client, token, url, data)
+                return lambda: send(client, token, url, data)
             client, token = tabs[i]
             url = f"/gesprekken/{thread_id}/reacties"
-            return lambda: post(client, token, url, {"body": f"Nog even dit {i}"})
+            return lambda: send(client, token, url, {"body": f"Nog even dit {i}"})
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
@@ -204,20 +195,12 @@ def test_a_block_racing_a_comment(scene, clients, new_thread):
         long_ago(db.session.get(User, person.id))
 
 
-def test_deleting_twice_at_once(scene, clients, new_thread):
+def test_deleting_twice_at_once(scene, clients, new_comment):
     person = scene.residents[0]
     tabs = clients(*[person.email] * 4)
     for _attempt in repeat():
-        thread_id = new_thread()
-        comment_id = say(thread_id, db.session.get(User, person.id), "Foutje", 1)
-        url = f"/reacties/{comment_id}/verwijderen"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = tabs[i]
-            return lambda: post(client, token, url)
-
-        responses = race(len(tabs), contender)
-        assert_no_server_errors(responses)
+        comment_id = new_comment(person, "Foutje", 1)
+        responses = press_at_once(tabs, f"/reacties/{comment_id}/verwijderen")
         assert statuses(responses) == [303] * len(tabs)
         fresh()
         comment = db.session.get(Comment, comment_id)
@@ -228,20 +211,13 @@ def test_deleting_twice_at_once(scene, clients, new_thread):
 # --- reports and moderation -------------------------------------------------------------------
 
 
-def test_reporting_twice_at_once_is_one_report(scene, clients, new_thread):
+def test_reporting_twice_at_once_is_one_report(scene, clients, new_comment):
     reporter = scene.residents[0]
     tabs = clients(*[reporter.email] * 4)
     for _attempt in repeat():
-        thread_id = new_thread()
-        comment_id = say(thread_id, db.session.get(User, scene.author.id), "Onaardig")
-        url = f"/reacties/{comment_id}/melden"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = tabs[i]
-            return lambda: post(client, token, url, {"reason": "Persoonlijke aanval"})
-
-        responses = race(len(tabs), contender)
-        assert_no_server_errors(responses)
+        comment_id = new_comment(scene.author, "Onaardig")
+        reason = {"reason": "Persoonlijke aanval"}
+        responses = press_at_once(tabs, f"/reacties/{comment_id}/melden", reason)
         assert sorted(statuses(responses)) == [303] + [409] * (len(tabs) - 1)
         fresh()
         assert (
@@ -252,37 +228,29 @@ def test_reporting_twice_at_once_is_one_report(scene, clients, new_thread):
         long_ago(db.session.get(User, scene.author.id))
 
 
-def test_reports_at_once_hide_the_comment_once(scene, clients, new_thread):
+def test_reports_at_once_hide_the_comment_once(scene, clients, new_comment):
     """N people report one comment at once: every report counted, hidden once (one entry in
     the log), whatever the order."""
     people = clients(*(r.email for r in scene.residents))
     for _attempt in repeat():
-        thread_id = new_thread()
-        comment_id = say(thread_id, db.session.get(User, scene.author.id), "Onaardig")
+        comment_id = new_comment(scene.author, "Onaardig")
         url = f"/reacties/{comment_id}/melden"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = people[i]
-            return lambda: post(client, token, url, {"reason": f"Naar {i}"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(people, url, lambda i: {"reason": f"Naar {i}"})
         assert statuses(responses) == [303] * N
         fresh()
         comment = db.session.get(Comment, comment_id)
         assert comment.report_count == N and comment.is_hidden
-        assert audit("comment.auto_hide", comment_id) == 1
+        assert audits("comment.auto_hide", comment_id) == 1
         long_ago(db.session.get(User, scene.author.id))
 
 
-def test_the_board_decides_about_a_comment_once(scene, clients, new_thread):
+def test_the_board_decides_about_a_comment_once(scene, clients, new_comment):
     """Two board members (and double clicks) hiding, showing again, or dismissing the reports of
     one comment at once: one decision each time, one entry in the log."""
     board = clients(*[scene.board.email, scene.board2.email] * 2)
     base = f"/wijk/{scene.slug}/bestuur/reacties"
     for _attempt in repeat():
-        thread_id = new_thread()
-        comment_id = say(thread_id, db.session.get(User, scene.author.id), "Onaardig")
+        comment_id = new_comment(scene.author, "Onaardig")
         db.session.add(Report(comment_id=comment_id, reporter_id=scene.residents[0].id, reason="x"))
         db.session.get(Comment, comment_id).report_count = 1
         db.session.commit()
@@ -292,15 +260,9 @@ def test_the_board_decides_about_a_comment_once(scene, clients, new_thread):
             ("herstellen", "comment.restore", {}),
         ):
             url = f"{base}/{comment_id}/{what}"
-
-            def contender(i: int, url: str = url, data: dict[str, str] = data) -> Any:
-                client, token = board[i]
-                return lambda: post(client, token, url, data)
-
-            responses = race(len(board), contender)
-            assert_no_server_errors(responses)
+            press_at_once(board, url, data)
             fresh()
-            assert audit(action, comment_id) == 1, action
+            assert audits(action, comment_id) == 1, action
         assert not db.session.get(Comment, comment_id).is_hidden
         long_ago(db.session.get(User, scene.author.id))
 
@@ -315,13 +277,7 @@ def test_follow_twice_at_once_follows_once(scene, clients, new_thread):
         thread_id = new_thread()
         url = f"/gesprekken/{thread_id}/volgen"
         for want, rows in (("1", 1), ("0", 0)):
-
-            def contender(i: int, url: str = url, want: str = want) -> Any:
-                client, token = tabs[i]
-                return lambda: post(client, token, url, {"want": want})
-
-            responses = race(len(tabs), contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(tabs, url, {"want": want})
             assert statuses(responses) == [303] * len(tabs)
             fresh()
             follows = db.session.scalar(
@@ -366,15 +322,7 @@ def test_one_topic_block_meeting_and_conversation_per_double_click(
             ),
         ]
         for tabs, url, data in presses:
-
-            def contender(
-                i: int, tabs: list[Any] = tabs, url: str = url, data: dict[str, str] = data
-            ) -> Any:
-                client, token = tabs[i]
-                return lambda: post(client, token, url, data)
-
-            responses = race(4, contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(tabs, url, data)
             assert statuses(responses) == [303] * 4, url
             assert len({r.headers["Location"] for r in responses}) == 1, url
         fresh()
@@ -413,15 +361,9 @@ def test_a_suggested_topic_approved_twice_at_once_opens_once(scene, clients):
         db.session.add(topic)
         db.session.commit()
         url = f"/wijk/{scene.slug}/bestuur/onderwerpen/{topic.id}/goedkeuren"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = board[i]
-            return lambda: post(client, token, url)
-
-        responses = race(len(board), contender)
-        assert_no_server_errors(responses)
+        press_at_once(board, url)
         fresh()
-        assert audit("topic.approve", topic.id) == 1
+        assert audits("topic.approve", topic.id) == 1
 
 
 # --- mail -------------------------------------------------------------------------------------
@@ -439,7 +381,7 @@ def test_mail_settings_and_unsubscribe_at_once(scene, clients, make_client, app)
         def contender(i: int, tabs: list[Any] = tabs, token: str = token) -> Any:
             if i < 2:
                 client, csrf = tabs[i]
-                return lambda: post(client, csrf, "/account/meldingen", {"comment_mail": ""})
+                return lambda: send(client, csrf, "/account/meldingen", {"comment_mail": ""})
             client = make_client()
             return lambda: client.raw.post(f"/afmelden/{token}")
 

@@ -16,11 +16,22 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
-from wijkbudget.accounts.models import Role, User
+from tests.concurrency import (
+    BoardScene,
+    assert_no_server_errors,
+    audits,
+    board_scene,
+    fresh,
+    postgres_only,
+    press_at_once,
+    race,
+    repeat,
+    send,
+    statuses,
+)
+from wijkbudget.accounts.models import User
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
-from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals import operations
 from wijkbudget.proposals.models import (
     CoAuthor,
@@ -38,32 +49,20 @@ N = 8
 
 
 @dataclass
-class Scene:
-    wijk: Neighbourhood
-    slug: str  # read in the contenders' threads, where the test's session is not at hand
+class Scene(BoardScene):
     author: User
-    board: User
-    board2: User
     residents: list[User]
 
 
 @pytest.fixture
 def scene(make_wijk, make_user) -> Scene:
-    wijk = make_wijk("Noord")
+    base = board_scene(make_wijk, make_user)
+    wijk = base["wijk"]
     return Scene(
-        wijk=wijk,
-        slug=wijk.slug,
+        **base,
         author=make_user("indiener@example.org", wijk=wijk),
-        board=make_user("bestuur@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
-        board2=make_user("bestuur2@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
         residents=[make_user(f"bewoner{i}@example.org", wijk=wijk) for i in range(N)],
     )
-
-
-def fresh() -> None:
-    """The test's own session forgets what it read: the invariants are read from the database."""
-    db.session.rollback()
-    db.session.expire_all()
 
 
 def supports_of(proposal_id: int) -> tuple[int, int]:
@@ -90,8 +89,11 @@ def events(proposal_id: int, kind: str) -> int:
     )
 
 
-def post(client: Any, token: str, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
-    return client.raw.post(url, data={"csrf_token": token, **(data or {})}, **kw)
+def move_to_voting(board: tuple[Any, str], slug: str, round_id: int, reason: str) -> Any:
+    """The board's click that ends the support phase (the action to race)."""
+    client, token = board
+    url = f"/wijk/{slug}/bestuur/rondes/{round_id}/volgende-fase"
+    return lambda: send(client, token, url, {"reason": reason, "current": "support"})
 
 
 # --- supports -------------------------------------------------------------------------------
@@ -106,12 +108,7 @@ def test_residents_supporting_one_proposal_at_once_are_all_counted(
     for _attempt in repeat():
         proposal_id = make_proposal(rnd, scene.author, State.ADMITTED).id
 
-        def contender(i: int, proposal_id: int = proposal_id) -> Any:
-            client, token = residents[i]
-            return lambda: post(client, token, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(residents, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
         assert statuses(responses) == [303] * N
         fresh()
         assert supports_of(proposal_id) == (N, N)
@@ -127,13 +124,7 @@ def test_one_resident_supporting_twice_at_once_supports_once(
         proposal_id = make_proposal(rnd, scene.author, State.ADMITTED).id
         url = f"/voorstellen/{proposal_id}/steun"
         for want, expected in (("1", (1, 1)), ("0", (0, 0))):
-
-            def contender(i: int, want: str = want, url: str = url) -> Any:
-                client, token = tabs[i]
-                return lambda: post(client, token, url, {"want": want})
-
-            responses = race(len(tabs), contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(tabs, url, {"want": want})
             assert statuses(responses) == [303] * len(tabs)
             fresh()
             assert supports_of(proposal_id) == expected
@@ -158,16 +149,9 @@ def test_supports_racing_the_move_to_voting_are_counted_or_refused(
 
         def contender(i: int, proposal_id: int = proposal_id, round_id: int = round_id) -> Any:
             if i == N - 1:
-                client, token = board
-                url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/volgende-fase"
-                return lambda: post(
-                    client,
-                    token,
-                    url,
-                    {"reason": "De steunperiode is voorbij", "current": "support"},
-                )
+                return move_to_voting(board, scene.slug, round_id, "De steunperiode is voorbij")
             client, token = residents[i]
-            return lambda: post(client, token, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
+            return lambda: send(client, token, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
@@ -205,15 +189,11 @@ def test_estimates_racing_the_move_to_voting_never_change_a_cost_once_voting(
 
         def contender(i: int, proposal_id: int = proposal_id, round_id: int = round_id) -> Any:
             if i == N - 1:
-                client, token = board
-                url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/volgende-fase"
-                return lambda: post(
-                    client, token, url, {"reason": "Stemmen maar", "current": "support"}
-                )
+                return move_to_voting(board, scene.slug, round_id, "Stemmen maar")
             client, token = estimators[i]
             url = f"/wijk/{scene.slug}/bestuur/voorstellen/{proposal_id}/kosten"
             data = {"amount": f"{1_100 + i},00", "note": f"Offerte {i}"}
-            return lambda: post(client, token, url, data)
+            return lambda: send(client, token, url, data)
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
@@ -243,7 +223,7 @@ def test_estimates_racing_the_move_to_voting_never_change_a_cost_once_voting(
         # and from now on it stays so
         client, token = estimators[0]
         url = f"/wijk/{scene.slug}/bestuur/voorstellen/{proposal_id}/kosten"
-        late = post(client, token, url, {"amount": "999,00", "note": "Te laat"})
+        late = send(client, token, url, {"amount": "999,00", "note": "Te laat"})
         assert late.status_code == 422
         fresh()
         assert db.session.get(Proposal, proposal_id).board_cost_cents == expected
@@ -279,7 +259,7 @@ def test_invitations_accepted_at_once_never_exceed_the_limit(
 
         def contender(i: int, links: list[str] = links) -> Any:
             client, token = people[i]
-            return lambda: post(client, token, links[i])
+            return lambda: send(client, token, links[i])
 
         responses = race(len(people), contender)
         assert_no_server_errors(responses)
@@ -311,7 +291,7 @@ def test_invitations_sent_at_once_never_exceed_the_limit(
         def contender(i: int, proposal_id: int = proposal_id, attempt: int = attempt) -> Any:
             client, token = authors[i]
             url = f"/voorstellen/{proposal_id}/mede-indieners"
-            return lambda: post(client, token, url, {"email": f"nieuw{attempt}.{i}@example.org"})
+            return lambda: send(client, token, url, {"email": f"nieuw{attempt}.{i}@example.org"})
 
         responses = race(len(authors), contender)
         assert_no_server_errors(responses)
@@ -338,12 +318,7 @@ def test_a_double_click_on_accept_joins_once(scene, clients, make_round, make_pr
         )
         proposal_id = proposal.id
 
-        def contender(i: int, link: str = link) -> Any:
-            client, token = tabs[i]
-            return lambda: post(client, token, link)
-
-        responses = race(len(tabs), contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(tabs, link)
         assert statuses(responses) == [303] * len(tabs)
         fresh()
         assert events(proposal_id, "coauthor_joined") == 1
@@ -371,23 +346,12 @@ def test_one_review_decision_when_the_board_decides_at_once(
         proposal_id = make_proposal(rnd, scene.author, State.SUBMITTED).id
         inbox.clear()
         url = f"/wijk/{scene.slug}/bestuur/voorstellen/{proposal_id}/{what}"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = board[i]
-            return lambda: post(client, token, url, data)
-
-        responses = race(len(board), contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(board, url, data)
         assert sorted(statuses(responses)) == [303] + [409] * (len(board) - 1)
         fresh()
         assert db.session.get(Proposal, proposal_id).state == state
         assert events(proposal_id, kind) == 1
-        audit = db.session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.action == f"proposal.{kind}", AuditEvent.object_id == proposal_id
-            )
-        )
-        assert audit == 1
+        assert audits(f"proposal.{kind}", proposal_id) == 1
         assert len(inbox.to(scene.author.email)) == 1
 
 
@@ -407,12 +371,7 @@ def test_a_proposal_sent_twice_at_once_is_made_once(scene, clients, make_round):
             "action": "submit",
         }
 
-        def contender(i: int, form: dict[str, str] = form) -> Any:
-            client, token = tabs[i]
-            return lambda: post(client, token, page, form)
-
-        responses = race(len(tabs), contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(tabs, page, form)
         assert statuses(responses) == [303] * len(tabs)
         assert len({r.headers["Location"] for r in responses}) == 1
         fresh()
@@ -431,13 +390,7 @@ def test_submit_and_withdraw_twice_at_once_happen_once(scene, clients, make_roun
             ("intrekken", State.WITHDRAWN, "withdrawn"),
         ):
             url = f"/voorstellen/{proposal_id}/{what}"
-
-            def contender(i: int, url: str = url) -> Any:
-                client, token = tabs[i]
-                return lambda: post(client, token, url, {"reason": ""})
-
-            responses = race(len(tabs), contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(tabs, url, {"reason": ""})
             assert statuses(responses) == [303] * len(tabs)
             fresh()
             assert db.session.get(Proposal, proposal_id).state == state
@@ -466,7 +419,7 @@ def test_photos_added_at_once_stay_within_the_limit(app, scene, clients, make_ro
         def contender(i: int, proposal_id: int = proposal_id) -> Any:
             client, token = tabs[i]
             url = f"/voorstellen/{proposal_id}/fotos"
-            return lambda: post(
+            return lambda: send(
                 client,
                 token,
                 url,
@@ -493,13 +446,7 @@ def test_photos_added_at_once_stay_within_the_limit(app, scene, clients, make_ro
             select(ProposalImage.id).where(ProposalImage.proposal_id == proposal_id).limit(1)
         )
         url = f"/voorstellen/{proposal_id}/fotos/{image_id}/verwijderen"
-
-        def remover(i: int, url: str = url) -> Any:
-            client, token = tabs[i]
-            return lambda: post(client, token, url)
-
-        responses = race(4, remover)
-        assert_no_server_errors(responses)
+        responses = press_at_once(tabs[:4], url)
         assert all(code in (303, 404) for code in statuses(responses))
         fresh()
         assert (
@@ -526,13 +473,7 @@ def test_estimates_and_duplicate_marks_twice_at_once_are_recorded_once(
             ("dubbel", {"original": f"#{original_id}", "note": ""}, "duplicate"),
         ):
             url = f"/wijk/{scene.slug}/bestuur/voorstellen/{proposal_id}/{what}"
-
-            def contender(i: int, url: str = url, data: dict[str, str] = data) -> Any:
-                client, token = board[i]
-                return lambda: post(client, token, url, data)
-
-            responses = race(len(board), contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(board, url, data)
             assert statuses(responses) == [303] * len(board)
             fresh()
             assert events(proposal_id, kind) == 1
@@ -552,7 +493,7 @@ def test_two_board_members_marking_two_proposals_as_each_others_duplicate(
             client, token = board[i]
             this, other = (a, b) if i == 0 else (b, a)
             url = f"/wijk/{scene.slug}/bestuur/voorstellen/{this}/dubbel"
-            return lambda: post(client, token, url, {"original": str(other), "note": ""})
+            return lambda: send(client, token, url, {"original": str(other), "note": ""})
 
         responses = race(2, contender)
         assert_no_server_errors(responses)
@@ -571,10 +512,6 @@ def test_the_page_after_a_race_shows_the_count_of_rows(scene, clients, make_roun
     residents = clients(*(r.email for r in scene.residents))
     proposal_id = make_proposal(rnd, scene.author, State.ADMITTED).id
 
-    def contender(i: int) -> Any:
-        client, token = residents[i]
-        return lambda: post(client, token, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
-
-    assert_no_server_errors(race(N, contender))
+    press_at_once(residents, f"/voorstellen/{proposal_id}/steun", {"want": "1"})
     body = residents[0][0].get(f"/voorstellen/{proposal_id}").get_data(as_text=True)
     assert re.search(rf"\b{N} keer gesteund", body)

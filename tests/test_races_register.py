@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
+from tests.concurrency import (
+    assert_no_server_errors,
+    fresh,
+    postgres_only,
+    race,
+    repeat,
+    statuses,
+)
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
@@ -29,11 +36,6 @@ def scene(make_wijk, make_user):
     wijk = make_wijk("Noord")
     board = make_user("henk@example.org", wijk=wijk, roles=((Role.BOARD, wijk),))
     return wijk, board
-
-
-def fresh() -> None:
-    db.session.rollback()
-    db.session.expire_all()
 
 
 def ready_to_cast(client: Any, url: str, proposal_id: int, code: str | None = None) -> Any:

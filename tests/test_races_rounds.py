@@ -12,7 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
+from tests.concurrency import (
+    assert_no_server_errors,
+    audits,
+    fresh,
+    postgres_only,
+    press_at_once,
+    race,
+    repeat,
+    statuses,
+    tab_of,
+)
 from wijkbudget.accounts.models import Role, RoleAssignment, User
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
@@ -24,32 +34,6 @@ from wijkbudget.rounds.models import Phase, PhaseChange, Round
 pytestmark = postgres_only
 
 N = 6
-
-
-def fresh() -> None:
-    """The test's own session forgets what it read: the invariants are read from the database."""
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def tab_of(client: Any, make_client: Any) -> Any:
-    """Another tab of the same browser: a client with ``client``'s cookies (its login and its
-    session's form token), without logging in again (that hashes a password: slow)."""
-    tab = make_client()
-    for cookie in client.raw._cookies.values():
-        tab.raw.set_cookie(
-            cookie.key,
-            cookie.value,
-            domain=cookie.domain,
-            origin_only=cookie.origin_only,
-            path=cookie.path,
-        )
-    return tab
-
-
-@pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
 
 
 @pytest.fixture
@@ -66,6 +50,13 @@ def board_tabs(west, make_user, make_client):
         first.append(client)
     tabs = [first[i % 2] if i < 2 else tab_of(first[i % 2], make_client) for i in range(N)]
     return [(tab, tab.csrf("/stem")) for tab in tabs], members
+
+
+@pytest.fixture
+def admin_tabs(admin_client, make_client):
+    """N tabs of one administrator's browser, each with its form token."""
+    tabs = [admin_client] + [tab_of(admin_client, make_client) for _ in range(N - 1)]
+    return [(tab, tab.csrf("/stem")) for tab in tabs]
 
 
 def phase_in_database(round_id: int) -> Phase:
@@ -85,13 +76,7 @@ def moves(round_id: int) -> list[tuple[Phase, Phase, bool]]:
 
 
 def phase_audits(round_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "round.phase",
-            AuditEvent.object_type == "budget_round",
-            AuditEvent.object_id == round_id,
-        )
-    )
+    return audits("round.phase", round_id, "budget_round")
 
 
 def tick_runner(app: Any) -> Any:
@@ -114,14 +99,9 @@ def test_n_board_clicks_on_next_phase_move_the_round_one_phase(west, board_tabs,
     for attempt in repeat():
         rnd = make_round(west, Phase.SUBMISSION, title=f"Ronde {attempt}")
         url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/volgende-fase"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = tabs[i]
-            data = {"csrf_token": token, "reason": f"Klik {i}", "current": "submission"}
-            return lambda: client.raw.post(url, data=data)
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(
+            tabs, url, lambda i: {"reason": f"Klik {i}", "current": "submission"}
+        )
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1), statuses(responses)
         assert phase_in_database(rnd.id) == Phase.REVIEW
         assert moves(rnd.id) == [(Phase.SUBMISSION, Phase.REVIEW, True)]
@@ -133,13 +113,7 @@ def test_n_publish_clicks_publish_once(west, board_tabs, make_round):
     for attempt in repeat():
         rnd = make_round(west, Phase.CONCEPT, title=f"Concept {attempt}")
         url = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/publiceren"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = tabs[i]
-            return lambda: client.raw.post(url, data={"csrf_token": token})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(tabs, url)
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1), statuses(responses)
         assert moves(rnd.id) == [(Phase.CONCEPT, Phase.SUBMISSION, True)]
         assert phase_audits(rnd.id) == 1
@@ -322,24 +296,12 @@ def test_n_registrations_with_one_address_make_one_account(west, make_client, in
         assert len(verify) == 1
 
 
-def test_n_grants_of_one_role_give_one_assignment(west, make_user, make_client):
-    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
-    first = make_client()
-    first.login(admin.email)
-    tabs = [first] + [tab_of(first, make_client) for _ in range(N - 1)]
-    contenders = [(tab, tab.csrf("/stem")) for tab in tabs]
+def test_n_grants_of_one_role_give_one_assignment(west, make_user, admin_tabs):
     for attempt in repeat():
         piet = make_user(f"piet{attempt}@example.org", wijk=west)
         url = f"/beheer/accounts/{piet.id}/rollen"
         for role, wijk in (("board", west.slug), ("councillor", "")):  # with and without a wijk
-
-            def contender(i: int, url: str = url, role: str = role, wijk: str = wijk) -> Any:
-                client, token = contenders[i]
-                data = {"csrf_token": token, "role": role, "wijk": wijk}
-                return lambda: client.raw.post(url, data=data)
-
-            responses = race(N, contender)
-            assert_no_server_errors(responses)
+            responses = press_at_once(admin_tabs, url, {"role": role, "wijk": wijk})
             assert sorted(statuses(responses)) == [303] + [409] * (N - 1), statuses(responses)
         fresh()
         held = db.session.scalars(
@@ -360,22 +322,11 @@ def test_n_grants_of_one_role_give_one_assignment(west, make_user, make_client):
 # --- wijken -----------------------------------------------------------------------------------
 
 
-def test_n_admins_adding_one_buurt_add_it_once(make_wijk, make_user, make_client):
-    admin = make_user("beheer@example.org", roles=((Role.ADMIN, None),))
-    first = make_client()
-    first.login(admin.email)
-    tabs = [first] + [tab_of(first, make_client) for _ in range(N - 1)]
-    contenders = [(tab, tab.csrf("/stem")) for tab in tabs]
+def test_n_admins_adding_one_buurt_add_it_once(make_wijk, admin_tabs):
     for attempt in repeat():
         wijk = make_wijk(f"Wijk {attempt}", areas=())
         url = f"/beheer/wijken/{wijk.slug}/buurten"
-
-        def contender(i: int, url: str = url) -> Any:
-            client, token = contenders[i]
-            return lambda: client.raw.post(url, data={"csrf_token": token, "name": "Lombok"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = press_at_once(admin_tabs, url, {"name": "Lombok"})
         assert sorted(statuses(responses)) == [303] + [422] * (N - 1), statuses(responses)
         fresh()
         areas = db.session.scalars(select(Area).where(Area.neighbourhood_id == wijk.id)).all()
@@ -383,14 +334,8 @@ def test_n_admins_adding_one_buurt_add_it_once(make_wijk, make_user, make_client
 
         # and wijken with one name: each gets a slug of its own, or a 409
         name = f"Nieuw {attempt}"
-
-        def creator(i: int, name: str = name, attempt: int = attempt) -> Any:
-            client, token = contenders[i]
-            data = {"csrf_token": token, "name": name, "postcodes": f"{4000 + attempt}"}
-            return lambda: client.raw.post("/beheer/wijken/nieuw", data=data)
-
-        responses = race(N, creator)
-        assert_no_server_errors(responses)
+        data = {"name": name, "postcodes": f"{4000 + attempt}"}
+        responses = press_at_once(admin_tabs, "/beheer/wijken/nieuw", data)
         assert set(statuses(responses)) <= {303, 409}
         fresh()
         made = db.session.scalars(select(Neighbourhood).where(Neighbourhood.name == name)).all()

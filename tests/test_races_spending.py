@@ -16,9 +16,19 @@ import pytest
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
-from wijkbudget.accounts.models import Role, User
-from wijkbudget.audit.models import AuditEvent
+from tests.concurrency import (
+    BoardScene,
+    assert_no_server_errors,
+    audits,
+    board_scene,
+    fresh,
+    postgres_only,
+    race,
+    repeat,
+    send,
+    statuses,
+)
+from wijkbudget.accounts.models import User
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals.models import State
@@ -40,25 +50,18 @@ N = 8
 
 
 @dataclass
-class Scene:
-    wijk: Neighbourhood
-    slug: str  # read in the contenders' threads, where the test's session is not at hand
+class Scene(BoardScene):
     rnd: Round
     initiator: User
-    board: User
-    board2: User
 
 
 @pytest.fixture
 def scene(make_wijk, make_user, make_round) -> Scene:
-    wijk = make_wijk("Noord")
+    base = board_scene(make_wijk, make_user)
     return Scene(
-        wijk=wijk,
-        slug=wijk.slug,
-        rnd=make_round(wijk, Phase.RESULT, budget=100_000_000),
-        initiator=make_user("initiatief@example.org", wijk=wijk),
-        board=make_user("bestuur@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
-        board2=make_user("bestuur2@example.org", wijk=wijk, roles=((Role.BOARD, wijk),)),
+        **base,
+        rnd=make_round(base["wijk"], Phase.RESULT, budget=100_000_000),
+        initiator=make_user("initiatief@example.org", wijk=base["wijk"]),
     )
 
 
@@ -89,10 +92,8 @@ def pending(scene: Scene, project: FundedProject, cents: int) -> Expense:
 
 
 def decide(client: Any, token: str, slug: str, expense_id: int, what: str) -> Any:
-    data = {"csrf_token": token}
-    if what != "goedkeuren":
-        data["reason"] = "Dubbel ingevoerd"
-    return client.raw.post(f"/wijk/{slug}/bestuur/uitgaven/{expense_id}/{what}", data=data)
+    data = {} if what == "goedkeuren" else {"reason": "Dubbel ingevoerd"}
+    return send(client, token, f"/wijk/{slug}/bestuur/uitgaven/{expense_id}/{what}", data)
 
 
 def entries(expense_id: int, kind: EntryKind) -> int:
@@ -104,19 +105,7 @@ def entries(expense_id: int, kind: EntryKind) -> int:
 
 
 def audit_count(action: str, project: FundedProject) -> int:
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == action,
-            AuditEvent.object_type == "funded_project",
-            AuditEvent.object_id == project.id,
-        )
-    )
-
-
-def fresh() -> None:
-    """The test's own session forgets what it read: the invariants are read from the database."""
-    db.session.rollback()
-    db.session.expire_all()
+    return audits(action, project.id, "funded_project")
 
 
 def pdf_bytes() -> bytes:

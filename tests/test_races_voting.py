@@ -14,9 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
+from tests.concurrency import (
+    assert_no_server_errors,
+    audits,
+    count,
+    fresh,
+    postgres_only,
+    race,
+    repeat,
+    statuses,
+    tab_of,
+)
 from wijkbudget.accounts.models import Role, User
-from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db
 from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals.models import State
@@ -40,7 +49,6 @@ from wijkbudget.voting.models import (
 pytestmark = postgres_only
 
 N = 8
-DOMAIN = "wijkbudget.test"  # the test app's SERVER_NAME: where its cookies live
 
 
 @dataclass
@@ -83,15 +91,6 @@ def logged_in(make_client):
     return login
 
 
-def copy_of(client: Any, make_client: Any) -> Any:
-    """Another client (its own request context, session and connection) with the same cookie:
-    the same browser, as a double click or a second tab sends it."""
-    other = make_client()
-    cookie = client.raw.get_cookie("session", domain=DOMAIN)
-    other.raw.set_cookie("session", cookie.value, domain=DOMAIN)
-    return other
-
-
 @pytest.fixture
 def new_round(scene, make_round, make_proposal):
     """A fresh round in voting with three admitted proposals, for one attempt."""
@@ -109,23 +108,9 @@ def new_round(scene, make_round, make_proposal):
     return make
 
 
-def fresh() -> None:
-    """The test's own session forgets what it read: the invariants are read from the database."""
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def count(model: Any, *where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def audit_count(action: str, obj_type: str, obj_id: int) -> int:
-    return count(
-        AuditEvent,
-        AuditEvent.action == action,
-        AuditEvent.object_type == obj_type,
-        AuditEvent.object_id == obj_id,
-    )
+def letters(scene: Scene, rnd: Round, n: int) -> list[str]:
+    """``n`` new voting codes of the round, as its letters print them (made by Henk)."""
+    return operations.batch_codes(operations.generate_codes(scene.henk, rnd, n))
 
 
 def ballot_url(scene: Scene, round_id: int) -> str:
@@ -148,7 +133,7 @@ def same_form(browser: Any, make_client: Any, url: str, data: dict[str, str]) ->
     token = browser.csrf(url)
 
     def contender(_i: int) -> Any:
-        other = copy_of(browser, make_client)
+        other = tab_of(browser, make_client)
         return lambda: other.raw.post(url, data={**data, "csrf_token": token})
 
     return contender
@@ -159,13 +144,27 @@ def board_post(client: Any, url: str, data: dict[str, str]) -> Any:
     return lambda: client.raw.post(url, data={**data, "csrf_token": token})
 
 
+def pressed_by_two(
+    first: Any, second: Any, make_client: Any, url: str, data: dict[str, str]
+) -> list[Any]:
+    """Two board members send one form at once, each from N/2 tabs; the responses (no 5xx)."""
+
+    def contender(i: int) -> Any:
+        who = first if i % 2 == 0 else second
+        return board_post(tab_of(who, make_client), url, data)
+
+    responses = race(N, contender)
+    assert_no_server_errors(responses)
+    return responses
+
+
 # --- one ballot per person ----------------------------------------------------------------------
 
 
 def test_casts_with_one_code_at_once_make_one_ballot(scene, new_round, make_client):
     for _ in repeat():
         rnd, proposals = new_round()
-        code = operations.batch_codes(operations.generate_codes(scene.henk, rnd, 1))[0]
+        code = letters(scene, rnd, 1)[0]
         round_id, url = rnd.id, ballot_url(scene, rnd.id)
         fresh()
 
@@ -198,7 +197,7 @@ def test_casts_by_one_account_at_once_make_one_ballot(scene, new_round, logged_i
         token = voter.csrf(f"{url}/controleren")
 
         def contender(i: int, url: str = url, token: str = token) -> Any:
-            browser = copy_of(voter, make_client)
+            browser = tab_of(voter, make_client)
             return lambda: browser.raw.post(f"{url}/versturen", data={"csrf_token": token})
 
         responses = race(N, contender)
@@ -217,7 +216,7 @@ def test_a_revocation_racing_casts_with_that_code(scene, new_round, logged_in, m
     henk = logged_in(scene.henk.email)
     for _ in repeat(2 * 3):
         rnd, proposals = new_round()
-        code = operations.batch_codes(operations.generate_codes(scene.henk, rnd, 1))[0]
+        code = letters(scene, rnd, 1)[0]
         round_id, url = rnd.id, ballot_url(scene, rnd.id)
         codes_url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/stemcodes"
         fresh()
@@ -231,7 +230,7 @@ def test_a_revocation_racing_casts_with_that_code(scene, new_round, logged_in, m
         ) -> Any:
             if i % 2 == 0:
                 return ready_to_cast(make_client(), url, chosen, code)
-            board = copy_of(henk, make_client)
+            board = tab_of(henk, make_client)
             return board_post(board, codes_url, {"action": "revoke_code", "code": code})
 
         responses = race(N, contender)
@@ -248,15 +247,17 @@ def test_a_revocation_racing_casts_with_that_code(scene, new_round, logged_in, m
         if used:  # the board was told it could not revoke a code that voted
             assert 409 in statuses(responses[1::2])
         else:
-            assert audit_count("codes.revoke", "voting_code", db.session.scalar(
-                select(VotingCode.id).where(VotingCode.round_id == round_id))) == 1  # fmt: skip
+            code_id = db.session.scalar(
+                select(VotingCode.id).where(VotingCode.round_id == round_id)
+            )
+            assert audits("codes.revoke", code_id, "voting_code") == 1
 
 
 # --- paper batches ----------------------------------------------------------------------------
 
 
 def paper_batch_with_sheets(scene: Scene, rnd: Round, proposals: list[int], sheets: int) -> Any:
-    codes = operations.batch_codes(operations.generate_codes(scene.henk, rnd, sheets + N))
+    codes = letters(scene, rnd, sheets + N)
     batch = operations.open_paper_batch(scene.henk, rnd, "Buurthuis", sheets)
     for code in codes[:sheets]:
         operations.enter_sheet(scene.henk, rnd, batch, code, {proposals[0]: 1})
@@ -296,11 +297,11 @@ def test_confirm_discard_and_sheets_at_once_leave_a_whole_batch(
             i: int, url: str = url, spare: list[str] = spare, proposals: list[int] = proposals
         ) -> Any:
             if i % 3 == 0:
-                return board_post(copy_of(ria, make_client), url, {"action": "confirm"})
+                return board_post(tab_of(ria, make_client), url, {"action": "confirm"})
             if i % 3 == 1:
-                return board_post(copy_of(ria, make_client), url, {"action": "discard"})
+                return board_post(tab_of(ria, make_client), url, {"action": "discard"})
             sheet = {"action": "sheet", "identifier": spare[i], "p": str(proposals[1])}
-            return board_post(copy_of(henk, make_client), url, sheet)
+            return board_post(tab_of(henk, make_client), url, sheet)
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
@@ -317,9 +318,9 @@ def test_confirm_discard_and_sheets_at_once_leave_a_whole_batch(
             )
             assert (found is None) == bool(entered)
         if batch.confirmed_at:
-            assert audit_count("paper.confirm", "paper_batch", batch_id) == 1
+            assert audits("paper.confirm", batch_id, "paper_batch") == 1
         else:
-            assert audit_count("paper.discard", "paper_batch", batch_id) == 1
+            assert audits("paper.discard", batch_id, "paper_batch") == 1
 
 
 def test_two_board_members_confirming_at_once_confirm_once(
@@ -333,17 +334,12 @@ def test_two_board_members_confirming_at_once_confirm_once(
         url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/papier/{batch_id}"
         fresh()
 
-        def contender(i: int, url: str = url) -> Any:
-            who = ria if i % 2 == 0 else jan
-            return board_post(copy_of(who, make_client), url, {"action": "confirm"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = pressed_by_two(ria, jan, make_client, url, {"action": "confirm"})
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1)
         fresh()
         batch = batch_is_whole(batch_id)
         assert batch.confirmed_at is not None
-        assert audit_count("paper.confirm", "paper_batch", batch_id) == 1
+        assert audits("paper.confirm", batch_id, "paper_batch") == 1
         counted = count(SealedBallot, SealedBallot.round_id == round_id, SealedBallot.counted)
         assert counted == 3
 
@@ -360,7 +356,7 @@ def test_double_clicks_on_the_board_s_code_and_paper_forms(
         codes_url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/stemcodes"
         paper_url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/papier"
         fresh()
-        browser = copy_of(henk, make_client)
+        browser = tab_of(henk, make_client)
 
         generate = {
             "action": "generate",
@@ -386,14 +382,14 @@ def test_double_clicks_on_the_board_s_code_and_paper_forms(
         assert_no_server_errors(responses)
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1)
         fresh()
-        assert audit_count("paper.discard", "paper_batch", batch_id) == 1
+        assert audits("paper.discard", batch_id, "paper_batch") == 1
 
         code_batch = db.session.scalar(select(CodeBatch.id).where(CodeBatch.round_id == round_id))
         revoke = {"action": "revoke_batch", "batch": str(code_batch)}
         responses = race(N, same_form(browser, make_client, codes_url, revoke))
         assert_no_server_errors(responses)
         fresh()
-        assert audit_count("codes.revoke_batch", "code_batch", code_batch) == 1
+        assert audits("codes.revoke_batch", code_batch, "code_batch") == 1
         assert count(VotingCode, VotingCode.batch_id == code_batch,
                      VotingCode.revoked_at.is_(None)) == 0  # fmt: skip
 
@@ -412,7 +408,7 @@ def test_closes_at_once_count_once_and_grant_once(scene, new_round, logged_in, m
     henk, ria = logged_in(scene.henk.email), logged_in(scene.ria.email)
     for _ in repeat():
         rnd, proposals = new_round()
-        codes = operations.batch_codes(operations.generate_codes(scene.henk, rnd, 5))
+        codes = letters(scene, rnd, 5)
         for i, code in enumerate(codes):
             chosen = {proposals[0]: 1, proposals[2]: 1} if i < 3 else {proposals[1]: 1}
             operations.cast(rnd, chosen, code=operations.find_code(rnd, code),
@@ -423,12 +419,7 @@ def test_closes_at_once_count_once_and_grant_once(scene, new_round, logged_in, m
         url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/stemming-sluiten"
         fresh()
 
-        def contender(i: int, url: str = url) -> Any:
-            who = henk if i % 2 == 0 else ria
-            return board_post(copy_of(who, make_client), url, {"confirm": "y"})
-
-        responses = race(N, contender)
-        assert_no_server_errors(responses)
+        responses = pressed_by_two(henk, ria, make_client, url, {"confirm": "y"})
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1), statuses(responses)
         fresh()
         assert db.session.get(Round, round_id).phase == Phase.RESULT
@@ -452,7 +443,7 @@ def test_closes_at_once_count_once_and_grant_once(scene, new_round, logged_in, m
             LedgerEntry.project_id.in_([p.id for p in projects]),
         )
         assert grants == len(chosen)
-        assert audit_count("round.close", "budget_round", round_id) == 1
+        assert audits("round.close", round_id, "budget_round") == 1
 
 
 def test_casts_while_the_vote_is_closed_are_all_counted_or_refused(
@@ -463,7 +454,7 @@ def test_casts_while_the_vote_is_closed_are_all_counted_or_refused(
     henk = logged_in(scene.henk.email)
     for _ in repeat():
         rnd, proposals = new_round()
-        codes = operations.batch_codes(operations.generate_codes(scene.henk, rnd, N))
+        codes = letters(scene, rnd, N)
         round_id, url = rnd.id, ballot_url(scene, rnd.id)
         close_url = f"/wijk/{scene.slug}/bestuur/rondes/{round_id}/stemming-sluiten"
         fresh()
@@ -476,7 +467,7 @@ def test_casts_while_the_vote_is_closed_are_all_counted_or_refused(
             close_url: str = close_url,
         ) -> Any:
             if i == 0:
-                return board_post(copy_of(henk, make_client), close_url, {"confirm": "y"})
+                return board_post(tab_of(henk, make_client), close_url, {"confirm": "y"})
             return ready_to_cast(make_client(), url, chosen, codes[i])
 
         responses = race(N, contender)
@@ -495,7 +486,7 @@ def test_casts_when_the_dates_opened_the_vote_before_the_tick_ran(scene, new_rou
     all count, and the move is written once."""
     for _ in repeat():
         rnd, proposals = new_round()
-        codes = operations.batch_codes(operations.generate_codes(scene.henk, rnd, N))
+        codes = letters(scene, rnd, N)
         rnd.phase = Phase.SUPPORT
         rnd.voting_opens = datetime.now(UTC) - timedelta(seconds=5)
         db.session.commit()
