@@ -108,6 +108,13 @@ def shoot(request: pytest.FixtureRequest) -> Any:
     return take
 
 
+def follow(page: Any, link: str, heading: str | None = None) -> None:
+    """Click the link named ``link`` and see the page it leads to: its heading (``heading``, or
+    the link's own name) is shown."""
+    page.get_by_role("link", name=link).click()
+    playwright_api.expect(page.get_by_role("heading", name=heading or link)).to_be_visible()
+
+
 def finish_sign_in(page: Any, email: str) -> None:
     """After the password: the second step of an account that has one (the code its app shows
     now), or the set-up of one for a role that has none yet (the secret read off the page, as a

@@ -120,6 +120,18 @@ def password_only(page: Any, email: str) -> None:
     page.locator("main form button[type=submit]").click()
 
 
+def look_at(page: Any, url: str, name: str, report: dict[str, list[str]]) -> None:
+    """Go to ``url`` and run axe-core on the page there (see ``check``)."""
+    page.goto(url)
+    check(page, name, report)
+
+
+def send_with_errors(page: Any, button: str = "main form button[type=submit]") -> None:
+    """Send the page's form as it is (empty, or wrongly filled): it comes back with its errors."""
+    page.locator(button).click()
+    page.wait_for_selector(".error-summary")
+
+
 def login(page: Any, email: str) -> None:
     password_only(page, email)
     finish_sign_in(page, email)
@@ -183,25 +195,21 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
     }
     visitor = new_page()
     for name, url in public_pages.items():
-        visitor.goto(url)
-        check(visitor, name, report)
+        look_at(visitor, url, name, report)
 
     # forms shown with their errors
     visitor.goto("/registreren")
-    visitor.locator("main form button[type=submit]").click()
-    visitor.wait_for_selector(".error-summary")
+    send_with_errors(visitor)
     check(visitor, "registreren met fouten", report)
     shoot(visitor, "registreren-fouten")
     visitor.goto("/controleer")
     visitor.fill("#receipt", "AAAAA-BBBBB")
-    visitor.locator("main form button[type=submit]").click()
-    visitor.wait_for_selector(".error-summary")
+    send_with_errors(visitor)
     check(visitor, "controleer-stem met fout", report)
 
     resident = new_page()
     login(resident, w.resident)
-    resident.goto(f"{rounds}/{w.voting_round}/stemmen")
-    check(resident, "stembiljet", report)
+    look_at(resident, f"{rounds}/{w.voting_round}/stemmen", "stembiljet", report)
     shoot(resident, "stembiljet")
     resident.check(f"#p{w.ballot_ids[0]}")
     resident.locator("main form button[value=review]").click()
@@ -211,14 +219,11 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
     resident.wait_for_url("**/stemmen/bewijs")
     check(resident, "bewijscode", report)
     resident.goto(f"{rounds}/{w.submission_round}/voorstellen/nieuw")
-    resident.locator("main form button[value=submit]").click()
-    resident.wait_for_selector(".error-summary")
+    send_with_errors(resident, "main form button[value=submit]")
     check(resident, "nieuw voorstel met fouten", report)
     shoot(resident, "voorstel-fouten")
-    resident.goto(f"/voorstellen/{w.proposal}")
-    check(resident, "voorstel (ingelogd)", report)
-    resident.goto(f"/gesprekken/{w.thread}")
-    check(resident, "wijkdialoog (ingelogd)", report)
+    look_at(resident, f"/voorstellen/{w.proposal}", "voorstel (ingelogd)", report)
+    look_at(resident, f"/gesprekken/{w.thread}", "wijkdialoog (ingelogd)", report)
 
     board = new_page()
     login(board, "bestuur@example.org")
@@ -228,8 +233,7 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
         "toetsing (bestuur)": f"/wijk/{w.slug}/bestuur/rondes/{w.submission_round}/toetsing",
         "uitgaven (bestuur)": f"/wijk/{w.slug}/bestuur/uitgaven",
     }.items():
-        board.goto(url)
-        check(board, name, report)
+        look_at(board, url, name, report)
 
     # the second factor's pages: set-up (a role without one yet), its recovery codes, the step
     wijk = db.session.scalar(select(Neighbourhood).where(Neighbourhood.slug == w.slug))
@@ -241,8 +245,7 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
     staff.wait_for_url("**/inloggen/tweede-stap/instellen")
     check(staff, "tweede stap instellen", report)
     shoot(staff, "tweede-stap-instellen")
-    staff.locator("main form button[type=submit]").click()
-    staff.wait_for_selector(".error-summary")
+    send_with_errors(staff)
     check(staff, "tweede stap instellen met fout", report)
     secret = staff.locator("code.secret").get_attribute("data-secret")
     staff.fill("#code", pyotp.TOTP(secret).now())
@@ -256,8 +259,7 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
 
     councillor = new_page()
     login(councillor, w.councillor)
-    councillor.goto(f"/wijk/{w.slug}/controle")
-    check(councillor, "controle", report)
+    look_at(councillor, f"/wijk/{w.slug}/controle", "controle", report)
     shoot(councillor, "controle")
 
     assert not report, "axe-core found serious or critical violations:\n" + "\n".join(

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from PIL import Image
 from sqlalchemy import select
 
-from tests.browser.conftest import finish_sign_in
+from tests.browser.conftest import finish_sign_in, follow
 from tests.conftest import PASSWORD, link_in
 from wijkbudget.accounts import passwords
 from wijkbudget.accounts.models import Role, User
@@ -31,11 +31,6 @@ def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
-
-
-@pytest.fixture
-def west(make_wijk: Any) -> Any:
-    return make_wijk("West", postcodes=((3531, 3533),), areas=("Lombok", "Oog in Al"))
 
 
 def log_in(page: Any, email: str, password: str = PASSWORD) -> None:
@@ -67,8 +62,7 @@ def test_resident_registers_verifies_and_submits_a_proposal(
     page = new_page()
 
     page.goto("/")
-    page.get_by_role("link", name="Account maken").click()
-    expect(page.get_by_role("heading", name="Account maken")).to_be_visible()
+    follow(page, "Account maken")
     page.get_by_label("E-mailadres").fill("fatima@example.org")
     page.get_by_label("Wachtwoord").fill("lombok-is-de-mooiste-buurt")
     page.get_by_label("Naam die anderen zien").fill("Fatima")
@@ -93,8 +87,7 @@ def test_resident_registers_verifies_and_submits_a_proposal(
     page.get_by_role("link", name="Wijken").click()
     page.get_by_role("link", name="Wijk West").click()
     page.get_by_role("link", name="Wijkbudget West 2027").click()
-    page.get_by_role("link", name="Doe een voorstel").click()
-    expect(page.get_by_role("heading", name="Doe een voorstel")).to_be_visible()
+    follow(page, "Doe een voorstel")
 
     page.get_by_label("Titel").fill("Bloembakken in de Kanaalstraat")
     page.get_by_label("Samenvatting").fill(
@@ -128,8 +121,7 @@ def test_resident_registers_verifies_and_submits_a_proposal(
     expect(costs).to_contain_text("1.650,00")
     shoot(page, "03-voorstel-ingediend")
 
-    page.get_by_role("link", name="Mijn voorstellen").click()
-    expect(page.get_by_role("heading", name="Mijn voorstellen")).to_be_visible()
+    follow(page, "Mijn voorstellen")
     card = page.locator(".card", has_text="Bloembakken in de Kanaalstraat")
     expect(card).to_contain_text("Ingediend")
     expect(card).to_contain_text("1.650,00")
@@ -159,12 +151,7 @@ def decision(page: Any, heading: str) -> Any:
 
 
 def test_board_member_reviews_three_proposals(
-    west: Any,
-    make_user: Any,
-    make_round: Any,
-    make_proposal: Any,
-    new_page: Any,
-    shoot: Any,
+    west: Any, make_user: Any, make_round: Any, make_proposal: Any, new_page: Any, shoot: Any
 ) -> None:
     fatima = make_user("fatima@example.org", wijk=west, name="Fatima")
     make_user("henk@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),))
@@ -177,8 +164,7 @@ def test_board_member_reviews_three_proposals(
     page = new_page()
     log_in(page, "henk@example.org")
     page.goto(f"/wijk/{west.slug}/rondes/{rnd.id}")
-    page.get_by_role("link", name="Toetsen").click()
-    expect(page.get_by_role("heading", name="Toetsing")).to_be_visible()
+    follow(page, "Toetsen", "Toetsing")
     queue = page.locator("table")
     for title in ("Speeltuin Lombok", "Fontein op het plein", "Buurtfeest"):
         expect(queue).to_contain_text(title)
@@ -250,12 +236,7 @@ def comment_with(text: str) -> Comment:
 
 
 def test_residents_discuss_report_and_board_hides(
-    west: Any,
-    make_user: Any,
-    make_round: Any,
-    make_proposal: Any,
-    new_page: Any,
-    shoot: Any,
+    west: Any, make_user: Any, make_round: Any, make_proposal: Any, new_page: Any, shoot: Any
 ) -> None:
     anna = make_user("anna@example.org", wijk=west, name="Anna")
     make_user("bram@example.org", wijk=west, name="Bram")
@@ -312,8 +293,7 @@ def test_residents_discuss_report_and_board_hides(
     log_in(page, "henk@example.org")
     page.goto(f"/wijk/{west.slug}")
     page.get_by_role("link", name="Naar de bestuurspagina").click()
-    page.get_by_role("link", name="Moderatie").click()
-    expect(page.get_by_role("heading", name="Moderatie")).to_be_visible()
+    follow(page, "Moderatie")
     card = page.locator(".card", has_text="Ik doe mee! Zaterdag?")
     expect(card).to_contain_text("1 melding")
     shoot(page, "03-moderatie")

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
-from tests.browser.conftest import finish_sign_in
+from tests.browser.conftest import finish_sign_in, follow
 from tests.conftest import PASSWORD
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db
@@ -41,19 +41,10 @@ def euro(amount: str) -> re.Pattern[str]:
 
 
 @pytest.fixture
-def west(make_wijk):
-    return make_wijk("West", areas=("Lombok", "Oog in Al"))
-
-
-@pytest.fixture
-def people(west, make_user):
+def people(west, board, board2, make_user):
     return {
-        "henk": make_user(
-            "bestuur@example.org", wijk=west, name="Henk", roles=((Role.BOARD, west),)
-        ),
-        "ria": make_user(
-            "bestuur2@example.org", wijk=west, name="Ria", roles=((Role.BOARD, west),)
-        ),
+        "henk": board,
+        "ria": board2,
         "kees": make_user("kiezer@example.org", wijk=west, name="Kees"),
         "ilse": make_user("initiatief@example.org", wijk=west, name="Ilse"),
         "raad": make_user("raad@example.org", name="Raadslid", roles=((Role.COUNCILLOR, west),)),
@@ -126,8 +117,7 @@ def test_resident_votes_on_a_knapsack_ballot_and_only_once(
     page = new_page()
     login(page, "kiezer@example.org")
     page.goto(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}")
-    page.get_by_role("link", name="Stem nu").click()
-    expect(page.get_by_role("heading", name="Je stembiljet")).to_be_visible()
+    follow(page, "Stem nu", "Je stembiljet")
     bar = page.locator("#stembalk")
     expect(bar).to_contain_text(euro("0,00"))
 
@@ -299,8 +289,7 @@ def test_board_closes_the_vote_and_the_voter_checks_the_receipt(
     henk = new_page()
     login(henk, "bestuur@example.org")
     henk.goto(f"/wijk/{west.slug}/rondes/{rnd.id}")
-    henk.get_by_role("link", name="Stemming sluiten…").click()
-    expect(henk.get_by_role("heading", name="Stemming sluiten")).to_be_visible()
+    follow(henk, "Stemming sluiten…", "Stemming sluiten")
     expect(henk.locator("main")).to_contain_text("5 mensen hebben gestemd")
     # without the tick nothing happens
     henk.get_by_role("button", name="Stemming sluiten en tellen").click()
@@ -388,8 +377,7 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
     ilse = new_page()
     login(ilse, "initiatief@example.org")
     ilse.goto(f"/projecten/{project_id}")
-    ilse.get_by_role("link", name="Uitgave invoeren").click()
-    expect(ilse.get_by_role("heading", name="Uitgave invoeren")).to_be_visible()
+    follow(ilse, "Uitgave invoeren")
     ilse.get_by_label("Datum van betalen").fill((date.today() - timedelta(days=1)).isoformat())
     ilse.get_by_label("Bedrag (euro, met btw)").fill("120,50")
     ilse.get_by_label("Betaald aan").fill("Bouwmarkt West")
