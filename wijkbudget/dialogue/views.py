@@ -41,6 +41,7 @@ from .models import Comment, DialogueError, Meeting, Thread, ThreadStatus
 
 if TYPE_CHECKING:
     from ..proposals.models import Proposal
+    from ..rounds.models import Round
 
 bp = Blueprint("dialogue", __name__)
 
@@ -289,6 +290,16 @@ def follow(thread_id: int) -> Any:
 # --- topics -------------------------------------------------------------------------------------
 
 
+def _form_page(template: str, rnd: Round, form: Any, refusal: Refusal | None = None) -> Any:
+    """A form of a round's dialogue (a topic, a meeting); after a refused action with the
+    refusal's message, and 422 (as before: the form page answers 422)."""
+    error = refusal.message if refusal is not None else None
+    status = 200 if refusal is None else 422
+    return render_template(
+        template, wijk=rnd.neighbourhood, rnd=rnd, form=form, error=error
+    ), status
+
+
 @bp.route("/wijk/<slug>/rondes/<int:round_id>/onderwerpen/nieuw", methods=["GET", "POST"])
 @login_required
 def new_topic(slug: str, round_id: int) -> Any:
@@ -302,11 +313,7 @@ def new_topic(slug: str, round_id: int) -> Any:
         ), 403
 
     def page(refusal: Refusal | None = None) -> Any:
-        error = refusal.message if refusal is not None else None
-        status = 200 if refusal is None else 422  # as before: the form page answers 422
-        return render_template(
-            "dialogue/topic_form.html", wijk=wijk, rnd=rnd, form=form, error=error
-        ), status
+        return _form_page("dialogue/topic_form.html", rnd, form, refusal)
 
     if request.method == "GET":
         return page()
@@ -433,11 +440,7 @@ def new_meeting(wijk: Neighbourhood, round_id: int) -> Any:
     )
 
     def page(refusal: Refusal | None = None) -> Any:
-        error = refusal.message if refusal is not None else None
-        status = 200 if refusal is None else 422  # as before: the form page answers 422
-        return render_template(
-            "dialogue/meeting_form.html", wijk=wijk, rnd=rnd, form=form, error=error
-        ), status
+        return _form_page("dialogue/meeting_form.html", rnd, form, refusal)
 
     if request.method == "GET":
         return page()
