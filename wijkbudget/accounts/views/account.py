@@ -21,11 +21,10 @@ from flask_wtf import FlaskForm
 
 from ...actions import Refusal, run_action
 from ...errors import DomainError
-from ...extensions import db, limiter
+from ...extensions import db
 from ...forms import options
 from ...guards import login_required, public
 from ...neighbourhoods.models import Area
-from ...throttle import address_key
 from .. import operations, queries, sessions
 from ..forms import (
     AccountSecondFactorSetupForm,
@@ -39,14 +38,13 @@ from ..forms import (
 from ..models import User
 from .common import (
     bp,
-    config_limit,
     enable_second_factor,
     end_here,
-    failed,
     go_on_here,
     safe_next,
     setup_page,
     setup_status,
+    sign_in_limit,
 )
 
 # --- the account page -------------------------------------------------------------------------
@@ -190,9 +188,7 @@ def end_all_sessions() -> Any:
 
 @bp.route("/account/tweede-stap", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=failed, key_func=address_key
-)
+@sign_in_limit()
 def account_second_factor() -> Any:
     """A resident turns the second factor on from the account page."""
     user: User = current_user._get_current_object()
@@ -212,9 +208,7 @@ def account_second_factor() -> Any:
 
 @bp.post("/account/tweede-stap/herstelcodes")
 @login_required
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=failed, key_func=address_key
-)
+@sign_in_limit()
 def renew_recovery_codes() -> Any:
     form = RenewRecoveryCodesForm(prefix="rc")
     return run_action(
@@ -235,9 +229,7 @@ def renew_recovery_codes() -> Any:
 
 @bp.post("/account/tweede-stap/uitzetten")
 @login_required
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=failed, key_func=address_key
-)
+@sign_in_limit()
 def disable_second_factor() -> Any:
     form = DisableSecondFactorForm(prefix="off")
     if form.validate_on_submit():

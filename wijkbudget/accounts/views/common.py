@@ -4,6 +4,7 @@ session, and setting up the second factor (at sign-in and from the account page)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
 from ...errors import DomainError
-from ...extensions import login_manager
+from ...extensions import limiter, login_manager
+from ...throttle import address_key
 from .. import mfa, operations, queries, sessions
 from ..forms import (
     SecondFactorSetupForm,
@@ -68,6 +70,20 @@ def safe_next(target: str | None) -> str | None:
 
 def failed(response: Any) -> bool:
     return response.status_code != 303
+
+
+def sign_in_limit(
+    key_func: Callable[[], str] = address_key, *, exempt_when: Callable[[], bool] | None = None
+) -> Any:
+    """The limit on guessing a password or a code (``RATELIMIT_LOGIN``): a POST that fails
+    (anything but the 303 of success) counts, per ``key_func`` (the address by default)."""
+    return limiter.limit(
+        config_limit("RATELIMIT_LOGIN"),
+        methods=["POST"],
+        deduct_when=failed,
+        key_func=key_func,
+        exempt_when=exempt_when,
+    )
 
 
 def enrol_secret(user: User) -> str:

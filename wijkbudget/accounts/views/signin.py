@@ -45,6 +45,7 @@ from .common import (
     safe_next,
     setup_page,
     setup_status,
+    sign_in_limit,
 )
 
 # --- sign in and out --------------------------------------------------------------------------
@@ -73,27 +74,9 @@ def _device_key() -> str:
 # Failed sign-ins are counted per address and per account, except from a browser where that
 # account signed in before: that one has its own counter (devices.py). A flood of wrong
 # passwords slows the attacker and new devices, not the owner at home.
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"),
-    methods=["POST"],
-    deduct_when=failed,
-    key_func=address_key,
-    exempt_when=lambda: _known_device() is not None,
-)
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"),
-    methods=["POST"],
-    deduct_when=failed,
-    key_func=email_key,
-    exempt_when=lambda: _known_device() is not None,
-)
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"),
-    methods=["POST"],
-    deduct_when=failed,
-    key_func=_device_key,
-    exempt_when=lambda: _known_device() is None,
-)
+@sign_in_limit(address_key, exempt_when=lambda: _known_device() is not None)
+@sign_in_limit(email_key, exempt_when=lambda: _known_device() is not None)
+@sign_in_limit(_device_key, exempt_when=lambda: _known_device() is None)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("neighbourhoods.home"), 303)
@@ -177,9 +160,7 @@ def _start_again() -> Any:
 
 @bp.route("/inloggen/tweede-stap", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=failed, key_func=address_key
-)
+@sign_in_limit()
 @limiter.limit(
     config_limit("RATELIMIT_SECOND_FACTOR"),
     methods=["POST"],
@@ -208,9 +189,7 @@ def second_factor() -> Any:
 
 @bp.route("/inloggen/tweede-stap/instellen", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    config_limit("RATELIMIT_LOGIN"), methods=["POST"], deduct_when=failed, key_func=address_key
-)
+@sign_in_limit()
 def second_factor_setup() -> Any:
     """Signing in to an account with a role that has no second factor yet: set it up now."""
     found = _waiting()
