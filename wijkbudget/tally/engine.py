@@ -102,8 +102,11 @@ def mes_fast(
             replay.funded()
         order.append(p)
     covered = replay.covered(prep.scale) if replay is not None else None
-    money = money_left(state) if want_money else None
-    return MesRun(order, money, covered=covered, stopped=stopped, cut=cut)
+    money = prices = None
+    if want_money:
+        money = money_left(state)
+        prices = [state.exact_rho(ev) / div[ev.p] for ev in state.chosen]
+    return MesRun(order, money, prices, covered=covered, stopped=stopped, cut=cut)
 
 
 def first_heap(prep: Prep, state: FastRun, div: list[int]) -> list[Entry]:

@@ -17,7 +17,7 @@ from .prep import MesRun, Prep, TieKey
 
 def mes_exact(prep: Prep, b: Fraction, want_money: bool = False) -> MesRun:
     """One MES run with per-voter budget ``b``; with ``want_money``, what each project's
-    supporters have left at the end."""
+    supporters have left at the end and the price of each step."""
     m = len(prep.ids)
     budgets = [Fraction(b)] * len(prep.groups)
     weights = [w for _, w in prep.groups]
@@ -27,6 +27,7 @@ def mes_exact(prep: Prep, b: Fraction, want_money: bool = False) -> MesRun:
             supporters[p].append((g, u))
     remaining = set(prep.supported)
     order: list[int] = []
+    prices: list[Fraction] = []
     while remaining:
         best: tuple[tuple[Fraction, TieKey], int] | None = None
         for p in sorted(remaining):
@@ -40,15 +41,16 @@ def mes_exact(prep: Prep, b: Fraction, want_money: bool = False) -> MesRun:
             break
         (rho, _), p = best
         order.append(p)
+        prices.append(rho)
         remaining.discard(p)
         for g, u in supporters[p]:
             budgets[g] -= min(budgets[g], rho * u)
-    money = None
-    if want_money:
-        money = [
-            sum((weights[g] * budgets[g] for g, _u in supporters[p]), Fraction(0)) for p in range(m)
-        ]
-    return MesRun(order, money)
+    if not want_money:
+        return MesRun(order, None)
+    money = [
+        sum((weights[g] * budgets[g] for g, _u in supporters[p]), Fraction(0)) for p in range(m)
+    ]
+    return MesRun(order, money, prices)
 
 
 def affordability(

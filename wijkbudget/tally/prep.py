@@ -155,6 +155,8 @@ class MesRun:
 
     order: list[int]  # funded projects in selection order
     money: list[Fraction] | None  # per project: what its supporters have left at the end
+    # (with ``money``) the exact price of each step, per unit of utility (payments.py)
+    prices: list[Fraction] | None = None
     # the fast engine's run with a grid (engine.mes_fast): the budgets proven to give this run
     covered: list[int] | None = None
     # the fast engine stopped early (``order`` is cut short): nothing left to prove (grid), or

@@ -21,11 +21,19 @@ Everything that decides an outcome is exact (integers and ``Fraction``). The rul
 Ordinal ballots are counted as approval of every ranked project. Projects nobody supports are
 never funded. A ballot "supports" a project when it names it (with more than 0 points).
 
+Every project gets an ``Explanation``: the figures behind the sentence on the result page. For
+greedy (and the greedy completion): what was left of the budget when its turn came. For a
+project chosen by equal shares, with ``explain=True``: how its supporters paid for it
+(payments.py: what they had left, who paid in full, who paid all they had, who had nothing
+left), from the engine's own prices and checked to add up to the cost. For one equal shares
+did not choose: what its supporters had left together at the end.
+
 This module is the public entry (``run``, ``RULES``, ``COMPLETIONS``, ``STAGES``, ``Outcome``,
-``Explanation``) and the rules themselves; the counting machinery is below it: prep.py (the
-election in index form), exact.py (the exact reference run of MES), engine.py with fastrun.py
-and replay.py (the fast run of MES that ``run`` uses), search.py (the add-one search) and
-parallel.py (that search in two processes, only when the caller asks for it).
+``Explanation``, ``Payment``) and the rules themselves; the counting machinery is below it:
+prep.py (the election in index form), exact.py (the exact reference run of MES), engine.py with
+fastrun.py and replay.py (the fast run of MES that ``run`` uses), search.py (the add-one
+search), parallel.py (that search in two processes, only when the caller asks for it) and
+payments.py (who paid what for each project equal shares chose).
 """
 
 from __future__ import annotations
@@ -36,8 +44,11 @@ from fractions import Fraction
 
 from .engine import mes_fast
 from .model import Election
+from .payments import Payment, pay
 from .prep import Mes, Prep
 from .search import add1
+
+__all__ = ["COMPLETIONS", "RULES", "STAGES", "Explanation", "Outcome", "Payment", "run"]
 
 RULES = ("equal-shares", "greedy")
 COMPLETIONS = ("add1", "greedy", "none")
@@ -57,6 +68,12 @@ class Explanation:
     # internal units) at the end of the run that settled the outcome; None otherwise
     supporters_money: Fraction | None
     step: int | None  # 1-based position in the selection order if funded
+    # greedy, and the greedy completion: what was left of the budget (internal units) when the
+    # project's turn came; None for projects that never had a turn there
+    left_before: int | None = None
+    # equal-shares, funded in the equal-shares stage, counted with ``explain=True``: how its
+    # supporters paid for it
+    payment: Payment | None = None
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,16 @@ def run(
     completion: str | None = "add1",
     *,
     parallel: bool = False,
+    explain: bool = False,
 ) -> Outcome:
     """Count an election. ``completion`` applies to equal-shares; greedy ignores it (None is
     fine there). ``parallel=True``: a long add-one search may fork one child process to use a
     second CPU (parallel.py; it is always reaped before this returns or raises; the outcome is
     the same either way). Only callers that count once and may take a while ask for it (closing
     a round, the command line); the default keeps everything in this process, as a page view
-    must."""
+    must. ``explain=True``: each project equal shares chose gets its ``payment`` (one more exact
+    pass over the ballots; closing a round asks for it, a recount that only wants the outcome
+    does not)."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
     if completion not in COMPLETIONS and not (rule == "greedy" and completion is None):
@@ -91,11 +111,16 @@ def run(
             f"unknown completion {completion!r}; expected one of {', '.join(COMPLETIONS)}"
         )
     prep = Prep(election)
-    return _run_prepared(prep, rule, completion, mes_fast, parallel)
+    return _run_prepared(prep, rule, completion, mes_fast, parallel, explain)
 
 
 def _run_prepared(
-    prep: Prep, rule: str, completion: str | None, mes: Mes, parallel: bool = False
+    prep: Prep,
+    rule: str,
+    completion: str | None,
+    mes: Mes,
+    parallel: bool = False,
+    explain: bool = False,
 ) -> Outcome:
     """The outcome of ``rule`` on a prepared election, with ``mes`` as the MES run (the fast
     engine; the tests also pass the exact reference)."""
@@ -103,8 +128,10 @@ def _run_prepared(
     money: list[Fraction] | None = None
     voter_budget: Fraction | None = None
     stages: list[tuple[int, str]] = []
+    left_before: dict[int, int] = {}
+    payments: dict[int, Payment] = {}
     if rule == "greedy":
-        stages = [(p, "greedy") for p in _greedy_order(prep, prep.supported, budget)]
+        stages = [(p, "greedy") for p in _greedy_order(prep, prep.supported, budget, left_before)]
     elif prep.n == 0:
         pass
     else:
@@ -116,11 +143,14 @@ def _run_prepared(
             final = mes(prep, voter_budget, True)
         money = final.money
         stages = [(p, "equal-shares") for p in final.order]
+        if explain:
+            assert final.prices is not None  # (a run with its money has its prices)
+            payments = pay(prep, voter_budget, final.order, final.prices)
         if completion == "greedy":
             done = set(final.order)
             left = budget - sum(prep.cost[p] for p in final.order)
             rest = [p for p in prep.supported if p not in done]
-            stages += [(p, "completion") for p in _greedy_order(prep, rest, left)]
+            stages += [(p, "completion") for p in _greedy_order(prep, rest, left, left_before)]
     step = {p: i + 1 for i, (p, _s) in enumerate(stages)}
     stage_of = dict(stages)
     explanations: dict[str, Explanation] = {}
@@ -142,6 +172,8 @@ def _run_prepared(
             cost=prep.cost[p],
             supporters_money=(money[p] if money is not None and p not in stage_of else None),
             step=step.get(p),
+            left_before=left_before.get(p),
+            payment=payments.get(p),
         )
     funded = [prep.ids[p] for p, _s in stages]
     return Outcome(
@@ -156,10 +188,14 @@ def _run_prepared(
     )
 
 
-def _greedy_order(prep: Prep, candidates: Iterable[int], left: int) -> list[int]:
-    """Most supporters (or points) first, ties as for MES; each taken if it still fits."""
+def _greedy_order(
+    prep: Prep, candidates: Iterable[int], left: int, left_before: dict[int, int]
+) -> list[int]:
+    """Most supporters (or points) first, ties as for MES; each taken if it still fits. What
+    was left when each candidate's turn came goes into ``left_before``."""
     chosen = []
     for p in sorted(candidates, key=lambda p: (-prep.score[p], prep.tkey[p])):
+        left_before[p] = left
         if prep.cost[p] <= left:
             chosen.append(p)
             left -= prep.cost[p]
