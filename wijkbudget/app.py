@@ -38,13 +38,13 @@ from .api.views import bp as api_bp
 from .audit.views import bp as audit_bp
 from .config import load_config
 from .dialogue.views import bp as dialogue_bp
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate, utcnow
 from .neighbourhoods.views import bp as neighbourhoods_bp
 from .paths import ROOT
 from .proposals.models import State, state_label
 from .proposals.views import bp as proposals_bp
 from .results.views import bp as results_bp
-from .rounds.models import Phase, phase_label
+from .rounds.models import Phase, phase_explained, phase_label
 from .rounds.views import bp as rounds_bp
 from .spending.views import bp as spending_bp
 from .voting.register_views import bp as voting_register_bp
@@ -143,6 +143,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         role_label=permissions.role_label,
         is_board=permissions.is_board,
         phase_label=phase_label,
+        phase_explained=phase_explained,
+        utcnow=utcnow,  # (the round pages: 'Stem nu' only while a vote can be cast)
         state_label=state_label,
         Phase=Phase,
         State=State,

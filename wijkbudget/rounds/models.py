@@ -241,6 +241,16 @@ class Round(Model):
         ends = self.voting_ends
         return self.phase == Phase.VOTING and (ends is None or now < ends)
 
+    def now_explained(self, now: datetime) -> str:
+        """What is happening in the round now, in one sentence for residents: the phase's own
+        sentence, except after the voting end date while the board has not closed the vote."""
+        if self.phase == Phase.VOTING and not self.voting_open(now):
+            return _(
+                "Het stemmen is voorbij. Het bestuur sluit nu de stemming en telt de stemmen; "
+                "daarna staat de uitslag hier."
+            )
+        return phase_explained(self.phase, self)
+
     def back_targets(self) -> list[Phase]:
         """Where the board may send the round back to: an earlier phase, only before voting."""
         if self.rules_locked or not self.is_published:
@@ -440,3 +450,34 @@ def phase_label(phase: Phase | str) -> str:
         Phase.CLOSED: _("Afgesloten"),
     }
     return labels[Phase(phase)]
+
+
+def phase_explained(phase: Phase | str, rnd: Round | None = None) -> str:
+    """Each phase in one plain sentence: what residents can do in it (the round page shows it
+    beside the phase and in the timeline). With ``rnd``: its support threshold, when it has one."""
+    phase = Phase(phase)
+    if phase == Phase.SUPPORT and rnd is not None and rnd.support_threshold > 0:
+        return _(
+            "Bewoners steunen de voorstellen die ze goed vinden; alleen voorstellen met minstens "
+            "%(n)d steunbetuigingen komen op het stembiljet.",
+            n=rnd.support_threshold,
+        )
+    sentences = {
+        Phase.CONCEPT: _("Het bestuur maakt de ronde klaar; alleen het bestuur ziet hem nog."),
+        Phase.SUBMISSION: _("Bewoners doen voorstellen voor de wijk, met wat ze kosten."),
+        Phase.REVIEW: _(
+            "Het bestuur kijkt of elk voorstel past bij de regels van de ronde, en zegt waarom "
+            "als het niet past."
+        ),
+        Phase.SUPPORT: _("Bewoners steunen de voorstellen die ze goed vinden."),
+        Phase.VOTING: _("Bewoners stemmen op de toegelaten voorstellen."),
+        Phase.RESULT: _(
+            "De stemmen zijn geteld: de uitslag laat zien welke voorstellen geld krijgen, en "
+            "waarom."
+        ),
+        Phase.EXECUTION: _(
+            "De gekozen voorstellen worden uitgevoerd; elke uitgave is te zien, met de bon."
+        ),
+        Phase.CLOSED: _("De ronde is afgelopen; alles wat er gebeurde, blijft hier te lezen."),
+    }
+    return sentences[phase]

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -119,14 +119,20 @@ def all_as_of_now(rounds: Iterable[Round], now: datetime | None = None) -> None:
         as_of_now(rnd, now)
 
 
-def codes_vote_now() -> list[Round]:
-    """The rounds in voting (as stored) where a code from a letter votes: the home page points
-    holders of a letter to the code page. At most a handful, with their wijk."""
+def codes_vote_now(now: datetime | None = None) -> list[Round]:
+    """The rounds in voting (as stored) where a code from a letter votes, until their voting
+    end date: the home page points holders of a letter to the code page. At most a handful,
+    with their wijk."""
+    now = now or utcnow()
     return list(
         db.session.scalars(
             select(Round)
             .options(joinedload(Round.neighbourhood))
-            .where(Round.phase == Phase.VOTING, Round.eligibility != Eligibility.ACCOUNTS)
+            .where(
+                Round.phase == Phase.VOTING,
+                Round.eligibility != Eligibility.ACCOUNTS,
+                or_(Round.result_opens.is_(None), Round.result_opens > now),
+            )
             .order_by(Round.id)
             .limit(20)
         )
