@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal, State
+from ..results import queries as results
 from ..results.models import Result, ResultLine
 from ..rounds.models import Phase, Round
 from ..spending import queries as spending
@@ -112,6 +113,8 @@ def result_dict(rnd: Round) -> dict[str, Any] | None:
         "tie_break": result.tie_break,
         "budget_cents": result.budget_cents,
         "cost_cents": result.cost_cents,
+        "left_cents": result.left_cents,
+        "voter_share_cents": result.voter_share_cents,
         "ballots_counted": result.ballots_counted,
         "ballots_sha256": result.ballots_sha256,
         "closed_at": _time(result.closed_at),
@@ -124,6 +127,10 @@ def result_dict(rnd: Round) -> dict[str, Any] | None:
                 "score": line.score,
                 "supporters": line.supporters,
                 "cost_cents": line.cost_cents,
+                "supporters_money_cents": line.supporters_money_cents,
+                **results.figures(line),
+                # the sentence of the result page, in the request's language
+                "explanation": results.explanation(result, line),
             }
             for line in result.lines
         ],

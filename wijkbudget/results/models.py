@@ -51,6 +51,9 @@ class Result(Model):
     closed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # equal-shares: each voter's share of the budget in the run that decided (rounded down to a
+    # cent); None for greedy, and for results stored before issue 22
+    voter_share_cents: Mapped[int | None]
 
     lines: Mapped[list[ResultLine]] = relationship(
         back_populates="result", order_by="ResultLine.rank", cascade="all, delete-orphan"
@@ -81,6 +84,19 @@ class ResultLine(Model):
     stage: Mapped[str] = mapped_column(String(20))  # see tally.rules.Explanation.stage
     # equal-shares: what the supporters had left together (rounded down to a cent)
     supporters_money_cents: Mapped[int | None]
+    # The figures behind the explanation (tally.rules.Explanation), amounts rounded down to a
+    # cent; None where they do not apply and in results stored before issue 22.
+    # greedy and the greedy completion: what was left of the budget when its turn came
+    budget_left_cents: Mapped[int | None]
+    # chosen by equal shares (tally.payments.Payment): what its supporters had left together
+    # just before, what paying in full was (per supporter; cumulative: per point), how many
+    # paid in full, how many paid all they had left (and that together), how many had nothing
+    supporters_had_cents: Mapped[int | None]
+    price_cents: Mapped[int | None]
+    paid_in_full: Mapped[int | None]
+    paid_all_left: Mapped[int | None]
+    paid_all_left_cents: Mapped[int | None]
+    had_nothing_left: Mapped[int | None]
 
     result: Mapped[Result] = relationship(back_populates="lines")
     proposal: Mapped[Proposal] = relationship()

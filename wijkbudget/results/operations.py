@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from datetime import datetime
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +28,9 @@ from ..usecase import use_case
 from ..voting import operations as voting
 from ..voting.models import Ballot, BallotChoice, PaperBatch
 from .models import TIE_BREAK, AlreadyClosed, Result, ResultError, ResultLine
+
+if TYPE_CHECKING:
+    from ..tally.payments import Payment  # (numpy: loaded when counting, not at start-up)
 
 RULE_NAMES = {Aggregation.GREEDY: "greedy", Aggregation.EQUAL_SHARES: "equal-shares"}
 #: the completion a round's equal-shares result uses: "add one", as the cities that use it do
@@ -108,6 +112,24 @@ def _cents(amount: Fraction | int | None, scale: int) -> int | None:
     return int(Fraction(amount) * 100 / scale)  # rounded down to a cent
 
 
+def _payment_columns(payment: Payment | None, scale: int) -> dict[str, int | None]:
+    """How the supporters paid for a proposal equal shares chose, as the result line stores
+    it (amounts rounded down to a cent); all None for any other line."""
+    if payment is None:
+        return dict.fromkeys(
+            ("supporters_had_cents", "price_cents", "paid_in_full", "paid_all_left",
+             "paid_all_left_cents", "had_nothing_left"),
+        )  # fmt: skip
+    return {
+        "supporters_had_cents": _cents(payment.had, scale),
+        "price_cents": _cents(payment.price, scale),
+        "paid_in_full": payment.full,
+        "paid_all_left": payment.rest,
+        "paid_all_left_cents": _cents(payment.rest_paid, scale),
+        "had_nothing_left": payment.broke,
+    }
+
+
 @use_case(conflict=_l("De stemming is net al gesloten. Kijk bij de uitslag."))
 def close_voting(
     board: User, rnd: Round, *, confirmed: bool, now: datetime | None = None
@@ -165,7 +187,8 @@ def _count(board: User, rnd: Round, now: datetime) -> Result:
     election, proposals = round_election(rnd)
     rule = RULE_NAMES[rnd.aggregation]
     completion = ROUND_COMPLETION if rule == "equal-shares" else None
-    outcome = rules.run(election, rule, completion, parallel=True)  # may use a second CPU
+    # may use a second CPU; with each chosen proposal's payments, for its explanation
+    outcome = rules.run(election, rule, completion, parallel=True, explain=True)
     text = pabulib.dumps(election)
     result = Result(
         round_id=rnd.id,
@@ -181,6 +204,7 @@ def _count(board: User, rnd: Round, now: datetime) -> Result:
         notes="\n".join(election.notes),
         closed_at=now,
         closed_by_id=board.id,
+        voter_share_cents=_cents(outcome.voter_budget, election.scale),
     )
     funded_order = {pid: i for i, pid in enumerate(outcome.funded, start=1)}
     others = sorted(
@@ -201,6 +225,8 @@ def _count(board: User, rnd: Round, now: datetime) -> Result:
                 cost_cents=proposal.effective_cost_cents,
                 stage=explanation.stage,
                 supporters_money_cents=_cents(explanation.supporters_money, election.scale),
+                budget_left_cents=_cents(explanation.left_before, election.scale),
+                **_payment_columns(explanation.payment, election.scale),
             )
         )
         proposal.state = State.CHOSEN if funded else State.NOT_CHOSEN

@@ -89,7 +89,9 @@ def show(slug: str, round_id: int) -> Any:
             result=result,
             lines=queries.lines_with_explanations(result),
             chart=queries.bar_chart(result),
+            projects=queries.projects_of(result),
             rule_text=queries.rule_explained(result),
+            rule_name=queries.variant_label(result.rule, result.completion),
             turnout=voting_queries.turnout(rnd),
         )
 

@@ -16,6 +16,7 @@ from ...extensions import db, paginate, utcnow
 from ...guards import audit_reader_required, oversight_required, public
 from ...loaders import load_round, wijk_or_404
 from ...neighbourhoods.models import Neighbourhood
+from ...results import queries as results_queries
 from .. import checkpoints, exports, operations, queries
 from ..models import Expense, ExpenseState
 from .common import bp
@@ -128,7 +129,11 @@ def summary(slug: str, round_id: int) -> Any:
     wijk = wijk_or_404(slug)
     rnd = load_round(wijk, round_id)
     return render_template(
-        "spending/summary.html", wijk=wijk, rnd=rnd, s=queries.round_summary(rnd)
+        "spending/summary.html",
+        wijk=wijk,
+        rnd=rnd,
+        s=queries.round_summary(rnd),
+        chosen=results_queries.chosen_projects(rnd),
     )
 
 
