@@ -182,7 +182,9 @@ def test_a_second_account_for_the_same_mailbox_cannot_vote_on_paper_either(
     with pytest.raises(AlreadyVoted):
         operations.cast(rnd, choice(proposals), user=plus, channel=Channel.ONLINE)
     # a discarded batch takes the vote and its fingerprint with it: the mailbox may vote again
-    operations.discard_paper_batch(board2, rnd, db.session.get(type(batch), batch.id))
+    operations.discard_paper_batch(
+        board2, rnd, db.session.get(type(batch), batch.id), "Verkeerde stapel ingevoerd"
+    )
     operations.cast(rnd, choice(proposals), user=plus, channel=Channel.ONLINE)
     db.session.commit()
     assert participations(rnd) == 2
@@ -508,7 +510,7 @@ def test_an_address_with_two_places_votes_twice_across_account_code_paper_and_wa
     codes_16 = [c for c, pc, nr in lines if nr == "16"]
     operations.enter_sheet(board, rnd, batch, codes_16[0], choice(proposals))
     assert address(rnd, "3531 AB", "16").used == 1
-    operations.discard_paper_batch(board2, rnd, batch)
+    operations.discard_paper_batch(board2, rnd, batch, "Verkeerde stapel ingevoerd")
     assert address(rnd, "3531 AB", "16").used == 0
     db.session.expire_all()
     counted = {

@@ -49,6 +49,8 @@ from wijkbudget.voting.models import (
 pytestmark = postgres_only
 
 N = 8
+#: the discard form: asked for explicitly, with a reason
+DISCARD = {"action": "discard", "sure": "y", "reason": "Telstaat klopt niet"}
 
 
 @dataclass
@@ -299,7 +301,7 @@ def test_confirm_discard_and_sheets_at_once_leave_a_whole_batch(
             if i % 3 == 0:
                 return board_post(tab_of(ria, make_client), url, {"action": "confirm"})
             if i % 3 == 1:
-                return board_post(tab_of(ria, make_client), url, {"action": "discard"})
+                return board_post(tab_of(ria, make_client), url, DISCARD)
             sheet = {"action": "sheet", "identifier": spare[i], "p": str(proposals[1])}
             return board_post(tab_of(henk, make_client), url, sheet)
 
@@ -378,7 +380,7 @@ def test_double_clicks_on_the_board_s_code_and_paper_forms(
         batch_id = db.session.scalar(select(PaperBatch.id).where(PaperBatch.round_id == round_id))
 
         batch_url = f"{paper_url}/{batch_id}"
-        responses = race(N, same_form(browser, make_client, batch_url, {"action": "discard"}))
+        responses = race(N, same_form(browser, make_client, batch_url, DISCARD))
         assert_no_server_errors(responses)
         assert sorted(statuses(responses)) == [303] + [409] * (N - 1)
         fresh()

@@ -112,7 +112,7 @@ def test_closing_twice_or_too_early_or_with_open_paper_is_refused(voted, board):
     db.session.commit()
     with pytest.raises(ResultError, match="Buurthuis"):
         operations.close_voting(board, rnd, confirmed=True)
-    voting.discard_paper_batch(board, rnd, batch)
+    voting.discard_paper_batch(board, rnd, batch, "De stembus is niet gebruikt")
     db.session.commit()
     operations.close_voting(board, rnd, confirmed=True)
     db.session.commit()

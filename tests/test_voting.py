@@ -952,22 +952,26 @@ def test_a_paper_batch_ends_once(west, ballot_round, board, board2, make_client)
             assert henk.post(url, data, page=url).status_code == 303
         return url
 
+    forms = {
+        "confirm": {"action": "confirm"},
+        "discard": {"action": "discard", "sure": "y", "reason": "Telstaat kwijtgeraakt"},
+    }
     confirmed = batch_with(codes[:2])
-    assert ria.post(confirmed, {"action": "confirm"}, page=confirmed).status_code == 303
+    assert ria.post(confirmed, forms["confirm"], page=confirmed).status_code == 303
     for action, message in (
         ("confirm", "al bevestigd"),
         ("discard", "al bevestigd"),
     ):
-        response = ria.post(confirmed, {"action": action}, page=confirmed)
+        response = ria.post(confirmed, forms[action], page=confirmed)
         assert response.status_code == 409 and message in response.get_data(as_text=True)
     sheet = {"identifier": codes[2], "p": str(proposals[0].id)}
     response = henk.post(confirmed, {**sheet, "action": "sheet"}, page=confirmed)
     assert response.status_code == 409 and "al bevestigd" in response.get_data(as_text=True)
 
     discarded = batch_with(codes[2:4])
-    assert ria.post(discarded, {"action": "discard"}, page=discarded).status_code == 303
+    assert ria.post(discarded, forms["discard"], page=discarded).status_code == 303
     for action in ("discard", "confirm"):
-        response = ria.post(discarded, {"action": action}, page=discarded)
+        response = ria.post(discarded, forms[action], page=discarded)
         assert response.status_code == 409 and "al weggegooid" in response.get_data(as_text=True)
     response = henk.post(discarded, {**sheet, "action": "sheet"}, page=discarded)
     assert response.status_code == 409
