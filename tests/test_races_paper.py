@@ -10,13 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.concurrency import assert_no_server_errors, postgres_only, race, repeat, statuses
+from tests.concurrency import (
+    BoardScene,
+    assert_no_server_errors,
+    audits,
+    board_scene,
+    count,
+    fresh,
+    postgres_only,
+    race,
+    repeat,
+    send,
+    statuses,
+    tab_of,
+)
 from wijkbudget.accounts.models import Role, User
-from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db
-from wijkbudget.neighbourhoods.models import Neighbourhood
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Eligibility, Phase, Round
 from wijkbudget.voting import operations
@@ -25,30 +36,23 @@ from wijkbudget.voting.models import PaperBatch, PaperSheet, Participation, Seal
 pytestmark = postgres_only
 
 N = 8
-DOMAIN = "wijkbudget.test"  # the test app's SERVER_NAME: where its cookies live
 REASON = "Verkeerde stemcode ingetypt"
 
 
 @dataclass
-class Scene:
-    wijk: Neighbourhood
-    slug: str  # read in the contenders' threads, where the test's session is not at hand
-    henk: User  # begins the batches and enters the sheets
-    ria: User  # strikes
-    jan: User  # confirms, discards, or strikes too
+class Scene(BoardScene):
+    """Noord's board (``board`` begins the batches and enters the sheets, ``board2`` strikes)
+    and a third member, ``board3`` (confirms, discards, or strikes too)."""
+
+    board3: User
 
 
 @pytest.fixture
 def scene(make_wijk, make_user) -> Scene:
-    wijk = make_wijk("Zuid", postcodes=((3521, 3525),), areas=("Hoograven",))
-    board = ((Role.BOARD, wijk),)
-    return Scene(
-        wijk=wijk,
-        slug=wijk.slug,
-        henk=make_user("henk@zuid.example", wijk=wijk, roles=board),
-        ria=make_user("ria@zuid.example", wijk=wijk, roles=board),
-        jan=make_user("jan@zuid.example", wijk=wijk, roles=board),
-    )
+    fields = board_scene(make_wijk, make_user)
+    board = ((Role.BOARD, fields["wijk"]),)
+    return Scene(**fields, board3=make_user("bestuur3@example.org", wijk=fields["wijk"],
+                                            roles=board))  # fmt: skip
 
 
 @pytest.fixture
@@ -66,56 +70,33 @@ def logged_in(make_client):
     return login
 
 
-def tab_of(client: Any, make_client: Any) -> Any:
-    """Another client (its own request context, session and connection) with the same cookie:
-    another tab of the same browser."""
-    other = make_client()
-    cookie = client.raw.get_cookie("session", domain=DOMAIN)
-    other.raw.set_cookie("session", cookie.value, domain=DOMAIN)
-    return other
-
-
 def post(client: Any, url: str, data: dict[str, str]) -> Any:
     """Prepared before the barrier (the form's token fetched); sent when called."""
     token = client.csrf(url)
-    return lambda: client.raw.post(url, data={**data, "csrf_token": token})
+    return lambda: send(client, token, url, data)
 
 
 @pytest.fixture
 def new_batch(scene, make_round, make_proposal):
-    """A fresh round of codes in voting with a batch of three sheets entered by Henk; returns
-    the batch's page, its id and the three codes."""
+    """A fresh round of codes in voting with a batch of three sheets entered by ``board``;
+    returns the batch's page, its id and the three codes."""
 
     def make() -> tuple[str, int, list[str]]:
         rnd = make_round(scene.wijk, Phase.VOTING, budget=500_000, max_cost=400_000)
         rnd.eligibility = Eligibility.CODES
-        proposal = make_proposal(rnd, scene.henk, State.ADMITTED, cost=100_000)
-        codes = operations.batch_codes(operations.generate_codes(scene.henk, rnd, 3))
-        batch = operations.open_paper_batch(scene.henk, rnd, "Buurthuis", 3)
+        proposal = make_proposal(rnd, scene.board, State.ADMITTED, cost=100_000)
+        codes = operations.batch_codes(operations.generate_codes(scene.board, rnd, 3))
+        batch = operations.open_paper_batch(scene.board, rnd, "Buurthuis", 3)
         for code in codes:
-            operations.enter_sheet(scene.henk, rnd, batch, code, {proposal.id: 1})
+            operations.enter_sheet(scene.board, rnd, batch, code, {proposal.id: 1})
         page = f"/wijk/{scene.slug}/bestuur/rondes/{rnd.id}/papier/{batch.id}"
         return page, batch.id, codes
 
     return make
 
 
-def fresh() -> None:
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def count(model: Any, *where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def strikes(batch_id: int) -> int:
-    return count(
-        AuditEvent,
-        AuditEvent.action == "paper.strike",
-        AuditEvent.object_type == "paper_batch",
-        AuditEvent.object_id == batch_id,
-    )
+    return audits("paper.strike", batch_id, "paper_batch")
 
 
 def whole(batch_id: int, codes: list[str]) -> PaperBatch:
@@ -155,11 +136,11 @@ def batch_round(batch: PaperBatch) -> Round:
 def test_a_strike_racing_the_confirmation_leaves_a_whole_batch(
     scene, new_batch, logged_in, make_client
 ):
-    """Ria strikes sheet 1 from N/2 tabs while Jan confirms (with a reason, should the count
-    no longer match) from N/2: either the confirmation came first (the strike finds the batch
-    confirmed, 409, and all three count) or the strike did (the confirmation counts two and
-    keeps its reason)."""
-    ria, jan = logged_in(scene.ria), logged_in(scene.jan)
+    """``board2`` strikes sheet 1 from N/2 tabs while ``board3`` confirms (with a reason,
+    should the count no longer match) from N/2: either the confirmation came first (the strike
+    finds the batch confirmed, 409, and all three count) or the strike did (the confirmation
+    counts two and keeps its reason)."""
+    second, third = logged_in(scene.board2), logged_in(scene.board3)
     outcomes = set()
     for _ in repeat(2 * 3):
         url, batch_id, codes = new_batch()
@@ -168,9 +149,9 @@ def test_a_strike_racing_the_confirmation_leaves_a_whole_batch(
         def contender(i: int, url: str = url) -> Any:
             if i % 2 == 0:
                 form = {"action": "strike", "number": "1", "reason": REASON}
-                return post(tab_of(ria, make_client), url, form)
+                return post(tab_of(second, make_client), url, form)
             form = {"action": "confirm", "reason": "Eén stembiljet is doorgestreept"}
-            return post(tab_of(jan, make_client), url, form)
+            return post(tab_of(third, make_client), url, form)
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
@@ -183,15 +164,16 @@ def test_a_strike_racing_the_confirmation_leaves_a_whole_batch(
 
 
 def test_one_sheet_struck_by_two_at_once_is_struck_once(scene, new_batch, logged_in, make_client):
-    """Ria and Jan strike sheet 2 at the same instant, each from N/2 tabs: one of them struck
-    it (their other tabs: the same success), the other gets 409; one audit line; its code free."""
-    ria, jan = logged_in(scene.ria), logged_in(scene.jan)
+    """``board2`` and ``board3`` strike sheet 2 at the same instant, each from N/2 tabs: one of
+    them struck it (their other tabs: the same success), the other gets 409; one audit line;
+    its code free."""
+    second, third = logged_in(scene.board2), logged_in(scene.board3)
     for _ in repeat():
         url, batch_id, codes = new_batch()
         fresh()
 
         def contender(i: int, url: str = url) -> Any:
-            who = ria if i % 2 == 0 else jan
+            who = second if i % 2 == 0 else third
             form = {"action": "strike", "number": "2", "reason": f"{REASON} ({i % 2})"}
             return post(tab_of(who, make_client), url, form)
 
@@ -203,7 +185,7 @@ def test_one_sheet_struck_by_two_at_once_is_struck_once(scene, new_batch, logged
         struck = db.session.scalar(
             select(PaperSheet).where(PaperSheet.batch_id == batch_id, PaperSheet.number == 2)
         )
-        winner = 0 if struck.struck_by_id == scene.ria.id else 1
+        winner = 0 if struck.struck_by_id == scene.board2.id else 1
         assert struck.struck_reason == f"{REASON} ({winner})"
         assert statuses(responses[winner::2]) == [303] * (N // 2)
         assert statuses(responses[1 - winner :: 2]) == [409] * (N // 2)
@@ -211,10 +193,10 @@ def test_one_sheet_struck_by_two_at_once_is_struck_once(scene, new_batch, logged
 
 
 def test_a_strike_racing_a_discard_leaves_nothing(scene, new_batch, logged_in, make_client):
-    """Ria strikes sheet 3 while Jan discards the batch: it ends discarded with nothing of it
-    counting and every code free; the strike either happened first (one audit line) or found
-    the batch discarded (409)."""
-    ria, jan = logged_in(scene.ria), logged_in(scene.jan)
+    """``board2`` strikes sheet 3 while ``board3`` discards the batch: it ends discarded with
+    nothing of it counting and every code free; the strike either happened first (one audit
+    line) or found the batch discarded (409)."""
+    second, third = logged_in(scene.board2), logged_in(scene.board3)
     for _ in repeat(2 * 3):
         url, batch_id, codes = new_batch()
         fresh()
@@ -222,9 +204,9 @@ def test_a_strike_racing_a_discard_leaves_nothing(scene, new_batch, logged_in, m
         def contender(i: int, url: str = url) -> Any:
             if i % 2 == 0:
                 form = {"action": "strike", "number": "3", "reason": REASON}
-                return post(tab_of(ria, make_client), url, form)
+                return post(tab_of(second, make_client), url, form)
             form = {"action": "discard", "sure": "y", "reason": "De stembus was niet verzegeld"}
-            return post(tab_of(jan, make_client), url, form)
+            return post(tab_of(third, make_client), url, form)
 
         responses = race(N, contender)
         assert_no_server_errors(responses)
