@@ -17,7 +17,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from flask import Flask, abort, after_this_request, send_file
 from flask_babel import format_decimal
@@ -134,10 +134,22 @@ def upload_dir(app: Flask) -> Path:
     return Path(app.config.get("UPLOAD_DIR") or Path(app.instance_path) / "uploads")
 
 
-def store(processed: ProcessedImage, directory: Path) -> str:
+class Storable(Protocol):
+    """What :func:`store` writes: a checked upload's bytes and its extension (a processed photo,
+    a receipt)."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def extension(self) -> str: ...
+
+
+def store(upload: Storable, directory: Path) -> str:
+    """Write ``upload`` under a new random name in ``directory``; returns the name."""
     directory.mkdir(parents=True, exist_ok=True)
-    name = secrets.token_urlsafe(16) + processed.extension
-    (directory / name).write_bytes(processed.data)
+    name = secrets.token_urlsafe(16) + upload.extension
+    (directory / name).write_bytes(upload.data)
     return name
 
 

@@ -1,7 +1,8 @@
 """Receipts and invoices with an expense: PDF, JPEG or PNG, at most 10 MB, checked by their
 content (never their name). A photo is re-encoded like a proposal photo (nothing of the original
 file survives, and the same pixel limits hold before anything is decoded); a PDF must open as a
-PDF without a password, with 1 to ``MAX_PDF_PAGES`` pages. Stored under a generated name.
+PDF without a password, with 1 to ``MAX_PDF_PAGES`` pages. Stored under a generated name
+(``images.store``, as photos are).
 
 A PDF is read with pypdf under tight limits (the page tree may hold at most a few hundred
 entries, a few levels deep), and any error pypdf raises on a broken or hostile file (truncated,
@@ -13,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,13 +114,6 @@ def check_pdf(data: bytes) -> None:
 
 def receipt_dir(app: Flask) -> Path:
     return images.upload_dir(app) / "receipts"
-
-
-def store(receipt: Receipt, directory: Path) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    name = secrets.token_urlsafe(16) + receipt.extension
-    (directory / name).write_bytes(receipt.data)
-    return name
 
 
 def path_of(directory: Path, name: str) -> Path:

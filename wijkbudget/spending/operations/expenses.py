@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ... import permissions
+from ... import images, permissions
 from ...accounts.models import User
 from ...audit.operations import record
 from ...extensions import db, utcnow
@@ -97,7 +97,7 @@ def record_expense(user: User, project: FundedProject, data: ExpenseData, upload
     receipt_name = None
     try:
         if checked is not None:
-            receipt_name = receipts.store(checked, directory)
+            receipt_name = images.store(checked, directory)
         expense = Expense(
             project_id=project.id,
             neighbourhood_id=project.neighbourhood_id,
