@@ -8,6 +8,8 @@ its imports at the top cost nothing to ``import wijkbudget`` or the standalone t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,16 @@ def _wijk(slug: str | None) -> Neighbourhood | None:
     return wijk
 
 
+@contextmanager
+def _refusal_ends_command() -> Iterator[None]:
+    """A refusal of the operation inside (a ``DomainError``) ends the command with its message
+    and exit code 1."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+
+
 def init_app(app: Flask) -> None:
     _ledger_commands(app)
     _roles_command()
@@ -62,10 +74,8 @@ def init_app(app: Flask) -> None:
     @click.password_option(help="Password (asked for when not given).")
     def create_admin(email: str, name: str, password: str) -> None:
         """Create an admin account (or make an existing account admin)."""
-        try:
+        with _refusal_ends_command():
             user = accounts.make_admin(email, name, password)
-        except DomainError as error:
-            raise click.ClickException(error.message) from error
         click.echo(f"{user.email} is beheerder.")
 
     @app.cli.command("grant-role")
@@ -77,10 +87,8 @@ def init_app(app: Flask) -> None:
     def grant_role(email: str, role: str, slug: str | None) -> None:
         """Grant ROLE (board, councillor, admin) to the account with EMAIL."""
         user = _role_target(email)
-        try:
+        with _refusal_ends_command():
             accounts.grant_role(None, user, Role(role), _wijk(slug), via="cli")
-        except DomainError as error:
-            raise click.ClickException(error.message) from error
         click.echo(f"{user.email}: {role}{' in ' + slug if slug else ''}.")
 
     @app.cli.command("revoke-role")
@@ -95,10 +103,8 @@ def init_app(app: Flask) -> None:
             if assignment.role == Role(role) and assignment.neighbourhood_id == (
                 wijk.id if wijk else None
             ):
-                try:
+                with _refusal_ends_command():
                     accounts.revoke_role(None, assignment, via="cli")
-                except DomainError as error:
-                    raise click.ClickException(error.message) from error
                 click.echo(f"{user.email}: {role} ingetrokken.")
                 return
         raise click.ClickException("Dit account heeft die rol niet.")
