@@ -57,6 +57,8 @@ ACTION_LABELS = {
     "codes.revoke_batch": _l("Reeks stemcodes ingetrokken"),
     "codes.walk_in": _l("Stemcode ter plekke uitgegeven"),
     "codes.many_failures": _l("Veel foute stemcodes"),
+    "letters.make": _l("Brieven met stemcodes gemaakt uit een adressenlijst"),
+    "letters.shown": _l("Brieven met stemcodes gedownload"),
     "paper.open": _l("Stapel papieren stembiljetten geopend"),
     "paper.conflict": _l("Papieren stembiljet geweigerd: al gestemd"),
     "paper.confirm": _l("Stapel papieren stembiljetten bevestigd"),

@@ -5,16 +5,22 @@ The file: one address per line, a postcode and a house number (the addition in t
 ``12A``, ``12-2``, ``12 bis``), and optionally the number of voters at that address (default 1).
 No names. The columns are separated by ``;`` (what Dutch Excel writes) or ``,`` (or a tab); a
 first line with column names is optional (then ``huisletter`` and ``toevoeging`` may be columns
-of their own, as in a BAG export). A byte-order mark is skipped; a file that is not UTF-8 is read
-as Windows-1252 (older Excel). Anything that is no postcode, house number or number is refused
-line by line, with the first :data:`MAX_PROBLEMS` problems named; a cell that looks like a
-formula (``=…``) is only text, never evaluated, and is refused as any other wrong value.
+of their own, as in a BAG export, and ``straat`` and ``plaats`` too, for the letters' window).
+A byte-order mark is skipped; a file that is not UTF-8 is read as Windows-1252 (older Excel).
+Anything that is no postcode, house number or number is refused line by line, with the first
+:data:`MAX_PROBLEMS` problems named; a cell that looks like a formula (``=…``) is only text,
+never evaluated, and is refused as any other wrong value.
+
+The letters' address list (voting/letters.py) is read with the same pieces: :func:`read_rows`
+(the size, the text, the lines), :func:`header_columns`, :func:`read_address` (one line) and
+:func:`refuse_duplicate`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -41,6 +47,13 @@ NUMBER_NAMES = {"huisnummer", "huisnr", "huisnr.", "nummer", "nr", "nr.", "house
 LETTER_NAMES = {"huisletter", "letter"}
 ADDITION_NAMES = {"toevoeging", "huisnummertoevoeging", "huisnr toevoeging", "addition"}
 CAPACITY_NAMES = {"aantal", "stemmers", "kiezers", "aantal stemmers", "capacity", "plaatsen"}
+STREET_NAMES = {"straat", "straatnaam", "openbare ruimte", "openbareruimtenaam", "street"}
+CITY_NAMES = {"plaats", "woonplaats", "plaatsnaam", "woonplaatsnaam", "city"}
+#: the longest street and place names kept (the columns of register_address, letter_address)
+MAX_STREET = 120
+MAX_CITY = 80
+#: what starts a formula in a spreadsheet: no street or place name begins so
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def normalise_house_number(text: str) -> str | None:
@@ -85,24 +98,38 @@ def full_postcode(text: str) -> str | None:
     return postcode if len(postcode) == 7 else None
 
 
+def place_name(text: str, longest: int) -> str | None:
+    """A street or place name as a letter prints it: its spaces tidied, at most ``longest``
+    characters, printable, and not starting as a formula does (``=``, ``+``, ``-``, ``@``);
+    None when it is none of that. Empty stays empty."""
+    if len(text) > 4 * longest:  # (a hostile cell: not split into words first)
+        return None
+    tidy = " ".join(text.split())
+    if len(tidy) > longest or not tidy.isprintable() or tidy.startswith(FORMULA_START):
+        return None
+    return tidy
+
+
 @dataclass(frozen=True)
-class RegisterLine:
+class AddressLine:
+    """One line of an address file: the address, and how many voters live there."""
+
     postcode: str
     house_number: str
     capacity: int
+    #: for the letters' window, when the file has the columns (else None)
+    street: str | None = None
+    city: str | None = None
 
 
 @dataclass
-class ParsedRegister:
-    lines: list[RegisterLine] = field(default_factory=list)
+class Problems:
+    """What was wrong with a file, line by line."""
+
     #: the first MAX_PROBLEMS problems, in plain Dutch, each with its line number
     problems: list[str] = field(default_factory=list)
     #: how many problems there were in all
     problem_count: int = 0
-
-    @property
-    def places(self) -> int:
-        return sum(line.capacity for line in self.lines)
 
     def refuse(self, message: str) -> None:
         self.problem_count += 1
@@ -110,7 +137,16 @@ class ParsedRegister:
             self.problems.append(message)
 
 
-def _shown(cell: str) -> str:
+@dataclass
+class ParsedRegister(Problems):
+    lines: list[AddressLine] = field(default_factory=list)
+
+    @property
+    def places(self) -> int:
+        return sum(line.capacity for line in self.lines)
+
+
+def shown(cell: str) -> str:
     """A cell as a message quotes it: short, one line (the page escapes it)."""
     flat = " ".join(cell.split())
     return flat if len(flat) <= 20 else flat[:20] + "…"
@@ -137,8 +173,9 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ";"
 
 
-def _columns(header: list[str]) -> dict[str, int] | None:
-    """The columns a header line names, or None when the line is no header."""
+def header_columns(header: list[str]) -> dict[str, int] | None:
+    """The columns a header line names (keys ``postcode``, ``number``, ``letter``,
+    ``addition``, ``capacity``, ``street``, ``city``), or None when the line is no header."""
     names = [" ".join(cell.strip().lower().replace("_", " ").split()) for cell in header]
     found: dict[str, int] = {}
     for index, name in enumerate(names):
@@ -148,18 +185,21 @@ def _columns(header: list[str]) -> dict[str, int] | None:
             ("letter", LETTER_NAMES),
             ("addition", ADDITION_NAMES),
             ("capacity", CAPACITY_NAMES),
+            ("street", STREET_NAMES),
+            ("city", CITY_NAMES),
         ):
             if name in known and key not in found:
                 found[key] = index
-    if "postcode" in found or "number" in found:
+    if "postcode" in found or "number" in found or "street" in found:
         return found
     return None
 
 
-def parse_register(data: bytes) -> ParsedRegister:
-    """Read the board's file (see the module). Returns the addresses and the problems; the
-    caller stores nothing while there is a problem."""
-    parsed = ParsedRegister()
+def read_rows(data: bytes, parsed: Problems) -> Iterator[tuple[int, list[str]]]:
+    """The lines of an address file that have something on them, as (line number, cells with
+    their spaces stripped). A file over :data:`MAX_BYTES`, one that is no text and a line that
+    cannot be read (an unclosed quote, a cell of more than csv's 128 KB) are a problem in
+    ``parsed``; then the lines end."""
     if len(data) > MAX_BYTES:
         parsed.refuse(
             _(
@@ -168,7 +208,7 @@ def parse_register(data: bytes) -> ParsedRegister:
                 mb=MAX_BYTES // (1024 * 1024),
             )
         )
-        return parsed
+        return
     text = _text(data)
     if text is None:
         parsed.refuse(
@@ -177,56 +217,13 @@ def parse_register(data: bytes) -> ParsedRegister:
                 "lijstscheidingsteken)' en probeer het opnieuw."
             )
         )
-        return parsed
+        return
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    columns = {"postcode": 0, "number": 1, "capacity": 2}
-    seen: dict[tuple[str, str], int] = {}
-    first = True
-    rows = 0  # every line with something on it counts, also one with a problem
     try:
         for row in reader:
-            number = reader.line_num
             cells = [cell.strip() for cell in row]
-            if not any(cells):
-                continue
-            if first:
-                first = False
-                named = _columns(cells)
-                if named is not None:
-                    if "postcode" not in named or "number" not in named:
-                        parsed.refuse(
-                            _(
-                                "Regel %(n)d: noem de kolommen 'postcode' en 'huisnummer' "
-                                "(en eventueel 'aantal').",
-                                n=number,
-                            )
-                        )
-                        return parsed
-                    columns = named
-                    continue
-            rows += 1
-            if rows > MAX_ROWS:
-                parsed.refuse(
-                    _("De lijst heeft meer dan %(max)d adressen; dat kan niet.", max=MAX_ROWS)
-                )
-                return parsed
-            line = _line(cells, columns, number, parsed)
-            if line is None:
-                continue
-            key = (line.postcode, line.house_number)
-            if key in seen:
-                parsed.refuse(
-                    _(
-                        "Regel %(n)d: %(pc)s %(nr)s staat al op regel %(m)d.",
-                        n=number,
-                        pc=line.postcode,
-                        nr=line.house_number,
-                        m=seen[key],
-                    )
-                )
-                continue
-            seen[key] = number
-            parsed.lines.append(line)
+            if any(cells):
+                yield reader.line_num, cells
     except csv.Error:
         parsed.refuse(
             _(
@@ -235,7 +232,62 @@ def parse_register(data: bytes) -> ParsedRegister:
                 n=reader.line_num,
             )
         )
-        return parsed
+
+
+def refuse_duplicate(
+    seen: dict[tuple[str, str], int], line: AddressLine, number: int, parsed: Problems
+) -> bool:
+    """Whether ``line``'s address was on an earlier line (then it is a problem); else it is
+    remembered as on line ``number``."""
+    key = (line.postcode, line.house_number)
+    if key in seen:
+        parsed.refuse(
+            _(
+                "Regel %(n)d: %(pc)s %(nr)s staat al op regel %(m)d.",
+                n=number,
+                pc=line.postcode,
+                nr=line.house_number,
+                m=seen[key],
+            )
+        )
+        return True
+    seen[key] = number
+    return False
+
+
+def parse_register(data: bytes) -> ParsedRegister:
+    """Read the board's file (see the module). Returns the addresses and the problems; the
+    caller stores nothing while there is a problem."""
+    parsed = ParsedRegister()
+    columns = {"postcode": 0, "number": 1, "capacity": 2}
+    seen: dict[tuple[str, str], int] = {}
+    first = True
+    rows = 0  # every line with something on it counts, also one with a problem
+    for number, cells in read_rows(data, parsed):
+        if first:
+            first = False
+            named = header_columns(cells)
+            if named is not None:
+                if "postcode" not in named or "number" not in named:
+                    parsed.refuse(
+                        _(
+                            "Regel %(n)d: noem de kolommen 'postcode' en 'huisnummer' "
+                            "(en eventueel 'aantal').",
+                            n=number,
+                        )
+                    )
+                    return parsed
+                columns = named
+                continue
+        rows += 1
+        if rows > MAX_ROWS:
+            parsed.refuse(
+                _("De lijst heeft meer dan %(max)d adressen; dat kan niet.", max=MAX_ROWS)
+            )
+            return parsed
+        line = read_address(cells, columns, number, parsed)
+        if line is not None and not refuse_duplicate(seen, line, number, parsed):
+            parsed.lines.append(line)
     if not parsed.lines and not parsed.problem_count:
         parsed.refuse(_("Het bestand heeft geen adressen."))
     elif parsed.places > MAX_PLACES:
@@ -254,9 +306,11 @@ def _cell(cells: list[str], columns: dict[str, int], key: str) -> str:
     return cells[index] if index is not None and index < len(cells) else ""
 
 
-def _line(
-    cells: list[str], columns: dict[str, int], number: int, parsed: ParsedRegister
-) -> RegisterLine | None:
+def read_address(
+    cells: list[str], columns: dict[str, int], number: int, parsed: Problems
+) -> AddressLine | None:
+    """Line ``number`` of a file as an address (its cells in ``columns``), or None when
+    something on it is wrong (then ``parsed`` says what)."""
     postcode_text = _cell(cells, columns, "postcode")
     postcode = full_postcode(postcode_text) if len(postcode_text) <= MAX_CELL else None
     if postcode is None:
@@ -264,7 +318,7 @@ def _line(
             _(
                 "Regel %(n)d: '%(cell)s' is geen postcode. Schrijf bijvoorbeeld 3531 AB.",
                 n=number,
-                cell=_shown(postcode_text),
+                cell=shown(postcode_text),
             )
         )
         return None
@@ -283,13 +337,17 @@ def _line(
             _(
                 "Regel %(n)d: '%(cell)s' is geen huisnummer. Schrijf bijvoorbeeld 12, 12A of 12-2.",
                 n=number,
-                cell=_shown(number_text),
+                cell=shown(number_text),
             )
         )
         return None
+    street_fine, street = _name(cells, columns, "street", number, parsed)
+    city_fine, city = _name(cells, columns, "city", number, parsed)
+    if not (street_fine and city_fine):
+        return None
     capacity_text = _cell(cells, columns, "capacity")
     if not capacity_text:
-        return RegisterLine(postcode, house_number, 1)
+        return AddressLine(postcode, house_number, 1, street, city)
     if not (
         len(capacity_text) <= 3
         and capacity_text.isascii()
@@ -301,9 +359,41 @@ def _line(
                 "Regel %(n)d: '%(cell)s' is geen aantal stemmers. Vul een heel getal van 1 tot "
                 "en met %(max)d in, of laat het leeg (dan is het 1).",
                 n=number,
-                cell=_shown(capacity_text),
+                cell=shown(capacity_text),
                 max=MAX_CAPACITY,
             )
         )
         return None
-    return RegisterLine(postcode, house_number, int(capacity_text))
+    return AddressLine(postcode, house_number, int(capacity_text), street, city)
+
+
+def _name(
+    cells: list[str], columns: dict[str, int], key: str, number: int, parsed: Problems
+) -> tuple[bool, str | None]:
+    """Whether the street (``key`` "street") or place ("city") of a line is fine (else
+    ``parsed`` says what is wrong), and the name: None when the file has no such column or the
+    cell is empty."""
+    if key not in columns:
+        return True, None
+    text = _cell(cells, columns, key)
+    name = place_name(text, MAX_STREET if key == "street" else MAX_CITY)
+    if name is None:
+        if key == "street":
+            message = _(
+                "Regel %(n)d: '%(cell)s' is geen straatnaam. Een straatnaam heeft hoogstens "
+                "%(max)d tekens en begint niet met =, +, - of @.",
+                n=number,
+                cell=shown(text),
+                max=MAX_STREET,
+            )
+        else:
+            message = _(
+                "Regel %(n)d: '%(cell)s' is geen plaatsnaam. Een plaatsnaam heeft hoogstens "
+                "%(max)d tekens en begint niet met =, +, - of @.",
+                n=number,
+                cell=shown(text),
+                max=MAX_CITY,
+            )
+        parsed.refuse(message)
+        return False, None
+    return True, name or None

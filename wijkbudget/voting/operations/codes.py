@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from limits import parse as parse_limit
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ...accounts.models import User
 from ...audit.models import AuditEvent
@@ -28,7 +28,14 @@ from ...usecase import Conflict, guarded, lock_or_gone, use_case
 from .. import queries
 from ..addresses import MAX_PLACES
 from ..codes import code_hash, derive_code, group, normalise_code
-from ..models import CodeBatch, RegisterAddress, VotingCode, VotingError, VotingPlace
+from ..models import (
+    CodeBatch,
+    LetterAddress,
+    RegisterAddress,
+    VotingCode,
+    VotingError,
+    VotingPlace,
+)
 from ..register import board_only, has_register
 
 MAX_BATCH = 20_000
@@ -206,8 +213,9 @@ def show_codes(board: User, rnd: Round, batch: CodeBatch) -> list[str]:
 
 @use_case
 def mark_printed(board: User, batch: CodeBatch, rnd: Round) -> bool:
-    """The letters are printed: the seed is wiped and the codes can never be shown again.
-    Returns False when it was done already (a second click: nothing more happens).
+    """The letters are printed: the seed is wiped and the codes can never be shown again; the
+    addresses of its letters (``LetterAddress``) are deleted with it. Returns False when it was
+    done already (a second click: nothing more happens).
 
     Locks: the batch (``FOR UPDATE``), so showing the codes (``FOR SHARE``) and this do not
     overlap."""
@@ -216,14 +224,16 @@ def mark_printed(board: User, batch: CodeBatch, rnd: Round) -> bool:
     if batch.seed is None:
         return False
     batch.seed = None
+    _forget_letters(batch)
     record("codes.printed", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood)
     return True
 
 
 @use_case
 def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> bool:
-    """Every unused code of the batch stops working. Returns False when the batch was revoked
-    already (a second click: nothing more happens). A code that has voted keeps its vote.
+    """Every unused code of the batch stops working, and the addresses of its letters are
+    deleted. Returns False when the batch was revoked already (a second click: nothing more
+    happens). A code that has voted keeps its vote.
 
     Locks: the batch (``FOR UPDATE``); its codes with a conditional ``UPDATE … WHERE used IS
     false AND revoked_at IS NULL``, which meets a cast with one of them on that code's row:
@@ -236,6 +246,7 @@ def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> bool:
     now = utcnow()
     batch.revoked_at = now
     batch.seed = None
+    _forget_letters(batch)
     db.session.execute(
         update(VotingCode)
         .where(VotingCode.batch_id == batch.id, VotingCode.unused_and_unrevoked())
@@ -246,6 +257,16 @@ def revoke_batch(board: User, batch: CodeBatch, rnd: Round) -> bool:
         "codes.revoke_batch", actor=board, role="board", obj=batch, neighbourhood=rnd.neighbourhood
     )
     return True
+
+
+def _forget_letters(batch: CodeBatch) -> None:
+    """The addresses of a batch's letters go once its codes can no longer be shown (printed or
+    revoked): no list of addresses stays beside the codes. (Under the batch's lock.)"""
+    db.session.execute(
+        delete(LetterAddress)
+        .where(LetterAddress.batch_id == batch.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @use_case
