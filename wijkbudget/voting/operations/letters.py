@@ -144,7 +144,8 @@ def make_letters(
 
 
 #: the most letters in one PDF: a larger batch is downloaded in parts, so that no download
-#: takes longer than a web server waits (benchmarks/letters.py: some 300 letters a second)
+#: takes longer than a web server waits (benchmarks/letters.py: some 700 letters a second, 300
+#: on a busy machine: a part takes 4 to 8 seconds)
 PART_SIZE = 2_500
 
 
