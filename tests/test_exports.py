@@ -122,10 +122,12 @@ def test_every_csv_and_xlsx_export_neutralises_formula_titles(
     henk = make_client()
     henk.login(board.email)
     codes = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/stemcodes"
+    letters = f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/brieven"
 
     downloads = {  # endpoint: [(url, how, cells expected to hold the titles)]
         "results.download_csv": [(f"/wijk/{west.slug}/rondes/{rnd.id}/uitslag.csv", "get", True)],
         "voting.codes_csv": [(f"{codes}/{batch.id}.csv", "post", False)],
+        "voting.letters_csv_download": [(f"{letters}/{batch.id}/drukker.csv", "post", False)],
         "spending.export": [
             (f"/wijk/{west.slug}/geld/{what}.{fmt}", "get", what == "projecten")
             for what in ("projecten", "uitgaven", "grootboek")
