@@ -74,6 +74,7 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "thread_id": thread.id,
         "comment_id": comment.id,
         "batch_id": 1,
+        "place_id": 1,
         "project_id": 1,
         "expense_id": 1,
         "invite_id": 1,

@@ -204,7 +204,7 @@ def round_form(budget: str) -> dict[str, str]:
         "ballot_type": "approval",
         "ballot_max_choices": "",
         "aggregation": "greedy",
-        "eligibility": "accounts",
+        "eligibility": "accounts_and_codes",  # what a new round allows (issue 21)
     }
 
 

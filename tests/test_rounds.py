@@ -37,7 +37,7 @@ def round_form(**overrides: object) -> dict[str, object]:
         "ballot_max_choices": "5",
         "ballot_points": "",
         "aggregation": "equal_shares",
-        "eligibility": "accounts",
+        "eligibility": "accounts_and_codes",  # what a new round allows (issue 21)
         "submission_opens": "2027-01-10T09:00",
         "review_opens": "2027-02-10T09:00",
         "voting_opens": "2027-03-10T09:00",

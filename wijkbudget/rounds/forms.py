@@ -5,27 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    HiddenField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import (
+    TOO_LONG,
     BaseForm,
     ChoiceField,
     EuroField,
     MultiCheckboxField,
-    WholeNumberField,
     WithinYears,
+    number_field,
     options,
+    text_field,
 )
 from .models import PHASE_DATE_FIELDS, Aggregation, BallotType, Eligibility, Phase
 
-MAX = _l("Hoogstens %(max)d tekens.")
+#: what a number of choices or points outside 1 to 1000 is told
+ONE_OR_MORE = _l("Vul 1 of meer in.")
 
 
 def _lines(text: str | None) -> list[str]:
@@ -41,15 +38,17 @@ def _date_field(label: Any) -> DateTimeLocalField:
 
 
 class RoundForm(BaseForm):
-    title = StringField(
+    title = text_field(
         _l("Naam van de ronde"),
-        validators=[DataRequired(_l("Geef de ronde een naam.")), Length(max=120, message=MAX)],
+        120,
+        required=_l("Geef de ronde een naam."),
         description=_l("Bijvoorbeeld: Wijkbudget West 2027"),
     )
-    introduction = TextAreaField(
+    introduction = text_field(
         _l("Uitleg voor bewoners"),
-        validators=[Length(max=5000, message=MAX)],
+        5000,
         description=_l("Waar gaat het geld naartoe, wie mag meedoen, hoe gaat het in zijn werk?"),
+        area=True,
     )
     budget = EuroField(
         _l("Budget van de ronde (euro)"), validators=[DataRequired(_l("Vul het budget in."))]
@@ -59,36 +58,36 @@ class RoundForm(BaseForm):
         _l("Maximumbedrag per voorstel (euro)"),
         validators=[DataRequired(_l("Vul het maximumbedrag per voorstel in."))],
     )
-    categories = TextAreaField(
+    categories = text_field(
         _l("Categorieën"),
-        validators=[Length(max=2000, message=MAX)],
+        2000,
         description=_l("Eén per regel, bijvoorbeeld: groen, ontmoeting, jeugd, zorg, veiligheid."),
+        area=True,
     )
-    criteria = TextAreaField(
+    criteria = text_field(
         _l("Regels voor de toetsing"),
-        validators=[Length(max=5000, message=MAX)],
+        5000,
         description=_l(
             "Eén per regel. Indieners zien ze; het bestuur noemt ze als het een voorstel afwijst."
         ),
+        area=True,
     )
     areas = MultiCheckboxField(
         _l("Buurten die meedoen"),
         coerce=int,
         description=_l("Niets aangevinkt: de hele wijk doet mee."),
     )
-    min_age = WholeNumberField(
-        _l("Minimumleeftijd (niet verplicht)"),
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=120, message=_l("Vul een leeftijd in tussen 0 en 120.")),
-        ],
+    min_age = number_field(
+        _l("Minimumleeftijd (niet verplicht)"), 0, 120, _l("Vul een leeftijd in tussen 0 en 120.")
     )
     workers_eligible = BooleanField(_l("Ook mensen die in de wijk werken mogen meedoen"))
     support_enabled = BooleanField(_l("Met een fase om voorstellen te steunen"), default=True)
-    support_threshold = WholeNumberField(
+    support_threshold = number_field(
         _l("Minimaal aantal steunbetuigingen (0: geen drempel)"),
+        0,
+        100000,
+        _l("Vul 0 of meer in."),
         default=0,
-        validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Vul 0 of meer in."))],
     )
     ballot_type = ChoiceField(
         _l("Soort stembiljet"),
@@ -103,26 +102,34 @@ class RoundForm(BaseForm):
             ]
         ),
     )
-    ballot_max_choices = WholeNumberField(
+    ballot_max_choices = number_field(
         _l("Hoeveel voorstellen mag iemand hoogstens aanvinken? (leeg: geen grens)"),
-        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+        1,
+        1000,
+        ONE_OR_MORE,
     )
-    ballot_min_choices = WholeNumberField(
+    ballot_min_choices = number_field(
         _l("Hoeveel voorstellen moet iemand minstens aanvinken? (leeg: geen minimum)"),
-        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+        1,
+        1000,
+        ONE_OR_MORE,
     )
-    ballot_min_percent = WholeNumberField(
+    ballot_min_percent = number_field(
         _l(
             "Binnen budget: welk deel van het budget moet iemand minstens kiezen? "
             "(procent, leeg: geen)"
         ),
-        validators=[Optional(), NumberRange(min=1, max=100, message=_l("Vul 1 tot 100 in."))],
+        1,
+        100,
+        _l("Vul 1 tot 100 in."),
     )
-    ballot_max_points_each = WholeNumberField(
+    ballot_max_points_each = number_field(
         _l(
             "Punten: hoeveel punten mag iemand hoogstens aan één voorstel geven? (leeg: geen grens)"
         ),
-        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
+        1,
+        1000,
+        ONE_OR_MORE,
     )
     eligibility = ChoiceField(
         _l("Hoe wordt er gestemd?"),
@@ -133,16 +140,21 @@ class RoundForm(BaseForm):
                     _l("Met een account: bevestigde bewoners van de wijk"),
                 ),
                 (
+                    Eligibility.ACCOUNTS_AND_CODES.value,
+                    _l(
+                        "Met een account of met een stemcode (uit een brief of van de tafel op "
+                        "een stemlocatie): wie allebei heeft, stemt één keer"
+                    ),
+                ),
+                (
                     Eligibility.CODES.value,
                     _l("Met stemcodes uit een brief (ook wie een account heeft, vult de code in)"),
                 ),
             ]
         ),
+        default=Eligibility.ACCOUNTS_AND_CODES.value,
     )
-    ballot_points = WholeNumberField(
-        _l("Hoeveel punten mag iemand verdelen?"),
-        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Vul 1 of meer in."))],
-    )
+    ballot_points = number_field(_l("Hoeveel punten mag iemand verdelen?"), 1, 1000, ONE_OR_MORE)
     aggregation = ChoiceField(
         _l("Hoe de uitslag wordt berekend"),
         choices=options(
@@ -188,14 +200,13 @@ class RoundForm(BaseForm):
 
 
 class PhaseForm(BaseForm):
-    reason = TextAreaField(
+    reason = text_field(
         _l("Waarom?"),
-        validators=[
-            DataRequired(_l("Schrijf waarom de fase nu verandert.")),
-            Length(max=1000, message=MAX),
-        ],
+        1000,
+        required=_l("Schrijf waarom de fase nu verandert."),
         description=_l("Dit is openbaar en komt in de tijdlijn van de ronde."),
+        area=True,
     )
     target = ChoiceField(_l("Terug naar fase"), validators=[Optional()])
     #: the phase the page showed: a replayed or second click does not move the round again
-    current = HiddenField(validators=[Length(max=40, message=MAX)])
+    current = HiddenField(validators=[Length(max=40, message=TOO_LONG)])
