@@ -186,7 +186,8 @@ def test_home_and_wijk_page_query_counts_stay_flat(make_wijk, make_user, client,
         make_user(f"b{i}@example.org", wijk=wijk, roles=((Role.BOARD, wijk),))
     with count_queries() as many:
         assert client.get("/").status_code == 200
-    assert len(many) == len(few) <= 4
+    # (5: the wijken, their buurten, the count, and the rounds a letter votes in now: issue 21)
+    assert len(many) == len(few) <= 5
 
     with count_queries() as wijk_page:
         assert client.get("/wijk/wijk-3").status_code == 200

@@ -318,7 +318,9 @@ def test_board_closes_the_vote_and_the_voter_checks_the_receipt(
         why = item.locator("p").nth(1).inner_text().strip()
         assert len(why) > 20, f"no explanation for {item.inner_text()!r}"
     shoot(henk, "uitslag")
-    # anyone can recount: the ballots download is the file whose digest the page shows
+    # anyone can recount: the ballots download is the file whose digest the page shows (in the
+    # fold for checkers)
+    henk.get_by_text("Voor controleurs").first.click()
     with henk.expect_download() as download:
         henk.get_by_role("link", name="Stembiljetten (.pb, pabulib)").click()
     ballots = Path(download.value.path()).read_bytes()
