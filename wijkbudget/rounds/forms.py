@@ -140,11 +140,19 @@ class RoundForm(BaseForm):
                     _l("Met een account: bevestigde bewoners van de wijk"),
                 ),
                 (
+                    Eligibility.ACCOUNTS_AND_CODES.value,
+                    _l(
+                        "Met een account of met een stemcode (uit een brief of van de tafel op "
+                        "een stemlocatie): wie allebei heeft, stemt één keer"
+                    ),
+                ),
+                (
                     Eligibility.CODES.value,
                     _l("Met stemcodes uit een brief (ook wie een account heeft, vult de code in)"),
                 ),
             ]
         ),
+        default=Eligibility.ACCOUNTS_AND_CODES.value,
     )
     ballot_points = number_field(_l("Hoeveel punten mag iemand verdelen?"), 1, 1000, ONE_OR_MORE)
     aggregation = ChoiceField(
