@@ -447,10 +447,6 @@ def test_the_csv_the_json_and_the_api_give_the_same_explanation(counted, client)
     assert data["voter_share_cents"] == 166_600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the English of issue 22's texts: passes (and this mark goes) once translated",
-)
 def test_the_explanation_in_english(counted, client):
     """Money in English and no Dutch left in the explanation (the English words are the
     catalogue's)."""
