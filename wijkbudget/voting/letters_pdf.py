@@ -30,7 +30,6 @@ import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import segno
@@ -42,12 +41,12 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from .letter_content import LetterText, qr_url
 from .operations.letters import Letter
+from .pdf_fonts import font_names
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 
@@ -92,28 +91,6 @@ def qr_matrix(url: str) -> tuple[bytearray, ...]:
 
 # --- the PDF ------------------------------------------------------------------------------------
 
-_DEJAVU = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
-_fonts: tuple[str, str] | None = None
-
-
-def _font_names() -> tuple[str, str]:
-    """(regular, bold): DejaVu Sans registered once per process when it is there."""
-    global _fonts  # noqa: PLW0603 (registered once per process)
-    if _fonts is None:
-        _fonts = ("Helvetica", "Helvetica-Bold")
-        for folder in _DEJAVU:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.is_file() and bold.is_file():
-                pdfmetrics.registerFont(TTFont("WBLetterSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("WBLetterSans-Bold", str(bold)))
-                _fonts = ("WBLetterSans", "WBLetterSans-Bold")
-                break
-    return _fonts
-
 
 def _y(top: float) -> float:
     """A distance from the top of the page (mm) as ReportLab's y (points from the bottom)."""
@@ -130,7 +107,7 @@ class _Styles:
 
 
 def _styles() -> _Styles:
-    regular, bold = _font_names()
+    regular, bold = font_names()
     body = ParagraphStyle("letter-body", fontName=regular, fontSize=10, leading=13)
     return _Styles(
         heading=ParagraphStyle("letter-h1", parent=body, fontName=bold, fontSize=16, leading=20),
@@ -218,7 +195,7 @@ def _draw_shared(canvas: Canvas, text: LetterText) -> float:
     """Draw what every letter shares (into the form); returns the top of the code box (mm from
     the top of the page)."""
     styles = _styles()
-    regular, bold = _font_names()
+    regular, bold = font_names()
     # at the top: who writes
     canvas.setFont(bold, 13)
     canvas.drawString(MARGIN_LEFT * mm, _y(20), text.wijk[:60])
@@ -293,7 +270,7 @@ def _draw_shared(canvas: Canvas, text: LetterText) -> float:
 def _draw_address(canvas: Canvas, letter: Letter, wijk: str) -> None:
     """The address block in the window: 'Aan de bewoners van', street and number, postcode and
     place (the place in capitals, as the post prefers); 'Aan de bewoners' without one."""
-    regular, _bold = _font_names()
+    regular, _bold = font_names()
     if letter.has_address:
         lines = [
             _("Aan de bewoners van"),
@@ -316,7 +293,7 @@ def _draw_address(canvas: Canvas, letter: Letter, wijk: str) -> None:
 
 def _draw_code(canvas: Canvas, letter: Letter, box_top: float, vote_url: str) -> None:
     """The letter's own code (large, grouped) and its QR code, in the box."""
-    regular, _bold = _font_names()
+    regular, _bold = font_names()
     canvas.setFont("Courier-Bold", 24)
     canvas.drawString((MARGIN_LEFT + 6) * mm, _y(box_top + 18), letter.code)
     if letter.voters > 1:

@@ -26,8 +26,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -45,6 +43,7 @@ from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal, ProposalImage
 from ..rounds.models import BallotType, Eligibility, Round
 from .models import VotingPlace
+from .pdf_fonts import font_names
 
 # --- the texts the page and the PDF share ---------------------------------------------------------
 
@@ -150,28 +149,6 @@ def file_name(kind: str, wijk: Neighbourhood, rnd: Round) -> str:
 
 # --- the PDFs -----------------------------------------------------------------------------------
 
-_DEJAVU = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
-_fonts: tuple[str, str] | None = None
-
-
-def _font_names() -> tuple[str, str]:
-    """(regular, bold): DejaVu Sans registered once per process when it is there."""
-    global _fonts  # noqa: PLW0603 (registered once per process)
-    if _fonts is None:
-        _fonts = ("Helvetica", "Helvetica-Bold")
-        for folder in _DEJAVU:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.is_file() and bold.is_file():
-                pdfmetrics.registerFont(TTFont("WBSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("WBSans-Bold", str(bold)))
-                _fonts = ("WBSans", "WBSans-Bold")
-                break
-    return _fonts
-
 
 @dataclass(frozen=True)
 class _Styles:
@@ -184,7 +161,7 @@ class _Styles:
 
 
 def _styles() -> _Styles:
-    regular, bold = _font_names()
+    regular, bold = font_names()
     body = ParagraphStyle("body", fontName=regular, fontSize=11, leading=14, spaceAfter=4)
     return _Styles(
         title=ParagraphStyle("title", parent=body, fontName=bold, fontSize=18, leading=22),
