@@ -311,6 +311,8 @@ def test_the_board_lists_voting_places_and_residents_see_them(
     shown = client.get(f"/wijk/{west.slug}/rondes/{rnd.id}").get_data(as_text=True)
     assert "Buurthuis De Pijp" in shown and "Tolstraat 10" in shown
     assert "zaterdag 12 juni 2027" in shown and "10:00" in shown and "16:00" in shown
+    # and during the vote, the paper kit to print at home
+    assert f"/rondes/{rnd.id}/papieren-stembiljet" in shown and "Het boekje met alle" in shown
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "voting_place.add"))
     assert audit is not None
 
