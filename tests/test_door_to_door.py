@@ -477,3 +477,16 @@ def test_removing_a_place_while_its_desk_hands_out_a_code(
         # place went and no code came from it; never a code whose desk was lost
         assert all(b.voting_place_id == place_id for b in handed_out), statuses(responses)
         assert exists == bool(handed_out), statuses(responses)
+
+
+def test_a_code_votes_when_the_dates_opened_the_vote_before_the_tick_ran(
+    west, voting_round, board, client
+):
+    rnd, _proposals = voting_round
+    [code] = codes_for(board, rnd)
+    rnd.phase = Phase.SUPPORT
+    rnd.voting_opens = datetime.now(UTC) - timedelta(seconds=5)
+    db.session.commit()
+    entered = client.post(f"/stem?ronde={rnd.id}", {"code": code}, page=f"/stem?ronde={rnd.id}")
+    assert entered.status_code == 303
+    assert entered.headers["Location"].endswith(f"/rondes/{rnd.id}/stemmen")

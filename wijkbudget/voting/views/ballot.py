@@ -24,6 +24,7 @@ from ...guards import public
 from ...htmx import is_htmx
 from ...loaders import load_round, load_wijk_round, visible_or_404
 from ...neighbourhoods.models import Neighbourhood
+from ...rounds import queries as round_queries
 from ...rounds.models import Phase, Round
 from ...throttle import address_key
 from .. import ballot_page, operations, queries
@@ -331,7 +332,9 @@ def enter_code() -> Any:
         typed = (form.code.data or "")[:64]
         found = operations.look_up_code(typed) if form.validate() else None
         if found is not None and found.code is not None:
-            rnd = found.code.round
+            # (in the phase its dates give it: the vote may have opened by date a moment ago,
+            # before the tick wrote it)
+            rnd = round_queries.as_of_now(found.code.round)
             # may this code vote here now, for whoever holds it (a round that takes codes,
             # in voting; a logged-in account that voted already does not vote again with it)
             refusal = operations.voter_refusal(rnd, user, has_code=True)
@@ -361,9 +364,10 @@ def _named_round(text: str) -> Round | None:
     found = db.session.scalar(
         select(Round).options(joinedload(Round.neighbourhood)).where(Round.id == int(text))
     )
-    if found is None or not found.is_published or found.phase != Phase.VOTING:
+    if found is None or not found.is_published:
         return None
-    return found
+    found = round_queries.as_of_now(found)
+    return found if found.phase == Phase.VOTING else None
 
 
 def _code_accepted(rnd: Round, code_id: int) -> Any:
