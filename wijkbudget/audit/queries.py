@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "round.update": _l("Ronde gewijzigd"),
     "round.phase": _l("Fase van ronde veranderd"),
     "round.close": _l("Stemming gesloten en geteld"),
+    "round.extend_voting": _l("Stemming verlengd"),
     "expense.record": _l("Uitgave ingevoerd"),
     "expense.approve": _l("Uitgave goedgekeurd"),
     "expense.reject": _l("Uitgave afgewezen"),

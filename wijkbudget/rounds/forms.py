@@ -210,3 +210,23 @@ class PhaseForm(BaseForm):
     target = ChoiceField(_l("Terug naar fase"), validators=[Optional()])
     #: the phase the page showed: a replayed or second click does not move the round again
     current = HiddenField(validators=[Length(max=40, message=TOO_LONG)])
+
+
+class ExtendVotingForm(BaseForm):
+    """The board moves the end of voting to later, with a public reason."""
+
+    ends = DateTimeLocalField(
+        _l("Nieuw einde van de stemming"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[DataRequired(_l("Kies het nieuwe einde van de stemming.")), WithinYears()],
+    )
+    reason = text_field(
+        _l("Waarom duurt de stemming langer?"),
+        500,
+        required=_l("Schrijf waarom de stemming langer duurt. Dit is openbaar."),
+        description=_l("Dit is openbaar: het staat op de pagina van de ronde."),
+        area=True,
+    )
+    #: the end the page showed (UTC, ISO 8601): a second extension at the same moment changes
+    #: nothing (409)
+    current_end = HiddenField(validators=[Length(max=40, message=TOO_LONG)])

@@ -6,7 +6,13 @@ reason. A move by date is written in one place (``rounds.operations.sync_phase``
 ``tick`` command, a board move, and every write that locks the round with ``lock_round``); a page
 shows the phase the dates imply without writing it (``rounds.queries.as_of_now``). Going back is
 possible until voting starts; from then on the rules are locked: budget, ballot settings, the
-proposals on the ballot and their costs.
+proposals on the ballot and their costs. From then on the dates of voting (and of the phases
+before it) are frozen too; the one change left is a later end of voting with a public reason,
+kept as a :class:`VotingExtension` (docs/rounds.md, "Dates once voting opens").
+
+Size: over 500 lines because the round's rules, its phases, its dates and who may take part
+are one thing to read together; the small tables beside it (categories, criteria, the phase
+timeline, the extensions of voting) belong with it.
 """
 
 from __future__ import annotations
@@ -180,6 +186,9 @@ class Round(Model):
     )
     phase_changes: Mapped[list[PhaseChange]] = relationship(
         back_populates="round", order_by="PhaseChange.id", cascade="all, delete-orphan"
+    )
+    voting_extensions: Mapped[list[VotingExtension]] = relationship(
+        back_populates="round", order_by="VotingExtension.id", cascade="all, delete-orphan"
     )
 
     # --- phases --------------------------------------------------------------------------------
@@ -435,6 +444,27 @@ class PhaseChange(Model):
     reason: Mapped[str] = mapped_column(Text, default="")
 
     round: Mapped[Round] = relationship(back_populates="phase_changes")
+    actor: Mapped[User | None] = relationship()
+
+
+class VotingExtension(Model):
+    """The board moved the end of voting to a later moment while the vote was on, with a
+    public reason (the only date change once voting has opened): shown on the round page."""
+
+    __tablename__ = "round_voting_extension"
+    __table_args__ = (CheckConstraint("ends_after > ends_before", name="later"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_round.id", ondelete="CASCADE"), index=True
+    )
+    ends_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    round: Mapped[Round] = relationship(back_populates="voting_extensions")
     actor: Mapped[User | None] = relationship()
 
 

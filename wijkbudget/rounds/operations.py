@@ -9,6 +9,14 @@ imply without writing it (``queries.as_of_now``).
 
 Lock order: the round first (``lock_round``), then its proposals (the support threshold), then
 anything else.
+
+Once voting has opened, the dates of voting and of the phases before it are frozen
+(:func:`update_round` refuses a change); the one change left is :func:`extend_voting`, a later
+end of voting with a public reason, only before the current end has passed.
+
+Size: over 500 lines because every change of a round's phase or dates is written here, under
+the same lock and with the same audit entries; splitting the phases from the dates would split
+the one lock order in two places.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import permissions
 from ..accounts.models import User
 from ..audit.operations import record
 from ..extensions import db, utcnow
@@ -28,6 +37,7 @@ from ..neighbourhoods.models import Area, Neighbourhood
 from ..proposals.threshold import apply_support_threshold
 from ..usecase import Conflict, guarded, lock, lock_or_gone, use_case
 from .models import (
+    PHASE_DATE_FIELDS,
     PHASES,
     Aggregation,
     BallotType,
@@ -38,6 +48,7 @@ from .models import (
     PhaseChange,
     Round,
     RoundError,
+    VotingExtension,
     phase_label,
 )
 from .queries import phase_by_dates, transition_problem
@@ -147,7 +158,56 @@ def _snapshot(rnd: Round) -> dict[str, object]:
         "steunen": rnd.support_enabled,
         "drempel": rnd.support_threshold,
         "leeftijd": rnd.min_age,
+        **_dates(rnd),
     }
+
+
+def _dates(rnd: Round) -> dict[str, object]:
+    """The phase dates for the audit log, under their column names (audit/render.py shows them
+    as Dutch words with the date in Amsterdam time); ISO 8601 in UTC, so before and after show
+    each its own date."""
+    dates: dict[str, object] = {}
+    for name in PHASE_DATE_FIELDS.values():
+        when = getattr(rnd, name)
+        dates[name] = when.isoformat(timespec="minutes") if when is not None else None
+    return dates
+
+
+#: the phases whose dates are frozen once voting has opened: voting's start and end (the start
+#: of the result) and every phase before it
+FROZEN_ONCE_VOTING = (
+    Phase.SUBMISSION,
+    Phase.REVIEW,
+    Phase.SUPPORT,
+    Phase.VOTING,
+    Phase.RESULT,
+)
+
+
+def _same_minute(one: datetime | None, other: datetime | None) -> bool:
+    """The form shows and sends dates to the minute: 12:34:56 stored is 12:34 sent back."""
+    if one is None or other is None:
+        return one is other
+    return one.replace(second=0, microsecond=0) == other.replace(second=0, microsecond=0)
+
+
+def _check_frozen_dates(rnd: Round, dates: dict[Phase, datetime | None]) -> None:
+    """From voting on, the dates of voting and before cannot change (an empty field for a phase
+    that has started keeps its date, as it always did)."""
+    for phase in FROZEN_ONCE_VOTING:
+        if phase not in dates:
+            continue
+        wanted, now = dates[phase], rnd.starts(phase)
+        if wanted is None and rnd.has_reached(phase):
+            continue
+        if not _same_minute(wanted, now):
+            raise RoundError(
+                _(
+                    "Het stemmen is begonnen: de datums van het stemmen en van de fasen ervoor "
+                    "liggen nu vast. Het einde van de stemming kan alleen later, met een "
+                    "openbare reden: gebruik daarvoor 'Stemming verlengen'."
+                )
+            )
 
 
 def _apply(rnd: Round, data: RoundData, wijk: Neighbourhood) -> None:
@@ -204,9 +264,12 @@ def update_round(actor: User, rnd: Round, data: RoundData) -> None:
                     "buurten en de categorieën liggen nu vast."
                 )
             )
+        _check_frozen_dates(rnd, data.dates)
     for phase, when in data.dates.items():
         if rnd.has_reached(phase) and rnd.is_published:
             continue  # a phase that has started keeps the date it started on
+        if rnd.rules_locked and phase in FROZEN_ONCE_VOTING:
+            continue  # frozen (checked above: the form sent the same minute)
         rnd.set_start(phase, when)
     _apply(rnd, data, rnd.neighbourhood)
     rnd.check_dates()
@@ -220,6 +283,88 @@ def update_round(actor: User, rnd: Round, data: RoundData) -> None:
         before=before,
         after=_snapshot(rnd),
     )
+
+
+#: the longest public reason for an extension (the column's length)
+EXTENSION_REASON_MAX = 500
+
+
+@use_case
+def extend_voting(
+    actor: User,
+    rnd: Round,
+    new_end: datetime,
+    reason: str,
+    expected_end: datetime | None = None,
+    now: datetime | None = None,
+) -> VotingExtension:
+    """The board moves the end of voting to a later moment, with a public reason: only while
+    the vote is on and before its current end has passed (a vote that has ended, as the site
+    said, does not open again), only later, never earlier. ``expected_end`` is the end the
+    board's page showed: when another extension came first, nothing changes (409), so two
+    extensions at once give one.
+
+    Locks: the round (``lock_round``), which the close of the vote also takes: an extension
+    and the close cannot overlap (the close after an extension finds the vote still running;
+    an extension after the close finds the round out of voting)."""
+    now = now or utcnow()
+    rnd = lock_round(rnd, now)
+    if not permissions.is_board(actor, rnd.neighbourhood):
+        raise RoundError(_("Alleen het bestuur van de wijk kan de stemming verlengen."))
+    if rnd.phase != Phase.VOTING:
+        raise Conflict(
+            _("De stemming is niet (meer) bezig. Verlengen kan alleen tijdens het stemmen.")
+        )
+    current = rnd.voting_ends
+    if current is None:
+        raise RoundError(
+            _("De stemming heeft geen einddatum: ze loopt tot het bestuur haar sluit.")
+        )
+    if expected_end is not None and not _same_minute(current, expected_end):
+        raise Conflict(
+            _(
+                "Het einde van de stemming is intussen al veranderd. Er is niets veranderd. "
+                "Kijk of het nog nodig is."
+            )
+        )
+    if now >= current:
+        raise RoundError(
+            _(
+                "De stemming is al voorbij. Verlengen kan alleen vóór het einde van de "
+                "stemming; sluit nu de stemming."
+            )
+        )
+    new_end = new_end.replace(second=0, microsecond=0)
+    if new_end <= current:
+        raise RoundError(_("Kies een einde dat later is dan het huidige einde van de stemming."))
+    text = " ".join(reason.split())
+    if not text:
+        raise RoundError(_("Schrijf waarom de stemming langer duurt. Dit is openbaar."))
+    if len(text) > EXTENSION_REASON_MAX:
+        raise RoundError(_("Hoogstens %(max)d tekens.", max=EXTENSION_REASON_MAX))
+    before = _dates(rnd)
+    rnd.set_start(Phase.RESULT, new_end)
+    rnd.check_dates()
+    extension = VotingExtension(
+        round=rnd,
+        ends_before=current,
+        ends_after=new_end,
+        reason=text,
+        actor_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(extension)
+    db.session.flush()
+    record(
+        "round.extend_voting",
+        actor=actor,
+        role="board",
+        obj=rnd,
+        neighbourhood=rnd.neighbourhood_id,
+        before={"result_opens": before["result_opens"]},
+        after={"result_opens": _dates(rnd)["result_opens"], "reden": text},
+    )
+    return extension
 
 
 # --- phases -----------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,7 +24,7 @@ from ..neighbourhoods.models import Neighbourhood
 from ..pagecache import fragment
 from ..voting import queries as voting
 from . import operations, queries
-from .forms import PhaseForm, RoundForm
+from .forms import ExtendVotingForm, PhaseForm, RoundForm
 from .models import (
     PHASE_DATE_FIELDS,
     Aggregation,
@@ -57,10 +59,17 @@ def show(slug: str, round_id: int) -> str:
 
 
 def _round_page(
-    wijk: Neighbourhood, rnd: Round, phase_form: PhaseForm | None, phase_error: str | None = None
+    wijk: Neighbourhood,
+    rnd: Round,
+    phase_form: PhaseForm | None,
+    phase_error: str | None = None,
+    extend_form: ExtendVotingForm | None = None,
 ) -> str:
     """The round's page; with ``phase_form`` (the board's), its phase buttons and beside them
-    ``phase_error``, why a move was refused."""
+    ``phase_error``, why a move was refused; during the vote the board's form to extend it
+    (``extend_form``: the one refused, with its errors)."""
+    if extend_form is None and phase_form is not None and rnd.phase == Phase.VOTING:
+        extend_form = _extend_form(rnd)
     return render_template(
         "rounds/show.html",
         wijk=wijk,
@@ -70,6 +79,7 @@ def _round_page(
         refusal=rnd.proposal_refusal(current_user),
         phase_form=phase_form,
         phase_error=phase_error,
+        extend_form=extend_form,
         places=voting.voting_places(rnd) if not rnd.has_reached(Phase.RESULT) else [],
         **_dialogue(rnd),
     )
@@ -302,3 +312,62 @@ def go_back(wijk: Neighbourhood, round_id: int) -> Any:
         )
 
     return _move(wijk, round_id, move_back, _moved)
+
+
+# --- extending the vote -----------------------------------------------------------------------
+
+
+def _extend_form(rnd: Round, formdata: Any = None) -> ExtendVotingForm:
+    form = ExtendVotingForm(formdata=formdata)
+    if formdata is None and rnd.voting_ends is not None:
+        form.current_end.data = rnd.voting_ends.isoformat(timespec="minutes")
+        form.ends.data = utc_to_local(rnd.voting_ends)
+    return form
+
+
+def _shown_end(form: ExtendVotingForm) -> datetime | None:
+    """The end of voting the board's page showed (see ``extend_voting``'s ``expected_end``)."""
+    try:
+        return datetime.fromisoformat(form.current_end.data or "")
+    except ValueError:
+        raise RoundError(
+            _("Dit formulier is verouderd. Laad de pagina opnieuw en kies dan opnieuw.")
+        ) from None
+
+
+def _new_end(form: ExtendVotingForm) -> datetime:
+    when = local_to_utc(form.ends.data)
+    if when is None:  # (the form requires it)
+        raise RoundError(_("Kies het nieuwe einde van de stemming."))
+    return when
+
+
+@bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemming-verlengen")
+@board_required
+def extend_voting(wijk: Neighbourhood, round_id: int) -> Any:
+    """A later end of voting, with a public reason (rounds.operations.extend_voting)."""
+    rnd = load_round(wijk, round_id)
+    form = _extend_form(rnd, formdata=request.form)
+
+    def again(refusal: Refusal) -> Any:
+        if refusal.message:
+            form.form_errors.append(refusal.message)
+        fresh = load_round(wijk, round_id)  # as it is now (the use case rolled back)
+        return _round_page(wijk, fresh, _phase_form(fresh), None, form), refusal.status
+
+    return run_action(
+        lambda: operations.extend_voting(
+            current_user,
+            rnd,
+            _new_end(form),
+            form.reason.data or "",
+            expected_end=_shown_end(form),
+        ),
+        form=form,
+        done=lambda ext: _(
+            "De stemming is verlengd tot %(when)s.",
+            when=format_datetime(ext.ends_after, "d MMM yyyy HH:mm"),
+        ),
+        to=url_for(".show", slug=wijk.slug, round_id=round_id),
+        again=again,
+    )
