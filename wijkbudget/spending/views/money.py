@@ -18,6 +18,7 @@ from ...loaders import load_round, wijk_or_404
 from ...neighbourhoods.models import Neighbourhood
 from ...results import queries as results_queries
 from .. import checkpoints, exports, operations, queries
+from .. import flags as desk_flags
 from ..models import Expense, ExpenseState
 from .common import bp
 
@@ -145,7 +146,7 @@ def desk(wijk: Neighbourhood) -> Any:
         "spending/desk.html",
         wijk=wijk,
         overview=queries.wijk_overview(wijk),
-        flags=queries.flags(wijk),
+        flags=desk_flags.flags(wijk),
         verification=verification,
         # (the chain may be intact in itself and yet cut or recomputed: the signed checkpoints)
         ledger_state=checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)),
