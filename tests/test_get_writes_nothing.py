@@ -225,12 +225,14 @@ def pages(w: World) -> dict[str, list[str]]:
         "/account",
         "/account/meldingen",
         "/mijn-voorstellen",
+        "/mijn",
         f"{rondes}/{w.vote_round}/stemmen",
         f"{rondes}/{w.open_round}/voorstellen/nieuw",
         f"{rondes}/{w.open_round}/onderwerpen/nieuw",
     ]
     board = [
         *public[:12],
+        "/mijn",
         f"{wijk}/bestuur",
         f"{wijk}/bestuur/werkenden",
         f"{wijk}/bestuur/moderatie",

@@ -42,11 +42,13 @@ from .extensions import csrf, db, limiter, login_manager, migrate, utcnow
 from .neighbourhoods.views import bp as neighbourhoods_bp
 from .paths import ROOT
 from .proposals.models import State, state_label
+from .proposals.status import board_request, status_explained
 from .proposals.views import bp as proposals_bp
 from .results.views import bp as results_bp
 from .rounds.models import Phase, phase_explained, phase_label
 from .rounds.views import bp as rounds_bp
 from .spending.views import bp as spending_bp
+from .start.views import bp as start_bp
 from .voting.register_views import bp as voting_register_bp
 from .voting.views import bp as voting_bp
 from .voting.views import voting_banner
@@ -131,6 +133,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(results_bp)
     app.register_blueprint(spending_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(start_bp)
     app.context_processor(voting_banner)
 
     htmx.init_app(app)
@@ -146,6 +149,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         phase_explained=phase_explained,
         utcnow=utcnow,  # (the round pages: 'Stem nu' only while a vote can be cast)
         state_label=state_label,
+        status_explained=status_explained,  # a proposal's status in a sentence
+        board_request=board_request,  # what the board asked to change (the edit page)
         Phase=Phase,
         State=State,
     )

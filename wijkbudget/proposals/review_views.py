@@ -53,7 +53,11 @@ class _WithMessage(NamedTuple):
 
 _WITH_MESSAGE = {
     "admit": _WithMessage(
-        Action.ADMIT, DecisionForm, operations.admit, _l("Het voorstel staat op het stembiljet.")
+        Action.ADMIT,
+        DecisionForm,
+        operations.admit,
+        # (not "op het stembiljet": the support threshold can still drop it before voting)
+        _l("Het voorstel is toegelaten. De indieners krijgen bericht."),
     ),
     "request_changes": _WithMessage(
         Action.REQUEST_CHANGES,

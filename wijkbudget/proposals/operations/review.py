@@ -60,14 +60,16 @@ def _decide(
 
 @use_case
 def admit(board: User, proposal: Proposal, message: str = "") -> None:
-    """The board puts the proposal on the ballot. Locks: see _decide."""
+    """The board admits the proposal: it fits the round's rules. It is on the ballot once
+    voting opens, unless the support threshold drops it first (the mail says which:
+    ``proposals.status.admitted_explained``). Locks: see _decide."""
     _decide(
         board,
         proposal,
         Action.ADMIT,
         State.ADMITTED,
         message.strip(),
-        _l("Je voorstel staat op het stembiljet"),
+        _l("Je voorstel is toegelaten"),
     )
 
 
