@@ -158,4 +158,6 @@ def test_the_public_url_sets_the_trusted_hosts(production, monkeypatch):
 
 def test_make_run_sets_the_public_url():
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
-    assert "WIJKBUDGET_PUBLIC_URL=http://127.0.0.1:5000" in makefile
+    # the links in mail follow the port `make run PORT=…` serves on (5000 by default)
+    assert "WIJKBUDGET_PUBLIC_URL=http://127.0.0.1:$(PORT)" in makefile
+    assert "PORT   ?= 5000" in makefile and "--port $(PORT)" in makefile

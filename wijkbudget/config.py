@@ -61,7 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_LOGIN": "10 per 15 minutes",
-    "RATELIMIT_REGISTER": "5 per hour",
+    "RATELIMIT_REGISTER": "5 per hour",  # accounts made per address (typos do not count)
+    "RATELIMIT_REGISTER_TRIES": "30 per hour",  # every registration form sent, per address
+    "RATELIMIT_RESEND": "3 per hour",  # confirmation mails asked, per address and per e-mail
     "RATELIMIT_RESET": "5 per hour",
     "RATELIMIT_SECOND_FACTOR": "5 per 15 minutes",  # wrong second-factor codes per account
     "RATELIMIT_CODES": "20 per 15 minutes",  # wrong voting codes per address (IPv6: per /64)

@@ -76,7 +76,8 @@ def too_many_response(error: HTTPException) -> Any:
             "opnieuw.",
             "Je hebt het te vaak achter elkaar geprobeerd. Probeer het over %(num)d minuten "
             "opnieuw.",
-            math.ceil(seconds / 60),
+            # the reset time is whole seconds, rounded up: 3601 s is "60 minuten", not 61
+            max(2, round(seconds / 60)),
         )
     if request.endpoint == "accounts.login":
         message += " " + _(

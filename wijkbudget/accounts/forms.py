@@ -200,6 +200,10 @@ class ResetRequestForm(BaseForm):
     email = _email_field()
 
 
+class ResendConfirmationForm(BaseForm):
+    email = _email_field()
+
+
 class ResetPasswordForm(BaseForm):
     password = _new_password_field(_l("Nieuw wachtwoord"))
 

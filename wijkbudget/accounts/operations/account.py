@@ -229,6 +229,26 @@ def request_password_reset(email: str) -> None:
     send_mail(user, "reset", _l("Nieuw wachtwoord voor wijkbudget"), user=user, link=link)
 
 
+def resend_confirmation(email: str) -> None:
+    """ "Stuur de bevestigingsmail opnieuw", asked by address (no sign-in needed): an account
+    not yet confirmed gets a new link; a confirmed account gets a mail that it is confirmed
+    (log in); an address without an account gets a mail that it has none (register). One mail
+    either way and the same page, so neither the answer nor its time tells whether the address
+    has an account (like ``request_password_reset``).
+
+    Locks: nothing: it writes nothing (the link carries what it needs)."""
+    address = normalise_email(email)
+    user = find_user_by_email(address)
+    subject = _l("Je e-mailadres bevestigen bij wijkbudget")
+    if user is None or user.is_deleted:
+        send_mail(address, "confirm_no_account", subject, link=external_url("accounts.register"))
+        return
+    if user.is_verified:
+        send_mail(user, "confirm_already", subject, user=user, link=external_url("accounts.login"))
+        return
+    send_verification(user)
+
+
 def _set_password(user: User, password: str) -> None:
     problem = password_problem(password, email=user.email, name=user.display_name)
     if problem:

@@ -25,10 +25,12 @@ from .. import operations, queries
 from ..forms import (
     EmptyForm,
     RegisterForm,
+    ResendConfirmationForm,
 )
 from .common import (
     bp,
     config_limit,
+    email_key,
 )
 
 # --- register and verify ----------------------------------------------------------------------
@@ -52,10 +54,29 @@ def _resolve_place(value: str) -> tuple[Neighbourhood | None, Area | None]:
     return None, None
 
 
+def _registered(response: Any) -> bool:
+    """Only an account made (the 303 to "kijk in je mail") counts towards RATELIMIT_REGISTER: a
+    typo in the form is no registration, so four typos on a shared connection (a library, a
+    community centre) do not block the next person."""
+    return bool(response.status_code == 303)
+
+
+def _tries_key() -> str:
+    return "register-tries:" + address_key()
+
+
 @bp.route("/registreren", methods=["GET", "POST"])
 @public
-@limiter.limit(config_limit("RATELIMIT_REGISTER"), methods=["POST"], key_func=address_key)
+@limiter.limit(
+    config_limit("RATELIMIT_REGISTER"),
+    methods=["POST"],
+    key_func=address_key,
+    deduct_when=_registered,
+)
+@limiter.limit(config_limit("RATELIMIT_REGISTER_TRIES"), methods=["POST"], key_func=_tries_key)
 def register() -> Any:
+    """Register. Two limits per address: RATELIMIT_REGISTER counts accounts made (successes),
+    RATELIMIT_REGISTER_TRIES every submission, so trying is not an open door either."""
     form = _register_form()
     if form.validate_on_submit():
         wijk, area = _resolve_place(form.place.data)
@@ -131,3 +152,19 @@ def resend_verification() -> Any:
         operations.send_verification(current_user)
     flash(_("We hebben de link opnieuw gestuurd naar %(email)s.", email=current_user.email), "info")
     return redirect(url_for(".account"), 303)
+
+
+@bp.route("/bevestigingsmail-opnieuw", methods=["GET", "POST"])
+@public
+@limiter.limit(config_limit("RATELIMIT_RESEND"), methods=["POST"], key_func=address_key)
+@limiter.limit(config_limit("RATELIMIT_RESEND"), methods=["POST"], key_func=email_key)
+def resend_confirmation() -> Any:
+    """ "Stuur de bevestigingsmail opnieuw" without signing in: the same answer whether the
+    address has an account, is confirmed already, or is unknown (operations.resend_confirmation
+    sends one mail in each case). Limited per address and per e-mail address."""
+    form = ResendConfirmationForm()
+    if form.validate_on_submit():
+        operations.resend_confirmation(form.email.data)
+        return render_template("accounts/resend_sent.html", email=form.email.data)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/resend_confirmation.html", form=form), status
