@@ -18,6 +18,7 @@ from .accounts import operations as accounts
 from .accounts.models import Role, User
 from .accounts.passwords import hash_password
 from .extensions import db, utcnow
+from .maps.demo import load_demo_map
 from .neighbourhoods import operations as neighbourhoods
 from .neighbourhoods.models import Neighbourhood
 from .proposals import operations as proposals
@@ -358,6 +359,7 @@ def seed_demo_data() -> list[tuple[str, str]]:
     _ensure_role(admin, Role.ADMIN, None)
     _demo_round(wijken["West"], board)
     _demo_past_round(wijken["West"], board)
+    load_demo_map(wijken["West"])
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
         (DEMO_BOARD[0], "bestuur van wijk West"),
