@@ -96,6 +96,10 @@ def process_upload(stream: BinaryIO | Any, *, max_bytes: int = MAX_BYTES) -> Pro
         kind = image.format or ""
         if image.width * image.height > MAX_FILE_PIXELS:
             raise TooManyPixels(too_big)
+        if getattr(image, "is_animated", False):  # an animated PNG or WebP: only still photos
+            raise ImageError(
+                _("Een bewegende afbeelding kan niet. Kies een gewone foto (zonder beweging).")
+            )
         if kind == "JPEG":  # decode at 1/2, 1/4 or 1/8 when that still gives the stored size
             scale = min(MAX_SIDE / image.width, MAX_SIDE / image.height, 1)
             image.draft(None, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
@@ -165,6 +169,7 @@ def send_stored(
     *,
     private: bool = False,
     download_name: str | None = None,
+    max_age: int = 3600,
 ) -> Any:
     """Serve an uploaded file: 404 when it is gone; never sniffed or run as a page; a private
     one (a receipt of a payment to a person) is not kept in any cache."""
@@ -184,5 +189,5 @@ def send_stored(
         mimetype=mimetype,
         as_attachment=mimetype == "application/pdf",
         download_name=download_name,
-        max_age=0 if private else 3600,
+        max_age=0 if private else max_age,
     )

@@ -109,8 +109,18 @@ class InviteForm(BaseForm):
 
 class ImageForm(BaseForm):
     photo = FileField(_l("Foto (JPEG, PNG of WebP, hoogstens 5 MB)"))
+    # required (the operation checks it too): cards, the ballot and the result show the photo
+    # with this text for whoever cannot see it
     alt = text_field(
-        _l("Wat staat er op de foto?"), 200, description=_l("Voor wie de foto niet kan zien.")
+        _l("Wat staat er op de foto?"),
+        200,
+        required=_l(
+            "Schrijf in een paar woorden wat er op de foto staat. Dan weet ook iemand die de "
+            "foto niet kan zien wat erop staat."
+        ),
+        description=_l(
+            "Voor wie de foto niet kan zien. Bijvoorbeeld: een leeg grasveld naast de speeltuin."
+        ),
     )
 
     def validate_photo(self, field: Any) -> None:

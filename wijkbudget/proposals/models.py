@@ -312,8 +312,17 @@ class ProposalImage(Model):
     height: Mapped[int]
     alt: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the widths of the thumbnails made of it ("240,480"; fewer for a narrow photo; empty for
+    #: a photo stored before they were made: ``flask proposals thumbnails`` makes them)
+    thumb_widths: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     proposal: Mapped[Proposal] = relationship(back_populates="images")
+
+    @property
+    def thumbnails(self) -> list[tuple[int, int]]:
+        """(width, height) of each thumbnail made, narrowest first: what ``srcset`` offers."""
+        widths = [int(w) for w in self.thumb_widths.split(",") if w.isdigit()]
+        return [(w, max(1, round(self.height * w / self.width))) for w in sorted(widths)]
 
 
 class CoAuthor(Model):

@@ -10,11 +10,12 @@ import secrets
 import time
 from typing import Any
 
-from flask import abort, flash, render_template, request, session, url_for
+from flask import abort, current_app, flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import images as image_files
+from .. import thumbnails
 from ..actions import Refusal, run_action
 from ..errors import DomainError
 from ..extensions import db, paginate
@@ -24,6 +25,7 @@ from ..htmx import is_htmx, render_page_or_fragment
 from ..loaders import load_round, wijk_or_404
 from ..rounds.models import Round
 from . import (
+    commands,  # noqa: F401  (flask proposals thumbnails, on the same blueprint)
     operations,
     queries,
     review_views,  # noqa: F401  (the board's routes, on the same blueprint)
@@ -314,7 +316,25 @@ def image(proposal_id: int, image_id: int) -> Any:
     found = next((i for i in proposal.images if i.id == image_id), None)
     if found is None:
         abort(404)
-    return image_files.send_stored(operations.image_path(found), found.content_type)
+    return image_files.send_stored(
+        operations.image_path(found), found.content_type, max_age=thumbnails.MAX_AGE
+    )
+
+
+@bp.get("/voorstellen/<int:proposal_id>/fotos/<int:image_id>/<int:width>")
+@public
+def thumbnail(proposal_id: int, image_id: int, width: int) -> Any:
+    """A thumbnail of a photo (the widths made of it, ``ProposalImage.thumb_widths``)."""
+    proposal = load(proposal_id)
+    found = next((i for i in proposal.images if i.id == image_id), None)
+    if found is None or width not in dict(found.thumbnails):
+        abort(404)
+    directory = image_files.upload_dir(current_app)
+    return image_files.send_stored(
+        directory / thumbnails.thumb_name(found.filename, width),
+        found.content_type,
+        max_age=thumbnails.MAX_AGE,
+    )
 
 
 @bp.post("/voorstellen/<int:proposal_id>/steun")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..exports import to_csv
 from ..extensions import db
 from ..money import format_cents
+from ..proposals.models import Proposal
 from ..rounds.models import Round
 from ..spending.models import FundedProject
 from .models import Result, ResultLine
@@ -25,7 +26,11 @@ def result_of(rnd: Round) -> Result | None:
     return db.session.scalar(
         select(Result)
         .where(Result.round_id == rnd.id)
-        .options(selectinload(Result.lines).selectinload(ResultLine.proposal))
+        .options(
+            selectinload(Result.lines)
+            .selectinload(ResultLine.proposal)
+            .selectinload(Proposal.images)  # the photo beside each line
+        )
     )
 
 

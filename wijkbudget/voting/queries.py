@@ -72,7 +72,8 @@ def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Pr
                 Proposal.cost_cents,
                 Proposal.board_cost_cents,
                 raiseload=True,
-            )
+            ),
+            selectinload(Proposal.images),  # the photo beside each proposal
         )
         .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
         .order_by(Proposal.id)

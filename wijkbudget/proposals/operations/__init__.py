@@ -27,7 +27,7 @@ from .coauthors import (
     load_invite,
     withdraw_invite,
 )
-from .photos import MAX_IMAGES, add_image, image_path, remove_image
+from .photos import MAX_IMAGES, add_image, image_path, make_missing_thumbnails, remove_image
 from .review import admit, mark_duplicate, reject, request_changes, set_estimate
 from .supports import SupportOutcome, set_support
 from .writing import (
@@ -59,6 +59,7 @@ __all__ = [
     "apply_support_threshold",
     "create_proposal",
     "image_path",
+    "make_missing_thumbnails",
     "invite_coauthor",
     "invite_expired",
     "load_invite",
