@@ -77,6 +77,7 @@ def route_values(a, users, objects) -> dict[str, Any]:
         "place_id": 1,
         "project_id": 1,
         "expense_id": 1,
+        "income_id": 1,
         "invite_id": 1,
         "what": "uitgaven",
         "fmt": "csv",

@@ -111,3 +111,25 @@ class UpdateForm(BaseForm):
 class PlanForm(BaseForm):
     planned_start = DateField(_l("Start (gepland)"), validators=[Optional(), WithinYears()])
     planned_end = DateField(_l("Klaar (gepland)"), validators=[Optional(), WithinYears()])
+
+
+class IncomeForm(BaseForm):
+    """Money that came in: counted once a second board member confirms it."""
+
+    amount = EuroField(_l("Bedrag (euro)"), validators=[DataRequired(), _more_than_zero])
+    source = text_field(
+        _l("Van wie komt het geld?"),
+        160,
+        required=_l("Vul in van wie het geld komt."),
+        description=_l("De organisatie, bijvoorbeeld de gemeente of een sponsor."),
+    )
+    received_on = DateField(
+        _l("Datum van ontvangst"),
+        validators=[
+            DataRequired(message=_l("Vul de datum in, bijvoorbeeld 2026-05-14.")),
+            WithinYears(),
+        ],
+    )
+    purpose = text_field(
+        _l("Waarvoor is het geld?"), 300, required=_l("Schrijf kort waarvoor het geld is.")
+    )

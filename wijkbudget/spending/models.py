@@ -78,6 +78,10 @@ class EntryKind(enum.StrEnum):
     CORRECTION = "correction"  # reverses an earlier entry (negative of its amount)
     REALLOCATION = "reallocation"  # extra money for a project from the wijk's unspent money
     RETURN = "return"  # a closed project's remainder back to the wijk
+    # the wijk's pot (spending/operations/pot.py): money in, a round's budget out, its rest back
+    INCOME = "income"  # confirmed income (a grant of the municipality, a sponsor) into the pot
+    DRAW = "draw"  # a round's budget taken from the pot
+    ROUND_RETURN = "round_return"  # what a round's result left of its drawn budget, back
 
 
 class FundedProject(Model):
@@ -278,6 +282,74 @@ class ProgressPhoto(Model):
     update: Mapped[ProgressUpdate] = relationship(back_populates="photos")
 
 
+class IncomeState(enum.StrEnum):
+    PENDING = "pending"  # recorded by one board member, waits for a second
+    CONFIRMED = "confirmed"  # confirmed by a second board member: in the pot and the ledger
+
+
+class Income(Model):
+    """Money that comes into the wijk's pot (the municipality's grant, a sponsor): recorded by
+    one board member, counted only once another confirms it (four eyes, also a database
+    constraint); the confirmation books it in the ledger (``entry_id``, unique)."""
+
+    __tablename__ = "wijk_income"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount"),
+        CheckConstraint(
+            "confirmed_by_id IS NULL OR confirmed_by_id <> recorded_by_id", name="four_eyes"
+        ),
+        CheckConstraint(
+            "(state = 'pending' AND entry_id IS NULL AND confirmed_by_id IS NULL)"
+            " OR (state = 'confirmed' AND entry_id IS NOT NULL AND confirmed_by_id IS NOT NULL)",
+            name="confirmed_booked",
+        ),
+        Index("ix_wijk_income_wijk_state", "neighbourhood_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="RESTRICT")
+    )
+    amount_cents: Mapped[int]
+    source: Mapped[str] = mapped_column(String(160))  # the paying organisation
+    received_on: Mapped[date]
+    purpose: Mapped[str] = mapped_column(String(300))
+    state: Mapped[IncomeState] = mapped_column(
+        enum_column(IncomeState), default=IncomeState.PENDING
+    )
+    recorded_by_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entry.id", ondelete="RESTRICT"), unique=True
+    )
+
+    neighbourhood: Mapped[Neighbourhood] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    entry: Mapped[LedgerEntry | None] = relationship()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.state == IncomeState.CONFIRMED
+
+    def confirm_refusal(self, user: User | None) -> str | None:
+        """Four eyes, in plain Dutch: why ``user`` may not confirm this income (or None)."""
+        if not permissions.is_board(user, self.neighbourhood):
+            return str(_("Alleen het bestuur van de wijk bevestigt inkomsten."))
+        assert user is not None
+        if user.id == self.recorded_by_id:
+            return str(
+                _("Je hebt deze inkomsten zelf ingevoerd. Een ander bestuurslid bevestigt ze.")
+            )
+        return None
+
+
 class LedgerEntry(Model):
     """One money event, written once. ``seq`` counts a wijk's entries 1, 2, 3, …; ``prev_hash``
     is the hash of entry ``seq - 1`` (64 zeros for the first), unique per wijk, so two entries
@@ -300,6 +372,14 @@ class LedgerEntry(Model):
             unique=True,
             postgresql_where=text("kind = 'expense'"),
             sqlite_where=text("kind = 'expense'"),
+        ),
+        # what a round's result left of its drawn budget flows back to the pot once
+        Index(
+            "uq_ledger_entry_round_return",
+            "round_id",
+            unique=True,
+            postgresql_where=text("kind = 'round_return'"),
+            sqlite_where=text("kind = 'round_return'"),
         ),
     )
 

@@ -98,31 +98,68 @@ def project_money(project: FundedProject) -> Money:
     return money_by_project([project.id])[project.id]
 
 
-def wijk_available(wijk: Neighbourhood) -> int:
-    """Money the wijk may still give out: what rounds with a result left unspent, plus what
-    closed projects gave back, minus what was reallocated already."""
+#: the ledger's kinds that fill the wijk's pot, and those that take from it
+POT_IN = (EntryKind.INCOME, EntryKind.ROUND_RETURN, EntryKind.RETURN)
+POT_OUT = (EntryKind.DRAW, EntryKind.REALLOCATION)
+
+
+def pot_totals(wijk_id: int) -> dict[EntryKind, int]:
+    """The sums of the wijk's ledger by kind for the kinds that fill or take from the pot (a
+    correction counted as the kind it reverses); a kind without entries is 0."""
+    corrected, on, kind = _effective_kind(lambda entry: entry.neighbourhood_id == wijk_id)
+    rows = db.session.execute(
+        select(kind, func.sum(LedgerEntry.amount_cents))
+        .outerjoin(corrected, on)
+        .where(LedgerEntry.neighbourhood_id == wijk_id, kind.in_(POT_IN + POT_OUT))
+        .group_by(kind)
+    ).all()
+    totals = dict.fromkeys(POT_IN + POT_OUT, 0)
+    for k, total in rows:
+        totals[EntryKind(k)] = int(total or 0)
+    return totals
+
+
+def left_outside_pot(wijk_id: int) -> int:
+    """What counted rounds whose budget was not drawn from the pot (rounds from before the pot)
+    left unspent: free money, as before there was a pot, though no ledger entry says so."""
+    drawn = select(LedgerEntry.id).where(
+        LedgerEntry.round_id == Round.id, LedgerEntry.kind == EntryKind.DRAW
+    )
     left = db.session.scalar(
         select(func.coalesce(func.sum(Result.budget_cents - Result.cost_cents), 0))
         .join(Round, Round.id == Result.round_id)
-        .where(Round.neighbourhood_id == wijk.id)
+        .where(Round.neighbourhood_id == wijk_id, ~drawn.exists())
     )
-    corrected, on, kind = _effective_kind(lambda entry: entry.neighbourhood_id == wijk.id)
-    totals: dict[Any, int] = dict(
-        db.session.execute(
-            select(kind, func.sum(LedgerEntry.amount_cents))
-            .outerjoin(corrected, on)
-            .where(
-                LedgerEntry.neighbourhood_id == wijk.id,
-                kind.in_((EntryKind.RETURN, EntryKind.REALLOCATION)),
-            )
-            .group_by(kind)
-        ).all()
-    )
-    return (
-        int(left or 0)
-        + int(totals.get(EntryKind.RETURN, 0) or 0)
-        - int(totals.get(EntryKind.REALLOCATION, 0) or 0)
-    )
+    return int(left or 0)
+
+
+def pot_balance(totals: dict[EntryKind, int], outside: int) -> int:
+    return outside + sum(totals[k] for k in POT_IN) - sum(totals[k] for k in POT_OUT)
+
+
+def by_round_and_kind(round_ids: list[int]) -> dict[int, dict[EntryKind, int]]:
+    """Per round, the sums of its ledger entries by kind (a correction counted as the kind it
+    reverses): its draw and what flowed back, and its projects' grants, expenses and returns.
+    One grouped query, however many rounds."""
+    result = {rid: dict.fromkeys(EntryKind, 0) for rid in round_ids}
+    if not round_ids:
+        return result
+    corrected, on, kind = _effective_kind(lambda entry: entry.round_id.in_(round_ids))
+    for rid, k, total in db.session.execute(
+        select(LedgerEntry.round_id, kind, func.sum(LedgerEntry.amount_cents))
+        .outerjoin(corrected, on)
+        .where(LedgerEntry.round_id.in_(round_ids))
+        .group_by(LedgerEntry.round_id, kind)
+    ):
+        result[rid][EntryKind(k)] = int(total or 0)
+    return result
+
+
+def wijk_available(wijk: Neighbourhood) -> int:
+    """Money the wijk may still give out, its pot: confirmed income, what rounds left of their
+    drawn budget and closed projects gave back, minus the rounds' draws and the extra money
+    given out; plus what counted rounds from before the pot left unspent."""
+    return pot_balance(pot_totals(wijk.id), left_outside_pot(wijk.id))
 
 
 @dataclass
@@ -263,6 +300,9 @@ ENTRY_KINDS = {
     EntryKind.CORRECTION: _l("Correctie"),
     EntryKind.REALLOCATION: _l("Extra geld"),
     EntryKind.RETURN: _l("Terug naar de wijk"),
+    EntryKind.INCOME: _l("Inkomsten"),
+    EntryKind.DRAW: _l("Budget van een ronde uit de pot"),
+    EntryKind.ROUND_RETURN: _l("Niet besteed door de ronde, terug naar de pot"),
 }
 EXPENSE_STATES = {
     ExpenseState.PENDING: _l("wacht op goedkeuring"),

@@ -12,7 +12,8 @@ change those sums take the same lock first, so a guard never judges by a sum tha
 
 One module per concern: ledger.py (append and the auditor's checks), projects.py (grants,
 reallocation, penvoerder, planning), expenses.py (record, approve, reject, reverse),
-progress.py (updates, milestones, closing), common.py (the checks they share). Callers use
+progress.py (updates, milestones, closing), pot.py (money coming in, a round's budget drawn from
+the wijk's pot, its rest flowing back), common.py (the checks they share). Callers use
 ``operations.<name>``: the names are gathered here.
 """
 
@@ -35,6 +36,14 @@ from .ledger import (
     verify_all,
     verify_chain,
 )
+from .pot import (
+    IncomeData,
+    confirm_income,
+    draw_budget,
+    drawn_for_round,
+    record_income,
+    return_leftover,
+)
 from .progress import MAX_PHOTOS, add_update, close_project
 from .projects import grant_chosen, reallocate, set_plan, set_treasurer
 
@@ -44,15 +53,21 @@ __all__ = [
     "REASON_MAX",
     "VERIFY_BATCH",
     "ExpenseData",
+    "IncomeData",
     "Verification",
     "add_update",
     "append",
     "approve_expense",
     "close_project",
+    "confirm_income",
+    "draw_budget",
+    "drawn_for_round",
     "grant_chosen",
     "reallocate",
     "record_expense",
+    "record_income",
     "reject_expense",
+    "return_leftover",
     "reverse_expense",
     "set_plan",
     "set_treasurer",

@@ -25,6 +25,8 @@ from ..models import (
     Expense,
     ExpenseState,
     FundedProject,
+    Income,
+    IncomeState,
     LedgerEntry,
 )
 
@@ -106,7 +108,7 @@ def verify(wijk_id: int) -> Verification:
     chain = verify_chain(wijk_id)
     if not chain.ok:
         return chain
-    return _bookings_problem(wijk_id, chain) or chain
+    return _bookings_problem(wijk_id, chain) or _income_problem(wijk_id, chain) or chain
 
 
 def verify_chain(wijk_id: int) -> Verification:
@@ -245,6 +247,44 @@ def _bookings_problem(wijk_id: int, chain: Verification) -> Verification | None:
     else:
         problem = _("Boeking %(seq)d past niet bij de boeking die hij zou terugdraaien.", seq=seq)
     return _mismatch(chain, problem, entry_id=entry_id)
+
+
+def _income_problem(wijk_id: int, chain: Verification) -> Verification | None:
+    """Money in: every income entry belongs to one confirmed income of the wijk, for its amount,
+    and every confirmed income is booked as an income entry. The first disagreement, or None."""
+    entry = db.session.execute(
+        select(LedgerEntry.seq)
+        .outerjoin(Income, Income.entry_id == LedgerEntry.id)
+        .where(
+            LedgerEntry.neighbourhood_id == wijk_id,
+            LedgerEntry.kind == EntryKind.INCOME,
+            or_(
+                Income.id.is_(None),
+                Income.state != IncomeState.CONFIRMED,
+                Income.amount_cents != LedgerEntry.amount_cents,
+                Income.neighbourhood_id != wijk_id,
+            ),
+        )
+        .order_by(LedgerEntry.seq)
+        .limit(1)
+    ).scalar()
+    if entry is not None:
+        problem = _("Boeking %(seq)d is inkomsten, maar er horen geen inkomsten bij.", seq=entry)
+        return _mismatch(chain, problem)
+    income = db.session.scalar(
+        select(Income.id)
+        .outerjoin(LedgerEntry, LedgerEntry.id == Income.entry_id)
+        .where(
+            Income.neighbourhood_id == wijk_id,
+            Income.state == IncomeState.CONFIRMED,
+            or_(LedgerEntry.id.is_(None), LedgerEntry.kind != EntryKind.INCOME),
+        )
+        .limit(1)
+    )
+    if income is not None:
+        problem = _("Inkomsten %(id)d zijn bevestigd, maar staan niet in het grootboek.", id=income)
+        return _mismatch(chain, problem)
+    return None
 
 
 def _mismatch(chain: Verification, problem: str, **about: int) -> Verification:

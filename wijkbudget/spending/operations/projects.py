@@ -27,12 +27,14 @@ from ..models import (
 )
 from .common import check_board, check_positive, clean_reason
 from .ledger import append
+from .pot import return_leftover
 
 
 @use_case
 def grant_chosen(board: User, rnd: Round, proposals: list[Proposal], now: datetime) -> None:
     """The result is final: every chosen proposal becomes a funded project with its admitted
-    cost as grant, each grant a ledger entry (in the order the rule chose them).
+    cost as grant, each grant a ledger entry (in the order the rule chose them); what they leave
+    of the budget drawn from the wijk's pot flows back to the pot (:func:`return_leftover`).
 
     Locks: the wijk's row (through :func:`append`); the new projects are rows no one else sees
     yet, and a proposal is funded once (``funded_project.proposal_id`` is unique). Called by
@@ -56,6 +58,8 @@ def grant_chosen(board: User, rnd: Round, proposals: list[Proposal], now: dateti
             reason=proposal.title,
             now=now,
         )
+    # what the chosen projects leave of the budget drawn from the pot flows back to it
+    return_leftover(board, rnd, sum(p.effective_cost_cents for p in proposals), now)
 
 
 @use_case
