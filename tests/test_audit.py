@@ -207,7 +207,7 @@ def test_audit_log_is_paginated(setting, make_client):
     assert "45 gebeurtenissen" in first
     assert "page=2" in first
     second = client.get("/audit?page=2").get_data(as_text=True)
-    assert "n=44" not in second and "n=0" in second  # newest first
+    assert "n: 44" not in second and "n: 0" in second  # newest first (in words: audit/render.py)
 
 
 def test_councillor_of_one_wijk_reads_only_that_wijk(setting, make_user, make_client):

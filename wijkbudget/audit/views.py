@@ -13,6 +13,7 @@ from ..extensions import db, paginate
 from ..guards import audit_reader_required
 from ..htmx import render_page_or_fragment
 from ..neighbourhoods.models import Neighbourhood
+from . import render
 from .forms import AuditFilterForm
 from .queries import ACTION_LABELS, AuditFilter, audit_events
 
@@ -54,5 +55,6 @@ def log() -> Any:
         form=form,
         page=page,
         labels=ACTION_LABELS,
+        readable=render.events(page.items),
         args=args,
     )
