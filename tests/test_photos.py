@@ -347,3 +347,21 @@ def test_a_photo_is_only_served_under_its_own_visible_proposal(
     proposal.state = ProposalState.CONCEPT
     db.session.commit()
     assert client.get(f"/voorstellen/{proposal.id}/fotos/{mine.id}/240").status_code == 404
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_proposals_have_photos_with_thumbnails_and_alt_text(app, client):
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    photos = list(db.session.scalars(select(ProposalImage)))
+    assert len(photos) >= 6
+    assert all(p.alt and p.thumb_widths == "240,480" for p in photos)
+    assert {f"{p.filename}" for p in photos} <= files_in(app)
+    # the demo again adds nothing
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    assert db.session.scalar(select(func.count(ProposalImage.id))) == len(photos)
+    open_round = photos[0].proposal.round
+    slug = open_round.neighbourhood.slug
+    html = client.get(f"/wijk/{slug}/rondes/{open_round.id}/voorstellen").get_data(as_text=True)
+    assert html.count(" 480w") >= 2

@@ -17,6 +17,7 @@ from .accounts import mfa
 from .accounts import operations as accounts
 from .accounts.models import Role, User
 from .accounts.passwords import hash_password
+from .demo_pictures import add_demo_pictures
 from .extensions import db, utcnow
 from .maps.demo import load_demo_map
 from .neighbourhoods import operations as neighbourhoods
@@ -360,6 +361,7 @@ def seed_demo_data() -> list[tuple[str, str]]:
     _demo_round(wijken["West"], board)
     _demo_past_round(wijken["West"], board)
     load_demo_map(wijken["West"])
+    add_demo_pictures(wijken["West"])  # photos on cards, ballot and result (demo_pictures.py)
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
         (DEMO_BOARD[0], "bestuur van wijk West"),
