@@ -473,11 +473,10 @@ def test_exports_neutralise_formulas_and_xlsx_holds_the_csv_rows(world, make_cli
         body = client.get(f"/wijk/{wijk.slug}/geld/{what}.csv").get_data(as_text=True)
         rows = list(csv.reader(io.StringIO(body)))
         book = load_workbook(io.BytesIO(client.get(f"/wijk/{wijk.slug}/geld/{what}.xlsx").data))
-        sheet_rows = [
-            ["" if v is None else str(v) for v in row]
-            for row in book.active.iter_rows(values_only=True)
-        ]
-        assert sheet_rows == rows, what
+        sheet_rows = list(book.active.iter_rows(values_only=True))
+        # the workbook is for people (Dutch columns, numbers: tests/test_dutch_exports.py); it
+        # holds the same rows as the CSV for programs
+        assert len(sheet_rows) == len(rows), what
     expenses = list(
         csv.reader(
             io.StringIO(client.get(f"/wijk/{wijk.slug}/geld/uitgaven.csv").get_data(as_text=True))
@@ -492,11 +491,11 @@ def test_grants_json_has_360giving_fields(world, make_client):
     grants = json.loads(make_client().get(f"/wijk/{wijk.slug}/geld/subsidies.json").data)["grants"]
     assert len(grants) == 2
     first = grants[0]
-    assert first["Currency"] == "EUR" and first["Amount Awarded"] == 3000.0
-    assert first["Grant Programme:Title"] == rnd.title
-    assert "Bankjes" in first["Recipient Org:Name"]
-    assert {"Identifier", "Award Date", "Funding Org:Name", "Amount Disbursed",
-            "Beneficiary Location:Name", "Description", "Title"} <= set(first)  # fmt: skip
+    assert first["currency"] == "EUR" and first["amountAwarded"] == 3000.0
+    assert first["grantProgramme"][0]["title"] == rnd.title
+    assert "Bankjes" in first["recipientOrganization"][0]["name"]
+    assert {"id", "awardDate", "fundingOrganization", "amountDisbursed",
+            "beneficiaryLocation", "description", "title"} <= set(first)  # fmt: skip
 
 
 def test_public_pages_show_the_money_and_the_ledger_seal(world, make_client):

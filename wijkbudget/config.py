@@ -118,6 +118,9 @@ DEFAULTS: dict[str, Any] = {
     # tests, with neither, the key is derived from SECRET_KEY.
     "CHECKPOINT_KEY": "",
     "CHECKPOINT_PUBLIC_KEY": "",
+    # the 360Giving grants file (spending/exports.py): the prefix of every grant and
+    # organisation identifier, "360G-" and the publisher's own part (360Giving assigns one)
+    "GRANTS_360_PREFIX": "360G-wijkbudget",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on", "ja"}
@@ -216,6 +219,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     _checkpoint_key(app)
     _fingerprint_key(app)
     _statement_timeout(app)
+    _grants_prefix(app)
     app.config["LANGUAGES"] = [
         code.strip() for code in str(app.config["LANGUAGES"]).split(",") if code.strip()
     ]
@@ -223,6 +227,17 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
 
 class ConfigError(RuntimeError):
     """A setting production needs is missing or malformed: the app does not start."""
+
+
+def _grants_prefix(app: Flask) -> None:
+    """``GRANTS_360_PREFIX`` must be 360Giving's: "360G-" and a part of one's own."""
+    prefix = str(app.config["GRANTS_360_PREFIX"]).strip().rstrip("-")
+    if not prefix.startswith("360G-") or len(prefix) <= len("360G-") or " " in prefix:
+        raise ConfigError(
+            f"{ENV_PREFIX}GRANTS_360_PREFIX must be 360G- followed by the publisher's own part "
+            "(for example 360G-wijkbudget-utrecht), without spaces"
+        )
+    app.config["GRANTS_360_PREFIX"] = prefix
 
 
 def _public_url(app: Flask) -> None:

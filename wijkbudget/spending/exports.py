@@ -1,12 +1,13 @@
 """Exports of projects, expenses and the ledger: CSV (RFC 4180, formula cells neutralised) and
-XLSX (openpyxl) with the same rows (both written by wijkbudget/exports.py), and the grants in a
-360Giving-style JSON."""
+XLSX (openpyxl) with the same rows (both written by wijkbudget/exports.py), and the grants as a
+360Giving data package."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -111,27 +112,48 @@ def table(wijk: Neighbourhood, what: str, *, private: bool) -> tuple[list[str], 
 
 
 def grants_360(wijk: Neighbourhood) -> str:
-    """The wijk's grants, one object per funded project, with 360Giving's field names. The
-    recipient is the initiative group, never a private person's name."""
+    """The wijk's grants as a 360Giving data package (valid against the standard's JSON schema,
+    tests/data/360giving/), one grant per funded project: identifiers with the configured
+    ``GRANTS_360_PREFIX`` ("360G-…"), the wijkcoöperatie as funding organisation and the
+    initiative group as recipient organisation, never a private person's name. A wijk without
+    grants gives an empty list (the schema asks for at least one grant: there is none to
+    publish yet)."""
+    prefix = current_app.config["GRANTS_360_PREFIX"]
     projects = queries.projects_of(
         wijk,
         selectinload(FundedProject.proposal).selectinload(Proposal.area),
         selectinload(FundedProject.round),
     )
     money = queries.money_by_project([p.id for p in projects])
+    funder = {
+        "id": f"{prefix}-{wijk.slug}",
+        "name": _("Wijkcoöperatie %(wijk)s", wijk=wijk.name),
+    }
     grants = [
         {
-            "Identifier": f"wijkbudget-{wijk.slug}-{p.id}",
-            "Title": p.title,
-            "Description": p.proposal.summary,
-            "Currency": "EUR",
-            "Amount Awarded": money[p.id].granted / 100,
-            "Award Date": f"{utc_to_local(p.created_at):%Y-%m-%d}",
-            "Recipient Org:Name": _("Initiatiefgroep '%(title)s'", title=p.title),
-            "Funding Org:Name": _("Wijkcoöperatie %(wijk)s", wijk=wijk.name),
-            "Grant Programme:Title": p.round.title,
-            "Amount Disbursed": money[p.id].spent / 100,
-            "Beneficiary Location:Name": p.proposal.area.name if p.proposal.area else wijk.name,
+            "id": f"{prefix}-{wijk.slug}-{p.id}",
+            "title": p.title,
+            "description": p.proposal.summary or p.title,
+            "currency": "EUR",
+            "amountAwarded": money[p.id].granted / 100,
+            "amountDisbursed": money[p.id].spent / 100,
+            "awardDate": f"{utc_to_local(p.created_at):%Y-%m-%d}",
+            "recipientOrganization": [
+                {
+                    "id": f"{prefix}-{wijk.slug}-initiatief-{p.id}",
+                    "name": _("Initiatiefgroep '%(title)s'", title=p.title),
+                }
+            ],
+            "fundingOrganization": [funder],
+            "grantProgramme": [
+                {"code": f"{prefix}-{wijk.slug}-ronde-{p.round_id}", "title": p.round.title}
+            ],
+            "beneficiaryLocation": [
+                {
+                    "name": p.proposal.area.name if p.proposal.area else wijk.name,
+                    "countryCode": "NL",
+                }
+            ],
         }
         for p in projects
     ]
