@@ -39,7 +39,9 @@ from .audit.views import bp as audit_bp
 from .config import load_config
 from .dialogue.views import bp as dialogue_bp
 from .extensions import csrf, db, limiter, login_manager, migrate, utcnow
+from .maps.views import bp as maps_bp
 from .neighbourhoods.views import bp as neighbourhoods_bp
+from .notifications.views import bp as notifications_bp
 from .paths import ROOT
 from .proposals.models import State, state_label
 from .proposals.status import board_request, status_explained
@@ -134,6 +136,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(spending_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(start_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(maps_bp)
     app.context_processor(voting_banner)
 
     htmx.init_app(app)

@@ -29,6 +29,7 @@ from .errors import DomainError
 from .extensions import db
 from .maintenance import FlagTaken, maintenance_command
 from .neighbourhoods.models import Neighbourhood
+from .notifications import commands as notification_commands
 from .rounds import operations as rounds
 from .spending import checkpoints
 from .spending import commands as checkpoint_commands
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     _roles_command()
     _backup_commands(app)
     _tally_command(app)
+    app.cli.add_command(notification_commands.send_notifications)
 
     @app.cli.command("create-admin")
     @click.argument("email")

@@ -6,6 +6,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -61,9 +62,16 @@ def _send_smtp(message: EmailMessage) -> None:
         raise MailError(str(exc)) from exc
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Send one plain-text mail now. Raises MailError when the SMTP server refuses or is away."""
+def send_mail(to: str, subject: str, body: str, headers: Mapping[str, str] | None = None) -> None:
+    """Send one plain-text mail now, with any extra ``headers`` (e.g. List-Unsubscribe).
+    Raises MailError when the SMTP server refuses or is away."""
     message = build_message(to, subject, body)
+    if headers:
+        # a long URL in a header stays one line (up to RFC 5322's 998), not encoded words,
+        # which mail clients do not read as a List-Unsubscribe address
+        message.policy = message.policy.clone(max_line_length=998)
+        for name, value in headers.items():
+            message[name] = value
     if current_app.config["MAIL_BACKEND"] == "smtp":
         _send_smtp(message)
     else:
