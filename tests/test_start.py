@@ -230,8 +230,14 @@ def test_the_start_page_reads_a_fixed_number_of_queries(
         make_proposal(rnd, world["jan"], State.SUBMITTED, title=f"Van Jan {n}", commit=False)
         thread = thread_for_proposal(proposal)
         db.session.add(Comment(thread=thread, author_id=world["jan"].id, body="Hm", report_count=1))
-    project = db.session.query(FundedProject).first()
-    for _n in range(4):
+    for n in range(4):  # each on a project of its own (the four eyes read each one's authors)
+        chosen = make_proposal(world["past"], world["jan"], State.CHOSEN, title=f"Project {n}")
+        project = FundedProject(
+            proposal=chosen, round=world["past"], neighbourhood_id=chosen.neighbourhood_id,
+            granted_cents=100_000,
+        )  # fmt: skip
+        db.session.add(project)
+        db.session.flush()
         db.session.add(
             Expense(
                 project_id=project.id, neighbourhood_id=project.neighbourhood_id,
