@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -130,6 +130,9 @@ class Problems:
     problems: list[str] = field(default_factory=list)
     #: how many problems there were in all
     problem_count: int = 0
+    #: whether reading stopped before the end (a wrong header, too many lines): then no
+    #: conclusion about the whole file is drawn
+    given_up: bool = False
 
     def refuse(self, message: str) -> None:
         self.problem_count += 1
@@ -255,28 +258,28 @@ def refuse_duplicate(
     return False
 
 
-def parse_register(data: bytes) -> ParsedRegister:
-    """Read the board's file (see the module). Returns the addresses and the problems; the
-    caller stores nothing while there is a problem."""
-    parsed = ParsedRegister()
-    columns = {"postcode": 0, "number": 1, "capacity": 2}
-    seen: dict[tuple[str, str], int] = {}
+def address_rows(
+    data: bytes,
+    parsed: Problems,
+    columns: dict[str, int],
+    required: set[str],
+    missing: Callable[[int], str],
+) -> Iterator[tuple[int, list[str], dict[str, int]]]:
+    """The lines of an address list with the columns they are in: ``columns`` unless the first
+    line names them (then it must name every one of ``required``, else ``missing(line)`` is the
+    problem and the lines end). At most :data:`MAX_ROWS` lines, counting every line with
+    something on it, also one with a problem. Shared by the register and the letters."""
     first = True
-    rows = 0  # every line with something on it counts, also one with a problem
+    rows = 0
     for number, cells in read_rows(data, parsed):
         if first:
             first = False
             named = header_columns(cells)
             if named is not None:
-                if "postcode" not in named or "number" not in named:
-                    parsed.refuse(
-                        _(
-                            "Regel %(n)d: noem de kolommen 'postcode' en 'huisnummer' "
-                            "(en eventueel 'aantal').",
-                            n=number,
-                        )
-                    )
-                    return parsed
+                if not required <= named.keys():
+                    parsed.refuse(missing(number))
+                    parsed.given_up = True
+                    return
                 columns = named
                 continue
         rows += 1
@@ -284,10 +287,32 @@ def parse_register(data: bytes) -> ParsedRegister:
             parsed.refuse(
                 _("De lijst heeft meer dan %(max)d adressen; dat kan niet.", max=MAX_ROWS)
             )
-            return parsed
+            parsed.given_up = True
+            return
+        yield number, cells, columns
+
+
+def parse_register(data: bytes) -> ParsedRegister:
+    """Read the board's file (see the module). Returns the addresses and the problems; the
+    caller stores nothing while there is a problem."""
+    parsed = ParsedRegister()
+    seen: dict[tuple[str, str], int] = {}
+    rows = address_rows(
+        data,
+        parsed,
+        {"postcode": 0, "number": 1, "capacity": 2},
+        {"postcode", "number"},
+        lambda number: _(
+            "Regel %(n)d: noem de kolommen 'postcode' en 'huisnummer' (en eventueel 'aantal').",
+            n=number,
+        ),
+    )
+    for number, cells, columns in rows:
         line = read_address(cells, columns, number, parsed)
         if line is not None and not refuse_duplicate(seen, line, number, parsed):
             parsed.lines.append(line)
+    if parsed.given_up:
+        return parsed
     if not parsed.lines and not parsed.problem_count:
         parsed.refuse(_("Het bestand heeft geen adressen."))
     elif parsed.places > MAX_PLACES:

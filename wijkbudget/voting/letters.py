@@ -26,12 +26,10 @@ from flask_babel import gettext as _
 
 from .addresses import (
     MAX_CAPACITY,
-    MAX_ROWS,
     AddressLine,
     Problems,
-    header_columns,
+    address_rows,
     read_address,
-    read_rows,
     refuse_duplicate,
     shown,
 )
@@ -61,32 +59,19 @@ def parse_letters(data: bytes) -> ParsedLetters:
     """Read the board's address list (see the module). Returns the addresses and the problems;
     the caller makes no letter while there is a problem."""
     parsed = ParsedLetters()
-    columns = DEFAULT_COLUMNS
     seen: dict[tuple[str, str], int] = {}
-    first = True
-    rows = 0  # every line with something on it counts, also one with a problem
-    for number, cells in read_rows(data, parsed):
-        if first:
-            first = False
-            named = header_columns(cells)
-            if named is not None:
-                if not {"street", "number", "postcode"} <= named.keys():
-                    parsed.refuse(
-                        _(
-                            "Regel %(n)d: noem de kolommen 'straat', 'huisnummer' en 'postcode' "
-                            "(en als je wilt 'plaats' en 'aantal').",
-                            n=number,
-                        )
-                    )
-                    return parsed
-                columns = named
-                continue
-        rows += 1
-        if rows > MAX_ROWS:
-            parsed.refuse(
-                _("De lijst heeft meer dan %(max)d adressen; dat kan niet.", max=MAX_ROWS)
-            )
-            return parsed
+    rows = address_rows(
+        data,
+        parsed,
+        DEFAULT_COLUMNS,
+        {"street", "number", "postcode"},
+        lambda number: _(
+            "Regel %(n)d: noem de kolommen 'straat', 'huisnummer' en 'postcode' "
+            "(en als je wilt 'plaats' en 'aantal').",
+            n=number,
+        ),
+    )
+    for number, cells, columns in rows:
         if columns is DEFAULT_COLUMNS and not _numbers_in_place(cells, number, parsed):
             continue
         line = read_address(cells, columns, number, parsed)
@@ -102,6 +87,8 @@ def parse_letters(data: bytes) -> ParsedLetters:
             continue
         if not refuse_duplicate(seen, line, number, parsed):
             parsed.lines.append(line)
+    if parsed.given_up:
+        return parsed
     if not parsed.lines and not parsed.problem_count:
         parsed.refuse(_("Het bestand heeft geen adressen."))
     elif parsed.letters > MAX_LETTERS:
