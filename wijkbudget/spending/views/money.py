@@ -12,12 +12,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ... import permissions
+from ...exports import to_people_csv, to_typed_xlsx
 from ...extensions import db, paginate, utcnow
 from ...guards import audit_reader_required, oversight_required, public
 from ...loaders import load_round, wijk_or_404
 from ...neighbourhoods.models import Neighbourhood
 from ...results import queries as results_queries
-from .. import checkpoints, exports, operations, queries
+from .. import checkpoints, exports, operations, people_exports, queries
 from .. import flags as desk_flags
 from ..models import Expense, ExpenseState
 from .common import bp
@@ -83,7 +84,7 @@ def checkpoints_file() -> Response:
     return response
 
 
-@bp.get("/wijk/<slug>/geld/<any(projecten,uitgaven,grootboek):what>.<any(csv,xlsx):fmt>")
+@bp.get("/wijk/<slug>/geld/<any(projecten,uitgaven,grootboek):what>.<any(csv,xlsx,nl.csv):fmt>")
 @public
 def export(slug: str, what: str, fmt: str) -> Response:
     """Public exports: what is public on the pages (private payees as "particulier")."""
@@ -91,7 +92,7 @@ def export(slug: str, what: str, fmt: str) -> Response:
     return _export(wijk, what, fmt, private=False)
 
 
-@bp.get("/wijk/<slug>/controle/<any(projecten,uitgaven,grootboek):what>.<any(csv,xlsx):fmt>")
+@bp.get("/wijk/<slug>/controle/<any(projecten,uitgaven,grootboek):what>.<any(csv,xlsx,nl.csv):fmt>")
 @oversight_required
 def export_full(wijk: Neighbourhood, what: str, fmt: str) -> Response:
     """The same for the board and councillors, with the names of private payees."""
@@ -99,13 +100,19 @@ def export_full(wijk: Neighbourhood, what: str, fmt: str) -> Response:
 
 
 def _export(wijk: Neighbourhood, what: str, fmt: str, *, private: bool) -> Response:
-    header, rows = exports.table(wijk, what, private=private)
+    """``csv``: for programs (commas, raw fields); ``nl.csv``: for Dutch Excel (semicolons, a
+    byte order mark, decimal commas, Dutch words); ``xlsx``: for people, amounts as numbers."""
     body: str | bytes
     name = f"{what}-{wijk.slug}.{fmt}"
     if fmt == "csv":
+        header, rows = exports.table(wijk, what, private=private)
         body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
+    elif fmt == "nl.csv":
+        header, rows = people_exports.table(wijk, what, private=private)
+        body, mimetype = to_people_csv(header, rows), "text/csv; charset=utf-8"
     else:
-        body = exports.to_xlsx(what, header, rows)
+        header, rows = people_exports.table(wijk, what, private=private)
+        body = to_typed_xlsx(what, header, rows)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
