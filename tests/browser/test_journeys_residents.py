@@ -172,11 +172,13 @@ def test_board_member_reviews_three_proposals(
 
     # admit
     page.get_by_role("link", name="Speeltuin Lombok").click()
-    admit = decision(page, "Toelaten tot het stembiljet")
+    admit = decision(page, "Toelaten voor de stemming")
     admit.get_by_label("Toelichting (openbaar)").fill("Mooi plan, goed voor de kinderen.")
     shoot(page, "02-voorstel-bestuur")
     admit.get_by_role("button", name="Toelaten").click()
-    expect(page.get_by_text("Het voorstel staat op het stembiljet.")).to_be_visible()
+    expect(
+        page.get_by_text("Het voorstel is toegelaten. De indieners krijgen bericht.")
+    ).to_be_visible()
 
     # reject, with a criterion and a reason
     page.goto(f"/wijk/{west.slug}/bestuur/rondes/{rnd.id}/toetsing")
