@@ -121,9 +121,10 @@ def _queue(rows: Iterable[tuple[int, Kind, str]], now: datetime) -> int:
         statement = insert(Outbox).values(values[start : start + 500])
         statement = statement.on_conflict_do_nothing(
             index_elements=["user_id", "kind", "subject_key"]
-        )
-        result = db.session.execute(statement)
-        added += max(result.rowcount, 0)  # type: ignore[attr-defined]
+        ).returning(Outbox.id)
+        # the rows RETURNING gives are the ones added (the skipped give none): a count that
+        # holds on both back ends, where rowcount of a multi-row insert does not
+        added += len(db.session.execute(statement).all())
     return added
 
 
