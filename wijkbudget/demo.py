@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from . import demo_money
 from .accounts import mfa
 from .accounts import operations as accounts
 from .accounts.models import Role, User
@@ -281,6 +282,7 @@ def _demo_past_round(wijk: Neighbourhood, board: User) -> None:
             voting.cast(rnd, choice, code=code, channel=Channel.CODE)
     voting.mark_printed(board, batch, rnd)
     rnd.set_start(Phase.RESULT, now - timedelta(days=100))
+    demo_money.fund_round(rnd, board, now, _make_user, _ensure_role, DEMO_PASSWORD)  # the pot
     results.close_voting(board, rnd, confirmed=True, now=now - timedelta(days=99))
     _demo_spending(rnd, board, fatima)
 
