@@ -29,6 +29,7 @@ from tests.concurrency import (
     send,
     statuses,
 )
+from wijkbudget import thumbnails
 from wijkbudget.accounts.models import User
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
@@ -406,6 +407,19 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
+def files_of_photos() -> set[str]:
+    """The files every stored photo should have: the photo and its thumbnails."""
+    rows = db.session.execute(select(ProposalImage.filename, ProposalImage.thumb_widths))
+    return {
+        name
+        for filename, widths in rows
+        for name in (
+            filename,
+            *(thumbnails.thumb_name(filename, int(w)) for w in widths.split(",") if w),
+        )
+    }
+
+
 def test_photos_added_at_once_stay_within_the_limit(app, scene, clients, make_round, make_proposal):
     """Six photos at once on a proposal with room for three: three are kept, and the refused
     ones leave no file behind."""
@@ -439,8 +453,7 @@ def test_photos_added_at_once_stay_within_the_limit(app, scene, clients, make_ro
         assert len(names) == operations.MAX_IMAGES
         on_disk = {p.name for p in uploads.iterdir()}
         assert names <= on_disk
-        everything = set(db.session.scalars(select(ProposalImage.filename)))
-        assert on_disk == everything, "a refused photo left its file behind"
+        assert on_disk == files_of_photos(), "a refused photo left its file behind"
         # removing one twice at once removes it once
         image_id = db.session.scalar(
             select(ProposalImage.id).where(ProposalImage.proposal_id == proposal_id).limit(1)
@@ -455,9 +468,7 @@ def test_photos_added_at_once_stay_within_the_limit(app, scene, clients, make_ro
             )
             == 2
         )
-        assert {p.name for p in uploads.iterdir()} == set(
-            db.session.scalars(select(ProposalImage.filename))
-        )
+        assert {p.name for p in uploads.iterdir()} == files_of_photos()
 
 
 def test_estimates_and_duplicate_marks_twice_at_once_are_recorded_once(
