@@ -5,7 +5,6 @@ status."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -26,35 +25,12 @@ from .. import operations, queries, register
 from ..forms import (
     GenerateCodesForm,
     RevokeCodeForm,
-    first_error,
 )
-from ..models import CodeBatch, VotingError, VotingPlace
+from ..models import CodeBatch, VotingPlace
 from .blueprint import bp
+from .common import code_batch, codes_not_shown, form_token, refusal_message, sent_token
 
 # --- the board: codes ---------------------------------------------------------------------------
-
-
-def _form_token() -> str:
-    """A token for a form that makes something (codes, a paper batch): the same form sent twice
-    (a double click) makes it once (the operation keeps the token, unique)."""
-    return secrets.token_urlsafe(24)
-
-
-def _sent_token() -> str | None:
-    token = (request.form.get("form_token") or "").strip()
-    return token[:64] or None
-
-
-def _message(refusal: Refusal, form: BaseForm | None = None) -> str:
-    """The one message a page shows for a refusal: the operation's, or the form's first error
-    (``first_error``: the form's messages are lazy strings)."""
-    if refusal.message:
-        return refusal.message
-    if form is not None:
-        return first_error(form)
-    return next(iter(refusal.errors), "") or _(
-        "Er ging iets mis met het formulier. Probeer het opnieuw."
-    )
 
 
 def _codes_page(
@@ -73,7 +49,7 @@ def _codes_page(
         error=error,
         walk_in=walk_in,
         turnout=queries.turnout(rnd),
-        form_token=_form_token(),
+        form_token=form_token(),
         places=queries.voting_places(rnd),
     ), status
 
@@ -107,7 +83,10 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
     def again(refusal: Refusal, form: BaseForm | None = None) -> Any:
         # as it is now (after the use case's rollback)
         return _codes_page(
-            wijk, load_round(wijk, round_id), error=_message(refusal, form), status=refusal.status
+            wijk,
+            load_round(wijk, round_id),
+            error=refusal_message(refusal, form),
+            status=refusal.status,
         )
 
     def generate() -> Any:
@@ -119,7 +98,7 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
                 form.count.data or 0,
                 area=next((a for a in wijk.areas if str(a.id) == form.area.data), None),
                 label=form.label.data or "",
-                form_token=_sent_token(),
+                form_token=sent_token(),
             ),
             form=form,
             done=_made,
@@ -141,9 +120,7 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
 
     def from_register() -> Any:
         return run_action(
-            lambda: operations.make_codes_from_register(
-                current_user, rnd, form_token=_sent_token()
-            ),
+            lambda: operations.make_codes_from_register(current_user, rnd, form_token=sent_token()),
             done=lambda batch: _made(batch, from_register=True),
             to=here,
             again=again,
@@ -177,7 +154,7 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
         operation: Callable[[Any, CodeBatch, Round], bool],
     ) -> Callable[[], Any]:
         def run() -> Any:
-            batch = _batch(rnd, database_id(request.form.get("batch")) or 0)
+            batch = code_batch(rnd, database_id(request.form.get("batch")) or 0)
             return run_action(lambda: operation(current_user, batch, rnd), to=here, again=again)
 
         return run
@@ -192,28 +169,9 @@ def codes(wijk: Neighbourhood, round_id: int) -> Any:
     }
     action = actions.get(request.form.get("action", ""))
     if action is None:
-        _batch(rnd, database_id(request.form.get("batch")) or 0)  # (an unknown batch: 404)
+        code_batch(rnd, database_id(request.form.get("batch")) or 0)  # (an unknown batch: 404)
         abort(400)
     return action()
-
-
-def _batch(rnd: Round, batch_id: int) -> CodeBatch:
-    batch = db.session.get(CodeBatch, batch_id)
-    if batch is None or batch.round_id != rnd.id:
-        abort(404)
-    return batch
-
-
-def _not_shown(wijk: Neighbourhood, rnd: Round) -> Callable[[Refusal], Any]:
-    """The codes cannot be shown (printed or revoked already: 410)."""
-
-    def page(refusal: Refusal) -> Any:
-        status = 410 if refusal.status == VotingError.status else refusal.status
-        return render_template(
-            "voting/refused.html", wijk=wijk, rnd=rnd, refusal=refusal.message
-        ), status
-
-    return page
 
 
 @bp.post("/wijk/<slug>/bestuur/rondes/<int:round_id>/stemcodes/<int:batch_id>/brieven")
@@ -222,7 +180,7 @@ def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """The letters to print. A form sends for them: showing the codes is logged, and a page
     that is only read writes nothing."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
 
     def page(codes: list[str]) -> Any:
         addresses = register.batch_addresses(batch, codes)  # codes made per address: on it
@@ -241,7 +199,7 @@ def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     return run_action(
         lambda: operations.show_codes(current_user, rnd, batch),
         to=page,
-        again=_not_shown(wijk, rnd),
+        again=codes_not_shown(wijk, rnd),
     )
 
 
@@ -250,7 +208,7 @@ def letters(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
 def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """The codes as a CSV file (sent for with a form, as the letters)."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
 
     def download(codes: list[str]) -> Any:
         addresses = register.batch_addresses(batch, codes)
@@ -273,5 +231,5 @@ def codes_csv(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     return run_action(
         lambda: operations.show_codes(current_user, rnd, batch),
         to=download,
-        again=_not_shown(wijk, rnd),
+        again=codes_not_shown(wijk, rnd),
     )

@@ -32,7 +32,7 @@ from ..letters_pdf import letters_pdf
 from ..models import CodeBatch, VotingError
 from ..operations import letters as made
 from .blueprint import bp
-from .board import _batch, _form_token, _message, _not_shown, _sent_token
+from .common import code_batch, codes_not_shown, form_token, refusal_message, sent_token
 
 _ROUND = "/wijk/<slug>/bestuur/rondes/<int:round_id>/brieven"
 _BATCH = _ROUND + "/<int:batch_id>"
@@ -54,7 +54,7 @@ def _overview(
         has_register=register.has_register(rnd),
         error=error,
         problems=problems or [],
-        form_token=_form_token(),
+        form_token=form_token(),
         max_mb=MAX_BYTES // (1024 * 1024),
         max_rows=MAX_ROWS,
         max_letters=MAX_LETTERS,
@@ -76,7 +76,7 @@ def letters_overview(wijk: Neighbourhood, round_id: int) -> Any:
         return _overview(
             wijk,
             load_round(wijk, round_id),
-            error=_message(refusal, form),
+            error=refusal_message(refusal, form),
             problems=problems,
             status=refusal.status,
         )
@@ -107,7 +107,7 @@ def letters_overview(wijk: Neighbourhood, round_id: int) -> Any:
                 rnd,
                 parsed.lines,
                 label=request.form.get("label", "")[:120],
-                form_token=_sent_token(),
+                form_token=sent_token(),
             )
 
         return run_action(from_list, done=done, to=to_batch, again=again)
@@ -119,7 +119,7 @@ def letters_overview(wijk: Neighbourhood, round_id: int) -> Any:
                 rnd,
                 form.count.data or 0,
                 label=form.label.data or _("Brieven aan de bewoners"),
-                form_token=_sent_token(),
+                form_token=sent_token(),
             ),
             form=form,
             done=done,
@@ -128,9 +128,7 @@ def letters_overview(wijk: Neighbourhood, round_id: int) -> Any:
         )
     if action == "from_register":
         return run_action(
-            lambda: operations.make_codes_from_register(
-                current_user, rnd, form_token=_sent_token()
-            ),
+            lambda: operations.make_codes_from_register(current_user, rnd, form_token=sent_token()),
             done=done,
             to=to_batch,
             again=again,
@@ -168,14 +166,16 @@ def _batch_page(
 def letters_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """One batch's letters: the downloads, and "the letters are printed"."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
     if request.method == "GET":
         return _batch_page(wijk, rnd, batch)
     here = url_for(".letters_batch", slug=wijk.slug, round_id=round_id, batch_id=batch_id)
 
     def again(refusal: Refusal) -> Any:
         now = load_round(wijk, round_id)
-        return _batch_page(wijk, now, _batch(now, batch_id), _message(refusal), refusal.status)
+        return _batch_page(
+            wijk, now, code_batch(now, batch_id), refusal_message(refusal), refusal.status
+        )
 
     if request.form.get("action") != "printed":
         return again(Refusal(400, _("Er ging iets mis met het formulier. Probeer het opnieuw.")))
@@ -196,7 +196,7 @@ def letters_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
 def letters_revoke(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """Revoke the batch's codes: first a page that asks whether you are sure."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
     letters = made.letter_batch(batch)
     if request.method == "GET":
         return render_template(
@@ -211,7 +211,11 @@ def letters_revoke(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
         ),
         to=url_for(".letters_batch", slug=wijk.slug, round_id=round_id, batch_id=batch_id),
         again=lambda refusal: _batch_page(
-            wijk, rnd, _batch(load_round(wijk, round_id), batch_id), refusal.message, refusal.status
+            wijk,
+            rnd,
+            code_batch(load_round(wijk, round_id), batch_id),
+            refusal.message,
+            refusal.status,
         ),
     )
 
@@ -239,7 +243,7 @@ def _download(body: bytes | str, mimetype: str, name: str) -> Response:
 def letters_pdf_download(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """The letters as a PDF (a part of them, for a large batch), sent for with a form."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
     part = database_id(request.form.get("part")) or 0
 
     def download(letters: list[made.Letter]) -> Response:
@@ -249,7 +253,7 @@ def letters_pdf_download(wijk: Neighbourhood, round_id: int, batch_id: int) -> A
     return run_action(
         lambda: operations.show_letters(current_user, rnd, batch, file="pdf", part=part or None),
         to=download,
-        again=_not_shown(wijk, rnd),
+        again=codes_not_shown(wijk, rnd),
     )
 
 
@@ -258,7 +262,7 @@ def letters_pdf_download(wijk: Neighbourhood, round_id: int, batch_id: int) -> A
 def letters_csv_download(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
     """The letters as a CSV file for a print shop, sent for with a form."""
     rnd = load_round(wijk, round_id)
-    batch = _batch(rnd, batch_id)
+    batch = code_batch(rnd, batch_id)
 
     def download(letters: list[made.Letter]) -> Response:
         table = print_shop_csv(letters, external_url(".enter_code"))
@@ -267,5 +271,5 @@ def letters_csv_download(wijk: Neighbourhood, round_id: int, batch_id: int) -> A
     return run_action(
         lambda: operations.show_letters(current_user, rnd, batch, file="csv"),
         to=download,
-        again=_not_shown(wijk, rnd),
+        again=codes_not_shown(wijk, rnd),
     )

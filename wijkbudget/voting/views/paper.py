@@ -33,7 +33,7 @@ from ..forms import (
 )
 from ..models import AlreadyVoted, PaperBatch
 from .blueprint import bp
-from .board import _form_token, _message, _sent_token
+from .common import form_token, refusal_message, sent_token
 
 # --- the board: paper batches --------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ def _paper_page(
         rnd=rnd,
         batches=queries.paper_batches(rnd),
         error=error,
-        form_token=_form_token(),
+        form_token=form_token(),
     ), status
 
 
@@ -64,7 +64,7 @@ def paper(wijk: Neighbourhood, round_id: int) -> Any:
             rnd,
             form.label.data or "",
             form.declared.data or 0,
-            form_token=_sent_token(),
+            form_token=sent_token(),
         ),
         form=form,
         to=lambda batch: url_for(
@@ -72,7 +72,7 @@ def paper(wijk: Neighbourhood, round_id: int) -> Any:
         ),
         # as it is now (the use case rolled back)
         again=lambda refusal: _paper_page(
-            wijk, load_round(wijk, round_id), _message(refusal, form), refusal.status
+            wijk, load_round(wijk, round_id), refusal_message(refusal, form), refusal.status
         ),
     )
 
@@ -144,7 +144,7 @@ def paper_batch(wijk: Neighbourhood, round_id: int, batch_id: int) -> Any:
                 wijk,
                 now,
                 _paper_batch(now, batch_id),
-                _message(refusal, form),
+                refusal_message(refusal, form),
                 refusal.status,
                 typed,
             )
