@@ -16,6 +16,7 @@ from wijkbudget.accounts.models import Role
 from wijkbudget.dialogue.models import Comment
 from wijkbudget.dialogue.operations import thread_for_proposal
 from wijkbudget.extensions import db
+from wijkbudget.notifications.models import Follow
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending.models import Expense, FundedProject, PayeeType
@@ -299,3 +300,14 @@ def test_the_edit_page_shows_what_the_board_asked_to_change(
     assert "Dit vraagt het bestuur" not in page(
         signed_in(make_client, author), f"/voorstellen/{other.id}/bewerken"
     )
+
+
+def test_what_a_person_follows_is_listed(world, make_client):
+    jan = world["jan"]
+    assert "Je volgt nog niets" in text(page(signed_in(make_client, jan)))
+    db.session.add(Follow(user_id=jan.id, proposal_id=world["bloembakken"].id))
+    db.session.commit()
+    body = page(signed_in(make_client, jan))
+    section = body.split('id="follows"')[1]
+    assert "Bloembakken" in section and f'/voorstellen/{world["bloembakken"].id}"' in section
+    assert "Je volgt nog niets" not in text(body)

@@ -25,8 +25,9 @@ from ..accounts.models import Role
 from ..dialogue import queries as dialogue_queries
 from ..extensions import db, utcnow
 from ..neighbourhoods.models import Neighbourhood
+from ..notifications.models import Follow
 from ..proposals import queries as proposal_queries
-from ..proposals.models import RULES, Action, CoAuthor, Proposal
+from ..proposals.models import RULES, Action, CoAuthor, Proposal, State
 from ..proposals.status import support_open
 from ..rounds import queries as rounds_queries
 from ..rounds.models import PHASES, Phase, Round
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 #: at most this many current rounds and own proposals on the page (the rest: their own pages)
 ROUNDS_SHOWN = 6
 PROPOSALS_SHOWN = 10
+FOLLOWS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Start:
     rounds: list[RoundNow]
     proposals: list[Proposal]
     more_proposals: bool
-    followed: list[Proposal] | None  # None: following is not there yet (the hook)
+    followed: list[Proposal]  # the proposals they follow
     board: list[BoardWork]
     #: the wijken this person reads as a councillor (an empty list: all wijken)
     councillor_of: list[Neighbourhood] | None
@@ -162,10 +164,20 @@ def round_now(rnd: Round, user: User, now: datetime) -> RoundNow:
     )
 
 
-def followed_proposals(user: User) -> list[Proposal] | None:
-    """The proposals this person follows. HOOK: following is being built (issue 22, part 3,
-    wijkbudget/notifications/); until its model is in, None, and the page says so."""
-    return None
+def followed_proposals(user: User) -> list[Proposal]:
+    """The proposals this person follows (``notifications.models.Follow``; following a
+    proposal follows the project it becomes), the latest followed first, with their rounds.
+    Only public ones: what they chose to follow, read on pages anyone can open."""
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .join(Follow, Follow.proposal_id == Proposal.id)
+            .options(selectinload(Proposal.round))
+            .where(Follow.user_id == user.id, Proposal.state != State.CONCEPT)
+            .order_by(Follow.created_at.desc(), Follow.id.desc())
+            .limit(FOLLOWS_SHOWN)
+        )
+    )
 
 
 # --- the board ----------------------------------------------------------------------------------
