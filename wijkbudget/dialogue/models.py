@@ -34,10 +34,14 @@ from ..rounds.models import Phase, Round
 if TYPE_CHECKING:
     from ..accounts.models import User
     from ..proposals.models import Proposal
+    from ..spending.models import Expense, FundedProject
 
 MAX_DEPTH = 3
 EDIT_WINDOW = timedelta(minutes=15)
 HIDE_AT_REPORTS = 3
+#: the conversation about a funded project (and its expenses) stays open while the project runs
+#: and this long after the board closed it: questions about the last bills and the result
+AFTER_CLOSE = timedelta(days=30)
 
 
 class DialogueError(DomainError):
@@ -51,6 +55,8 @@ class RateLimited(DialogueError):
 class ThreadKind(enum.StrEnum):
     PROPOSAL = "proposal"
     TOPIC = "topic"
+    PROJECT = "project"  # after the vote: a funded project (docs/dialogue_after_the_vote.md)
+    EXPENSE = "expense"  # after the vote: one expense of a funded project
 
 
 class ThreadStatus(enum.StrEnum):
@@ -60,7 +66,16 @@ class ThreadStatus(enum.StrEnum):
 
 class Thread(Model):
     __tablename__ = "thread"
-    __table_args__ = (Index("ix_thread_round_kind_status", "round_id", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_thread_round_kind_status", "round_id", "kind", "status"),
+        # a thread is about one thing at most: a proposal, a funded project or an expense
+        CheckConstraint(
+            "(CASE WHEN proposal_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN project_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN expense_id IS NULL THEN 0 ELSE 1 END) <= 1",
+            name="one_subject",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     neighbourhood_id: Mapped[int] = mapped_column(
@@ -69,6 +84,14 @@ class Thread(Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))
     proposal_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal.id", ondelete="CASCADE"), unique=True
+    )
+    # after the vote (issue 22.7): the conversation about a funded project or one expense; the
+    # unique constraint makes the thread made on the first question the only one
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("funded_project.id", ondelete="CASCADE"), unique=True
+    )
+    expense_id: Mapped[int | None] = mapped_column(
+        ForeignKey("expense.id", ondelete="CASCADE"), unique=True
     )
     kind: Mapped[ThreadKind] = mapped_column(enum_column(ThreadKind))
     status: Mapped[ThreadStatus] = mapped_column(
@@ -85,6 +108,8 @@ class Thread(Model):
 
     round: Mapped[Round] = relationship()
     proposal: Mapped[Proposal | None] = relationship()
+    project: Mapped[FundedProject | None] = relationship()
+    expense: Mapped[Expense | None] = relationship()
     created_by: Mapped[User | None] = relationship()
 
     @classmethod
@@ -100,10 +125,64 @@ class Thread(Model):
             title=proposal.title,
         )
 
+    @classmethod
+    def about_project(cls, project: FundedProject) -> Thread:
+        """The conversation about a funded project, new (the caller holds the project's lock)."""
+        return cls(
+            neighbourhood_id=project.neighbourhood_id,
+            round_id=project.round_id,
+            project_id=project.id,
+            kind=ThreadKind.PROJECT,
+            status=ThreadStatus.OPEN,
+            title=project.title[:160],
+            round=project.round,
+            project=project,
+        )
+
+    @classmethod
+    def about_expense(cls, expense: Expense) -> Thread:
+        """The conversation about one expense, new (the caller holds the project's lock)."""
+        project = expense.project
+        return cls(
+            neighbourhood_id=project.neighbourhood_id,
+            round_id=project.round_id,
+            expense_id=expense.id,
+            kind=ThreadKind.EXPENSE,
+            status=ThreadStatus.OPEN,
+            title=expense.description[:160],
+            round=project.round,
+            expense=expense,
+        )
+
+    @property
+    def funded_project(self) -> FundedProject | None:
+        """The project a conversation after the vote is about (itself, or its expense's)."""
+        if self.project is not None:
+            return self.project
+        return self.expense.project if self.expense is not None else None
+
+    @property
+    def is_after_the_vote(self) -> bool:
+        return self.kind in (ThreadKind.PROJECT, ThreadKind.EXPENSE)
+
+    @property
+    def closes_at(self) -> datetime | None:
+        """When a conversation after the vote closes: AFTER_CLOSE after the board closed the
+        project (None: the project runs, or this is no conversation after the vote)."""
+        project = self.funded_project
+        if project is None or not project.is_closed:
+            return None
+        return (project.closed_at or project.created_at) + AFTER_CLOSE
+
     @property
     def is_closed(self) -> bool:
         """Read-only once voting is over (still visible): the round has left the voting phase,
-        or the end of voting by its date has passed (before the board closed the vote too)."""
+        or the end of voting by its date has passed (before the board closed the vote too).
+        A conversation after the vote instead runs while its project does, and AFTER_CLOSE
+        after the board closed it."""
+        if self.is_after_the_vote:
+            closes = self.closes_at
+            return closes is not None and closes <= utcnow()
         rnd = self.round
         if rnd.has_reached(Phase.RESULT):
             return True
@@ -129,14 +208,14 @@ class Thread(Model):
         wijk = self.round.neighbourhood
         if permissions.is_resident(user, wijk) or permissions.is_board(user, wijk):
             return True
-        return self.kind == ThreadKind.PROPOSAL and permissions.takes_part(user, self.round)
+        return self.kind != ThreadKind.TOPIC and permissions.takes_part(user, self.round)
 
     def post_refusal(self, user: User | None) -> str | None:
         if user is None or not user.is_authenticated:
             return _("Log in om mee te praten.")
         wijk = self.round.neighbourhood
         if not self.may_take_part(user):
-            if self.kind == ThreadKind.PROPOSAL:
+            if self.kind != ThreadKind.TOPIC:
                 return self.round.take_part_refusal(user, "talk")
             if permissions.takes_part(user, self.round):
                 # someone who works in the wijk, in a topic of a round open to them
@@ -148,6 +227,8 @@ class Thread(Model):
             return self.round.take_part_refusal(user, "talk", residents_only=True)
         if self.status != ThreadStatus.OPEN:
             return _("Dit onderwerp wacht nog op goedkeuring van het bestuur.")
+        if self.is_closed and self.is_after_the_vote:
+            return _("Dit gesprek is gesloten: het project is al een tijd afgerond.")
         if self.is_closed:
             return _("Dit gesprek is gesloten: de stemming is voorbij.")
         if self.proposal is not None and not self.proposal.is_public:

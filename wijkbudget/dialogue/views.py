@@ -26,7 +26,7 @@ from ..i18n import local_to_utc
 from ..loaders import in_wijk_or_404, load_round, wijk_or_404
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals import queries as proposal_queries
-from . import operations, queries
+from . import after_the_vote, operations, queries
 from .forms import (
     BlockForm,
     CommentForm,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..rounds.models import Round
 
 bp = Blueprint("dialogue", __name__)
+bp.register_blueprint(after_the_vote.bp)  # about funded projects and expenses: dialogue.after.*
 
 
 def _thread(thread_id: int) -> Thread:
@@ -349,10 +350,13 @@ def approve_topic(wijk: Neighbourhood, thread_id: int) -> Any:
 @bp.get("/wijk/<slug>/bestuur/moderatie")
 @board_required
 def moderation(wijk: Neighbourhood) -> str:
+    reported = paginate(queries.moderation_queue(wijk))
     return render_template(
         "dialogue/moderation.html",
         wijk=wijk,
-        reported=paginate(queries.moderation_queue(wijk)),
+        reported=reported,
+        # why each was reported (never by whom)
+        report_reasons=queries.report_reasons([c.id for c in reported.items]),
         hidden=list(db.session.scalars(queries.hidden_comments(wijk).limit(50))),
         hide_form=HideForm(formdata=None),
         block_form=BlockForm(formdata=None),

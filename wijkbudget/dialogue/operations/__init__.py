@@ -44,9 +44,11 @@ from .moderation import (
 from .threads import (
     REPLAY_WINDOW,
     approve_topic,
+    ask_after_the_vote,
     new_proposal_thread,
     propose_topic,
     record_meeting,
+    thread_after_the_vote,
     thread_for_proposal,
 )
 
@@ -61,6 +63,7 @@ __all__ = [
     "RateLimited",
     "active_block",
     "approve_topic",
+    "ask_after_the_vote",
     "block_user",
     "delete_comment",
     "dismiss_reports",
@@ -76,6 +79,7 @@ __all__ = [
     "send_digests",
     "set_comment_mail",
     "set_follow",
+    "thread_after_the_vote",
     "thread_for_proposal",
     "unsubscribe",
     "unsubscribe_token",

@@ -201,6 +201,9 @@ def _queue_notices(thread: Thread, comment: Comment, now: datetime) -> None:
     )
     if thread.proposal is not None:
         wanted |= thread.proposal.author_ids()
+    project = thread.funded_project
+    if project is not None:  # after the vote: the initiators and the treasurer hear of it
+        wanted |= project.initiator_ids()
     wanted.discard(comment.author_id)
     if not wanted:
         return

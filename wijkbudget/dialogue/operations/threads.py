@@ -16,8 +16,10 @@ from ...extensions import db, utcnow
 from ...proposals.models import Proposal
 from ...rounds.models import Round
 from ...rounds.operations import lock_round
+from ...spending.models import Expense, FundedProject
 from ...usecase import Conflict, lock_or_gone, use_case
-from ..models import DialogueError, Meeting, Thread, ThreadKind, ThreadStatus
+from ..models import Comment, DialogueError, Meeting, Thread, ThreadKind, ThreadStatus
+from .comments import post_comment
 
 #: the same form sent again this soon (a double click, a reload) finds what the first one made
 REPLAY_WINDOW = timedelta(minutes=10)
@@ -44,6 +46,54 @@ def thread_for_proposal(proposal: Proposal) -> Thread:
     proposal = lock_or_gone(Proposal, proposal.id)
     thread = db.session.scalar(select(Thread).where(Thread.proposal_id == proposal.id))
     return thread if thread is not None else new_proposal_thread(proposal)
+
+
+def _subject_thread(subject: FundedProject | Expense) -> Thread | None:
+    if isinstance(subject, FundedProject):
+        return db.session.scalar(select(Thread).where(Thread.project_id == subject.id))
+    return db.session.scalar(select(Thread).where(Thread.expense_id == subject.id))
+
+
+@use_case
+def thread_after_the_vote(subject: FundedProject | Expense) -> Thread:
+    """The conversation about a funded project or one of its expenses, made now if it has none
+    yet (a thread is made on the first question, not for every project and bill).
+
+    Locks: the round (shared, as post_comment does first), then the project (an expense's:
+    its project), so two first questions at once make one thread; the unique
+    thread.project_id / thread.expense_id as well."""
+    thread = _subject_thread(subject)
+    if thread is not None:
+        return thread
+    project_id = subject.id if isinstance(subject, FundedProject) else subject.project_id
+    project = db.session.get(FundedProject, project_id)
+    if project is None:
+        raise DialogueError(_("Dit project bestaat niet meer."))
+    lock_or_gone(Round, project.round_id, read=True)
+    lock_or_gone(FundedProject, project_id)
+    thread = _subject_thread(subject)
+    if thread is not None:
+        return thread
+    if isinstance(subject, FundedProject):
+        thread = Thread.about_project(subject)
+    else:
+        thread = Thread.about_expense(subject)
+    db.session.add(thread)
+    db.session.flush()
+    return thread
+
+
+@use_case
+def ask_after_the_vote(
+    user: User, subject: FundedProject | Expense, body: str, *, as_board: bool = False
+) -> Comment:
+    """The first question about a funded project or an expense (or any later one): the thread
+    (made now if need be) and the comment, in one transaction; a refused comment (closed,
+    too fast, blocked) leaves no empty thread behind.
+
+    Locks: as thread_after_the_vote, then as post_comment (round → project → thread → person)."""
+    thread = thread_after_the_vote(subject)
+    return post_comment(user, thread, body, as_board=as_board)
 
 
 @use_case
