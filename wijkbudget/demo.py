@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import demo_money
+from . import demo_money, demo_people
 from .accounts import mfa
 from .accounts import operations as accounts
 from .accounts.models import Role, User
@@ -356,17 +356,20 @@ def seed_demo_data() -> list[tuple[str, str]]:
     email, name, wijk_name, area, postcode, year = DEMO_BOARD
     board = _make_user(email, name, DEMO_PASSWORD, wijken[wijk_name], area, postcode, year)
     _ensure_role(board, Role.BOARD, wijken[wijk_name])
+    demo_people.add_boards(wijken, _make_user, _ensure_role, DEMO_PASSWORD)  # two per wijk
     councillor = _make_user(DEMO_COUNCILLOR, "Raadslid De Vries", DEMO_PASSWORD)
     _ensure_role(councillor, Role.COUNCILLOR, None)
     admin = _make_user(DEMO_ADMIN, "Beheerder", DEMO_PASSWORD)
     _ensure_role(admin, Role.ADMIN, None)
     _demo_round(wijken["West"], board)
     _demo_past_round(wijken["West"], board)
+    demo_people.add_conversation_after_the_vote("Wijkbudget West 2026", board)
     load_demo_map(wijken["West"])
     add_demo_pictures(wijken["West"])  # photos on cards, ballot and result (demo_pictures.py)
     return [
         (DEMO_ADMIN, "beheerder (wijken en rollen)"),
         (DEMO_BOARD[0], "bestuur van wijk West"),
+        *demo_people.LOGINS,
         (DEMO_COUNCILLOR, "raadslid, leest alle wijken"),
         (DEMO_RESIDENTS[0][0], "bewoner van West (Lombok)"),
         (DEMO_RESIDENTS[6][0], "bewoner van Oost (Oudwijk)"),
