@@ -220,11 +220,13 @@ def pages(w: World) -> dict[str, list[str]]:
         "/toegankelijkheid",
         f"/bevestigen/{w.unverified_token}",
         f"/wachtwoord-vergeten/{w.reset_token}",
+        f"{wijk}/nieuws.atom",
     ]
     resident = [
         *public[:12],
         "/account",
         "/account/meldingen",
+        "/account/mail",
         "/mijn-voorstellen",
         "/mijn",
         f"{rondes}/{w.vote_round}/stemmen",
