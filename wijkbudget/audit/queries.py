@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "neighbourhood.update": _l("Wijk gewijzigd"),
     "neighbourhood.describe": _l("Uitleg over de wijk gewijzigd"),
     "area.create": _l("Buurt toegevoegd"),
+    "neighbourhood.map": _l("Buurtkaart geladen"),
     "round.create": _l("Ronde aangemaakt"),
     "round.update": _l("Ronde gewijzigd"),
     "round.phase": _l("Fase van ronde veranderd"),
