@@ -109,6 +109,8 @@ VALUE_WORDS = {
 
 # a pair starts after ", " with a key of lower-case letters and "=": a reason may hold ", "
 _PAIR = re.compile(r"(?:^|, )([a-z_]+)=")
+#: an amount in cents as the log holds it
+_CENTS = re.compile(r"-?[0-9]{1,15}")
 
 
 def pairs(summary: str) -> list[tuple[str, str]]:
@@ -124,7 +126,7 @@ def pairs(summary: str) -> list[tuple[str, str]]:
 
 
 def _value(key: str, value: str, people: dict[int, str]) -> str:
-    if key in MONEY_KEYS and re.fullmatch(r"-?[0-9]{1,15}", value):
+    if key in MONEY_KEYS and _CENTS.fullmatch(value):
         return format_cents(int(value))
     if key in PERSON_KEYS and value.isdigit():
         return people.get(int(value), str(_l("account %(id)s", id=value)))
