@@ -61,7 +61,13 @@ from wijkbudget.proposals.models import CoAuthor, Proposal, ProposalImage
 from wijkbudget.proposals.models import State as ProposalState
 from wijkbudget.rounds.models import BallotType, Phase, Round
 from wijkbudget.spending import operations as spending
-from wijkbudget.spending.models import Expense, FundedProject, PayeeType, ProgressPhoto
+from wijkbudget.spending.models import (
+    Expense,
+    FundedProject,
+    Income,
+    PayeeType,
+    ProgressPhoto,
+)
 from wijkbudget.voting import operations as voting
 from wijkbudget.voting.models import CodeBatch, PaperBatch
 
@@ -377,6 +383,7 @@ def scene(app: Any, make_round: Any, make_proposal: Any, inbox: Any) -> Scene:
         "comment_id": [str(comment.id), *_ids(Comment)],
         "project_id": _ids(FundedProject),
         "expense_id": _ids(Expense),
+        "income_id": _ids(Income),
         "photo_id": _ids(ProgressPhoto),
         "batch_id": _ids(PaperBatch) + _ids(CodeBatch),
         "user_id": [str(fatima.id), str(board.id), str(unverified.id)],

@@ -280,3 +280,28 @@ def test_the_record_refuses_an_empty_source(scene):
         operations.record_income(
             people["board"], wijk, operations.IncomeData(100, "  ", date(2026, 1, 1), "Pot")
         )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"amount": "abc", "received_on": "9999-99-99"},
+        {"amount": "-5", "source": "x" * 161},
+        {"amount": "99999999999999999999", "purpose": "y" * 301},
+        {"amount": "0,00", "received_on": "1900-01-01"},
+        {"amount": "=1+1", "source": "\x00"},
+    ],
+)
+def test_odd_income_input_is_refused_with_a_message(scene, make_client, data):
+    wijk, _other, _rnd, people = scene
+    client = make_client()
+    client.login(people["board"].email)
+    board_page = f"/wijk/{wijk.slug}/bestuur/geld"
+    response = client.post(f"{board_page}/inkomsten", income_form(**data), page=board_page)
+    assert response.status_code in (400, 422)
+    assert db.session.scalar(select(func.count(Income.id))) == 0
+    assert (
+        client.post(f"{board_page}/inkomsten/999999/bevestigen", {}, page=board_page).status_code
+        == 404
+    )
+    assert client.post(f"{board_page}/rondes/999999/budget", {}, page=board_page).status_code == 404
