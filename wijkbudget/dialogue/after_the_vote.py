@@ -6,7 +6,7 @@ first question, which makes the thread (operations.ask_after_the_vote). A GET wr
 
 URLs carry the wijk: a project or expense of another wijk is a 404. The conversation is open
 while the project runs and ``AFTER_CLOSE`` (30 days) after the board closed it
-(docs/dialogue_after_the_vote.md)."""
+(docs/dialogue-after-the-vote.md)."""
 
 from __future__ import annotations
 

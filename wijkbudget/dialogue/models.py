@@ -55,7 +55,7 @@ class RateLimited(DialogueError):
 class ThreadKind(enum.StrEnum):
     PROPOSAL = "proposal"
     TOPIC = "topic"
-    PROJECT = "project"  # after the vote: a funded project (docs/dialogue_after_the_vote.md)
+    PROJECT = "project"  # after the vote: a funded project (docs/dialogue-after-the-vote.md)
     EXPENSE = "expense"  # after the vote: one expense of a funded project
 
 
