@@ -134,3 +134,16 @@ def finish_sign_in(page: Any, email: str) -> None:
         page.get_by_role("button", name="Tweede stap aanzetten").click()
         page.get_by_role("link", name="Ik heb ze bewaard, ga verder").click()
     page.wait_for_url(lambda url: not urlsplit(url).path.startswith("/inloggen"))
+
+
+def sign_in(page: Any, email: str) -> None:
+    """Sign in as ``email`` (the tests' one password) the way a person does, the second step
+    included, and see the page say so."""
+    from tests.conftest import PASSWORD  # the tests' settings: loaded with the browser tests only
+
+    page.goto("/inloggen")
+    page.get_by_label("E-mailadres").fill(email)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    finish_sign_in(page, email)
+    playwright_api.expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()

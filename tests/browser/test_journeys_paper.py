@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.browser.conftest import finish_sign_in
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
@@ -41,15 +40,6 @@ def paper_vote(make_wijk, make_user, make_round, make_proposal):
     return rnd, codes
 
 
-def login(page: Any, email: str) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    finish_sign_in(page, email)
-    expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
-
-
 def enter(page: Any, code: str, title: str, entered: int, declared: int) -> None:
     """Enter one sheet, and see it counted (the page after the entry, not the one before)."""
     page.get_by_label(re.compile("Stemcode op het stembiljet")).fill(code)
@@ -71,7 +61,7 @@ def test_a_sheet_struck_out_and_a_mismatched_batch_confirmed_only_with_a_reason(
 ):
     rnd, codes = paper_vote
     henk = new_page()
-    login(henk, "henk@zuid.example")
+    sign_in(henk, "henk@zuid.example")
     henk.goto(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}")
     henk.get_by_role("link", name="Papieren stemmen").click()
     henk.get_by_label("Naam van de stapel").fill("Buurthuis")
@@ -109,7 +99,7 @@ def test_a_sheet_struck_out_and_a_mismatched_batch_confirmed_only_with_a_reason(
 
     # Ria, the second pair of eyes: the count differs (3 entered, 4 on the count sheet)
     ria = new_page()
-    login(ria, "ria@zuid.example")
+    sign_in(ria, "ria@zuid.example")
     ria.goto(batch_url)
     confirm = ria.get_by_role("region", name="Stapel bevestigen")
     expect(confirm).to_contain_text("Stembiljet 2, door Henk: Verkeerde stemcode ingetypt")
@@ -144,7 +134,7 @@ def test_a_sheet_struck_out_and_a_mismatched_batch_confirmed_only_with_a_reason(
 def test_a_batch_is_discarded_only_when_asked_and_with_a_reason(paper_vote, new_page):
     rnd, codes = paper_vote
     henk = new_page()
-    login(henk, "henk@zuid.example")
+    sign_in(henk, "henk@zuid.example")
     henk.goto(f"/wijk/{rnd.neighbourhood.slug}/bestuur/rondes/{rnd.id}/papier")
     henk.get_by_label("Naam van de stapel").fill("Markt")
     henk.get_by_label("Aantal stembiljetten op de telstaat").fill("1")
@@ -194,7 +184,7 @@ def test_the_paper_pages_pass_axe(paper_vote, new_page, javascript):
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
     rnd, codes = paper_vote
     page = new_page()
-    login(page, "henk@zuid.example")
+    sign_in(page, "henk@zuid.example")
     page.goto(f"/wijk/{rnd.neighbourhood.slug}/bestuur/rondes/{rnd.id}/papier")
     page.get_by_label("Naam van de stapel").fill("Buurthuis")
     page.get_by_label("Aantal stembiljetten op de telstaat").fill("3")

@@ -19,8 +19,7 @@ from playwright.sync_api import expect
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
-from tests.browser.conftest import finish_sign_in, follow
-from tests.conftest import PASSWORD
+from tests.browser.conftest import follow, sign_in
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State
@@ -68,15 +67,6 @@ def knapsack(west, people, make_round, make_proposal):
     return rnd, proposals
 
 
-def login(page: Any, email: str) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    finish_sign_in(page, email)
-    expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
-
-
 def ballot_url(rnd: Round) -> str:
     return f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}/stemmen"
 
@@ -115,7 +105,7 @@ def test_resident_votes_on_a_knapsack_ballot_and_only_once(
     """(a) the live budget bar with JavaScript, the server's message without; (d) once is once."""
     rnd, _proposals = knapsack
     page = new_page()
-    login(page, "kiezer@example.org")
+    sign_in(page, "kiezer@example.org")
     page.goto(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}")
     follow(page, "Stem nu", "Je stembiljet")
     bar = page.locator("#stembalk")
@@ -219,7 +209,7 @@ def test_paper_batch_entered_by_one_board_member_and_confirmed_by_another(
     db.session.commit()
 
     henk = new_page()
-    login(henk, "bestuur@example.org")
+    sign_in(henk, "bestuur@example.org")
     henk.goto(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}")
     henk.get_by_role("link", name="Papieren stemmen").click()
     henk.get_by_label("Naam van de stapel").fill("Buurthuis")
@@ -247,7 +237,7 @@ def test_paper_batch_entered_by_one_board_member_and_confirmed_by_another(
     batch_url = henk.url
 
     ria = new_page()
-    login(ria, "bestuur2@example.org")
+    sign_in(ria, "bestuur2@example.org")
     ria.goto(f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}")
     ria.get_by_role("link", name="Papieren stemmen").click()
     ria.get_by_role("link", name="Buurthuis").click()
@@ -275,7 +265,7 @@ def test_board_closes_the_vote_and_the_voter_checks_the_receipt(
         db.session.commit()
 
     kees = new_page()
-    login(kees, "kiezer@example.org")
+    sign_in(kees, "kiezer@example.org")
     kees.goto(ballot_url(rnd))
     kees.get_by_label("Bankjes").check()
     kees.get_by_role("button", name="Naar controleren").click()
@@ -287,7 +277,7 @@ def test_board_closes_the_vote_and_the_voter_checks_the_receipt(
     db.session.commit()
 
     henk = new_page()
-    login(henk, "bestuur@example.org")
+    sign_in(henk, "bestuur@example.org")
     henk.goto(f"/wijk/{west.slug}/rondes/{rnd.id}")
     follow(henk, "Stemming sluiten…", "Stemming sluiten")
     expect(henk.locator("main")).to_contain_text("5 mensen hebben gestemd")
@@ -377,7 +367,7 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
 ):
     project_id = closed.id
     ilse = new_page()
-    login(ilse, "initiatief@example.org")
+    sign_in(ilse, "initiatief@example.org")
     ilse.goto(f"/projecten/{project_id}")
     follow(ilse, "Uitgave invoeren")
     ilse.get_by_label("Datum van betalen").fill((date.today() - timedelta(days=1)).isoformat())
@@ -398,7 +388,7 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
 
     # another board member approves it (Henk closed the vote; Ria decides here)
     ria = new_page()
-    login(ria, "bestuur2@example.org")
+    sign_in(ria, "bestuur2@example.org")
     ria.goto(f"/wijk/{west.slug}/bestuur")
     ria.get_by_role("link", name="Uitgaven goedkeuren").click()
     card = ria.locator(".card").filter(has_text="Bouwmarkt West")
@@ -430,7 +420,7 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
 
     # the councillor's audit desk and its spreadsheet
     raad = new_page()
-    login(raad, "raad@example.org")
+    sign_in(raad, "raad@example.org")
     raad.goto(f"/wijk/{west.slug}/controle")
     expect(raad.locator("main")).to_contain_text("Het grootboek klopt")
     expect(raad.locator("main")).to_contain_text(head.hash)
