@@ -14,7 +14,8 @@ The file is treated as hostile. Before and while it is read:
 - a ring has at least three different corners and an area; a ring that is not closed is closed.
 
 What is kept is simplified for drawing (Douglas-Peucker, without recursion, to a tolerance of a
-thousandth of the wijk's size, at most ``MAX_KEPT_POINTS`` corners a ring) and rounded to whole
+thousandth of the wijk's size, at most ``MAX_KEPT_POINTS`` corners a ring; a very long ring is
+thinned first, so the slow part is bounded) and rounded to whole
 micro-degrees (integers, so what is stored compares exactly). A simplified ring that crosses
 itself is refused, with the buurt's name.
 
@@ -35,11 +36,14 @@ from ..refusals import DomainError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FEATURES = 200
-MAX_POSITIONS = 300_000
+MAX_POSITIONS = 100_000
 MAX_DEPTH = 12
 MAX_NUMBER_DIGITS = 40
 MAX_NAME = 120
-MAX_KEPT_POINTS = 400
+MAX_KEPT_POINTS = 200
+#: a ring longer than this is thinned (every k-th corner) before Douglas-Peucker, whose worst
+#: case is quadratic: a hostile ring of 100,000 corners costs what one of 2,000 does
+MAX_SIMPLIFIED_INPUT = 2_000
 #: the property names a buurt's name is looked for in, in this order, when the uploader names none
 NAME_PROPERTIES = ("buurtnaam", "BU_NAAM", "bu_naam", "naam", "name", "NAAM", "NAME")
 E6 = 1_000_000
@@ -315,12 +319,16 @@ def _to_e6(points: list[tuple[float, float]]) -> Ring:
 
 def simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
     """Douglas-Peucker on a closed ring, with a stack instead of recursion; the tolerance grows
-    until at most MAX_KEPT_POINTS corners are left."""
+    (fourfold each time) until at most MAX_KEPT_POINTS corners are left. A ring of more than
+    MAX_SIMPLIFIED_INPUT corners is thinned first (every k-th, the closing corner kept)."""
+    if len(points) > MAX_SIMPLIFIED_INPUT:
+        step = -(-len(points) // MAX_SIMPLIFIED_INPUT)
+        points = [*points[:-1:step], points[-1]]
     while True:
         kept = _douglas_peucker(points, tolerance)
         if len(kept) <= MAX_KEPT_POINTS or tolerance <= 0:
             return kept
-        tolerance *= 2
+        tolerance *= 4
 
 
 def _douglas_peucker(
