@@ -175,3 +175,35 @@ def test_a_refused_extension_shows_why_on_the_round_page(ends_soon, board_client
     )
     assert response.status_code == 422
     assert "later is dan het huidige einde" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "current_end",
+    ["", "gisteren", "2026-12-08T03:44", "2026-12-08T03:44+05:00", "9" * 40, "0001-01-01"],
+)
+def test_an_odd_shown_end_is_a_refusal_never_a_crash(ends_soon, board_client, current_end):
+    slug = ends_soon.neighbourhood.slug
+    response = board_client.post(
+        f"/wijk/{slug}/bestuur/rondes/{ends_soon.id}/stemming-verlengen",
+        {
+            "ends": _local(ends_soon.result_opens + timedelta(days=1)),
+            "reason": "Reden",
+            "current_end": current_end,
+        },
+        page=f"/wijk/{slug}/rondes/{ends_soon.id}",
+    )
+    assert response.status_code in (409, 422)
+    assert db.session.scalar(select(VotingExtension.id)) is None
+
+
+def test_someone_not_on_the_board_cannot_post_the_extension(ends_soon, make_user, make_client):
+    resident = make_user("bewoner@example.org", wijk=ends_soon.neighbourhood)
+    client = make_client()
+    client.login(resident.email)
+    slug = ends_soon.neighbourhood.slug
+    response = client.post(
+        f"/wijk/{slug}/bestuur/rondes/{ends_soon.id}/stemming-verlengen",
+        {"ends": "2030-01-01T10:00", "reason": "Reden", "current_end": ""},
+        page=f"/wijk/{slug}/rondes/{ends_soon.id}",
+    )
+    assert response.status_code == 403

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
@@ -328,7 +328,9 @@ def _extend_form(rnd: Round, formdata: Any = None) -> ExtendVotingForm:
 def _shown_end(form: ExtendVotingForm) -> datetime | None:
     """The end of voting the board's page showed (see ``extend_voting``'s ``expected_end``)."""
     try:
-        return datetime.fromisoformat(form.current_end.data or "")
+        shown = datetime.fromisoformat(form.current_end.data or "")
+        # (the page writes it in UTC with its offset; a hand-made one without: UTC as well)
+        return shown if shown.tzinfo is not None else shown.replace(tzinfo=UTC)
     except ValueError:
         raise RoundError(
             _("Dit formulier is verouderd. Laad de pagina opnieuw en kies dan opnieuw.")
