@@ -14,7 +14,16 @@ from ..accounts.models import User
 from ..extensions import db, paginate
 from ..neighbourhoods.models import Neighbourhood
 from ..rounds.models import Round
-from .models import Comment, Follow, Meeting, Thread, ThreadKind, ThreadStatus, meeting_proposal
+from .models import (
+    Comment,
+    Follow,
+    Meeting,
+    Report,
+    Thread,
+    ThreadKind,
+    ThreadStatus,
+    meeting_proposal,
+)
 
 ORDERS = ("turns", "oldest", "newest")
 
@@ -130,6 +139,22 @@ def moderation_queue(wijk: Neighbourhood) -> Select[Comment]:
         .where(Thread.neighbourhood_id == wijk.id, Comment.report_count > 0)
         .order_by(Comment.report_count.desc(), Comment.created_at)
     )
+
+
+def report_reasons(comment_ids: list[int]) -> dict[int, list[str]]:
+    """The reasons of the open (not yet handled) reports of each comment, oldest first, for
+    the moderation page: one query for a page of comments. Who reported stays unknown."""
+    reasons: dict[int, list[str]] = {}
+    if not comment_ids:
+        return reasons
+    rows = db.session.execute(
+        select(Report.comment_id, Report.reason)
+        .where(Report.comment_id.in_(comment_ids), Report.handled_at.is_(None))
+        .order_by(Report.created_at, Report.id)
+    )
+    for row in rows:
+        reasons.setdefault(row.comment_id, []).append(row.reason)
+    return reasons
 
 
 def hidden_comments(wijk: Neighbourhood) -> Select[Comment]:
