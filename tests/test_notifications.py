@@ -25,7 +25,7 @@ from wijkbudget.notifications.models import (
     Outbox,
     OutboxState,
 )
-from wijkbudget.proposals.models import State
+from wijkbudget.proposals.models import CoAuthor, State
 from wijkbudget.rounds.models import Phase, PhaseChange
 from wijkbudget.spending import operations as spending
 from wijkbudget.spending.models import (
@@ -272,6 +272,36 @@ def test_the_weekly_digest_collects_follow_news_in_one_mail_a_week(app, world, i
     assert run(app, now + timedelta(days=7, minutes=1)).sent == 1
     assert "Tweede nieuws" in mail_body(inbox.to("follower@example.org")[-1])
     assert len(inbox.to("follower@example.org")) == 2
+
+
+def test_a_proposal_below_the_support_threshold_tells_its_authors_once(
+    app, world, inbox, make_proposal, make_user
+):
+    people = world["people"]
+    weak = make_proposal(world["voting"], people["loser"], State.INSUFFICIENT_SUPPORT)
+    weak.add_event(
+        "insufficient_support", None, "system", to_state=State.INSUFFICIENT_SUPPORT, message="1"
+    )
+    # a co-author who accepted hears of it too; one who turned it off does not
+    co = make_user("mede@example.org", wijk=world["west"])
+    off = make_user("uit@example.org", wijk=world["west"])
+    for person in (co, off):
+        db.session.add(
+            CoAuthor(proposal_id=weak.id, email=person.email, user_id=person.id,
+                     accepted_at=utcnow())
+        )  # fmt: skip
+    settings = NotificationSettings.defaults(off.id)
+    settings.own_outcome = False
+    db.session.add(settings)
+    db.session.commit()
+    run(app)
+    run(app)
+    for address in ("loser@example.org", "mede@example.org"):
+        assert "Je voorstel kreeg te weinig steun" in subjects(inbox, address)
+        assert subjects(inbox, address).count("Je voorstel kreeg te weinig steun") == 1
+    text = mail_body(inbox.to("mede@example.org")[0])
+    assert "staat daarom niet op het stembiljet" in text
+    assert inbox.to("uit@example.org") == []
 
 
 # --- following --------------------------------------------------------------------------------

@@ -21,6 +21,14 @@ from ...urls import external_url
 from ..models import Kind, Outbox
 from .choices import unsubscribe_token
 
+#: the outcomes of one's own proposal that are mailed, with their subject lines (a board's
+#: decision — admitted, rejected, changes asked — is mailed by the proposals' own operations)
+OUTCOME_SUBJECTS = {
+    State.CHOSEN: _l("Je voorstel is gekozen"),
+    State.NOT_CHOSEN: _l("Je voorstel is niet gekozen"),
+    State.INSUFFICIENT_SUPPORT: _l("Je voorstel kreeg te weinig steun"),
+}
+
 
 @dataclass
 class Mail:
@@ -51,13 +59,11 @@ def round_mail(kind: Kind, round_id: int) -> Mail | None:
 
 def outcome_mail(proposal_id: int) -> Mail | None:
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or proposal.state not in (State.CHOSEN, State.NOT_CHOSEN):
+    if proposal is None or proposal.state not in OUTCOME_SUBJECTS:
         return None
     link = external_url("proposals.show", proposal_id=proposal.id)
-    chosen = proposal.state == State.CHOSEN
-    subject = _l("Je voorstel is gekozen") if chosen else _l("Je voorstel is niet gekozen")
-    context = {"proposal": proposal, "chosen": chosen, "link": link}
-    return Mail(subject, "notifications/mail/own_outcome.txt", context)
+    context = {"proposal": proposal, "outcome": proposal.state.value, "link": link}
+    return Mail(OUTCOME_SUBJECTS[proposal.state], "notifications/mail/own_outcome.txt", context)
 
 
 def follow_item(key: str) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...accounts.models import User
 from ...extensions import db, utcnow
 from ...mail import MailError
-from ...proposals.models import CoAuthor, Proposal, State
+from ...proposals.models import CoAuthor, Proposal, ProposalEvent, State
 from ...results.models import Result
 from ...rounds.models import Phase, Round
 from ...rounds.queries import phase_by_dates
@@ -118,10 +118,12 @@ def _queue(rows: Iterable[tuple[int, Kind, str]], now: datetime) -> int:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(values), 500):
-        statement = insert(Outbox).values(values[start : start + 500])
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["user_id", "kind", "subject_key"]
-        ).returning(Outbox.id)
+        statement = (
+            insert(Outbox)
+            .values(values[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["user_id", "kind", "subject_key"])
+            .returning(Outbox.id)
+        )
         # the rows RETURNING gives are the ones added (the skipped give none): a count that
         # holds on both back ends, where rowcount of a multi-row insert does not
         added += len(db.session.execute(statement).all())
@@ -152,8 +154,32 @@ def _round_events(now: datetime) -> list[tuple[int, Kind, str]]:
     return rows
 
 
+def _outcomes(decided: list[tuple[int, State, int]]) -> list[tuple[int, Kind, str]]:
+    """The outcome mail of each (proposal, state, submitter) to its submitter and the co-authors
+    who accepted, who want it."""
+    authors: dict[int, set[int]] = {pid: {submitter} for pid, _state, submitter in decided}
+    if not authors:
+        return []
+    for pid, uid in db.session.execute(
+        select(CoAuthor.proposal_id, CoAuthor.user_id).where(
+            CoAuthor.proposal_id.in_(list(authors)),
+            CoAuthor.accepted_at.is_not(None),
+            CoAuthor.user_id.is_not(None),
+        )
+    ):
+        if uid is not None:
+            authors[pid].add(uid)
+    wanting = set(_people(Kind.OWN_OUTCOME, User.id.in_(set().union(*authors.values()))))
+    rows: list[tuple[int, Kind, str]] = []
+    for pid, state, _submitter in decided:
+        key = f"proposal:{pid}:{state.value}"
+        rows += [(uid, Kind.OWN_OUTCOME, key) for uid in authors[pid] if uid in wanting]
+    return rows
+
+
 def _result_events(now: datetime) -> list[tuple[int, Kind, str]]:
-    """A result out (to who asked for it), and the outcome to each author of a proposal on it."""
+    """A result out (to who asked for it), and the outcome to each author of a proposal on it;
+    and a proposal that fell below the support threshold (it is not on the ballot)."""
     rows: list[tuple[int, Kind, str]] = []
     results = db.session.scalars(
         select(Result).where(Result.closed_at > now - RECENT, Result.closed_at <= now)
@@ -164,28 +190,25 @@ def _result_events(now: datetime) -> list[tuple[int, Kind, str]]:
             continue
         key = f"round:{rnd.id}"
         rows += [(uid, Kind.RESULT, key) for uid in _people(Kind.RESULT, _takes_part(rnd))]
-        decided = list(
-            db.session.execute(
-                select(Proposal.id, Proposal.state, Proposal.submitter_id).where(
-                    Proposal.round_id == rnd.id,
-                    Proposal.state.in_([State.CHOSEN, State.NOT_CHOSEN]),
-                )
+        decided = db.session.execute(
+            select(Proposal.id, Proposal.state, Proposal.submitter_id).where(
+                Proposal.round_id == rnd.id,
+                Proposal.state.in_([State.CHOSEN, State.NOT_CHOSEN]),
             )
         )
-        authors: dict[int, set[int]] = {pid: {submitter} for pid, _state, submitter in decided}
-        for pid, uid in db.session.execute(
-            select(CoAuthor.proposal_id, CoAuthor.user_id).where(
-                CoAuthor.proposal_id.in_(list(authors)),
-                CoAuthor.accepted_at.is_not(None),
-                CoAuthor.user_id.is_not(None),
-            )
-        ):
-            if uid is not None:
-                authors[pid].add(uid)
-        wanting = set(_people(Kind.OWN_OUTCOME, User.id.in_(set().union(*authors.values()))))
-        for pid, state, _submitter in decided:
-            key = f"proposal:{pid}:{state.value}"
-            rows += [(uid, Kind.OWN_OUTCOME, key) for uid in authors[pid] if uid in wanting]
+        rows += _outcomes([(pid, state, submitter) for pid, state, submitter in decided])
+    dropped = db.session.execute(
+        select(Proposal.id, Proposal.state, Proposal.submitter_id)
+        .join(ProposalEvent, ProposalEvent.proposal_id == Proposal.id)
+        .where(
+            ProposalEvent.kind == "insufficient_support",
+            ProposalEvent.created_at > now - RECENT,
+            ProposalEvent.created_at <= now,
+            Proposal.state == State.INSUFFICIENT_SUPPORT,
+        )
+        .distinct()
+    )
+    rows += _outcomes([(pid, state, submitter) for pid, state, submitter in dropped])
     return rows
 
 
