@@ -144,7 +144,12 @@ SCHEMAS: dict[str, Any] = {
     "LedgerEntry": _object(
         {
             "seq": INT,
-            "kind": {"enum": ["grant", "expense", "correction", "reallocation", "return"]},
+            "kind": {
+                "enum": [
+                    *("grant", "expense", "correction", "reallocation", "return"),
+                    *("income", "draw", "round_return"),  # the wijk's pot (issue 22)
+                ]
+            },
             "amount_cents": INT,
             "round": NULLABLE_INT,
             "project": NULLABLE_INT,
