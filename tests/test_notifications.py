@@ -470,3 +470,6 @@ def test_the_wijk_feed_is_valid_atom_with_the_right_entries(app, world, make_cli
     for private in ("Aisha", "Henk", "bestuur@example.org", "author@example.org", "Interne"):
         assert private not in text
     assert make_client().get("/wijk/bestaat-niet/nieuws.atom").status_code == 404
+    # the wijk page points to it, for people and for feed readers
+    wijk_page = make_client().get("/wijk/west").get_data(as_text=True)
+    assert 'type="application/atom+xml" href="/wijk/west/nieuws.atom"' in wijk_page
