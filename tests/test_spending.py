@@ -24,6 +24,7 @@ from wijkbudget.extensions import db, utcnow
 from wijkbudget.proposals.models import State
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending import exports, operations, queries
+from wijkbudget.spending.flags import flags
 from wijkbudget.spending.models import (
     EntryKind,
     Expense,
@@ -516,9 +517,7 @@ def test_audit_desk_flags(world, make_client):
     )
     expense.recorded_at = utcnow() - timedelta(days=40)
     db.session.commit()
-    kinds = {
-        (f.kind, f.project.title) for f in queries.flags(wijk, now=utcnow() + timedelta(days=100))
-    }
+    kinds = {(f.kind, f.project.title) for f in flags(wijk, now=utcnow() + timedelta(days=100))}
     assert ("no-receipt", "Bankjes") in kinds and ("waiting", "Bankjes") in kinds
     assert ("quiet", "Moestuin") in kinds
     councillor = make_client()

@@ -1,11 +1,11 @@
 """Reading the verantwoording: money per project, per round and per wijk (all from the ledger
-and the expenses, in a fixed number of queries), the ledger's pages, and the councillor's flags."""
+and the expenses, in a fixed number of queries) and the ledger's pages. The councillor's flags
+are in flags.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from ..extensions import db, utcnow
+from ..extensions import db
 from ..neighbourhoods.models import Neighbourhood
 from ..proposals.models import Proposal, State
 from ..results.models import Result
@@ -328,66 +328,6 @@ def expense_state_label(state: ExpenseState | str) -> str:
 
 def status_label(status: ProjectStatus | str) -> str:
     return str(PROJECT_STATUSES[ProjectStatus(status)])
-
-
-# --- the councillor's audit desk -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    project: FundedProject
-    text: str
-    expense: Expense | None = None
-
-
-def flags(wijk: Neighbourhood, now: datetime | None = None) -> list[Flag]:
-    """What a councillor should look at: expenses without a receipt or waiting > 30 days,
-    projects without an update for > 90 days or over their grant, an approval by someone who
-    was involved (the application refuses it; flagged anyway)."""
-    now = now or utcnow()
-    projects = projects_of(
-        wijk,
-        selectinload(FundedProject.proposal).selectinload(Proposal.coauthors),
-        selectinload(FundedProject.expenses),
-    )
-    money = money_by_project([p.id for p in projects])
-    result: list[Flag] = []
-    for project in projects:
-        initiators = project.initiator_ids()
-        for expense in project.expenses:
-            if expense.state in (ExpenseState.PENDING, ExpenseState.APPROVED) and not (
-                expense.receipt_name
-            ):
-                result.append(
-                    Flag("no-receipt", project, _("Uitgave zonder bon of factuur."), expense)
-                )
-            if expense.state == ExpenseState.PENDING and expense.recorded_at < now - timedelta(
-                days=30
-            ):
-                result.append(
-                    Flag(
-                        "waiting", project, _("Wacht langer dan 30 dagen op goedkeuring."), expense
-                    )
-                )
-            if expense.decided_by_id is not None and (
-                expense.decided_by_id == expense.recorded_by_id
-                or expense.decided_by_id in initiators
-            ):
-                result.append(
-                    Flag(
-                        "involved",
-                        project,
-                        _("Goedgekeurd door iemand die zelf bij het project hoort."),
-                        expense,
-                    )
-                )
-        last = project.last_update_at or project.created_at
-        if not project.is_closed and last < now - timedelta(days=90):
-            result.append(Flag("quiet", project, _("Langer dan 90 dagen geen voortgangsbericht.")))
-        if money[project.id].spent > money[project.id].granted:
-            result.append(Flag("over", project, _("Meer uitgegeven dan toegekend.")))
-    return result
 
 
 @dataclass
