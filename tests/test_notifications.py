@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import mail_body, stored_result
+from tests.test_get_writes_nothing import watching
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.notifications import operations
@@ -381,8 +382,11 @@ def test_unsubscribe_without_login_for_that_kind_only(app, world, inbox, make_cl
     path = unsubscribe_path(mails["Het stemmen is begonnen"])
     client = make_client()  # not signed in
 
-    page = client.get(path)
-    assert page.status_code == 200
+    with watching() as watch:
+        page = client.get(path)
+        forged_page = client.get(path[:-4] + "xxxx")
+    assert page.status_code == 200 and forged_page.status_code == 404
+    assert watch.statements and not watch.writes() and not watch.flushes and not watch.commits
     assert "Ja, meld me hiervoor af" in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(NotificationSettings, eager.id).voting_opens  # a GET writes nothing
