@@ -54,6 +54,8 @@ def _edit(board_client, rnd, **dates):
 
 def test_the_form_cannot_move_the_end_of_voting_once_it_opened(ends_soon, board_client):
     end = ends_soon.result_opens
+    page = f"/wijk/{ends_soon.neighbourhood.slug}/bestuur/rondes/{ends_soon.id}/bewerken"
+    assert "einde van de stemming liggen vast" in board_client.get(page).get_data(as_text=True)
     response = _edit(board_client, ends_soon, result_opens=_local(end + timedelta(days=3)))
     assert response.status_code == 422
     assert "de datums van het stemmen" in response.get_data(as_text=True)
