@@ -422,6 +422,9 @@ def test_the_funded_projects_on_the_wijk_map(app, mapped, board, make_user, clie
     assert svg_markers(page) == {1: "Bankje &lt;b&gt;"}
     assert list_entries(page) == {1: "Bankje &lt;b&gt;"}
     assert 'fill="#0a4f8a"' in page  # a project's marker
+    # and on the wijk's money page
+    money = client.get("/wijk/west/geld").get_data(as_text=True)
+    assert svg_markers(money) == {1: "Bankje &lt;b&gt;"} == list_entries(money)
 
 
 def test_the_layout_numbers_the_map_and_the_list_alike(app):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from ...exports import to_people_csv, to_typed_xlsx
 from ...extensions import db, paginate, utcnow
 from ...guards import audit_reader_required, oversight_required, public
 from ...loaders import load_round, wijk_or_404
+from ...maps import queries as map_queries
 from ...neighbourhoods.models import Neighbourhood
 from ...results import queries as results_queries
 from .. import checkpoints, exports, operations, people_exports, queries
@@ -40,6 +41,9 @@ def wijk_money(slug: str) -> Any:
         ledger_state=checkpoints.ledger_state(wijk, checkpoints.stored(wijk.id)),
         available=queries.wijk_available(wijk),
         status_label=queries.status_label,
+        the_map=map_queries.projects_map(
+            wijk, project_url=lambda pid: url_for("spending.project", project_id=pid)
+        ),
     )
 
 
