@@ -43,7 +43,7 @@ def ballot_items(rnd: Round) -> tuple[dict[int, str], list[BallotItem]]:
     costs: the same for every voter, so built once per change (see pagecache.fragment)."""
 
     def build() -> tuple[dict[int, str], list[BallotItem]]:
-        proposals = queries.ballot_proposals(rnd)
+        proposals = queries.ballot_proposals(rnd, photos=True)
         item = _item_macro(rnd, CHOICE_MARK)
         return (
             {p.id: str(item(p)) for p in proposals},  # type: ignore[operator]  # a Jinja macro

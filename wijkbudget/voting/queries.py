@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, load_only, selectinload
+from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
 from .. import sealing
 from ..accounts.models import User
@@ -58,10 +58,13 @@ def code_by_text(text: str) -> VotingCode | None:
     return db.session.scalar(fast.code_by_hash_query(), {"code_hash": code_hash(typed)})
 
 
-def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Proposal]:
+def ballot_proposals(
+    rnd: Round, chosen: Iterable[int] | None = None, *, photos: bool = False
+) -> list[Proposal]:
     """The proposals on the ballot, with only what the ballot, the review and the paper batch
     show (not the long description and the rest: the ballot is the busiest page of a vote);
-    with ``chosen``, only those of them (the review)."""
+    with ``chosen``, only those of them (the review); with ``photos``, their photos too (the
+    online ballot shows the first beside each proposal)."""
     query = (
         select(Proposal)
         .options(
@@ -73,13 +76,14 @@ def ballot_proposals(rnd: Round, chosen: Iterable[int] | None = None) -> list[Pr
                 Proposal.board_cost_cents,
                 raiseload=True,
             ),
-            selectinload(Proposal.images),  # the photo beside each proposal
         )
         .where(Proposal.round_id == rnd.id, Proposal.state == State.ADMITTED)
         .order_by(Proposal.id)
     )
     if chosen is not None:
         query = query.where(Proposal.id.in_(list(chosen)))
+    if photos:  # joined: the ballot page stays one statement for its proposals, however many
+        return list(db.session.scalars(query.options(joinedload(Proposal.images))).unique())
     return list(db.session.scalars(query))
 
 
