@@ -7,6 +7,7 @@ its use case; each part is skipped when it is there already (the demo loaded bef
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from .accounts.models import Role, User
 from .demo_money import TREASURER
 from .dialogue import operations as dialogue
 from .dialogue.models import Thread
-from .extensions import db
+from .extensions import db, utcnow
 from .neighbourhoods.models import Neighbourhood
 from .rounds.models import Round
 from .spending.models import FundedProject
@@ -79,5 +80,10 @@ def add_conversation_after_the_vote(round_title: str, board: User) -> None:
     asker = db.session.scalar(select(User).where(User.email == QUESTION[0]))
     if asker is None:
         return
-    question = dialogue.ask_after_the_vote(asker, project, QUESTION[1])
-    dialogue.post_comment(board, question.thread, ANSWER, parent=question, as_board=True)
+    # last month (so a person trying the demo is not held by the 30-second pace)
+    asked = utcnow() - timedelta(days=30)
+    question = dialogue.ask_after_the_vote(asker, project, QUESTION[1], now=asked)
+    answered = asked + timedelta(days=2)
+    dialogue.post_comment(
+        board, question.thread, ANSWER, parent=question, as_board=True, now=answered
+    )

@@ -85,7 +85,12 @@ def thread_after_the_vote(subject: FundedProject | Expense) -> Thread:
 
 @use_case
 def ask_after_the_vote(
-    user: User, subject: FundedProject | Expense, body: str, *, as_board: bool = False
+    user: User,
+    subject: FundedProject | Expense,
+    body: str,
+    *,
+    as_board: bool = False,
+    now: datetime | None = None,
 ) -> Comment:
     """The first question about a funded project or an expense (or any later one): the thread
     (made now if need be) and the comment, in one transaction; a refused comment (closed,
@@ -93,7 +98,7 @@ def ask_after_the_vote(
 
     Locks: as thread_after_the_vote, then as post_comment (round → project → thread → person)."""
     thread = thread_after_the_vote(subject)
-    return post_comment(user, thread, body, as_board=as_board)
+    return post_comment(user, thread, body, as_board=as_board, now=now)
 
 
 @use_case
