@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser.test_accessibility import blocking_violations, login
 from tests.test_map import mapped, pixel_of  # noqa: F401 (the fixture)
+from wijkbudget.accounts.models import Role
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -72,3 +73,56 @@ def test_an_author_places_a_proposal_on_the_map(
     page.get_by_role("button", name="Toon").click()
     expect(page.get_by_role("heading", name="Kaart van de voorstellen: Oog in Al")).to_be_visible()
     expect(page.locator(".map-list").get_by_role("link", name="Feest")).to_have_count(0)
+
+
+def test_the_admin_loads_the_buurten_map(
+    mapped: Any,  # noqa: F811
+    make_user: Any,
+    new_page: Any,
+    shoot: Any,
+    javascript: bool,
+    tmp_path: Any,
+) -> None:
+    from tests.test_map import SQUARES, collection, feature  # the test files, only here
+
+    make_user("beheer@example.org", roles=((Role.ADMIN, None),))
+    upload = tmp_path / "buurten.geojson"
+    upload.write_bytes(
+        collection(
+            *(feature(n, r) for n, r in SQUARES.items()),
+            feature("Zuilen", [[5.09, 52.10], [5.11, 52.10], [5.11, 52.11], [5.09, 52.11]]),
+        )
+    )
+    page = new_page()
+    login(page, "beheer@example.org")
+    page.goto("/beheer/wijken/west")
+    page.get_by_role("link", name="Kaart van de buurten laden (GeoJSON)").click()
+    expect(page.get_by_role("heading", name="Kaart van wijk West")).to_be_visible()
+    page.get_by_label("GeoJSON-bestand met de buurten (hoogstens 5 MB)").set_input_files(
+        str(upload)
+    )
+    page.get_by_role("button", name="Kaart laden").click()
+    expect(page.get_by_text("De kaart is geladen: 4 buurten, waarvan 1 nieuw.")).to_be_visible()
+    expect(page.get_by_role("img", name="Kaart van wijk West")).to_be_visible()
+    expect(page.locator("svg.wijk-map path.map-buurt")).to_have_count(4)
+    shoot(page, "01-kaart-geladen")
+    no_axe_findings(page, javascript)
+
+    # a hostile file: a Dutch message at the field, the map as it was
+    upload.write_bytes(b'{"type": "FeatureCollection", "x": NaN}')
+    page.get_by_label("GeoJSON-bestand met de buurten (hoogstens 5 MB)").set_input_files(
+        str(upload)
+    )
+    page.get_by_role("button", name="Kaart laden").click()
+    expect(page.locator("#outlines-error")).to_have_text(
+        "Het bestand bevat een getal dat geen getal is (NaN)."
+    )
+    expect(page.locator("svg.wijk-map path.map-buurt")).to_have_count(4)
+    shoot(page, "02-bestand-geweigerd")
+    no_axe_findings(page, javascript)
+
+    page.goto("/wijk/west")
+    page.get_by_role("link", name="Kaart van de wijk, met de gekozen projecten").click()
+    expect(page.get_by_role("img", name="Kaart van wijk West")).to_be_visible()
+    expect(page.locator(".map-list > li", has_text="Zuilen")).to_contain_text("geen gekozen")
+    no_axe_findings(page, javascript)
