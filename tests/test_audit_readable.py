@@ -4,7 +4,7 @@ their own; the recorded text itself stays as it was written."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from wijkbudget.audit import render
 from wijkbudget.audit.models import AuditEvent
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.rounds import operations as rounds
+from wijkbudget.rounds.models import Phase
 from wijkbudget.spending import operations
 
 
@@ -61,3 +62,20 @@ def test_an_extension_shows_the_end_before_and_after(voting_round, board, make_u
     assert words.after.startswith("einde van de stemming: ")
     assert words.before != words.after.split(" · ")[0]
     assert "reden: Brieven te laat" in words.after
+
+
+def test_a_round_edit_shows_what_changed_with_its_dates_before_and_after(west, board, make_round):
+    rnd = make_round(west, Phase.REVIEW, title="Oud")
+    data = rounds.RoundData(
+        title="Nieuw", introduction="x", budget_cents=rnd.budget_cents,
+        min_cost_cents=rnd.min_cost_cents, max_cost_cents=rnd.max_cost_cents,
+        categories=[c.name for c in rnd.categories], criteria=[], support_enabled=True,
+        dates={Phase.VOTING: datetime(2030, 3, 1, 9, 0, tzinfo=UTC)},
+    )  # fmt: skip
+    rounds.update_round(board, rnd, data)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.update")).one()
+    words = render.events([event])[event.id]
+    assert "budget" not in words.before and "budget" not in words.after  # unchanged: left out
+    assert "titel: Oud" in words.before and "titel: Nieuw" in words.after
+    assert "stemmen begint: 1 mrt 2030 10:00" in words.after  # in Dutch time
+    assert "stemmen begint" not in words.before  # it had no date before

@@ -151,12 +151,23 @@ def _value(key: str, value: str, people: dict[int, str]) -> str:
     return str(word) if word is not None else value
 
 
-def readable(summary: str, people: dict[int, str]) -> str:
-    """One summary in words: "bedrag: € 80,00 · penvoerder: Ria"."""
+def readable(summary: str, people: dict[int, str], only: set[str] | None = None) -> str:
+    """One summary in words: "bedrag: € 80,00 · penvoerder: Ria" (``only``: those keys)."""
     return " · ".join(
         f"{KEY_LABELS.get(key, key.replace('_', ' '))}: {_value(key, value, people)}"
         for key, value in pairs(summary)
+        if only is None or key in only
     )
+
+
+def changed_keys(before: str, after: str) -> set[str] | None:
+    """The keys whose value differs between before and after, when both name the same keys
+    (a round edit records all its fields twice: the page shows what changed); else None."""
+    old, new = dict(pairs(before)), dict(pairs(after))
+    if not old or not new:
+        return None
+    changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    return changed or None
 
 
 @dataclass(frozen=True)
@@ -219,11 +230,12 @@ def events(items: Iterable[AuditEvent]) -> dict[int, Readable]:
     """Each event of a page in words, by its id: a fixed number of queries for the page."""
     listed = list(items)
     people, titles = _people(listed), _titles(listed)
-    return {
-        event.id: Readable(
+    result = {}
+    for event in listed:
+        only = changed_keys(event.before, event.after)
+        result[event.id] = Readable(
             subject=subject(event, titles),
-            before=readable(event.before, people),
-            after=readable(event.after, people),
+            before=readable(event.before, people, only),
+            after=readable(event.after, people, only),
         )
-        for event in listed
-    }
+    return result
