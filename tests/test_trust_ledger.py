@@ -253,7 +253,8 @@ def test_verify_with_the_councillors_file_names_the_wijk_whose_chain_was_rewritt
     wijk, path = signed_wijk
     statements = list(TAMPERING[how])
     if how == "truncated" and database.postgresql:
-        statements = ["TRUNCATE ledger_entry"]
+        # CASCADE: the income booked in it refers to the ledger (wijk_income.entry_id)
+        statements = ["TRUNCATE ledger_entry CASCADE"]
     # the owner hides the evidence in the database too: the stored checkpoints go as well
     database.tamper(*statements, "DELETE FROM ledger_checkpoint")
     if how == "recomputed":
@@ -406,10 +407,11 @@ def test_the_runtime_role_cannot_truncate_the_ledger_nor_disable_its_trigger(
             db.session.execute(text(statement))
         db.session.rollback()
     assert database.scalar("SELECT count(*) FROM ledger_entry") == 4
-    # and the owner, which may disable triggers, is refused TRUNCATE while they are on
+    # and the owner, which may disable triggers, is refused TRUNCATE while they are on (also
+    # with CASCADE, which the foreign key from the income booked in it calls for)
     with pytest.raises(DBAPIError, match="append-only"), database.superuser.begin() as connection:
         connection.execute(text(f"SET ROLE {database.owner}"))
-        connection.execute(text("TRUNCATE ledger_entry"))
+        connection.execute(text("TRUNCATE ledger_entry CASCADE"))
 
 
 def test_the_roles_command_prints_its_sql_and_changes_nothing(app, database):
