@@ -163,7 +163,7 @@ def test_another_wijks_ids_are_404(funded, make_client, make_proposal):
     assert threads() == 0
 
 
-def test_an_expense_of_another_project_is_404(funded, make_proposal):
+def test_an_expense_of_another_project_is_404(funded, make_proposal, make_client):
     rnd = funded.project.round
     second = make_proposal(rnd, funded.people["resident"], State.CHOSEN, title="Moestuin")
     spending.grant_chosen(funded.people["board"], rnd, [second], utcnow())
@@ -172,9 +172,9 @@ def test_an_expense_of_another_project_is_404(funded, make_proposal):
         select(FundedProject).where(FundedProject.proposal_id == second.id)
     )
     url = f"/wijk/{funded.wijk.slug}/projecten/{other_project.id}/uitgaven/{funded.expense.id}"
-    from flask import current_app  # (here: the test client of the app under test)
-
-    assert current_app.test_client().get(url).status_code == 404
+    assert make_client().get(url).status_code == 404
+    own = url.replace(f"/{other_project.id}/", f"/{funded.project.id}/")
+    assert make_client().get(own).status_code == 200
 
 
 def test_the_same_rules_as_the_wijkdialoog(funded, make_client):
