@@ -6,13 +6,11 @@ findings) at 1280 and 375 px."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import finish_sign_in
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 from wijkbudget.accounts.models import Role
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.i18n import utc_to_local
@@ -34,21 +32,12 @@ def running_vote(make_wijk, make_user, make_round, make_proposal):
     return rnd
 
 
-def login(page: Any, email: str) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    finish_sign_in(page, email)
-    expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
-
-
 def test_the_board_extends_the_vote_and_residents_read_why(running_vote, new_page, shoot):
     rnd = running_vote
     url = f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}"
     later = utc_to_local(rnd.result_opens + timedelta(days=3))
     page = new_page()
-    login(page, "henk@zuid.example")
+    sign_in(page, "henk@zuid.example")
     page.goto(url)
     form = page.locator("form#verlengen")
     expect(form.get_by_role("heading", name="Stemming verlengen")).to_be_visible()
@@ -85,7 +74,7 @@ def test_the_round_page_with_the_extension_passes_axe(running_vote, new_page, ja
     rnd = running_vote
     url = f"/wijk/{rnd.neighbourhood.slug}/rondes/{rnd.id}"
     page = new_page()
-    login(page, "henk@zuid.example")
+    sign_in(page, "henk@zuid.example")
     page.goto(url)
     form = page.locator("form#verlengen")
     form.get_by_label("Nieuw einde van de stemming").fill(
