@@ -221,6 +221,8 @@ def pages(w: World) -> dict[str, list[str]]:
         f"/bevestigen/{w.unverified_token}",
         f"/wachtwoord-vergeten/{w.reset_token}",
         f"{wijk}/nieuws.atom",
+        f"{wijk}/projecten/{w.project}/gesprek",
+        "/bevestigingsmail-opnieuw",
     ]
     resident = [
         *public[:12],
