@@ -305,3 +305,33 @@ def test_odd_income_input_is_refused_with_a_message(scene, make_client, data):
         == 404
     )
     assert client.post(f"{board_page}/rondes/999999/budget", {}, page=board_page).status_code == 404
+
+
+def test_a_waiting_income_can_be_withdrawn_a_confirmed_one_not(scene, make_client):
+    wijk, _other, _rnd, people = scene
+    data = operations.IncomeData(4_500_000_00, "Gemeente", date(2026, 1, 1), "Een nul te veel")
+    wrong = operations.record_income(people["board"], wijk, data)
+    wrong_id = wrong.id
+    client = make_client()
+    client.login(people["board"].email)
+    board_page = f"/wijk/{wijk.slug}/bestuur/geld"
+    response = client.post(f"{board_page}/inkomsten/{wrong_id}/intrekken", {}, page=board_page)
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Income, wrong_id) is None
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "income.withdraw", AuditEvent.object_id == wrong_id
+            )
+        )
+        == 1
+    )
+    assert queries.wijk_available(wijk) == 0
+    right = operations.record_income(
+        people["board"], wijk, operations.IncomeData(100_00, "Gemeente", date(2026, 1, 1), "Pot")
+    )
+    operations.confirm_income(people["board2"], right)
+    refused = client.post(f"{board_page}/inkomsten/{right.id}/intrekken", {}, page=board_page)
+    assert refused.status_code == 409
+    assert queries.wijk_available(wijk) == 100_00

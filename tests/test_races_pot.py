@@ -144,3 +144,37 @@ def test_an_income_confirmed_at_once_is_counted_once(scene, clients):
         assert pot(scene) == before + 250_000 + attempt
         assert audits("income.confirm", income_id, "wijk_income") == 1
         assert operations.verify(scene.wijk.id).ok
+
+
+def test_a_confirmation_and_a_withdrawal_at_once_one_wins(scene, clients):
+    tabs = clients(*["bestuur2@example.org", "bestuur@example.org"] * (N // 2))
+    for attempt in repeat():
+        data = operations.IncomeData(100_000 + attempt, "Sponsor", date(2026, 2, 1), "Bankjes")
+        income_id = operations.record_income(scene.board, scene.wijk, data).id
+        before = pot(scene)
+        fresh()
+
+        def contender(i: int, income_id: int = income_id) -> Any:
+            client, token = tabs[i]
+            what = "bevestigen" if i % 2 == 0 else "intrekken"
+            url = f"/wijk/{scene.slug}/bestuur/geld/inkomsten/{income_id}/{what}"
+            return lambda: client.raw.post(url, data={"csrf_token": token})
+
+        responses = race(N, contender)
+        assert_no_server_errors(responses)
+        codes = statuses(responses)
+        # one wins; the others are told it was done (409), or, once withdrawn, gone (404)
+        assert codes.count(303) == 1 and set(codes) <= {303, 404, 409}, codes
+        fresh()
+        income = db.session.get(Income, income_id)
+        booked = count(
+            LedgerEntry,
+            LedgerEntry.kind == EntryKind.INCOME,
+            LedgerEntry.amount_cents == 100_000 + attempt,
+        )
+        if income is None:  # withdrawn first: never counted
+            assert booked == 0 and pot(scene) == before
+        else:  # confirmed first: booked once, and it stays
+            assert income.state == IncomeState.CONFIRMED and booked == 1
+            assert pot(scene) == before + 100_000 + attempt
+        assert operations.verify(scene.wijk.id).ok

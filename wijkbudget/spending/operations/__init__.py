@@ -43,6 +43,7 @@ from .pot import (
     drawn_for_round,
     record_income,
     return_leftover,
+    withdraw_income,
 )
 from .progress import MAX_PHOTOS, add_update, close_project
 from .projects import grant_chosen, reallocate, set_plan, set_treasurer
@@ -74,4 +75,5 @@ __all__ = [
     "verify",
     "verify_all",
     "verify_chain",
+    "withdraw_income",
 ]

@@ -121,6 +121,29 @@ def confirm_income(board: User, income: Income, now: datetime | None = None) -> 
     return entry
 
 
+@use_case
+def withdraw_income(board: User, income: Income) -> None:
+    """A board member takes back income that waits for confirmation (a wrong amount, recorded
+    twice): it never counted, so it goes, with a line in the audit log. Confirmed income stays
+    (409): the ledger keeps it.
+
+    Locks: the income (its state is read under it; a confirmation at the same moment waits)."""
+    income = lock_or_gone(Income, income)
+    _check_board(board, income.neighbourhood)
+    if income.is_confirmed:
+        raise Conflict(_("Deze inkomsten zijn al bevestigd."))
+    record(
+        "income.withdraw",
+        actor=board,
+        role="board",
+        obj=income,
+        neighbourhood=income.neighbourhood_id,
+        before={"bedrag": income.amount_cents, "van": income.source, "waarvoor": income.purpose},
+    )
+    db.session.delete(income)
+    db.session.flush()
+
+
 def drawn_for_round(round_id: int) -> int:
     """What was drawn from the pot for this round (corrections included)."""
     return queries.by_round_and_kind([round_id])[round_id][EntryKind.DRAW]

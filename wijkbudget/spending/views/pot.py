@@ -124,6 +124,18 @@ def confirm_income(wijk: Neighbourhood, income_id: int) -> Any:
     )
 
 
+@bp.post("/wijk/<slug>/bestuur/geld/inkomsten/<int:income_id>/intrekken")
+@board_required
+def withdraw_income(wijk: Neighbourhood, income_id: int) -> Any:
+    income = in_wijk_or_404(db.session.get(Income, income_id), wijk)
+    return run_action(
+        lambda: operations.withdraw_income(current_user, income),
+        done=_("De inkomsten zijn ingetrokken. Ze hebben nooit meegeteld."),
+        to=url_for(".pot_board", slug=wijk.slug),
+        again=_again(wijk),
+    )
+
+
 @bp.post("/wijk/<slug>/bestuur/geld/rondes/<int:round_id>/budget")
 @board_required
 def draw_budget(wijk: Neighbourhood, round_id: int) -> Any:
