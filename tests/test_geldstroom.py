@@ -335,3 +335,22 @@ def test_a_waiting_income_can_be_withdrawn_a_confirmed_one_not(scene, make_clien
     refused = client.post(f"{board_page}/inkomsten/{right.id}/intrekken", {}, page=board_page)
     assert refused.status_code == 409
     assert queries.wijk_available(wijk) == 100_00
+
+
+def test_verify_finds_a_round_return_that_does_not_add_up(scene, make_round):
+    wijk, _other, rnd, people = scene
+    income = operations.record_income(
+        people["board"], wijk, operations.IncomeData(2_000_000, "Gemeente", date(2026, 1, 1), "P")
+    )
+    operations.confirm_income(people["board2"], income)
+    operations.draw_budget(people["board"], rnd)
+    operations.grant_chosen(people["board"], rnd, [], utcnow())
+    assert operations.verify(wijk.id).ok  # all 10.000 back: drawn minus nothing granted
+    # money "back" from a round that never drew any: made out of nothing
+    undrawn = make_round(wijk, Phase.RESULT, title="Zonder pot")
+    operations.append(
+        wijk.id, EntryKind.ROUND_RETURN, 500, actor=people["board"], round_id=undrawn.id
+    )
+    db.session.commit()
+    result = operations.verify(wijk.id)
+    assert not result.ok and f"ronde {undrawn.id} terugging" in result.problem

@@ -284,7 +284,40 @@ def _income_problem(wijk_id: int, chain: Verification) -> Verification | None:
     if income is not None:
         problem = _("Inkomsten %(id)d zijn bevestigd, maar staan niet in het grootboek.", id=income)
         return _mismatch(chain, problem)
-    return None
+    return _round_return_problem(wijk_id, chain)
+
+
+def _round_return_problem(wijk_id: int, chain: Verification) -> Verification | None:
+    """What flowed back from a round is what was drawn for it minus what its projects were
+    granted (grants and draws are never corrected). The first round where not, or None."""
+
+    def kind_sum(kind: EntryKind) -> Any:
+        return func.coalesce(
+            func.sum(case((LedgerEntry.kind == kind, LedgerEntry.amount_cents), else_=0)), 0
+        )
+
+    back = kind_sum(EntryKind.ROUND_RETURN)
+    expected = kind_sum(EntryKind.DRAW) - kind_sum(EntryKind.GRANT)
+    round_id = db.session.scalar(
+        select(LedgerEntry.round_id)
+        .where(
+            LedgerEntry.neighbourhood_id == wijk_id,
+            LedgerEntry.round_id.is_not(None),
+            LedgerEntry.kind.in_((EntryKind.DRAW, EntryKind.GRANT, EntryKind.ROUND_RETURN)),
+        )
+        .group_by(LedgerEntry.round_id)
+        .having(back != 0, back != expected)
+        .order_by(LedgerEntry.round_id)
+        .limit(1)
+    )
+    if round_id is None:
+        return None
+    problem = _(
+        "Wat van ronde %(id)d terugging naar de pot, is niet wat uit de pot kwam min wat de "
+        "projecten kregen.",
+        id=round_id,
+    )
+    return _mismatch(chain, problem)
 
 
 def _mismatch(chain: Verification, problem: str, **about: int) -> Verification:
