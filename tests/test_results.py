@@ -194,7 +194,8 @@ def test_downloads_recount_to_the_same_result(voted, board, client):
 
 
 def test_the_readme_recount_script_gives_the_stored_result(voted, board, client, tmp_path):
-    """The three commands of the README: download, check the digest, recount with pabutools."""
+    """The README's three commands: download, check the digest, recount with pabutools (the
+    script is in docs/tally.md, which the README links)."""
     rnd, _p = voted
     operations.close_voting(board, rnd, confirmed=True)
     db.session.commit()
@@ -204,7 +205,9 @@ def test_the_readme_recount_script_gives_the_stored_result(voted, board, client,
     ballots.write_bytes(pb.data)
     assert hashlib.sha256(ballots.read_bytes()).hexdigest() == result.ballots_sha256
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    script = readme.split("<!-- recount.py", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "docs/tally.md#recount-it-yourself" in readme
+    doc = (Path(__file__).parent.parent / "docs" / "tally.md").read_text()
+    script = doc.split("<!-- recount.py", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     (tmp_path / "recount.py").write_text(script)
     out = subprocess.run(
         [sys.executable, str(tmp_path / "recount.py"), str(ballots)],
