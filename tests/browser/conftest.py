@@ -147,3 +147,18 @@ def sign_in(page: Any, email: str) -> None:
     page.get_by_role("button", name="Inloggen").click()
     finish_sign_in(page, email)
     playwright_api.expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
+
+
+def no_axe_findings(page: Any, javascript: bool) -> None:
+    """axe-core on the page at 1280 and at 375 px finds nothing serious or critical (axe runs in
+    the page: without JavaScript there is nothing to run)."""
+    if not javascript:
+        return
+    # axe is a test extra: a journey without JavaScript needs none of it
+    from tests.browser.test_accessibility import blocking_violations
+
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        found = blocking_violations(page)
+        assert not found, f"{page.url} at {width} px:\n" + "\n".join(found)
+    page.set_viewport_size({"width": 1280, "height": 900})

@@ -6,12 +6,12 @@ axe-core (with JavaScript) finds nothing serious or critical on the pages."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.test_accessibility import blocking_violations, login
+from tests.browser.conftest import no_axe_findings
+from tests.browser.test_accessibility import login
 from wijkbudget.extensions import db
 from wijkbudget.rounds.models import Phase
 from wijkbudget.spending.models import EntryKind, Income, IncomeState, LedgerEntry
@@ -20,18 +20,6 @@ from wijkbudget.spending.models import EntryKind, Income, IncomeState, LedgerEnt
 def euro(amount: str) -> re.Pattern[str]:
     """'45.000,00' as the pages write it: '€ 45.000,00', with any kind of space."""
     return re.compile(r"€\s" + re.escape(amount))
-
-
-def no_serious_findings(page: Any, javascript: bool) -> None:
-    """axe-core at 1280 and at 375 px (it needs JavaScript in the page)."""
-    if not javascript:
-        return
-    original = page.viewport_size
-    for width in (1280, 375):
-        page.set_viewport_size({"width": width, "height": 900})
-        found = blocking_violations(page)
-        assert not found, f"{page.url} at {width} px:\n" + "\n".join(found)
-    page.set_viewport_size(original)
 
 
 def test_the_board_fills_the_pot_and_a_visitor_follows_the_euro(
@@ -49,7 +37,7 @@ def test_the_board_fills_the_pot_and_a_visitor_follows_the_euro(
     expect(henk.get_by_role("heading", level=1)).to_contain_text("inkomsten en de pot")
     henk.get_by_role("button", name="Inkomsten invoeren").click()
     expect(henk.locator(".error-summary")).to_contain_text("Vul in van wie het geld komt")
-    no_serious_findings(henk, javascript)
+    no_axe_findings(henk, javascript)
     henk.get_by_label("Bedrag (euro)").fill("45.000,00")
     henk.get_by_label("Van wie komt het geld?").fill("Gemeente Utrecht")
     henk.get_by_label("Datum van ontvangst").fill("2026-01-15")
@@ -72,7 +60,7 @@ def test_the_board_fills_the_pot_and_a_visitor_follows_the_euro(
     card.get_by_role("button", name="Bevestigen: het geld is binnen").click()
     expect(ria.locator(".flash-success")).to_contain_text("bevestigd")
     expect(ria.locator("main")).to_contain_text(euro("45.000,00"))
-    no_serious_findings(ria, javascript)
+    no_axe_findings(ria, javascript)
     ria.get_by_role("button", name=euro("10.000,00")).click()
     expect(ria.locator(".flash-success")).to_contain_text("uit de pot gehaald")
     expect(ria.locator("main")).to_contain_text(re.compile(r"Nu in de pot: €\s35\.000,00"))
@@ -94,4 +82,4 @@ def test_the_board_fills_the_pot_and_a_visitor_follows_the_euro(
     round_card = visitor.locator(f"#ronde-{round_id}")
     expect(round_card).to_contain_text("Wijkbudget West 2027")
     shoot(visitor, "geldstroom")
-    no_serious_findings(visitor, javascript)
+    no_axe_findings(visitor, javascript)

@@ -9,12 +9,12 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in
 from tests.browser.test_journeys_vote_and_money import (  # noqa: F401 (fixtures)
     ballot_url,
     cast_after_review,
     counted_ballots,
     knapsack,
-    login,
     people,
 )
 from wijkbudget.extensions import db
@@ -74,7 +74,7 @@ def test_who_voted_with_the_account_is_told_so_by_the_code_page(
     db.session.commit()
     [code] = voting.batch_codes(batch)
     page = new_page()
-    login(page, people["kees"].email)
+    sign_in(page, people["kees"].email)
     page.goto(ballot_url(rnd))
     page.get_by_label("Speeltuin").check()
     page.get_by_role("button", name="Naar controleren").click()

@@ -14,8 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import follow
-from tests.browser.test_journeys_vote_and_money import login
+from tests.browser.conftest import follow, sign_in
 from tests.test_letters import (  # noqa: F401 (fixtures)
     address_list,
     letters_round,
@@ -46,7 +45,7 @@ def test_the_board_makes_letters_from_200_addresses_and_downloads_the_pdf(
 ):
     rnd = letters_round
     page = new_page()
-    login(page, board.email)
+    sign_in(page, board.email)
     to_letters(page, rnd)
     shoot(page, "brieven")
     page.get_by_label("Bestand met adressen").set_input_files(file(address_list(200)))
@@ -92,7 +91,7 @@ def test_a_list_with_mistakes_is_refused_and_a_batch_is_revoked_after_asking(
 ):
     rnd = letters_round
     page = new_page()
-    login(page, board.email)
+    sign_in(page, board.email)
     to_letters(page, rnd)
     wrong = address_list(3) + '=HYPERLINK("http://evil.example");9;3531 AB;;\n'
     page.get_by_label("Bestand met adressen").set_input_files(file(wrong))
@@ -128,7 +127,7 @@ def test_the_letters_pages_pass_axe(letters_round, board, new_page, javascript):
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
     rnd = letters_round
     page = new_page()
-    login(page, board.email)
+    sign_in(page, board.email)
     to_letters(page, rnd)
     page.get_by_label("Bestand met adressen").set_input_files(file("Kanaalstraat;x;3531AB\n"))
     page.get_by_role("button", name="Brieven maken uit dit bestand").click()

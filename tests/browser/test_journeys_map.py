@@ -10,23 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_accessibility import blocking_violations, login
+from tests.browser.conftest import no_axe_findings
+from tests.browser.test_accessibility import login
 from tests.test_map import mapped, pixel_of  # noqa: F401 (the fixture)
 from wijkbudget.accounts.models import Role
 
 expect = pytest.importorskip("playwright.sync_api").expect
-
-
-def no_axe_findings(page: Any, javascript: bool) -> None:
-    if not javascript:
-        return  # axe-core runs in the page
-    pytest.importorskip("axe_playwright_python.sync_playwright")
-    original = page.viewport_size
-    for width in (1280, 375):
-        page.set_viewport_size({"width": width, "height": 900})
-        found = blocking_violations(page)
-        assert not found, f"axe at {width} px:\n" + "\n".join(found)
-    page.set_viewport_size(original)
 
 
 @pytest.mark.parametrize("width", [375, 1280])

@@ -11,24 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.browser.test_accessibility import blocking_violations, login
+from tests.browser.conftest import no_axe_findings
+from tests.browser.test_accessibility import login
 from tests.test_notifications import world  # noqa: F401 (the fixture)
 from wijkbudget.extensions import db
 from wijkbudget.notifications.models import Follow, Kind, NotificationSettings
 from wijkbudget.notifications.operations import unsubscribe_token
 
 expect = pytest.importorskip("playwright.sync_api").expect
-
-
-def no_axe_findings(page: Any, javascript: bool) -> None:
-    if not javascript:
-        return  # axe-core runs in the page
-    pytest.importorskip("axe_playwright_python.sync_playwright")
-    for width in (1280, 375):
-        page.set_viewport_size({"width": width, "height": 900})
-        found = blocking_violations(page)
-        assert not found, f"axe at {width} px:\n" + "\n".join(found)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_a_resident_follows_a_proposal_and_chooses_her_mail(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.browser.conftest import no_axe_findings
 from tests.browser.test_journeys_residents import log_in, quick_hashes  # noqa: F401
-from tests.browser.test_journeys_start import no_axe_findings
 from tests.test_photos import camera_jpeg, stored_photo
 from wijkbudget.extensions import db
 from wijkbudget.proposals.models import State

@@ -425,9 +425,9 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
     expect(raad.locator("main")).to_contain_text("Het grootboek klopt")
     expect(raad.locator("main")).to_contain_text(head.hash)
     shoot(raad, "controle")
-    line = raad.locator("main li").filter(has_text=re.compile(r"^\s*uitgaven:"))
+    line = raad.locator("main li").filter(has_text=re.compile(r"^\s*uitgaven:", re.IGNORECASE))
     with raad.expect_download() as download:
-        line.get_by_role("link", name="Excel").click()
+        line.get_by_role("link", name="Excel", exact=True).click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.suffix == ".xlsx"
@@ -435,6 +435,8 @@ def test_expense_with_receipt_approved_in_the_ledger_and_audited(
     header, *rows = sheet.iter_rows(values_only=True)
     found = [dict(zip(header, row, strict=True)) for row in rows if "Bouwmarkt West" in row]
     assert len(found) == 1, rows
-    assert found[0]["omschrijving"] == "Hout voor de speeltuin"
-    assert found[0]["bedrag_euro"] == "120.50" and found[0]["status"] == "approved"
-    assert found[0]["project"] == project_id and found[0]["bon"] == "ja"
+    # the spreadsheet for people: Dutch columns, the amount a number, the project named
+    assert found[0]["Omschrijving"] == "Hout voor de speeltuin"
+    assert found[0]["Bedrag"] == 120.5 and found[0]["Status"] == "goedgekeurd"
+    assert found[0]["Projectnummer"] == project_id and found[0]["Bon"] == "ja"
+    assert found[0]["Goedgekeurd of afgewezen door"]
