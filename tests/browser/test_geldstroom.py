@@ -47,7 +47,9 @@ def test_the_board_fills_the_pot_and_a_visitor_follows_the_euro(
     card = henk.locator(".card").filter(has_text="Gemeente Utrecht")
     expect(card).to_contain_text(euro("45.000,00"))
     expect(card).to_contain_text("Je hebt deze inkomsten zelf ingevoerd")
-    expect(card.get_by_role("button")).to_have_count(0)
+    # four eyes: who recorded it cannot confirm it, only withdraw it
+    expect(card.get_by_role("button", name="Bevestigen: het geld is binnen")).to_have_count(0)
+    expect(card.get_by_role("button", name="Intrekken: dit klopt niet")).to_be_visible()
     shoot(henk, "inkomsten-ingevoerd")
     db.session.expire_all()
     assert db.session.scalar(select(Income)).state == IncomeState.PENDING
