@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from tests.concurrency import (
@@ -20,9 +19,9 @@ from tests.concurrency import (
     race,
     repeat,
     statuses,
-    tab_of,
 )
-from wijkbudget.accounts.models import Role, User
+from tests.test_races_rounds import board_tabs  # noqa: F401 (the fixture)
+from wijkbudget.accounts.models import User
 from wijkbudget.errors import DomainError
 from wijkbudget.extensions import db, utcnow
 from wijkbudget.i18n import AMSTERDAM
@@ -37,22 +36,6 @@ pytestmark = postgres_only
 N = 6
 
 
-@pytest.fixture
-def board_tabs(west, make_user, make_client):
-    """N logged-in board tabs with their form token: two board members, several tabs each."""
-    members = [
-        make_user(f"verleng{i}@example.org", wijk=west, roles=((Role.BOARD, west),))
-        for i in range(2)
-    ]
-    first = []
-    for member in members:
-        client = make_client()
-        client.login(member.email)
-        first.append(client)
-    tabs = [first[i % 2] if i < 2 else tab_of(first[i % 2], make_client) for i in range(N)]
-    return [(tab, tab.csrf("/stem")) for tab in tabs], members
-
-
 def _voting(west, make_round, make_proposal, board, *, ends_in: timedelta) -> Round:
     rnd = make_round(west, Phase.VOTING, budget=500_000, max_cost=400_000)
     make_proposal(rnd, board, State.ADMITTED, title="Speeltuin", cost=300_000, commit=False)
@@ -63,7 +46,13 @@ def _voting(west, make_round, make_proposal, board, *, ends_in: timedelta) -> Ro
     return rnd
 
 
-def test_extensions_at_once_extend_once(west, board, board_tabs, make_round, make_proposal):
+def test_extensions_at_once_extend_once(
+    west,
+    board,
+    board_tabs,  # noqa: F811 (the fixture of test_races_rounds)
+    make_round,
+    make_proposal,
+):
     tabs, _members = board_tabs
     for _ in repeat():
         rnd = _voting(west, make_round, make_proposal, board, ends_in=timedelta(days=2))
